@@ -1,0 +1,28 @@
+# CityEye. `make demo` runs the embedded demo on real video; `make test` runs every test.
+# Both install what they need first (.ci/setup.sh: idempotent, fast when done).
+SHELL := /bin/bash
+GO ?= go
+export CITYEYE_HOME ?= $(HOME)/.cache/cityeye
+
+.PHONY: setup build test demo bench vet clean
+
+setup:
+	@.ci/setup.sh
+
+build:
+	$(GO) build -o bin/cityeye ./cmd/cityeye
+
+vet:
+	$(GO) vet ./...
+
+test: setup vet
+	$(GO) test -count=1 -timeout 25m ./...
+
+demo: setup
+	./bin/cityeye demo
+
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+
+clean:
+	rm -rf bin data

@@ -1,0 +1,273 @@
+package engine
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+// Options configure a session.
+type Options struct {
+	Provider       Provider // default ProviderAuto
+	IntraOpThreads int      // 0: ONNX Runtime's default (one per core)
+	DeviceID       int      // CUDA device ordinal
+}
+
+// TensorInfo describes one model input or output. A dimension of -1 is dynamic.
+type TensorInfo struct {
+	Name  string
+	Shape []int64
+	Type  string
+}
+
+// Tensor is a dense float32 tensor in row-major order.
+type Tensor struct {
+	Shape []int64
+	Data  []float32
+}
+
+// Size returns the element count the shape implies.
+func (t Tensor) Size() int {
+	n := 1
+	for _, d := range t.Shape {
+		n *= int(d)
+	}
+	return n
+}
+
+// Session is a loaded model ready to run. Run is safe for concurrent use.
+type Session struct {
+	sess     *ort.DynamicAdvancedSession
+	inputs   []TensorInfo
+	outputs  []TensorInfo
+	provider Provider
+	mu       sync.Mutex
+	closed   bool
+}
+
+// Open loads a model from an .onnx file.
+func Open(path string, opts Options) (*Session, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read model: %w", err)
+	}
+	s, err := OpenBytes(data, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// OpenBytes loads a model from its serialised ONNX bytes.
+func OpenBytes(data []byte, opts Options) (*Session, error) {
+	if err := Init(); err != nil {
+		return nil, err
+	}
+	ins, outs, err := ort.GetInputOutputInfoWithONNXData(data)
+	if err != nil {
+		return nil, fmt.Errorf("not a loadable ONNX model: %w", err)
+	}
+	s := &Session{inputs: convertInfo(ins), outputs: convertInfo(outs)}
+	for _, in := range s.inputs {
+		if in.Type != "float32" {
+			return nil, fmt.Errorf("input %q has element type %s; CityEye feeds float32 inputs only", in.Name, in.Type)
+		}
+	}
+
+	so, provider, err := sessionOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer so.Destroy()
+	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, names(s.inputs), names(s.outputs), so)
+	if err != nil && provider == ProviderCUDA && opts.Provider != ProviderCUDA {
+		// The CUDA provider registered but the session could not be built on it
+		// (driver/toolkit mismatch, for instance): fall back to CPU, loudly.
+		slog.Warn("CUDA session failed; falling back to CPU", "err", err)
+		so2, _, err2 := sessionOptions(Options{Provider: ProviderCPU, IntraOpThreads: opts.IntraOpThreads})
+		if err2 != nil {
+			return nil, err2
+		}
+		defer so2.Destroy()
+		provider = ProviderCPU
+		sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, names(s.inputs), names(s.outputs), so2)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create session: %w", err)
+	}
+	s.sess, s.provider = sess, provider
+	return s, nil
+}
+
+// sessionOptions picks the execution provider and logs the choice with its reason.
+func sessionOptions(opts Options) (*ort.SessionOptions, Provider, error) {
+	so, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, "", err
+	}
+	if opts.IntraOpThreads > 0 {
+		if err := so.SetIntraOpNumThreads(opts.IntraOpThreads); err != nil {
+			so.Destroy()
+			return nil, "", err
+		}
+	}
+	want := opts.Provider
+	if want == "" {
+		want = ProviderAuto
+	}
+	switch want {
+	case ProviderCPU:
+		slog.Info("execution provider", "provider", "cpu", "reason", "requested")
+		return so, ProviderCPU, nil
+	case ProviderAuto, ProviderCUDA:
+		reason := ""
+		if !gpuPresent() {
+			reason = "no NVIDIA GPU device (/dev/nvidia0)"
+		} else if lib, ok := cudaProviderLibrary(); !ok {
+			reason = "CUDA provider library missing: " + lib
+		} else {
+			cuda, err := ort.NewCUDAProviderOptions()
+			if err == nil {
+				err = cuda.Update(map[string]string{"device_id": fmt.Sprint(opts.DeviceID)})
+				if err == nil {
+					err = so.AppendExecutionProviderCUDA(cuda)
+				}
+				cuda.Destroy()
+			}
+			if err == nil {
+				slog.Info("execution provider", "provider", "cuda", "device", opts.DeviceID, "reason", "GPU and CUDA provider present")
+				return so, ProviderCUDA, nil
+			}
+			reason = "CUDA provider failed to register: " + err.Error()
+		}
+		if want == ProviderCUDA {
+			so.Destroy()
+			return nil, "", fmt.Errorf("%w: %s", ErrNoCUDA, reason)
+		}
+		slog.Info("execution provider", "provider", "cpu", "reason", reason)
+		return so, ProviderCPU, nil
+	default:
+		so.Destroy()
+		return nil, "", fmt.Errorf("unknown execution provider %q (want auto, cpu or cuda)", want)
+	}
+}
+
+// Inputs describes the model's inputs in the order Run expects them.
+func (s *Session) Inputs() []TensorInfo { return s.inputs }
+
+// Outputs describes the model's outputs in the order Run returns them.
+func (s *Session) Outputs() []TensorInfo { return s.outputs }
+
+// Provider is the execution provider the session actually runs on.
+func (s *Session) Provider() Provider { return s.provider }
+
+// Run feeds one tensor per input (in Inputs() order) and returns every output.
+func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
+	if len(inputs) != len(s.inputs) {
+		return nil, fmt.Errorf("model has %d inputs, got %d tensors", len(s.inputs), len(inputs))
+	}
+	vals := make([]ort.Value, len(inputs))
+	defer func() {
+		for _, v := range vals {
+			if v != nil {
+				v.Destroy()
+			}
+		}
+	}()
+	for i, in := range inputs {
+		if err := checkShape(s.inputs[i], in); err != nil {
+			return nil, err
+		}
+		t, err := ort.NewTensor(ort.NewShape(in.Shape...), in.Data)
+		if err != nil {
+			return nil, fmt.Errorf("input %q: %w", s.inputs[i].Name, err)
+		}
+		vals[i] = t
+	}
+	outs := make([]ort.Value, len(s.outputs))
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("session is closed")
+	}
+	err := s.sess.Run(vals, outs)
+	s.mu.Unlock()
+	defer func() {
+		for _, v := range outs {
+			if v != nil {
+				v.Destroy()
+			}
+		}
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("run: %w", err)
+	}
+	res := make([]Tensor, len(outs))
+	for i, v := range outs {
+		t, ok := v.(*ort.Tensor[float32])
+		if !ok {
+			return nil, fmt.Errorf("output %q is %s, not a float32 tensor", s.outputs[i].Name, s.outputs[i].Type)
+		}
+		data := t.GetData()
+		res[i] = Tensor{Shape: append([]int64(nil), t.GetShape()...), Data: append([]float32(nil), data...)}
+	}
+	return res, nil
+}
+
+// Close releases the native session. Further Run calls fail.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return s.sess.Destroy()
+}
+
+func checkShape(info TensorInfo, t Tensor) error {
+	if len(t.Shape) != len(info.Shape) {
+		return fmt.Errorf("input %q: rank %d, model wants shape %v", info.Name, len(t.Shape), info.Shape)
+	}
+	for i, d := range info.Shape {
+		if d >= 0 && t.Shape[i] != d {
+			return fmt.Errorf("input %q: shape %v, model wants %v", info.Name, t.Shape, info.Shape)
+		}
+	}
+	if t.Size() != len(t.Data) {
+		return fmt.Errorf("input %q: shape %v needs %d values, got %d", info.Name, t.Shape, t.Size(), len(t.Data))
+	}
+	return nil
+}
+
+func convertInfo(in []ort.InputOutputInfo) []TensorInfo {
+	out := make([]TensorInfo, len(in))
+	for i, x := range in {
+		out[i] = TensorInfo{Name: x.Name, Shape: append([]int64(nil), x.Dimensions...), Type: elemType(x.DataType)}
+	}
+	return out
+}
+
+func elemType(t ort.TensorElementDataType) string {
+	s := strings.ToLower(strings.TrimPrefix(t.String(), "ONNX_TENSOR_ELEMENT_DATA_TYPE_"))
+	if s == "float" {
+		return "float32"
+	}
+	return s
+}
+
+func names(infos []TensorInfo) []string {
+	n := make([]string, len(infos))
+	for i, x := range infos {
+		n[i] = x.Name
+	}
+	return n
+}
+
+// DefaultThreads is a sensible intra-op thread count when several sessions share a host.
+func DefaultThreads() int { return max(1, runtime.NumCPU()/2) }

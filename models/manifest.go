@@ -1,0 +1,129 @@
+// Package models is CityEye's model repository: a model is a folder holding a
+// versioned manifest and its ONNX file, in the manner of Triton's model repository.
+// Loading (this package and models/engine) is separate from serving (scheduler and
+// workers): a manifest says everything needed to run a model, so vendors' models run
+// without per-vendor code.
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+
+	"github.com/cityeye/cityeye/models/preprocess"
+)
+
+// Tasks a model can declare.
+const (
+	TaskDetection       = "detection"
+	TaskFaceDetection   = "face_detection"
+	TaskTextDetection   = "text_detection"
+	TaskTextRecognition = "text_recognition"
+	TaskTextDirection   = "text_direction"
+	TaskClassification  = "classification"
+	TaskEmbedding       = "embedding"
+)
+
+var tasks = map[string]bool{TaskDetection: true, TaskFaceDetection: true, TaskTextDetection: true,
+	TaskTextRecognition: true, TaskTextDirection: true, TaskClassification: true, TaskEmbedding: true}
+
+// Decoder families; Params is the family's config (decode.SSDConfig, decode.YOLOConfig,
+// decode.NanoDetConfig, decode.DBNetConfig, decode.CTCConfig, ClassifyConfig, EmbedConfig).
+var decoders = map[string]bool{"ssd": true, "yolo": true, "nanodet": true, "dbnet": true, "ctc": true,
+	"classification": true, "embedding": true}
+
+// Manifest describes one model version.
+type Manifest struct {
+	Name        string          `json:"name"`
+	Version     string          `json:"version"`
+	Task        string          `json:"task"`
+	Description string          `json:"description,omitempty"`
+	File        string          `json:"file"`   // ONNX file inside the version folder
+	SHA256      string          `json:"sha256"` // of File
+	License     string          `json:"license"`
+	Source      Source          `json:"source"`
+	Input       preprocess.Spec `json:"input"`
+	MaxBatch    int             `json:"max_batch"` // 1 for fixed-batch graphs
+	Decoder     Decoder         `json:"decoder"`
+	Labels      []string        `json:"labels,omitempty"`
+	Files       []File          `json:"files,omitempty"` // extra files such as an OCR dictionary
+}
+
+// Source says where the model came from, so anyone can re-derive and check it.
+type Source struct {
+	Package string `json:"package,omitempty"` // registry package, e.g. npm:name@version
+	Path    string `json:"path,omitempty"`    // file inside the package
+	URL     string `json:"url,omitempty"`
+	Vendor  string `json:"vendor,omitempty"`
+}
+
+// File is an extra file shipped with a model.
+type File struct {
+	Name       string `json:"name"`
+	SHA256     string `json:"sha256"`
+	SourcePath string `json:"source_path,omitempty"`
+}
+
+// Decoder names an output family and its parameters.
+type Decoder struct {
+	Type   string          `json:"type"`
+	Params json.RawMessage `json:"params"`
+}
+
+// ClassifyConfig is the "classification" decoder's config.
+type ClassifyConfig struct {
+	Output  string `json:"output"`
+	Softmax bool   `json:"softmax"` // outputs are logits
+	TopK    int    `json:"top_k"`
+}
+
+// EmbedConfig is the "embedding" decoder's config.
+type EmbedConfig struct {
+	Output    string `json:"output"`
+	Normalize bool   `json:"normalize"` // L2-normalise so embeddings compare by dot product
+}
+
+var (
+	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	versionRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+){0,2}([-+][0-9A-Za-z.-]+)?$`)
+	shaRE     = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	fileRE    = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+)
+
+// Validate reports the first invalid field by its JSON name.
+func (m Manifest) Validate() error {
+	switch {
+	case !nameRE.MatchString(m.Name):
+		return fieldErr("name", "must be 1-64 lowercase letters, digits, '.', '_' or '-'")
+	case !versionRE.MatchString(m.Version):
+		return fieldErr("version", "must look like 1, 1.2 or 1.2.3 (optionally -suffix)")
+	case !tasks[m.Task]:
+		return fieldErr("task", fmt.Sprintf("unknown task %q", m.Task))
+	case !fileRE.MatchString(m.File):
+		return fieldErr("file", "must be a plain file name")
+	case !shaRE.MatchString(m.SHA256):
+		return fieldErr("sha256", "must be 64 lowercase hex digits")
+	case m.License == "":
+		return fieldErr("license", "is required")
+	case m.MaxBatch < 0:
+		return fieldErr("max_batch", "must not be negative")
+	case !decoders[m.Decoder.Type]:
+		return fieldErr("decoder.type", fmt.Sprintf("unknown decoder %q", m.Decoder.Type))
+	}
+	if err := m.Input.Validate(); err != nil {
+		return &FieldError{Field: "input", Msg: err.Error()}
+	}
+	for i, f := range m.Files {
+		if !fileRE.MatchString(f.Name) || !shaRE.MatchString(f.SHA256) {
+			return fieldErr(fmt.Sprintf("files[%d]", i), "needs a plain file name and a sha256")
+		}
+	}
+	return nil
+}
+
+// FieldError names the manifest field that is wrong, for API error bodies.
+type FieldError struct{ Field, Msg string }
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+func fieldErr(f, msg string) error { return &FieldError{Field: f, Msg: msg} }

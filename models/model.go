@@ -1,0 +1,304 @@
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gocv.io/x/gocv"
+
+	"github.com/cityeye/cityeye/models/decode"
+	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/models/preprocess"
+)
+
+// Model is a loaded model version: its manifest, an engine session and its decoder.
+// Every method takes a batch of images and returns one result per image, so callers
+// (the scheduler's batcher) can group frames from many streams into one run.
+type Model struct {
+	Manifest Manifest
+	Dir      string
+	sess     *engine.Session
+	dict     []string // CTC dictionary
+	cfg      any      // the decoder's parsed params
+	maxBatch int
+}
+
+// Load verifies and opens the model in dir.
+func Load(dir string, opts engine.Options) (*Model, error) {
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := Verify(dir, m); err != nil {
+		return nil, err
+	}
+	mod := &Model{Manifest: m, Dir: dir}
+	if mod.cfg, err = parseDecoder(m.Decoder); err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", m.Name, m.Version, err)
+	}
+	if c, ok := mod.cfg.(*decode.CTCConfig); ok {
+		f, err := os.Open(filepath.Join(dir, c.Dictionary))
+		if err != nil {
+			return nil, fmt.Errorf("%s@%s: dictionary: %w", m.Name, m.Version, err)
+		}
+		mod.dict, err = decode.LoadDictionary(f, c.SpaceChar)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	mod.sess, err = engine.Open(filepath.Join(dir, m.File), opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(mod.sess.Inputs()) != 1 {
+		mod.sess.Close()
+		return nil, fmt.Errorf("%s@%s: %d inputs; image models take exactly one", m.Name, m.Version, len(mod.sess.Inputs()))
+	}
+	mod.maxBatch = m.MaxBatch
+	if b := mod.sess.Inputs()[0].Shape[0]; b > 0 {
+		mod.maxBatch = int(b) // a fixed batch dimension wins over the manifest
+	}
+	if mod.maxBatch <= 0 {
+		mod.maxBatch = 8
+	}
+	return mod, nil
+}
+
+// LoadFromRepository resolves name@version (newest if empty) and loads it.
+func LoadFromRepository(repo Repository, name, version string, opts engine.Options) (*Model, error) {
+	_, dir, err := repo.Resolve(name, version)
+	if err != nil {
+		return nil, err
+	}
+	return Load(dir, opts)
+}
+
+func parseDecoder(d Decoder) (any, error) {
+	var cfg any
+	switch d.Type {
+	case "ssd":
+		cfg = &decode.SSDConfig{}
+	case "yolo":
+		cfg = &decode.YOLOConfig{}
+	// NANODET-PARSE
+	case "dbnet":
+		cfg = &decode.DBNetConfig{}
+	case "ctc":
+		cfg = &decode.CTCConfig{}
+	case "classification":
+		cfg = &ClassifyConfig{}
+	case "embedding":
+		cfg = &EmbedConfig{}
+	default:
+		return nil, fmt.Errorf("decoder.type: unknown decoder %q", d.Type)
+	}
+	if len(d.Params) > 0 {
+		if err := json.Unmarshal(d.Params, cfg); err != nil {
+			return nil, fmt.Errorf("decoder.params: %w", err)
+		}
+	}
+	return cfg, nil
+}
+
+// Close releases the session.
+func (m *Model) Close() error { return m.sess.Close() }
+
+// Provider is the execution provider the model runs on.
+func (m *Model) Provider() engine.Provider { return m.sess.Provider() }
+
+// MaxBatch is the largest batch one Run takes.
+func (m *Model) MaxBatch() int { return m.maxBatch }
+
+// batch is one engine run over up to maxBatch images of the same input size.
+type batch struct {
+	outs       []decode.Output
+	transforms []preprocess.Transform
+	inW, inH   int
+}
+
+// run preprocesses imgs, runs them in chunks of MaxBatch and calls fn per chunk with
+// the index of the chunk's first image.
+func (m *Model) run(imgs []gocv.Mat, fn func(first int, b batch) error) error {
+	spec := m.Manifest.Input
+	for first := 0; first < len(imgs); {
+		// group consecutive images with the same input size (dynamic-size models)
+		w, h := spec.Size(imgs[first].Cols(), imgs[first].Rows())
+		n := 1
+		for first+n < len(imgs) && n < m.maxBatch {
+			w2, h2 := spec.Size(imgs[first+n].Cols(), imgs[first+n].Rows())
+			if w2 != w || h2 != h {
+				break
+			}
+			n++
+		}
+		b := batch{inW: w, inH: h, transforms: make([]preprocess.Transform, n)}
+		data := make([]float32, 0, n*3*w*h)
+		for i := 0; i < n; i++ {
+			t, tr, err := spec.Apply(imgs[first+i], w, h)
+			if err != nil {
+				return fmt.Errorf("image %d: %w", first+i, err)
+			}
+			data = append(data, t...)
+			b.transforms[i] = tr
+		}
+		shape := []int64{int64(n), 3, int64(h), int64(w)}
+		if spec.Layout == "nhwc" {
+			shape = []int64{int64(n), int64(h), int64(w), 3}
+		}
+		outs, err := m.sess.Run([]engine.Tensor{{Shape: shape, Data: data}})
+		if err != nil {
+			return fmt.Errorf("%s@%s: %w", m.Manifest.Name, m.Manifest.Version, err)
+		}
+		infos := m.sess.Outputs()
+		b.outs = make([]decode.Output, len(outs))
+		for i, o := range outs {
+			b.outs[i] = decode.Output{Name: infos[i].Name, Shape: o.Shape, Data: o.Data}
+		}
+		if err := fn(first, b); err != nil {
+			return err
+		}
+		first += n
+	}
+	return nil
+}
+
+// Detect runs a detector; boxes and keypoints come back in source-image pixels.
+func (m *Model) Detect(imgs []gocv.Mat) ([][]decode.Detection, error) {
+	res := make([][]decode.Detection, len(imgs))
+	err := m.run(imgs, func(first int, b batch) error {
+		for i := range b.transforms {
+			var dets []decode.Detection
+			var err error
+			switch c := m.cfg.(type) {
+			case *decode.SSDConfig:
+				dets, err = decode.DecodeSSD(*c, b.outs, i, b.inW, b.inH, m.Manifest.Labels)
+			case *decode.YOLOConfig:
+				dets, err = decode.DecodeYOLO(*c, b.outs, i, m.Manifest.Labels)
+			// NANODET-DECODE
+			default:
+				return fmt.Errorf("%s: decoder %s does not detect objects", m.Manifest.Name, m.Manifest.Decoder.Type)
+			}
+			if err != nil {
+				return err
+			}
+			tr := b.transforms[i]
+			for k := range dets {
+				d := &dets[k]
+				d.Box.X1, d.Box.Y1 = tr.ToSource(d.Box.X1, d.Box.Y1)
+				d.Box.X2, d.Box.Y2 = tr.ToSource(d.Box.X2, d.Box.Y2)
+				for j := range d.Keypoints {
+					d.Keypoints[j][0], d.Keypoints[j][1] = tr.ToSource(d.Keypoints[j][0], d.Keypoints[j][1])
+				}
+			}
+			res[first+i] = dets
+		}
+		return nil
+	})
+	return res, err
+}
+
+// DetectText runs a text detector (DBNet); boxes come back in source pixels.
+func (m *Model) DetectText(imgs []gocv.Mat) ([][]decode.TextBox, error) {
+	c, ok := m.cfg.(*decode.DBNetConfig)
+	if !ok {
+		return nil, fmt.Errorf("%s: decoder %s does not detect text", m.Manifest.Name, m.Manifest.Decoder.Type)
+	}
+	res := make([][]decode.TextBox, len(imgs))
+	err := m.run(imgs, func(first int, b batch) error {
+		for i, tr := range b.transforms {
+			boxes, err := decode.DecodeDBNet(*c, b.outs, i)
+			if err != nil {
+				return err
+			}
+			for k := range boxes {
+				bx := &boxes[k].Box
+				bx.X1, bx.Y1 = tr.ToSource(bx.X1, bx.Y1)
+				bx.X2, bx.Y2 = tr.ToSource(bx.X2, bx.Y2)
+			}
+			res[first+i] = boxes
+		}
+		return nil
+	})
+	return res, err
+}
+
+// Recognize runs a CTC text recogniser on text-line crops.
+func (m *Model) Recognize(imgs []gocv.Mat) ([]decode.Text, error) {
+	c, ok := m.cfg.(*decode.CTCConfig)
+	if !ok {
+		return nil, fmt.Errorf("%s: decoder %s does not recognise text", m.Manifest.Name, m.Manifest.Decoder.Type)
+	}
+	res := make([]decode.Text, len(imgs))
+	err := m.run(imgs, func(first int, b batch) error {
+		for i := range b.transforms {
+			t, err := decode.DecodeCTC(*c, b.outs, i, m.dict)
+			if err != nil {
+				return err
+			}
+			res[first+i] = t
+		}
+		return nil
+	})
+	return res, err
+}
+
+// Classify returns the top classes per image.
+func (m *Model) Classify(imgs []gocv.Mat) ([][]decode.Class, error) {
+	c, ok := m.cfg.(*ClassifyConfig)
+	if !ok {
+		return nil, fmt.Errorf("%s: decoder %s does not classify", m.Manifest.Name, m.Manifest.Decoder.Type)
+	}
+	res := make([][]decode.Class, len(imgs))
+	err := m.run(imgs, func(first int, b batch) error {
+		o, err := output(b.outs, c.Output)
+		if err != nil {
+			return err
+		}
+		per := len(o.Data) / int(o.Shape[0])
+		for i := range b.transforms {
+			res[first+i] = decode.TopK(o.Data[i*per:(i+1)*per], c.TopK, c.Softmax, m.Manifest.Labels)
+		}
+		return nil
+	})
+	return res, err
+}
+
+// Embed returns one feature vector per image.
+func (m *Model) Embed(imgs []gocv.Mat) ([][]float32, error) {
+	c, ok := m.cfg.(*EmbedConfig)
+	if !ok {
+		return nil, fmt.Errorf("%s: decoder %s does not embed", m.Manifest.Name, m.Manifest.Decoder.Type)
+	}
+	res := make([][]float32, len(imgs))
+	err := m.run(imgs, func(first int, b batch) error {
+		o, err := output(b.outs, c.Output)
+		if err != nil {
+			return err
+		}
+		per := len(o.Data) / int(o.Shape[0])
+		for i := range b.transforms {
+			v := append([]float32(nil), o.Data[i*per:(i+1)*per]...)
+			if c.Normalize {
+				v = decode.L2Normalize(v)
+			}
+			res[first+i] = v
+		}
+		return nil
+	})
+	return res, err
+}
+
+func output(outs []decode.Output, name string) (decode.Output, error) {
+	if name == "" && len(outs) > 0 {
+		return outs[0], nil
+	}
+	for _, o := range outs {
+		if o.Name == name {
+			return o, nil
+		}
+	}
+	return decode.Output{}, fmt.Errorf("no output %q", name)
+}

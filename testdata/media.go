@@ -1,0 +1,40 @@
+// Package testdata locates the real test media and the model repository that
+// `make setup` installs, for tests across the tree. Media come from Debian packages
+// (opencv-doc, facedetect, darknet, node-opencv) and are not committed.
+package testdata
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cityeye/cityeye/models"
+	"github.com/cityeye/cityeye/models/engine"
+)
+
+// Media returns the path of a test media file, failing the test if setup has not
+// installed it.
+func Media(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(engine.Home(), "media", name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("test media %s missing (%v): run `make setup`", name, err)
+	}
+	return p
+}
+
+// Repository returns the model repository setup installed the starter models into.
+func Repository() models.Repository {
+	return models.Repository{Root: filepath.Join(engine.Home(), "models")}
+}
+
+// Model loads a model from that repository on the CPU, failing the test if absent.
+func Model(t testing.TB, name string) *models.Model {
+	t.Helper()
+	m, err := models.LoadFromRepository(Repository(), name, "", engine.Options{Provider: engine.ProviderCPU, IntraOpThreads: 2})
+	if err != nil {
+		t.Fatalf("load %s: %v (run `make setup`)", name, err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
