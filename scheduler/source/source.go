@@ -1,0 +1,553 @@
+// Package source decodes one camera stream (RTSP, RTMP, HTTP MP4/FLV or a
+// local file) exactly once and hands BGR frames to a consumer, reconnecting
+// with exponential backoff and exposing its state for dashboards.
+//
+// Demuxing and decoding use FFmpeg through go-astiav; colour conversion to
+// BGR24 uses libswscale and the result is copied into a gocv.Mat that owns
+// its memory.
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asticode/go-astiav"
+	"gocv.io/x/gocv"
+)
+
+// Frame is one decoded picture.
+type Frame struct {
+	Mat gocv.Mat // BGR 8UC3, owned by the receiver (must Close it)
+	// PTS is the presentation time from stream start. It never goes backwards
+	// for one Source: a looping file continues after the loop duration and a
+	// reconnected network stream continues from the wall time elapsed since
+	// Open.
+	PTS time.Duration
+	// Time is the wall-clock capture time: time of decode for network
+	// streams, start time + PTS for files (so looping files behave like live
+	// streams).
+	Time time.Time
+	// Seq is the 1-based index of the decoded frame since Open, monotonically
+	// increasing across reconnects and loops. Gaps reveal frames skipped by
+	// MaxFPS or dropped for a slow consumer.
+	Seq           uint64
+	Width, Height int
+}
+
+// State of a Source.
+type State string
+
+const (
+	StateStarting State = "starting"
+	StateOnline   State = "online"
+	StateOffline  State = "offline"
+	StateError    State = "error"
+)
+
+// Status is a snapshot of a Source, safe to serialise.
+type Status struct {
+	State  State  `json:"state"`
+	Reason string `json:"reason,omitempty"` // why offline/error (e.g. "open: Connection refused")
+	// FPSIn is the rate of decoded frames per second over the last ~2 s
+	// (measured over at least 1 s, so it ramps up during the first second).
+	FPSIn     float64   `json:"fps_in"`
+	LastFrame time.Time `json:"last_frame"`
+	// Frames counts decoded frames (before MaxFPS sampling and drops).
+	Frames uint64 `json:"frames"`
+	// Reconnects counts successful re-opens of a network stream after its
+	// first successful open (file loops are counted in Loops).
+	Reconnects int    `json:"reconnects"`
+	Width      int    `json:"width"`
+	Height     int    `json:"height"`
+	Codec      string `json:"codec"`
+
+	Delivered uint64    `json:"delivered"` // frames handed to the channel
+	Dropped   uint64    `json:"dropped"`   // frames discarded because the consumer was slow
+	Skipped   uint64    `json:"skipped"`   // frames not converted because of MaxFPS
+	Loops     int       `json:"loops"`     // completed passes over a looping file
+	Retries   int       `json:"retries"`   // failed open attempts since the source was last online
+	HWAccel   string    `json:"hwaccel"`   // "cuda" while NVDEC frames flow, "" for software
+	URL       string    `json:"url"`       // URL with the password redacted
+	Since     time.Time `json:"since"`     // when State last changed
+}
+
+// Options configures a Source.
+type Options struct {
+	URL string // rtsp://, rtmp://, http(s):// (MP4/FLV), file:///abs/path or a plain path
+	// Loop restarts file sources at EOF (demo "live" cameras).
+	Loop bool
+	// Realtime paces file sources at their native fps. Pacing is also on by
+	// default for looping files; set NoRealtime to turn it off.
+	Realtime bool
+	// NoRealtime disables pacing even for looping files (tests, batch jobs).
+	NoRealtime bool
+	// MaxFPS: 0 = all frames; else decoded frames are sampled (by PTS) down to
+	// at most this rate before colour conversion.
+	MaxFPS float64
+	// ReconnectMin, ReconnectMax bound the exponential backoff with jitter
+	// (defaults 1s, 30s).
+	ReconnectMin, ReconnectMax time.Duration
+	// OpenTimeout bounds opening a network stream and waiting for data
+	// (default 10s).
+	OpenTimeout time.Duration
+	// RTSPTransport is "tcp" (default), "udp", "udp_multicast" or "http".
+	RTSPTransport string
+	// HWAccel "" or "cuda": try NVDEC and fall back to software with a
+	// logged reason.
+	HWAccel string
+	// Buffer is the capacity of the Frames channel (default 4). Live
+	// sources (network, or paced files) drop the oldest queued frame when it
+	// is full; unpaced files block instead so that no frame is lost.
+	Buffer int
+	// Logger receives state changes; default slog.Default().
+	Logger *slog.Logger
+}
+
+// Source decodes one stream in its own goroutine.
+type Source struct {
+	opts   Options
+	kind   sourceKind
+	input  string // what is handed to avformat_open_input
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	frames chan Frame
+	done   chan struct{}
+
+	closeOnce sync.Once
+
+	mu  sync.Mutex
+	st  Status
+	fps fpsMeter
+
+	// interruption of blocking FFmpeg I/O
+	intMu    sync.Mutex
+	cur      astiav.IOInterrupter
+	deadline atomic.Int64 // unix nanos; 0 = none
+	timedOut atomic.Bool
+
+	// decode-goroutine state (no locking needed)
+	seq          uint64
+	everOpened   bool
+	ptsOffset    time.Duration // added to session-relative PTS
+	lastPTS      time.Duration // last absolute PTS emitted
+	frameDur     time.Duration // nominal frame duration
+	nextEmit     time.Duration // MaxFPS sampling
+	emitPrimed   bool
+	anchor       time.Time // files: wall time of PTS 0
+	opened       time.Time
+	hwDisabled   bool
+	hwReasonSeen string
+}
+
+type sourceKind int
+
+const (
+	kindFile sourceKind = iota
+	kindNetwork
+)
+
+var errUnsupportedScheme = errors.New("unsupported scheme")
+
+// Open validates opts and starts decoding in a goroutine. It never blocks on
+// the network: failures show up in Status.
+func Open(ctx context.Context, opts Options) *Source {
+	if opts.ReconnectMin <= 0 {
+		opts.ReconnectMin = time.Second
+	}
+	if opts.ReconnectMax <= 0 {
+		opts.ReconnectMax = 30 * time.Second
+	}
+	if opts.ReconnectMax < opts.ReconnectMin {
+		opts.ReconnectMax = opts.ReconnectMin
+	}
+	if opts.OpenTimeout <= 0 {
+		opts.OpenTimeout = 10 * time.Second
+	}
+	if opts.RTSPTransport == "" {
+		opts.RTSPTransport = "tcp"
+	}
+	if opts.Buffer <= 0 {
+		opts.Buffer = 4
+	}
+	if opts.MaxFPS < 0 {
+		opts.MaxFPS = 0
+	}
+	lg := opts.Logger
+	if lg == nil {
+		lg = slog.Default()
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	now := time.Now()
+	s := &Source{
+		opts:   opts,
+		log:    lg.With("component", "source", "url", redact(opts.URL)),
+		ctx:    cctx,
+		cancel: cancel,
+		frames: make(chan Frame, opts.Buffer),
+		done:   make(chan struct{}),
+		opened: now,
+		anchor: now,
+	}
+	s.st = Status{State: StateStarting, URL: redact(opts.URL), Since: now}
+
+	kind, input, err := parseInput(opts.URL)
+	if err != nil {
+		s.setError(err.Error())
+		close(s.frames)
+		close(s.done)
+		return s
+	}
+	s.kind, s.input = kind, input
+	if kind == kindFile && opts.Realtime == false && opts.Loop && !opts.NoRealtime {
+		s.opts.Realtime = true
+	}
+	if opts.NoRealtime {
+		s.opts.Realtime = false
+	}
+	go s.watch()
+	go s.run()
+	return s
+}
+
+// Frames returns the channel of decoded frames. It is closed when the
+// source is closed, hits a fatal error, or a non-looping file ends. Every
+// received Frame's Mat must be closed by the receiver.
+func (s *Source) Frames() <-chan Frame { return s.frames }
+
+// Status returns a snapshot; safe from any goroutine.
+func (s *Source) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st
+	st.FPSIn = s.fps.rate(time.Now())
+	return st
+}
+
+// Close stops decoding, waits for the goroutine to release every FFmpeg
+// object and closes the Mats of frames still queued. Idempotent.
+func (s *Source) Close() error {
+	s.closeOnce.Do(func() {
+		s.cancel()
+		s.interrupt()
+	})
+	<-s.done
+	for f := range s.frames {
+		f.Mat.Close()
+	}
+	return nil
+}
+
+// Done is closed when the decoding goroutine has exited.
+func (s *Source) Done() <-chan struct{} { return s.done }
+
+// ---------------------------------------------------------------- input
+
+func parseInput(raw string) (sourceKind, string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return 0, "", errors.New("empty URL")
+	}
+	scheme := ""
+	if i := strings.Index(raw, "://"); i > 0 {
+		scheme = strings.ToLower(raw[:i])
+	}
+	switch scheme {
+	case "":
+		p, err := filepath.Abs(raw)
+		if err != nil {
+			return 0, "", err
+		}
+		return kindFile, p, nil
+	case "file":
+		u, err := url.Parse(raw)
+		if err != nil {
+			return 0, "", fmt.Errorf("invalid file URL: %w", err)
+		}
+		p := u.Path
+		if u.Host != "" && u.Host != "localhost" {
+			// file://relative/path is a common mistake; honour it.
+			p = u.Host + u.Path
+		}
+		if p == "" {
+			return 0, "", errors.New("invalid file URL: empty path")
+		}
+		return kindFile, p, nil
+	case "rtsp", "rtsps", "rtmp", "rtmps", "rtmpt", "http", "https":
+		if _, err := url.Parse(raw); err != nil {
+			return 0, "", fmt.Errorf("invalid URL: %w", err)
+		}
+		return kindNetwork, raw, nil
+	default:
+		return 0, "", fmt.Errorf("%w %q (want rtsp, rtmp, http(s), file or a path)", errUnsupportedScheme, scheme)
+	}
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// ---------------------------------------------------------------- run loop
+
+type sessionResult struct {
+	err       error // reason the session ended (nil on clean EOF)
+	eof       bool  // input ended normally
+	fatal     bool  // do not retry
+	gotFrames bool  // at least one frame decoded
+	retryNow  bool  // retry without backoff (e.g. HW fallback)
+}
+
+func (s *Source) run() {
+	defer close(s.done)
+	defer close(s.frames)
+
+	backoff := s.opts.ReconnectMin
+	for {
+		if s.ctx.Err() != nil {
+			s.setOffline("closed", false)
+			return
+		}
+		res := s.session()
+		if s.ctx.Err() != nil {
+			s.setOffline("closed", false)
+			return
+		}
+		if res.fatal {
+			s.setError(reasonOf(res.err))
+			return
+		}
+		if res.retryNow {
+			continue
+		}
+		if s.kind == kindFile {
+			if res.eof || (s.opts.Loop && res.gotFrames) {
+				if !s.opts.Loop {
+					s.setOffline("end of file", false)
+					return
+				}
+				if !res.gotFrames {
+					s.setError("no frames decoded from file")
+					return
+				}
+				if res.err != nil {
+					s.log.Warn("file read error, looping", "err", res.err)
+				}
+				s.mu.Lock()
+				s.st.Loops++
+				s.mu.Unlock()
+				s.ptsOffset = s.lastPTS + s.frameDur
+				continue
+			}
+			s.setError(reasonOf(res.err))
+			return
+		}
+
+		// network: always retry
+		if res.gotFrames {
+			backoff = s.opts.ReconnectMin
+		}
+		reason := "stream ended (EOF)"
+		if res.err != nil {
+			reason = reasonOf(res.err)
+		}
+		s.setOffline(reason, !res.gotFrames)
+		d := jitter(backoff, s.opts.ReconnectMin, s.opts.ReconnectMax)
+		s.log.Info("reconnecting", "in", d.Round(time.Millisecond), "reason", reason)
+		t := time.NewTimer(d)
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			s.setOffline("closed", false)
+			return
+		case <-t.C:
+		}
+		backoff *= 2
+		if backoff > s.opts.ReconnectMax {
+			backoff = s.opts.ReconnectMax
+		}
+	}
+}
+
+// jitter returns d ±20%, clamped to [lo, hi].
+func jitter(d, lo, hi time.Duration) time.Duration {
+	j := time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return min(max(j, lo), hi)
+}
+
+// watch interrupts blocking FFmpeg I/O when the context ends or a network
+// deadline passes.
+func (s *Source) watch() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-s.ctx.Done():
+			s.interrupt()
+			return
+		case now := <-t.C:
+			// CompareAndSwap: a deadline re-armed meanwhile wins.
+			if dl := s.deadline.Load(); dl != 0 && now.UnixNano() > dl && s.deadline.CompareAndSwap(dl, 0) {
+				s.timedOut.Store(true)
+				s.interrupt()
+			}
+		}
+	}
+}
+
+func (s *Source) interrupt() {
+	s.intMu.Lock()
+	defer s.intMu.Unlock()
+	if s.cur != nil {
+		s.cur.Interrupt()
+	}
+}
+
+// setInterrupter installs the interrupter of the current format context
+// (nil when it is freed). A source that is closing interrupts at once.
+func (s *Source) setInterrupter(i astiav.IOInterrupter) {
+	s.intMu.Lock()
+	defer s.intMu.Unlock()
+	s.cur = i
+	if i != nil && s.ctx.Err() != nil {
+		i.Interrupt()
+	}
+}
+
+// probeBudget bounds avformat_find_stream_info on network streams (it is
+// also passed to FFmpeg as analyzeduration; FFmpeg's default for FLV is 90s).
+const probeBudget = 5 * time.Second
+
+// armDeadline (network only) interrupts I/O if the next step does not
+// complete within OpenTimeout (+extra).
+func (s *Source) armDeadline(extra ...time.Duration) {
+	if s.kind == kindNetwork {
+		d := s.opts.OpenTimeout
+		for _, e := range extra {
+			d += e
+		}
+		s.deadline.Store(time.Now().Add(d).UnixNano())
+	}
+}
+
+func (s *Source) disarmDeadline() { s.deadline.Store(0) }
+
+// ---------------------------------------------------------------- status
+
+func reasonOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func (s *Source) setState(st State, reason string) {
+	if s.st.State != st || s.st.Reason != reason {
+		s.st.Since = time.Now()
+	}
+	s.st.State, s.st.Reason = st, reason
+}
+
+func (s *Source) setError(reason string) {
+	s.mu.Lock()
+	s.setState(StateError, reason)
+	s.mu.Unlock()
+	s.log.Error("source error", "reason", reason)
+}
+
+// setOffline records an offline state; failedAttempt counts a retry.
+func (s *Source) setOffline(reason string, failedAttempt bool) {
+	s.mu.Lock()
+	if s.st.State == StateError && reason == "closed" {
+		s.mu.Unlock()
+		return
+	}
+	changed := s.st.State != StateOffline || s.st.Reason != reason
+	s.setState(StateOffline, reason)
+	if failedAttempt {
+		s.st.Retries++
+	}
+	s.st.HWAccel = ""
+	s.mu.Unlock()
+	if changed {
+		s.log.Warn("source offline", "reason", reason)
+	}
+}
+
+// ---------------------------------------------------------------- fps
+
+// fpsMeter keeps the decode times of recent frames.
+type fpsMeter struct {
+	ts   [256]int64 // unix nanos, ring
+	n    int        // valid entries
+	head int        // next write
+}
+
+const fpsWindow = 2 * time.Second
+
+func (m *fpsMeter) add(t time.Time) {
+	m.ts[m.head] = t.UnixNano()
+	m.head = (m.head + 1) % len(m.ts)
+	if m.n < len(m.ts) {
+		m.n++
+	}
+}
+
+func (m *fpsMeter) rate(now time.Time) float64 {
+	if m.n < 2 {
+		return 0
+	}
+	newest := m.ts[(m.head-1+len(m.ts))%len(m.ts)]
+	cut := now.UnixNano() - int64(fpsWindow)
+	if newest < cut {
+		return 0 // stalled
+	}
+	count := 0
+	oldest := newest
+	for i := 1; i <= m.n; i++ {
+		t := m.ts[(m.head-i+len(m.ts))%len(m.ts)]
+		if t < cut {
+			break
+		}
+		oldest = t
+		count++
+	}
+	if count < 2 {
+		return 0
+	}
+	// A span of at least 1s keeps the burst of buffered frames decoded
+	// right after connecting (the demuxer's probe data) from showing as
+	// thousands of fps.
+	span := max(time.Duration(newest-oldest), time.Second)
+	return float64(count-1) / span.Seconds()
+}
+
+// fileExists reports a clear error for a missing or unreadable file.
+func checkFile(p string) error {
+	fi, err := os.Stat(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("file not found: %s", p)
+		}
+		return fmt.Errorf("file not readable: %w", err)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("not a file: %s", p)
+	}
+	return nil
+}

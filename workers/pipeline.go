@@ -1,0 +1,140 @@
+package workers
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/cityeye/cityeye/algorithms"
+	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/models/decode"
+	"github.com/cityeye/cityeye/scheduler/source"
+)
+
+// TaskPlan is one task as the scheduler grants it: FPS may be below the requested
+// sample_fps when capacity is short (the degradation is reported, never silent).
+type TaskPlan struct {
+	Task   store.Task
+	Params algorithms.Params
+	FPS    float64
+}
+
+// StreamPlan is one stream and the tasks to run on it.
+type StreamPlan struct {
+	Stream store.Stream
+	Tasks  []TaskPlan
+}
+
+// taskRun is a task's live state inside a pipeline.
+type taskRun struct {
+	plan     TaskPlan
+	alg      algorithms.Algorithm
+	models   []string
+	nextDue  time.Time // sampler: next frame time this task wants
+	frames   atomic.Int64
+	captures atomic.Int64
+}
+
+// pipeline decodes one stream once and feeds every task on it.
+type pipeline struct {
+	w      *Worker
+	plan   StreamPlan
+	src    *source.Source
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	tasks []*taskRun
+}
+
+func (w *Worker) startPipeline(plan StreamPlan) *pipeline {
+	ctx, cancel := context.WithCancel(w.ctx)
+	p := &pipeline{w: w, plan: plan, cancel: cancel, done: make(chan struct{})}
+	maxFPS := 0.0
+	for _, tp := range plan.Tasks {
+		spec, _ := algorithms.Lookup(tp.Task.Algorithm)
+		alg, err := spec.New(tp.Task.ID, tp.Params)
+		if err != nil {
+			slog.Error("task not started", "task", tp.Task.ID, "err", err)
+			continue
+		}
+		p.tasks = append(p.tasks, &taskRun{plan: tp, alg: alg, models: alg.Models()})
+		maxFPS = max(maxFPS, tp.FPS)
+	}
+	url := plan.Stream.URL
+	isFile := strings.HasPrefix(url, "file://") || strings.HasPrefix(url, "/")
+	p.src = source.Open(ctx, source.Options{URL: url, Loop: isFile && w.cfg.LoopFiles, Realtime: isFile && !w.cfg.FastFiles, MaxFPS: maxFPS})
+	go p.run(ctx)
+	return p
+}
+
+func (p *pipeline) run(ctx context.Context) {
+	defer close(p.done)
+	for f := range p.src.Frames() {
+		p.process(ctx, f)
+		f.Mat.Close()
+	}
+	// stream ended or pipeline stopped: objects still in view get their final record
+	for _, t := range p.tasks {
+		p.save(context.WithoutCancel(ctx), t, t.alg.Close())
+	}
+}
+
+func (p *pipeline) process(ctx context.Context, f source.Frame) {
+	frame := algorithms.Frame{StreamID: p.plan.Stream.ID, Seq: f.Seq, Time: f.Time, Mat: f.Mat}
+	var due []*taskRun
+	need := map[string]bool{}
+	for _, t := range p.tasks {
+		if f.Time.Before(t.nextDue) || !t.plan.Params.Active(f.Time.In(p.w.cfg.Location)) {
+			continue
+		}
+		interval := time.Duration(float64(time.Second) / t.plan.FPS)
+		t.nextDue = t.nextDue.Add(interval)
+		if t.nextDue.Before(f.Time) { // fell behind (or first frame): re-anchor
+			t.nextDue = f.Time.Add(interval)
+		}
+		due = append(due, t)
+		for _, m := range t.models {
+			need[m] = true
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	// each model once per frame, whatever the number of tasks using it
+	dets := map[string][]decode.Detection{}
+	for m := range need {
+		b, err := p.w.batcher(m)
+		if err == nil {
+			dets[m], err = b.Detect(ctx, f.Mat)
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				slog.Error("inference failed", "stream", p.plan.Stream.ID, "model", m, "err", err)
+			}
+			return
+		}
+	}
+	for _, t := range due {
+		t.frames.Add(1)
+		p.save(ctx, t, t.alg.Process(frame, dets))
+	}
+}
+
+func (p *pipeline) save(ctx context.Context, t *taskRun, caps []algorithms.Capture) {
+	for _, c := range caps {
+		if err := p.w.rec.Save(ctx, p.plan.Stream, t.plan.Task, c); err != nil {
+			slog.Error("record not saved", "task", t.plan.Task.ID, "track", c.TrackKey, "err", err)
+		} else {
+			t.captures.Add(1)
+		}
+		c.Frame.Close()
+	}
+}
+
+func (p *pipeline) stop() {
+	p.cancel()
+	p.src.Close()
+	<-p.done
+}

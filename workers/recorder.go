@@ -1,0 +1,197 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"sync"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/cityeye/cityeye/algorithms"
+	"github.com/cityeye/cityeye/api/gat1400"
+	"github.com/cityeye/cityeye/api/objects"
+	"github.com/cityeye/cityeye/api/store"
+)
+
+// Recorder turns captures into GA/T 1400 records with a scene image (Type 14) and a
+// crop (11 face, 10 person, 09 vehicle, 12 non-motor) and stores them with the
+// store's crash-safe protocol. One record per tracked object: later captures of the
+// same object update it in place.
+type Recorder struct {
+	DB      *store.DB
+	Objects objects.Store
+	Loc     *time.Location
+	Quality int // JPEG quality (default 90)
+
+	mu     sync.Mutex
+	tracks map[string]*trackRecord
+}
+
+type trackRecord struct {
+	id, sourceID string
+	version      int
+}
+
+// NewRecorder creates a recorder.
+func NewRecorder(db *store.DB, objs objects.Store, loc *time.Location) *Recorder {
+	if loc == nil {
+		loc = Shanghai()
+	}
+	return &Recorder{DB: db, Objects: objs, Loc: loc, Quality: 90, tracks: map[string]*trackRecord{}}
+}
+
+var kinds = map[string]struct {
+	sub   gat1400.Subtype
+	crop  gat1400.ImageType
+	event gat1400.EventSort
+}{
+	"Face":            {gat1400.SubtypeFace, gat1400.ImageFace, gat1400.EventFaceDetection},
+	"Person":          {gat1400.SubtypePerson, gat1400.ImagePerson, gat1400.EventPedestrianDetection},
+	"MotorVehicle":    {gat1400.SubtypeMotorVehicle, gat1400.ImageVehicleCloseUp, gat1400.EventVehicleDetection},
+	"NonMotorVehicle": {gat1400.SubtypeNonMotorVehicle, gat1400.ImageNonMotorVehicle, gat1400.EventVehicleDetection},
+}
+
+// Save writes or updates the record of c's object.
+func (r *Recorder) Save(ctx context.Context, st store.Stream, task store.Task, c algorithms.Capture) error {
+	k, ok := kinds[c.Kind]
+	if !ok {
+		return fmt.Errorf("capture kind %q has no GA/T 1400 mapping", c.Kind)
+	}
+	shot := c.Shot.In(r.Loc)
+	r.mu.Lock()
+	tr := r.tracks[c.TrackKey]
+	r.mu.Unlock()
+	if tr == nil {
+		serial, err := r.DB.NextSerial(ctx, st.ID, shot)
+		if err != nil {
+			return err
+		}
+		src := gat1400.SourceID(st.ID, gat1400.SourceImage, shot, serial)
+		tr = &trackRecord{id: gat1400.ContentID(src, k.sub, 1), sourceID: src}
+	}
+	tr.version++
+
+	scene, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, c.Frame, []int{gocv.IMWriteJpegQuality, r.Quality})
+	if err != nil {
+		return fmt.Errorf("encode scene: %w", err)
+	}
+	defer scene.Close()
+	rect := cropRect(c, c.Frame.Cols(), c.Frame.Rows())
+	region := c.Frame.Region(rect)
+	crop, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, region, []int{gocv.IMWriteJpegQuality, r.Quality})
+	region.Close()
+	if err != nil {
+		return fmt.Errorf("encode crop: %w", err)
+	}
+	defer crop.Close()
+
+	prefix := fmt.Sprintf("snapshots/%s/%s/%s-v%d", st.ID, shot.Format("20060102"), tr.id, tr.version)
+	sceneKey, cropKey := prefix+"-scene.jpg", prefix+"-crop.jpg"
+	// image IDs: the first scene is the SourceID itself (as cameras do); later
+	// versions and crops get their own serials under the same device and second
+	sceneID := tr.sourceID
+	if tr.version > 1 {
+		if sceneID, err = r.imageID(ctx, st.ID, shot); err != nil {
+			return err
+		}
+	}
+	cropID, err := r.imageID(ctx, st.ID, shot)
+	if err != nil {
+		return err
+	}
+	ts := gat1400.FormatTime(shot)
+	images := gat1400.NewSubImageList(
+		gat1400.SubImageInfo{ImageID: sceneID, EventSort: k.event, DeviceID: st.ID, StoragePath: r.Objects.URI(sceneKey), Type: gat1400.ImageScene,
+			FileFormat: gat1400.FormatJpeg, ShotTime: ts, Width: gat1400.FlexInt(c.Frame.Cols()), Height: gat1400.FlexInt(c.Frame.Rows())},
+		gat1400.SubImageInfo{ImageID: cropID, EventSort: k.event, DeviceID: st.ID, StoragePath: r.Objects.URI(cropKey), Type: k.crop,
+			FileFormat: gat1400.FormatJpeg, ShotTime: ts, Width: gat1400.FlexInt(rect.Dx()), Height: gat1400.FlexInt(rect.Dy())},
+	)
+	body, err := r.body(c, k.sub, tr, st.ID, images)
+	if err != nil {
+		return err
+	}
+	rec := &store.Record{ID: tr.id, Type: c.Kind, DeviceID: st.ID, TaskID: task.ID, TrackKey: c.TrackKey, ShotTime: shot,
+		Score: float64(c.Score), Body: body, Images: []string{sceneKey, cropKey}}
+
+	// the crash-safe pair write (see package store)
+	if err := r.DB.Intend(ctx, rec.Images); err != nil {
+		return err
+	}
+	if err := r.Objects.Put(ctx, sceneKey, scene.GetBytes(), "image/jpeg"); err != nil {
+		return err
+	}
+	if err := r.Objects.Put(ctx, cropKey, crop.GetBytes(), "image/jpeg"); err != nil {
+		return err
+	}
+	replaced, err := r.DB.SaveRecord(ctx, rec)
+	if err != nil {
+		return err
+	}
+	for _, key := range replaced {
+		if err := r.Objects.Delete(ctx, key); err != nil {
+			return err // stays pending; the next start-up sweep removes it
+		}
+	}
+	if err := r.DB.Forget(ctx, replaced); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	if c.Final {
+		delete(r.tracks, c.TrackKey)
+	} else {
+		r.tracks[c.TrackKey] = tr
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *Recorder) imageID(ctx context.Context, device string, t time.Time) (string, error) {
+	n, err := r.DB.NextSerial(ctx, device, t)
+	if err != nil {
+		return "", err
+	}
+	return gat1400.SourceID(device, gat1400.SourceImage, t, n), nil
+}
+
+// cropRect is the object's box grown by 10% on each side, inside the frame.
+func cropRect(c algorithms.Capture, w, h int) image.Rectangle {
+	mx, my := c.Box.W()*0.1, c.Box.H()*0.1
+	r := image.Rect(int(c.Box.X1-mx), int(c.Box.Y1-my), int(c.Box.X2+mx+0.5), int(c.Box.Y2+my+0.5)).Intersect(image.Rect(0, 0, w, h))
+	if r.Empty() {
+		return image.Rect(0, 0, w, h)
+	}
+	return r
+}
+
+func (r *Recorder) body(c algorithms.Capture, sub gat1400.Subtype, tr *trackRecord, device string, images gat1400.SubImageList) (json.RawMessage, error) {
+	box := gat1400.Box{LeftTopX: gat1400.FlexInt(c.Box.X1), LeftTopY: gat1400.FlexInt(c.Box.Y1), RightBtmX: gat1400.FlexInt(c.Box.X2), RightBtmY: gat1400.FlexInt(c.Box.Y2)}
+	appear := gat1400.FormatTime(c.Appear.In(r.Loc))
+	gone := ""
+	if !c.Disappear.IsZero() {
+		gone = gat1400.FormatTime(c.Disappear.In(r.Loc))
+	}
+	shot := gat1400.FormatTime(c.Shot.In(r.Loc))
+	var obj interface{ Validate() error }
+	switch sub {
+	case gat1400.SubtypeFace:
+		obj = gat1400.Face{FaceID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
+			FaceAppearTime: appear, FaceDisAppearTime: gone, ShotTime: shot, StatusFlags: gat1400.UncertainFlags(), SubImageList: images}
+	case gat1400.SubtypePerson:
+		obj = gat1400.Person{PersonID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
+			PersonAppearTime: appear, PersonDisAppearTime: gone, ShotTime: shot, StatusFlags: gat1400.UncertainFlags(), SubImageList: images}
+	case gat1400.SubtypeMotorVehicle:
+		obj = gat1400.MotorVehicle{MotorVehicleID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
+			StorageUrl1: images.SubImageInfoObject[1].StoragePath, StorageUrl3: images.SubImageInfoObject[0].StoragePath,
+			AppearTime: appear, DisappearTime: gone, MarkTime: shot, PassTime: shot, VehicleColor: gat1400.ColorOther, SubImageList: images}
+	case gat1400.SubtypeNonMotorVehicle:
+		obj = gat1400.NonMotorVehicle{NonMotorVehicleID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
+			AppearTime: appear, DisappearTime: gone, MarkTime: shot, SubImageList: images}
+	}
+	if err := obj.Validate(); err != nil {
+		return nil, fmt.Errorf("built an invalid %s: %w", sub, err)
+	}
+	return json.Marshal(obj)
+}
