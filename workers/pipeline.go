@@ -64,7 +64,7 @@ func (w *Worker) startPipeline(plan StreamPlan) *pipeline {
 	}
 	url := plan.Stream.URL
 	isFile := strings.HasPrefix(url, "file://") || strings.HasPrefix(url, "/")
-	p.src = source.Open(ctx, source.Options{URL: url, Loop: isFile && w.cfg.LoopFiles, Realtime: isFile && !w.cfg.FastFiles, MaxFPS: maxFPS})
+	p.src = source.Open(ctx, source.Options{URL: url, Loop: isFile && w.cfg.LoopFiles, Realtime: isFile && !w.cfg.FastFiles, NoRealtime: isFile && w.cfg.FastFiles, MaxFPS: maxFPS})
 	go p.run(ctx)
 	return p
 }

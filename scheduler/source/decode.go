@@ -87,6 +87,9 @@ func (s *Source) session() (res sessionResult) {
 	if s.opts.HWAccel != "" && !s.hwDisabled {
 		var herr error
 		if hwFmt, herr = s.setupHW(codec, cc); herr != nil {
+			// no driver/device or codec unsupported: not worth retrying
+			// on every reconnect or loop
+			s.hwDisabled = true
 			s.hwFallback(herr.Error())
 			hwFmt = astiav.PixelFormatNone
 		}
@@ -229,6 +232,9 @@ func (s *Source) setupHW(codec *astiav.Codec, cc *astiav.CodecContext) (astiav.P
 }
 
 func (s *Source) hwFallback(reason string) {
+	s.mu.Lock()
+	s.st.HWFallback = reason
+	s.mu.Unlock()
 	if reason != s.hwReasonSeen {
 		s.log.Warn("hardware decoding unavailable, using software", "hwaccel", s.opts.HWAccel, "reason", reason)
 		s.hwReasonSeen = reason
@@ -451,6 +457,7 @@ func (d *decoder) handle(f *astiav.Frame) error {
 	s.mu.Lock()
 	s.st.Frames = seq
 	s.st.LastFrame = now
+	s.st.Width, s.st.Height = src.Width(), src.Height()
 	s.fps.add(now)
 	becameOnline := s.st.State != StateOnline
 	if becameOnline {

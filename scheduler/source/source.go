@@ -71,14 +71,16 @@ type Status struct {
 	Height     int    `json:"height"`
 	Codec      string `json:"codec"`
 
-	Delivered uint64    `json:"delivered"` // frames handed to the channel
-	Dropped   uint64    `json:"dropped"`   // frames discarded because the consumer was slow
-	Skipped   uint64    `json:"skipped"`   // frames not converted because of MaxFPS
-	Loops     int       `json:"loops"`     // completed passes over a looping file
-	Retries   int       `json:"retries"`   // failed open attempts since the source was last online
-	HWAccel   string    `json:"hwaccel"`   // "cuda" while NVDEC frames flow, "" for software
-	URL       string    `json:"url"`       // URL with the password redacted
-	Since     time.Time `json:"since"`     // when State last changed
+	Delivered uint64 `json:"delivered"` // frames handed to the channel
+	Dropped   uint64 `json:"dropped"`   // frames discarded because the consumer was slow
+	Skipped   uint64 `json:"skipped"`   // frames not converted because of MaxFPS
+	Loops     int    `json:"loops"`     // completed passes over a looping file
+	Retries   int    `json:"retries"`   // failed open attempts since the source was last online
+	HWAccel   string `json:"hwaccel"`   // "cuda" while NVDEC frames flow, "" for software
+	// HWFallback says why Options.HWAccel is not used (empty if unused or fine).
+	HWFallback string    `json:"hw_fallback,omitempty"`
+	URL        string    `json:"url"`   // URL with the password redacted
+	Since      time.Time `json:"since"` // when State last changed
 }
 
 // Options configures a Source.
@@ -209,12 +211,8 @@ func Open(ctx context.Context, opts Options) *Source {
 		return s
 	}
 	s.kind, s.input = kind, input
-	if kind == kindFile && opts.Realtime == false && opts.Loop && !opts.NoRealtime {
-		s.opts.Realtime = true
-	}
-	if opts.NoRealtime {
-		s.opts.Realtime = false
-	}
+	// pacing: on when asked, or by default for looping files
+	s.opts.Realtime = kind == kindFile && !opts.NoRealtime && (opts.Realtime || opts.Loop)
 	go s.watch()
 	go s.run()
 	return s
@@ -330,7 +328,10 @@ func (s *Source) run() {
 			s.setError(reasonOf(res.err))
 			return
 		}
-		if res.retryNow {
+		if res.retryNow { // hardware decoding given up: same input, software
+			if s.kind == kindFile && res.gotFrames {
+				s.ptsOffset = s.lastPTS + s.frameDur // the file restarts: keep PTS monotonic
+			}
 			continue
 		}
 		if s.kind == kindFile {
@@ -429,9 +430,12 @@ func (s *Source) setInterrupter(i astiav.IOInterrupter) {
 	}
 }
 
-// probeBudget bounds avformat_find_stream_info on network streams (it is
-// also passed to FFmpeg as analyzeduration; FFmpeg's default for FLV is 90s).
-const probeBudget = 5 * time.Second
+// probeBudget bounds avformat_find_stream_info on network streams. It is
+// passed to FFmpeg as analyzeduration (default 5s, 90s for FLV): live FLV
+// (RTMP) probing always runs the full duration, so this is the start-up
+// latency of an RTMP source. Codec parameters come from the RTMP/RTSP
+// sequence headers, so a short probe is enough.
+const probeBudget = 3 * time.Second
 
 // armDeadline (network only) interrupts I/O if the next step does not
 // complete within OpenTimeout (+extra).

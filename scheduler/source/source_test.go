@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -461,6 +462,49 @@ func TestRTSPStallTimesOut(t *testing.T) {
 	c.check(t)
 }
 
+func TestRTMPListenServer(t *testing.T) {
+	// ffmpeg's RTMP protocol can act as a one-client server (-listen 1).
+	clipPath := clip(t, "clip1s.mp4")
+	addr := freeAddr(t)
+	url := "rtmp://" + addr + "/live/cam"
+	startServer := func() *exec.Cmd {
+		cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "fatal", "-re", "-stream_loop", "-1",
+			"-i", clipPath, "-c", "copy", "-f", "flv", "-listen", "1", url)
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("starting ffmpeg RTMP server: %v", err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd
+	}
+	// The source starts first and retries until ffmpeg listens.
+	src := Open(context.Background(), Options{URL: url, ReconnectMin: 200 * time.Millisecond, ReconnectMax: time.Second,
+		OpenTimeout: 3 * time.Second, Logger: quietLogger()})
+	defer closeWithin(t, src, 3*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	cmd := startServer()
+	c := consume(src)
+	t0 := time.Now()
+	waitFor(t, 15*time.Second, "frames over RTMP", func() bool { return c.n.Load() >= 10 && src.Status().State == StateOnline })
+	st := src.Status()
+	t.Logf("online %s after the server started: %+v", time.Since(t0).Round(time.Millisecond), st)
+	if st.Codec != "h264" || st.Width != 320 || st.Height != 240 {
+		t.Fatalf("codec %q %dx%d", st.Codec, st.Width, st.Height)
+	}
+	cmd.Process.Kill()
+	waitFor(t, 5*time.Second, "offline after the RTMP server died", func() bool {
+		st := src.Status()
+		return st.State == StateOffline && st.Reason != ""
+	})
+	t.Logf("offline: %q", src.Status().Reason)
+	n0 := c.n.Load()
+	startServer()
+	waitFor(t, 15*time.Second, "frames after the RTMP server restarted", func() bool {
+		return c.n.Load() >= n0+10 && src.Status().Reconnects >= 1
+	})
+	t.Logf("resumed: %+v", src.Status())
+	c.check(t)
+}
+
 func TestHTTPFileAndReconnectAtEOF(t *testing.T) {
 	// An MP4 served over HTTP is a network source: its EOF triggers a
 	// reconnect (and a replay), counted in Reconnects.
@@ -668,4 +712,53 @@ func TestNoLeakAcrossLoops(t *testing.T) {
 	}
 	closeWithin(t, src, 2*time.Second)
 	c.check(t)
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func TestHWAccelCUDAFallsBackToSoftware(t *testing.T) {
+	// This machine's FFmpeg has the cuda hwaccel compiled in but no NVIDIA
+	// driver/GPU: creating the CUDA device fails, the reason is logged and
+	// decoding continues in software with identical output.
+	path := clip(t, "clip2s.mp4")
+	var logs syncBuffer
+	lg := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	src := Open(context.Background(), Options{URL: path, HWAccel: "cuda", Logger: lg})
+	defer src.Close()
+	n := 0
+	for f := range src.Frames() {
+		if f.Width != 320 || f.Height != 240 || f.Mat.Empty() {
+			t.Fatalf("bad frame %dx%d", f.Width, f.Height)
+		}
+		f.Mat.Close()
+		n++
+	}
+	st := src.Status()
+	t.Logf("decoded %d frames; status %+v", n, st)
+	t.Logf("log: %s", strings.TrimSpace(logs.String()))
+	if n != 50 || st.HWAccel != "" {
+		t.Fatalf("got %d frames, HWAccel %q; want 50 software frames", n, st.HWAccel)
+	}
+	if !strings.Contains(st.HWFallback, "cuda") {
+		t.Fatalf("HWFallback = %q", st.HWFallback)
+	}
+	if !strings.Contains(logs.String(), "hardware decoding unavailable") {
+		t.Fatal("the fallback reason was not logged")
+	}
 }
