@@ -12,11 +12,13 @@ log() { printf '[setup] %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # 1. Debian packages (skip apt entirely when every one is installed).
-APT_PKGS="pkg-config gcc g++ make git nodejs npm ffmpeg libopencv-dev libavcodec-dev libavformat-dev
+APT_PKGS="pkg-config gcc g++ make git ffmpeg libopencv-dev libavcodec-dev libavformat-dev
 libavutil-dev libavdevice-dev libavfilter-dev libswscale-dev libswresample-dev libpostproc-dev
 redis-server postgresql"
 missing=""
 for p in $APT_PKGS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"; done
+# Node.js/npm may come from elsewhere (nodesource, nvm); Debian's are installed only if absent.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 if [ -n "$missing" ]; then
   log "apt install:$missing"
   as_root apt-get update -qq
