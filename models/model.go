@@ -294,13 +294,8 @@ func (m *Model) Embed(imgs []gocv.Mat) ([][]float32, error) {
 }
 
 func output(outs []decode.Output, name string) (decode.Output, error) {
-	if name == "" && len(outs) > 0 {
-		return outs[0], nil
-	}
-	for _, o := range outs {
-		if o.Name == name {
-			return o, nil
-		}
+	if o, ok := decode.ByName(outs, name); ok {
+		return o, nil
 	}
 	return decode.Output{}, fmt.Errorf("no output %q", name)
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // ErrNotFound is returned by Get for a missing key.
@@ -28,17 +29,8 @@ var keyRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,511}$`)
 
 // CheckKey rejects keys that could escape a folder or confuse an S3 server.
 func CheckKey(key string) error {
-	if !keyRE.MatchString(key) || containsDotDot(key) {
+	if !keyRE.MatchString(key) || strings.Contains(key, "..") {
 		return fmt.Errorf("invalid object key %q", key)
 	}
 	return nil
-}
-
-func containsDotDot(k string) bool {
-	for i := 0; i+1 < len(k); i++ {
-		if k[i] == '.' && k[i+1] == '.' {
-			return true
-		}
-	}
-	return false
 }

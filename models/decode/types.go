@@ -51,7 +51,15 @@ type Output struct {
 	Data  []float32
 }
 
-// byName finds an output; decoders address outputs by the names a manifest gives.
+// ByName finds an output; decoders address outputs by the names a manifest gives.
+// An empty name means the first output (single-output models need not name it).
+func ByName(outs []Output, name string) (Output, bool) {
+	if name == "" && len(outs) > 0 {
+		return outs[0], true
+	}
+	return byName(outs, name)
+}
+
 func byName(outs []Output, name string) (Output, bool) {
 	for _, o := range outs {
 		if o.Name == name {

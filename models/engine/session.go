@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 
@@ -268,6 +267,3 @@ func names(infos []TensorInfo) []string {
 	}
 	return n
 }
-
-// DefaultThreads is a sensible intra-op thread count when several sessions share a host.
-func DefaultThreads() int { return max(1, runtime.NumCPU()/2) }
