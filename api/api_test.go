@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/api"
+	"github.com/cityeye/cityeye/api/auth"
 	"github.com/cityeye/cityeye/api/objects"
 	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models"
@@ -25,7 +27,19 @@ type noWorker struct{}
 
 func (noWorker) Apply([]workers.StreamPlan) {}
 
-func newServer(t *testing.T) (*httptest.Server, *store.DB) {
+// fixture is a server with the platform office, three departments and one user of
+// every role, each with a token (tok[user id]).
+type fixture struct {
+	t    *testing.T
+	url  string
+	db   *store.DB
+	srv  *api.Server
+	objs objects.Store
+	tok  map[string]string
+	now  time.Time
+}
+
+func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "c.db"))
@@ -35,24 +49,63 @@ func newServer(t *testing.T) (*httptest.Server, *store.DB) {
 	t.Cleanup(func() { db.Close() })
 	objs, _ := objects.NewLocal(filepath.Join(dir, "objects"), "")
 	w := workers.New(context.Background(), workers.Config{}, nil)
-	s := &api.Server{DB: db, Objects: objs, Scheduler: scheduler.New(db, noWorker{}, 10), Worker: w, Repo: models.Repository{Root: dir}, Started: time.Now()}
-	ts := httptest.NewServer(s.Handler())
+	f := &fixture{t: t, db: db, objs: objs, tok: map[string]string{}, now: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
+	sched := scheduler.New(db, noWorker{}, 10)
+	sched.Now = func() time.Time { return f.now }
+	f.srv = &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: models.Repository{Root: dir}, Started: time.Now(),
+		WatermarkKey: []byte("0123456789abcdef0123456789abcdef"), Now: func() time.Time { return f.now }}
+	ts := httptest.NewServer(f.srv.Handler())
 	t.Cleanup(ts.Close)
-	return ts, db
+	f.url = ts.URL
+	tok, created, err := api.Bootstrap(context.Background(), db)
+	if err != nil || !created {
+		t.Fatalf("bootstrap: %v %v", created, err)
+	}
+	f.tok["admin"] = tok
+	for _, d := range []string{
+		`{"id":"police","name":"Public security bureau","areas":["441500"]}`,
+		`{"id":"market","name":"Market supervision","areas":["441502"]}`,
+		`{"id":"water","name":"Water affairs (Shenzhen)","areas":["440300"]}`,
+		`{"id":"acme","name":"Acme AI (vendor)","areas":["441500"]}`,
+	} {
+		f.must("POST", "/api/v1/departments", "admin", d, 201)
+	}
+	for _, u := range [][3]string{
+		{"police_admin", "police", "dept_admin"}, {"police_op", "police", "operator"},
+		{"market_admin", "market", "dept_admin"}, {"market_op", "market", "operator"}, {"market_analyst", "market", "analyst"},
+		{"market_sub", "market", "subscriber"}, {"water_op", "water", "operator"}, {"vendor", "acme", "vendor"},
+	} {
+		f.must("POST", "/api/v1/users", "admin", fmt.Sprintf(`{"id":%q,"name":%q,"department":%q,"role":%q}`, u[0], u[0], u[1], u[2]), 201)
+		f.tok[u[0]] = f.must("POST", "/api/v1/users/"+u[0]+"/tokens", "admin", `{"name":"test"}`, 201)["token"].(string)
+	}
+	return f
 }
 
-func do(t *testing.T, method, url, body string) (int, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+// do sends a request as user (empty: no token) and decodes the JSON answer.
+func (f *fixture) do(method, path, user, body string) (int, map[string]any) {
+	f.t.Helper()
+	req, _ := http.NewRequest(method, f.url+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	if user != "" {
+		req.Header.Set("Authorization", "Bearer "+f.tok[user])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		f.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var out map[string]any
 	json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
+}
+
+func (f *fixture) must(method, path, user, body string, status int) map[string]any {
+	f.t.Helper()
+	code, out := f.do(method, path, user, body)
+	if code != status {
+		f.t.Fatalf("%s %s as %s: %d %v, want %d", method, path, user, code, out, status)
+	}
+	return out
 }
 
 const goodStream = `{"device_id":"44150200001310000001","name":"gate","url":"rtsp://127.0.0.1:1/none","admin_division":"441502","longitude":115.3,"latitude":22.7,"owner_department":"police","point_type":1,"sharing":1}`
@@ -66,8 +119,7 @@ func withField(field string, value any) string {
 }
 
 func TestBadInputIsA4xxNamingTheField(t *testing.T) {
-	ts, db := newServer(t)
-	u := ts.URL + "/api/v1"
+	f := newFixture(t)
 	cases := []struct {
 		name, method, path, body string
 		status                   int
@@ -97,13 +149,24 @@ func TestBadInputIsA4xxNamingTheField(t *testing.T) {
 		{"missing record", "GET", "/records/123", "", 404, ""},
 		{"missing snapshot", "GET", "/objects/snapshots/nope.jpg", "", 404, ""},
 		{"unknown route", "GET", "/nothing", "", 404, ""},
+		{"bad area", "POST", "/departments", `{"id":"x1","name":"x","areas":["4415"]}`, 400, "areas[0]"},
+		{"bad department id", "POST", "/departments", `{"id":"X Y","name":"x","areas":["441500"]}`, 400, "id"},
+		{"bad fps share", "POST", "/departments", `{"id":"x2","name":"x","areas":["441500"],"quota":{"fps_share":2}}`, 400, "quota.fps_share"},
+		{"bad role", "POST", "/users", `{"id":"u1","name":"u","department":"police","role":"king"}`, 400, "role"},
+		{"user of unknown department", "POST", "/users", `{"id":"u2","name":"u","department":"nope","role":"analyst"}`, 400, "department"},
+		{"unknown owner department", "POST", "/streams", withField("owner_department", "nope"), 400, "owner_department"},
+		{"camera outside owner's areas", "POST", "/streams", withField("admin_division", "440305"), 400, "admin_division"},
+		{"bad token expiry", "POST", "/users/police_op/tokens", `{"expires_in_days":-1}`, 400, "expires_in_days"},
+		{"bad audit id", "GET", "/audit/abc", "", 400, "id"},
 	}
 	// the stream the task cases refer to
-	if code, body := do(t, "POST", u+"/streams", goodStream); code != 201 {
-		t.Fatalf("good stream refused: %d %v", code, body)
-	}
+	f.must("POST", "/api/v1/streams", "admin", goodStream, 201)
 	for _, c := range cases {
-		code, body := do(t, c.method, u+c.path, c.body)
+		path := c.path
+		if path != "/nothing" {
+			path = "/api/v1" + path
+		}
+		code, body := f.do(c.method, path, "admin", c.body)
 		if code != c.status || body["error"] == nil || body["error"] == "" {
 			t.Errorf("%s: got %d %v, want %d with an error message", c.name, code, body, c.status)
 			continue
@@ -113,18 +176,17 @@ func TestBadInputIsA4xxNamingTheField(t *testing.T) {
 		}
 	}
 	// nothing already accepted was lost by the rejected requests
-	sts, _ := db.ListStreams(context.Background())
+	sts, _ := f.db.ListStreams(context.Background(), auth.Scope{All: true}, f.now)
 	if len(sts) != 1 || sts[0].Name != "gate" {
 		t.Fatalf("streams after bad input: %+v", sts)
 	}
-	if code, _ := do(t, "POST", u+"/streams", goodStream); code != 409 {
-		t.Fatalf("duplicate stream: %d", code)
-	}
+	f.must("POST", "/api/v1/streams", "admin", goodStream, 409)
 }
 
 func TestCRUDAndUnreachableStreamTaskAccepted(t *testing.T) {
-	ts, _ := newServer(t)
-	u := ts.URL + "/api/v1"
+	f := newFixture(t)
+	u := "/api/v1"
+	do := func(_ *testing.T, method, path, body string) (int, map[string]any) { return f.do(method, path, "police_op", body) }
 	do(t, "POST", u+"/streams", goodStream)
 	code, task := do(t, "POST", u+"/tasks", `{"device_id":"44150200001310000001","algorithm":"face_capture","params":{"sample_fps":2}}`)
 	if code != 201 || task["id"] == "" || task["enabled"] != true {
@@ -150,8 +212,8 @@ func TestCRUDAndUnreachableStreamTaskAccepted(t *testing.T) {
 
 // The OpenAPI document lists exactly the routes the router serves.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	ts, _ := newServer(t)
-	code, doc := do(t, "GET", ts.URL+"/openapi.json", "")
+	f := newFixture(t)
+	code, doc := f.do("GET", "/openapi.json", "", "")
 	if code != 200 || doc["openapi"] != "3.0.3" {
 		t.Fatalf("openapi: %d", code)
 	}
@@ -163,8 +225,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	var served []string
-	s := &api.Server{}
-	for _, r := range s.Handler().(*gin.Engine).Routes() {
+	for _, r := range f.srv.Handler().(*gin.Engine).Routes() {
 		p := r.Path
 		for _, part := range strings.Split(p, "/") {
 			if strings.HasPrefix(part, ":") || strings.HasPrefix(part, "*") {

@@ -13,7 +13,7 @@ import (
 func health(s *Server, c *gin.Context) {
 	status, code := "ok", http.StatusOK
 	checks := gin.H{}
-	if _, err := s.DB.ListStreams(c); err != nil {
+	if err := s.DB.Ping(c); err != nil {
 		status, code, checks["database"] = "degraded", http.StatusServiceUnavailable, err.Error()
 	} else {
 		checks["database"] = "ok"

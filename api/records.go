@@ -1,17 +1,22 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cityeye/cityeye/api/auth"
 	"github.com/cityeye/cityeye/api/gat1400"
 	"github.com/cityeye/cityeye/api/objects"
 	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/api/watermark"
 )
 
 var recordTypes = map[string]bool{"Face": true, "Person": true, "MotorVehicle": true, "NonMotorVehicle": true}
@@ -24,12 +29,14 @@ func parseTime(s string) (time.Time, error) {
 	return gat1400.ParseTime(s)
 }
 
-func listRecords(s *Server, c *gin.Context) {
+// recordFilter reads the search parameters shared by search and export.
+func recordFilter(c *gin.Context) (store.RecordFilter, bool) {
 	var f store.RecordFilter
 	f.Type, f.DeviceID, f.TaskID = c.Query("type"), c.Query("device_id"), c.Query("task_id")
+	f.Scope = who(c).Scope()
 	if f.Type != "" && !recordTypes[f.Type] {
 		fail(c, http.StatusBadRequest, "type", "type: one of Face, Person, MotorVehicle, NonMotorVehicle")
-		return
+		return f, false
 	}
 	for _, p := range []struct {
 		name string
@@ -39,7 +46,7 @@ func listRecords(s *Server, c *gin.Context) {
 			t, err := parseTime(v)
 			if err != nil {
 				fail(c, http.StatusBadRequest, p.name, p.name+": use RFC 3339 (2026-11-22T08:00:00+08:00) or YYYYMMDDhhmmss")
-				return
+				return f, false
 			}
 			*p.dst = t
 		}
@@ -53,36 +60,146 @@ func listRecords(s *Server, c *gin.Context) {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < p.min || n > p.max {
 				fail(c, http.StatusBadRequest, p.name, p.name+": integer in ["+strconv.Itoa(p.min)+", "+strconv.Itoa(p.max)+"]")
-				return
+				return f, false
 			}
 			*p.dst = n
 		}
+	}
+	return f, true
+}
+
+func listRecords(s *Server, c *gin.Context) {
+	f, ok := recordFilter(c)
+	if !ok {
+		return
 	}
 	recs, total, err := s.DB.ListRecords(c, f)
 	if err != nil {
 		storeErr(c, err, "records")
 		return
 	}
-	if recs == nil {
-		recs = []store.Record{}
+	if _, ok := s.audit(c, "record.search", c.Request.URL.RawQuery, "", http.StatusOK, strconv.Itoa(len(recs))+" of "+strconv.Itoa(total)); !ok {
+		return
 	}
-	c.JSON(http.StatusOK, gin.H{"records": recs, "total": total, "offset": f.Offset, "limit": max(len(recs), f.Limit)})
+	c.JSON(http.StatusOK, gin.H{"records": orEmpty(recs), "total": total, "offset": f.Offset, "limit": max(len(recs), f.Limit)})
+}
+
+// MaxExport is the most records one export returns.
+const MaxExport = 100_000
+
+// exportRecords streams matching records as NDJSON, one GA/T 1400 record a line.
+func exportRecords(s *Server, c *gin.Context) {
+	f, ok := recordFilter(c)
+	if !ok {
+		return
+	}
+	f.Limit = 1000
+	first, total, err := s.DB.ListRecords(c, f)
+	if err != nil {
+		storeErr(c, err, "records")
+		return
+	}
+	n := min(total-f.Offset, MaxExport)
+	if _, ok := s.audit(c, "record.export", c.Request.URL.RawQuery, "", http.StatusOK, strconv.Itoa(max(n, 0))+" records"); !ok {
+		return
+	}
+	c.Header("Content-Type", "application/x-ndjson")
+	c.Header("Content-Disposition", `attachment; filename="cityeye-records.ndjson"`)
+	c.Status(http.StatusOK)
+	enc := json.NewEncoder(c.Writer)
+	sent, page := 0, first
+	for len(page) > 0 && sent < MaxExport {
+		for _, r := range page {
+			if sent >= MaxExport {
+				break
+			}
+			if enc.Encode(r) != nil {
+				return
+			}
+			sent++
+		}
+		f.Offset += len(page)
+		if page, _, err = s.DB.ListRecords(c, f); err != nil {
+			return // the client sees a truncated stream; the audit entry stands
+		}
+	}
 }
 
 func getRecord(s *Server, c *gin.Context) {
-	r, err := s.DB.GetRecord(c, c.Param("id"))
+	r, err := s.DB.GetRecord(c, who(c).Scope(), c.Param("id"))
 	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			s.audit(c, "record.read", c.Param("id"), "", http.StatusNotFound, "not found or not visible")
+		}
 		storeErr(c, err, "record "+c.Param("id"))
+		return
+	}
+	if _, ok := s.audit(c, "record.read", r.ID, r.GrantID, http.StatusOK, ""); !ok {
 		return
 	}
 	c.JSON(http.StatusOK, r)
 }
 
+// audit appends an audit entry for the caller; when that fails the read is refused
+// (503), so no evidence is ever read without a trace.
+func (s *Server) audit(c *gin.Context, action, target, grantID string, status int, detail string) (store.AuditEntry, bool) {
+	p := who(c)
+	e := store.AuditEntry{At: s.now(), UserID: p.User.ID, DeptID: p.Dept.ID, TokenID: p.TokenID, Action: action, Target: target,
+		GrantID: grantID, Remote: c.ClientIP(), Status: status, Detail: detail}
+	if err := s.DB.Audit(c, &e); err != nil {
+		fail(c, http.StatusServiceUnavailable, "", "audit log unavailable, read refused: "+err.Error())
+		return e, false
+	}
+	return e, true
+}
+
+// snapshotRecordID extracts the record ID from a snapshot key
+// (snapshots/<device>/<day>/<record ID>-v<n>-<kind>.jpg).
+func snapshotRecordID(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, "snapshots/")
+	if !ok {
+		return "", false
+	}
+	base := path.Base(rest)
+	i := strings.Index(base, "-v")
+	if i != 48 {
+		return "", false
+	}
+	return base[:i], true
+}
+
+// getObject serves a snapshot of a record the caller may see, watermarked with the
+// caller's department, user and time (visible) and the audit entry ID (invisible).
+// The stored original stays unmarked.
 func getObject(s *Server, c *gin.Context) {
 	key := strings.TrimPrefix(c.Param("key"), "/")
 	if err := objects.CheckKey(key); err != nil {
 		fail(c, http.StatusBadRequest, "key", err.Error())
 		return
+	}
+	p := who(c)
+	id, ok := snapshotRecordID(key)
+	var r store.Record
+	var err error
+	if ok {
+		r, err = s.DB.GetRecord(c, p.Scope(), id)
+	}
+	if !ok || errors.Is(err, store.ErrNotFound) || (err == nil && !slices.Contains(r.Images, key)) {
+		s.audit(c, "snapshot.read", key, "", http.StatusNotFound, "not found or not visible")
+		fail(c, http.StatusNotFound, "", "no snapshot "+key)
+		return
+	}
+	if err != nil {
+		storeErr(c, err, "record")
+		return
+	}
+	if r.GrantID != "" && !isAdmin(p) {
+		g, err := s.DB.GetApplication(c, r.GrantID)
+		if err != nil || !g.Has(auth.RightSnapshots) {
+			s.audit(c, "snapshot.read", key, r.GrantID, http.StatusForbidden, "grant lacks the snapshots right")
+			fail(c, http.StatusForbidden, "", "grant "+r.GrantID+" does not include the snapshots right")
+			return
+		}
 	}
 	b, err := s.Objects.Get(c, key)
 	if errors.Is(err, objects.ErrNotFound) {
@@ -93,9 +210,18 @@ func getObject(s *Server, c *gin.Context) {
 		fail(c, http.StatusBadGateway, "", "object store: "+err.Error())
 		return
 	}
-	ct := "application/octet-stream"
-	if strings.HasSuffix(key, ".jpg") {
-		ct = "image/jpeg"
+	e, ok := s.audit(c, "snapshot.read", key, r.GrantID, http.StatusOK, "record "+r.ID)
+	if !ok {
+		return
 	}
-	c.Data(http.StatusOK, ct, b)
+	marked, err := watermark.Apply(b, watermark.Mark{Payload: uint32(e.ID), Lines: []string{
+		"CityEye " + p.Dept.ID + "/" + p.User.ID,
+		e.At.Format("2006-01-02 15:04:05Z") + " #" + strconv.FormatInt(e.ID, 10),
+	}}, s.WatermarkKey)
+	if err != nil {
+		fail(c, http.StatusInternalServerError, "", "watermark: "+err.Error())
+		return
+	}
+	c.Header("Cache-Control", "private, no-store")
+	c.Data(http.StatusOK, "image/jpeg", marked)
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/cityeye/cityeye/api/auth"
 )
 
 // routes is the single table of the API: Handler registers it and the OpenAPI
@@ -12,24 +14,50 @@ import (
 func routes() []route {
 	recordQuery := []string{"type", "device_id", "task_id", "from", "to", "offset", "limit"}
 	return []route{
-		{http.MethodGet, "/health", "Liveness and dependency checks", nil, "", health},
-		{http.MethodGet, "/openapi.json", "This OpenAPI 3 document", nil, "", serveOpenAPI},
-		{http.MethodGet, "/api/v1/algorithms", "Registered algorithms and the models they use", nil, "", listAlgorithms},
-		{http.MethodGet, "/api/v1/models", "Models in the repository", nil, "", listModels},
-		{http.MethodGet, "/api/v1/stats", "Record counts, pipeline status and batching counters", nil, "", stats},
-		{http.MethodPost, "/api/v1/streams", "Register a camera stream", nil, "Stream", createStream},
-		{http.MethodGet, "/api/v1/streams", "List streams with live status", nil, "", listStreams},
-		{http.MethodGet, "/api/v1/streams/:id", "Get a stream and its decode status", nil, "", getStream},
-		{http.MethodPut, "/api/v1/streams/:id", "Update a stream", nil, "Stream", updateStream},
-		{http.MethodDelete, "/api/v1/streams/:id", "Delete a stream and its tasks", nil, "", deleteStream},
-		{http.MethodPost, "/api/v1/tasks", "Bind a stream to an algorithm", nil, "Task", createTask},
-		{http.MethodGet, "/api/v1/tasks", "List tasks with their grants", []string{"device_id"}, "", listTasks},
-		{http.MethodGet, "/api/v1/tasks/:id", "Get a task", nil, "", getTask},
-		{http.MethodPut, "/api/v1/tasks/:id", "Update a task's algorithm, params or enabled flag", nil, "Task", updateTask},
-		{http.MethodDelete, "/api/v1/tasks/:id", "Delete a task", nil, "", deleteTask},
-		{http.MethodGet, "/api/v1/records", "Search GA/T 1400 records, newest first", recordQuery, "", listRecords},
-		{http.MethodGet, "/api/v1/records/:id", "Get one record by its 48-character ID", nil, "", getRecord},
-		{http.MethodGet, "/api/v1/objects/*key", "Fetch a stored snapshot (StoragePath points here)", nil, "", getObject},
+		{http.MethodGet, "/health", "Liveness and dependency checks", public, nil, "", health},
+		{http.MethodGet, "/openapi.json", "This OpenAPI 3 document", public, nil, "", serveOpenAPI},
+		{http.MethodGet, "/api/v1/me", "Who the token belongs to, with department, areas and quota", signedIn, nil, "", me},
+		{http.MethodGet, "/api/v1/algorithms", "Registered algorithms and the models they use", signedIn, nil, "", listAlgorithms},
+		{http.MethodGet, "/api/v1/models", "Models in the repository", signedIn, nil, "", listModels},
+		{http.MethodGet, "/api/v1/stats", "Record counts, pipeline status and batching counters (platform-wide)", admin, nil, "", stats},
+
+		{http.MethodPost, "/api/v1/departments", "Create a department with its areas and quota", admin, nil, "Department", createDepartment},
+		{http.MethodGet, "/api/v1/departments", "List departments", admin, nil, "", listDepartments},
+		{http.MethodGet, "/api/v1/departments/:id", "Get a department (its own members may)", signedIn, nil, "", getDepartment},
+		{http.MethodPut, "/api/v1/departments/:id", "Change a department's name, areas or quota", admin, nil, "Department", updateDepartment},
+		{http.MethodPost, "/api/v1/users", "Create a user (department admins: in their department)", managers, nil, "User", createUser},
+		{http.MethodGet, "/api/v1/users", "List users (department admins: their department)", managers, []string{"department"}, "", listUsers},
+		{http.MethodDelete, "/api/v1/users/:id", "Disable a user; their tokens stop working", managers, nil, "", disableUser},
+		{http.MethodPost, "/api/v1/users/:id/tokens", "Create an API token (shown once)", signedIn, nil, "Token", createToken},
+		{http.MethodGet, "/api/v1/users/:id/tokens", "List a user's tokens (metadata only)", signedIn, nil, "", listTokens},
+		{http.MethodDelete, "/api/v1/tokens/:id", "Revoke a token", signedIn, nil, "", revokeToken},
+
+		{http.MethodPost, "/api/v1/streams", "Register a camera stream owned by a department", staff, nil, "Stream", createStream},
+		{http.MethodGet, "/api/v1/streams", "List the streams the caller may see, with live status", viewers, nil, "", listStreams},
+		{http.MethodGet, "/api/v1/streams/:id", "Get a stream, its decode status and the caller's access", viewers, nil, "", getStream},
+		{http.MethodPut, "/api/v1/streams/:id", "Update a stream (owner department)", staff, nil, "Stream", updateStream},
+		{http.MethodDelete, "/api/v1/streams/:id", "Delete a stream and its tasks (owner department)", staff, nil, "", deleteStream},
+
+		{http.MethodPost, "/api/v1/applications", "Apply to use another department's camera", staff, nil, "Application", createApplication},
+		{http.MethodGet, "/api/v1/applications", "Applications and grants the caller's department made or must decide", staff, []string{"state", "device_id"}, "", listApplications},
+		{http.MethodGet, "/api/v1/applications/:id", "Get an application or grant", staff, nil, "", getApplication},
+		{http.MethodPost, "/api/v1/applications/:id/approve", "Approve (owner department admin): grants exactly what was asked", managers, nil, "Decision", approveApplication},
+		{http.MethodPost, "/api/v1/applications/:id/reject", "Reject (owner department admin)", managers, nil, "Decision", rejectApplication},
+		{http.MethodPost, "/api/v1/applications/:id/withdraw", "Withdraw a grant (owner) or an application/grant (applicant); its tasks stop", managers, nil, "", withdrawApplication},
+		{http.MethodGet, "/api/v1/notices", "The caller's department's notices: reminders, decisions, expiries", staff, []string{"limit"}, "", listNotices},
+
+		{http.MethodPost, "/api/v1/tasks", "Bind a stream to an algorithm for the caller's department", staff, nil, "Task", createTask},
+		{http.MethodGet, "/api/v1/tasks", "List tasks with their grants", viewers, []string{"device_id"}, "", listTasks},
+		{http.MethodGet, "/api/v1/tasks/:id", "Get a task", viewers, nil, "", getTask},
+		{http.MethodPut, "/api/v1/tasks/:id", "Update a task's algorithm, params or enabled flag", staff, nil, "Task", updateTask},
+		{http.MethodDelete, "/api/v1/tasks/:id", "Delete a task", staff, nil, "", deleteTask},
+
+		{http.MethodGet, "/api/v1/records", "Search GA/T 1400 records the caller may see, newest first (audited)", readers, recordQuery, "", listRecords},
+		{http.MethodGet, "/api/v1/records/export", "Export matching records as NDJSON (audited)", viewers, recordQuery, "", exportRecords},
+		{http.MethodGet, "/api/v1/records/:id", "Get one record by its 48-character ID (audited)", readers, nil, "", getRecord},
+		{http.MethodGet, "/api/v1/objects/*key", "Fetch a snapshot, watermarked for the caller (audited)", readers, nil, "", getObject},
+		{http.MethodGet, "/api/v1/audit", "The audit trail of reads, newest first (platform office)", admin, []string{"user_id", "department", "action", "target", "from", "to", "offset", "limit"}, "", listAudit},
+		{http.MethodGet, "/api/v1/audit/:id", "One audit entry (what a leaked snapshot's watermark points to)", admin, nil, "", getAudit},
 	}
 }
 
@@ -61,8 +89,24 @@ var schemas = gin.H{
 			"point_type":       gin.H{"type": "integer", "enum": []int{1, 2, 3}},
 			"sharing":          gin.H{"type": "integer", "enum": []int{0, 1, 2}, "description": "0 conditional, 1 unconditional, 2 not shared"},
 		}},
+	"Department": gin.H{"type": "object", "required": []string{"id", "name", "areas"}, "properties": gin.H{
+		"id": gin.H{"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{1,31}$"}, "name": gin.H{"type": "string"},
+		"areas": gin.H{"type": "array", "items": gin.H{"type": "string", "pattern": "^[0-9]{6}$"}, "description": "GB/T 2260 codes; 441500 covers all of Shanwei, 000000 the country"},
+		"quota": gin.H{"type": "object", "properties": gin.H{"streams": gin.H{"type": "integer"}, "tasks": gin.H{"type": "integer"}, "fps_share": gin.H{"type": "number", "minimum": 0, "maximum": 1}}},
+	}},
+	"User": gin.H{"type": "object", "required": []string{"id", "name", "department", "role"}, "properties": gin.H{
+		"id": gin.H{"type": "string"}, "name": gin.H{"type": "string"}, "department": gin.H{"type": "string"},
+		"role": gin.H{"type": "string", "enum": auth.Roles}}},
+	"Token": gin.H{"type": "object", "properties": gin.H{"name": gin.H{"type": "string"}, "expires_in_days": gin.H{"type": "integer"}}},
+	"Application": gin.H{"type": "object", "required": []string{"device_id", "reason", "rights", "starts_at", "ends_at"}, "properties": gin.H{
+		"device_id": gin.H{"type": "string"}, "reason": gin.H{"type": "string"},
+		"rights":     gin.H{"type": "array", "items": gin.H{"type": "string", "enum": auth.AllRights}},
+		"algorithms": gin.H{"type": "array", "items": gin.H{"type": "string"}, "description": "scope: the algorithms to run; empty means any"},
+		"starts_at":  gin.H{"type": "string", "format": "date-time"}, "ends_at": gin.H{"type": "string", "format": "date-time"}}},
+	"Decision": gin.H{"type": "object", "properties": gin.H{"note": gin.H{"type": "string"}}},
 	"Task": gin.H{"type": "object", "required": []string{"device_id", "algorithm"}, "properties": gin.H{
 		"device_id": gin.H{"type": "string"}, "algorithm": gin.H{"type": "string"}, "enabled": gin.H{"type": "boolean"},
+		"department": gin.H{"type": "string", "description": "platform admins only: the department the task runs for (default: the camera's owner)"},
 		"params": gin.H{"type": "object", "properties": gin.H{
 			"sample_fps": gin.H{"type": "number"},
 			"roi":        gin.H{"type": "array", "items": gin.H{"type": "array", "items": gin.H{"type": "number"}, "minItems": 2, "maxItems": 2}},
@@ -76,7 +120,7 @@ func OpenAPI() gin.H {
 	paths := gin.H{}
 	for _, r := range routes() {
 		p, params := openAPIPath(r.path)
-		op := gin.H{"summary": r.summary, "responses": gin.H{
+		op := gin.H{"summary": r.summary, "x-roles": r.allow.String(), "responses": gin.H{
 			"200": gin.H{"description": "OK"},
 			"4XX": gin.H{"description": "bad input or missing resource", "content": gin.H{"application/json": gin.H{"schema": gin.H{"$ref": "#/components/schemas/Error"}}}},
 		}}
@@ -90,6 +134,9 @@ func OpenAPI() gin.H {
 		if ps != nil {
 			op["parameters"] = ps
 		}
+		if !r.allow.public {
+			op["security"] = []gin.H{{"bearer": []string{}}}
+		}
 		if r.body != "" {
 			op["requestBody"] = gin.H{"required": true, "content": gin.H{"application/json": gin.H{"schema": gin.H{"$ref": "#/components/schemas/" + r.body}}}}
 		}
@@ -100,7 +147,8 @@ func OpenAPI() gin.H {
 		}
 		item[strings.ToLower(r.method)] = op
 	}
-	return gin.H{"openapi": "3.0.3", "info": gin.H{"title": "CityEye API", "version": "1"}, "paths": paths, "components": gin.H{"schemas": schemas}}
+	return gin.H{"openapi": "3.0.3", "info": gin.H{"title": "CityEye API", "version": "1"}, "paths": paths, "components": gin.H{"schemas": schemas,
+		"securitySchemes": gin.H{"bearer": gin.H{"type": "http", "scheme": "bearer", "description": "API token from POST /api/v1/users/{id}/tokens"}}}}
 }
 
 func serveOpenAPI(_ *Server, c *gin.Context) { c.JSON(http.StatusOK, OpenAPI()) }

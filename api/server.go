@@ -29,27 +29,47 @@ type Server struct {
 	Worker    *workers.Worker
 	Repo      models.Repository
 	Started   time.Time
+
+	WatermarkKey []byte           // keys the invisible mark on served snapshots
+	Now          func() time.Time // the clock for grants and deadlines (tests set it)
+	// DecisionWindow is how long an owner has to decide an application (default 72 h);
+	// Remind is how long before the deadline the owner is reminded (default 24 h).
+	DecisionWindow, Remind time.Duration
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 // route is one API route: the router and the OpenAPI document are built from these.
 type route struct {
 	method, path, summary string
+	allow                 rule     // who may call it; the zero rule admits nobody
 	query                 []string // documented query parameters
 	body                  string   // request schema name, if any
 	handler               func(*Server, *gin.Context)
 }
 
 // Handler builds the gin engine.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() http.Handler { return s.router(routes()) }
+
+// router registers rts; it refuses (panics on) a route that declares no rule.
+func (s *Server) router(rts []route) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(gin.Recovery(), limitBody)
 	r.NoRoute(func(c *gin.Context) {
 		fail(c, http.StatusNotFound, "", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)
 	})
-	for _, rt := range routes() {
+	for _, rt := range rts {
+		if !rt.allow.declared() {
+			panic("api: route " + rt.method + " " + rt.path + " declares no access rule")
+		}
 		h := rt.handler
-		r.Handle(rt.method, rt.path, func(c *gin.Context) { h(s, c) })
+		r.Handle(rt.method, rt.path, s.authorize(rt), func(c *gin.Context) { h(s, c) })
 	}
 	return r
 }
@@ -81,6 +101,8 @@ func storeErr(c *gin.Context, err error, what string) {
 		fail(c, http.StatusNotFound, "", what+" not found")
 	case errors.Is(err, store.ErrConflict):
 		fail(c, http.StatusConflict, "", what+" already exists")
+	case errors.Is(err, store.ErrState):
+		fail(c, http.StatusConflict, "", err.Error())
 	case errors.Is(err, context.Canceled):
 		fail(c, 499, "", "client went away")
 	default:

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cityeye/cityeye/api/auth"
 	"github.com/cityeye/cityeye/api/gat1400"
 	"github.com/cityeye/cityeye/api/store"
 )
@@ -99,11 +100,10 @@ func createStream(s *Server, c *gin.Context) {
 	if !bindJSON(c, &b) {
 		return
 	}
-	if field, err := b.validate(); err != nil {
-		fail(c, http.StatusBadRequest, field, field+": "+err.Error())
+	st, ok := s.checkStream(c, b)
+	if !ok {
 		return
 	}
-	st := b.stream()
 	if err := s.DB.CreateStream(c, st); err != nil {
 		storeErr(c, err, "stream "+st.ID)
 		return
@@ -111,7 +111,57 @@ func createStream(s *Server, c *gin.Context) {
 	c.JSON(http.StatusCreated, st)
 }
 
+// checkStream validates a stream body and the caller's right to register it: a
+// department registers its own cameras, inside its own areas.
+func (s *Server) checkStream(c *gin.Context, b streamBody) (*store.Stream, bool) {
+	p := who(c)
+	if b.OwnerDept == "" && !isAdmin(p) {
+		b.OwnerDept = p.Dept.ID
+	}
+	if field, err := b.validate(); err != nil {
+		fail(c, http.StatusBadRequest, field, field+": "+err.Error())
+		return nil, false
+	}
+	if !isAdmin(p) && b.OwnerDept != p.Dept.ID {
+		fail(c, http.StatusForbidden, "owner_department", "owner_department: you register cameras for your own department ("+p.Dept.ID+") only")
+		return nil, false
+	}
+	owner, err := s.DB.GetDepartment(c, b.OwnerDept)
+	if errors.Is(err, store.ErrNotFound) {
+		fail(c, http.StatusBadRequest, "owner_department", "owner_department: no department "+quote(b.OwnerDept)+"; create it with POST /api/v1/departments")
+		return nil, false
+	}
+	if err != nil {
+		storeErr(c, err, "department")
+		return nil, false
+	}
+	if !auth.InAreas(b.AdminDivision, owner.Areas) {
+		fail(c, http.StatusBadRequest, "admin_division", "admin_division: "+b.AdminDivision+" is outside the areas of "+owner.ID+" ("+strings.Join(owner.Areas, ", ")+")")
+		return nil, false
+	}
+	return b.stream(), true
+}
+
+// ownedStream loads a stream the caller may change: its owner department's staff or
+// the platform admin. Invisible streams are 404s, visible but foreign ones 403s.
+func (s *Server) ownedStream(c *gin.Context, id string) (store.Stream, bool) {
+	p := who(c)
+	st, err := s.DB.VisibleStream(c, p.Scope(), id, s.now())
+	if err != nil {
+		storeErr(c, err, "stream "+id)
+		return st, false
+	}
+	if !isAdmin(p) && st.OwnerDept != p.Dept.ID {
+		fail(c, http.StatusForbidden, "", "stream "+id+" belongs to "+st.OwnerDept+"; only its staff change it")
+		return st, false
+	}
+	return st, true
+}
+
 func updateStream(s *Server, c *gin.Context) {
+	if _, ok := s.ownedStream(c, c.Param("id")); !ok {
+		return
+	}
 	var b streamBody
 	if !bindJSON(c, &b) {
 		return
@@ -123,35 +173,50 @@ func updateStream(s *Server, c *gin.Context) {
 		fail(c, http.StatusBadRequest, "device_id", "device_id cannot change; register a new stream instead")
 		return
 	}
-	if field, err := b.validate(); err != nil {
-		fail(c, http.StatusBadRequest, field, field+": "+err.Error())
+	st, ok := s.checkStream(c, b)
+	if !ok {
 		return
 	}
-	st := b.stream()
 	if err := s.DB.UpdateStream(c, st); err != nil {
 		storeErr(c, err, "stream "+st.ID)
 		return
 	}
-	s.Scheduler.Notify()
+	s.Scheduler.Notify() // sharing or area changes may suspend other departments' tasks
 	c.JSON(http.StatusOK, st)
 }
 
 func getStream(s *Server, c *gin.Context) {
-	st, err := s.DB.GetStream(c, c.Param("id"))
+	p := who(c)
+	st, err := s.DB.VisibleStream(c, p.Scope(), c.Param("id"), s.now())
 	if err != nil {
 		storeErr(c, err, "stream "+c.Param("id"))
 		return
 	}
-	c.JSON(http.StatusOK, s.withStatus(st))
+	v := s.view(p, st)
+	if !isAdmin(p) {
+		acc, err := s.DB.Access(c, p.Dept, st, s.now())
+		if err != nil {
+			storeErr(c, err, "access")
+			return
+		}
+		v.Access = &acc
+	}
+	c.JSON(http.StatusOK, v)
 }
 
-// streamView is a stream with its live decode status.
+// streamView is a stream with its live decode status and, for a department, what
+// it may do with it. The URL (which carries camera credentials) is shown to the
+// owner and the platform office only.
 type streamView struct {
 	store.Stream
-	Status any `json:"status"`
+	Status any           `json:"status"`
+	Access *store.Access `json:"access,omitempty"`
 }
 
-func (s *Server) withStatus(st store.Stream) streamView {
+func (s *Server) view(p store.Principal, st store.Stream) streamView {
+	if !isAdmin(p) && st.OwnerDept != p.Dept.ID {
+		st.URL = ""
+	}
 	v := streamView{Stream: st, Status: map[string]string{"state": "idle", "reason": "no enabled task"}}
 	if ws, ok := s.Worker.Status()[st.ID]; ok {
 		v.Status = ws
@@ -160,19 +225,23 @@ func (s *Server) withStatus(st store.Stream) streamView {
 }
 
 func listStreams(s *Server, c *gin.Context) {
-	sts, err := s.DB.ListStreams(c)
+	p := who(c)
+	sts, err := s.DB.ListStreams(c, p.Scope(), s.now())
 	if err != nil {
 		storeErr(c, err, "streams")
 		return
 	}
 	out := make([]streamView, 0, len(sts))
 	for _, st := range sts {
-		out = append(out, s.withStatus(st))
+		out = append(out, s.view(p, st))
 	}
 	c.JSON(http.StatusOK, gin.H{"streams": out, "total": len(out)})
 }
 
 func deleteStream(s *Server, c *gin.Context) {
+	if _, ok := s.ownedStream(c, c.Param("id")); !ok {
+		return
+	}
 	if err := s.DB.DeleteStream(c, c.Param("id")); err != nil {
 		storeErr(c, err, "stream "+c.Param("id"))
 		return

@@ -5,37 +5,45 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/algorithms"
+	"github.com/cityeye/cityeye/api/auth"
 	"github.com/cityeye/cityeye/api/store"
 )
 
 type taskBody struct {
 	DeviceID  string          `json:"device_id"`
+	DeptID    string          `json:"department"`
 	Algorithm string          `json:"algorithm"`
 	Params    json.RawMessage `json:"params"`
 	Enabled   *bool           `json:"enabled"`
 }
 
-func (s *Server) validateTask(c *gin.Context, b taskBody) bool {
+// validateTask checks the body and that the task's department may analyse the
+// camera with this algorithm (owner, area or grant). It returns the department.
+func (s *Server) validateTask(c *gin.Context, b taskBody) (store.Department, bool) {
+	p := who(c)
+	var dept store.Department
 	if b.DeviceID == "" {
 		fail(c, http.StatusBadRequest, "device_id", "device_id: required")
-		return false
+		return dept, false
 	}
-	if _, err := s.DB.GetStream(c, b.DeviceID); err != nil {
+	st, err := s.DB.VisibleStream(c, p.Scope(), b.DeviceID, s.now())
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			fail(c, http.StatusBadRequest, "device_id", "device_id: no stream "+b.DeviceID+" is registered")
 		} else {
 			storeErr(c, err, "stream")
 		}
-		return false
+		return dept, false
 	}
 	if _, ok := algorithms.Lookup(b.Algorithm); !ok {
 		fail(c, http.StatusBadRequest, "algorithm", "algorithm: unknown algorithm "+quote(b.Algorithm)+"; see GET /api/v1/algorithms")
-		return false
+		return dept, false
 	}
 	if _, err := algorithms.ParseParams(b.Params); err != nil {
 		var fe *algorithms.FieldError
@@ -44,6 +52,66 @@ func (s *Server) validateTask(c *gin.Context, b taskBody) bool {
 		} else {
 			fail(c, http.StatusBadRequest, "params", err.Error())
 		}
+		return dept, false
+	}
+	switch {
+	case !isAdmin(p) && b.DeptID != "" && b.DeptID != p.Dept.ID:
+		fail(c, http.StatusForbidden, "department", "department: tasks run for your own department ("+p.Dept.ID+")")
+		return dept, false
+	case !isAdmin(p):
+		dept = p.Dept
+	default:
+		if b.DeptID == "" {
+			b.DeptID = st.OwnerDept
+		}
+		if dept, err = s.DB.GetDepartment(c, b.DeptID); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				fail(c, http.StatusBadRequest, "department", "department: no department "+quote(b.DeptID))
+			} else {
+				storeErr(c, err, "department")
+			}
+			return dept, false
+		}
+	}
+	acc, err := s.DB.Access(c, dept, st, s.now())
+	if err != nil {
+		storeErr(c, err, "access")
+		return dept, false
+	}
+	if !acc.Can(auth.RightAnalyse, b.Algorithm) {
+		msg := acc.Reason
+		if acc.Via == "grant" {
+			msg = "grant " + acc.GrantID + " does not cover " + b.Algorithm + " (rights " + fmt.Sprint(acc.Rights) + ", algorithms " + fmt.Sprint(acc.Algorithms) + ")"
+		}
+		fail(c, http.StatusForbidden, "device_id", "device_id: department "+dept.ID+" may not analyse this camera: "+msg)
+		return dept, false
+	}
+	return dept, true
+}
+
+// checkQuota refuses one more enabled task (on streamID) beyond the department's quota.
+func (s *Server) checkQuota(c *gin.Context, d store.Department, streamID string) bool {
+	streams, tasks, err := s.DB.DeptUsage(c, d.ID)
+	if err != nil {
+		storeErr(c, err, "usage")
+		return false
+	}
+	if d.Quota.Tasks > 0 && tasks >= d.Quota.Tasks {
+		fail(c, http.StatusConflict, "enabled", fmt.Sprintf("quota: department %s already runs %d of its %d tasks; disable one or ask the platform office for more", d.ID, tasks, d.Quota.Tasks))
+		return false
+	}
+	if d.Quota.Streams > 0 && streams >= d.Quota.Streams {
+		on, err := s.DB.ListTasks(c, auth.Scope{Dept: d.ID}, streamID)
+		if err != nil {
+			storeErr(c, err, "tasks")
+			return false
+		}
+		for _, t := range on {
+			if t.Enabled && t.DeptID == d.ID {
+				return true // the camera already counts
+			}
+		}
+		fail(c, http.StatusConflict, "device_id", fmt.Sprintf("quota: department %s already analyses %d of its %d streams", d.ID, streams, d.Quota.Streams))
 		return false
 	}
 	return true
@@ -73,10 +141,17 @@ func (s *Server) taskView(t store.Task) taskView {
 
 func createTask(s *Server, c *gin.Context) {
 	var b taskBody
-	if !bindJSON(c, &b) || !s.validateTask(c, b) {
+	if !bindJSON(c, &b) {
 		return
 	}
-	t := &store.Task{ID: newID(), StreamID: b.DeviceID, Algorithm: b.Algorithm, Params: b.Params, Enabled: b.Enabled == nil || *b.Enabled}
+	dept, ok := s.validateTask(c, b)
+	if !ok {
+		return
+	}
+	t := &store.Task{ID: newID(), StreamID: b.DeviceID, DeptID: dept.ID, Algorithm: b.Algorithm, Params: b.Params, Enabled: b.Enabled == nil || *b.Enabled}
+	if t.Enabled && !s.checkQuota(c, dept, t.StreamID) {
+		return
+	}
 	if err := s.DB.CreateTask(c, t); err != nil {
 		storeErr(c, err, "task")
 		return
@@ -85,10 +160,30 @@ func createTask(s *Server, c *gin.Context) {
 	c.JSON(http.StatusCreated, s.taskView(*t))
 }
 
-func updateTask(s *Server, c *gin.Context) {
-	old, err := s.DB.GetTask(c, c.Param("id"))
+// task loads a task the caller may see (its department's, or on a camera its
+// department owns); mine additionally requires that the caller's department runs it.
+func (s *Server) task(c *gin.Context, mine bool) (store.Task, bool) {
+	p := who(c)
+	t, err := s.DB.GetTask(c, c.Param("id"))
+	if err == nil && !isAdmin(p) && t.DeptID != p.Dept.ID {
+		st, serr := s.DB.GetStream(c, t.StreamID)
+		if serr != nil || st.OwnerDept != p.Dept.ID {
+			err = store.ErrNotFound
+		} else if mine {
+			fail(c, http.StatusForbidden, "", "task "+t.ID+" belongs to department "+t.DeptID+"; withdraw its grant to stop it")
+			return t, false
+		}
+	}
 	if err != nil {
 		storeErr(c, err, "task "+c.Param("id"))
+		return t, false
+	}
+	return t, true
+}
+
+func updateTask(s *Server, c *gin.Context) {
+	old, ok := s.task(c, true)
+	if !ok {
 		return
 	}
 	var b taskBody
@@ -108,7 +203,16 @@ func updateTask(s *Server, c *gin.Context) {
 	if b.Params == nil {
 		b.Params = old.Params
 	}
-	if !s.validateTask(c, b) {
+	if b.DeptID != "" && b.DeptID != old.DeptID {
+		fail(c, http.StatusBadRequest, "department", "department: a task cannot change department; create a new task")
+		return
+	}
+	b.DeptID = old.DeptID
+	dept, ok := s.validateTask(c, b)
+	if !ok {
+		return
+	}
+	if b.Enabled != nil && *b.Enabled && !old.Enabled && !s.checkQuota(c, dept, old.StreamID) {
 		return
 	}
 	old.Algorithm, old.Params = b.Algorithm, b.Params
@@ -124,16 +228,15 @@ func updateTask(s *Server, c *gin.Context) {
 }
 
 func getTask(s *Server, c *gin.Context) {
-	t, err := s.DB.GetTask(c, c.Param("id"))
-	if err != nil {
-		storeErr(c, err, "task "+c.Param("id"))
+	t, ok := s.task(c, false)
+	if !ok {
 		return
 	}
 	c.JSON(http.StatusOK, s.taskView(t))
 }
 
 func listTasks(s *Server, c *gin.Context) {
-	ts, err := s.DB.ListTasks(c, c.Query("device_id"))
+	ts, err := s.DB.ListTasks(c, who(c).Scope(), c.Query("device_id"))
 	if err != nil {
 		storeErr(c, err, "tasks")
 		return
@@ -146,6 +249,9 @@ func listTasks(s *Server, c *gin.Context) {
 }
 
 func deleteTask(s *Server, c *gin.Context) {
+	if _, ok := s.task(c, true); !ok {
+		return
+	}
 	if err := s.DB.DeleteTask(c, c.Param("id")); err != nil {
 		storeErr(c, err, "task "+c.Param("id"))
 		return

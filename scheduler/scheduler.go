@@ -8,10 +8,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/cityeye/cityeye/algorithms"
+	"github.com/cityeye/cityeye/api/auth"
 	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/workers"
 )
@@ -35,8 +37,9 @@ type Grant struct {
 type Scheduler struct {
 	DB          *store.DB
 	Worker      Worker
-	CapacityFPS float64 // analysed frames per second the worker sustains in total
-	MinFPS      float64 // a degraded task never drops below this (default 0.2)
+	CapacityFPS float64          // analysed frames per second the worker sustains in total
+	MinFPS      float64          // a degraded task never drops below this (default 0.2)
+	Now         func() time.Time // the clock grants are checked against (tests set it)
 
 	mu     sync.Mutex
 	grants map[string]Grant
@@ -73,15 +76,26 @@ func (s *Scheduler) Run(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Reconcile computes plans and grants and applies them.
+// Reconcile computes plans and grants and applies them. A task runs only while its
+// department holds the analyse right on the camera (owner, area or grant) and fits
+// its department's quota; otherwise its grant says why it is suspended.
 func (s *Scheduler) Reconcile(ctx context.Context) error {
-	streams, err := s.DB.ListStreams(ctx)
+	all, now := auth.Scope{All: true}, s.now()
+	streams, err := s.DB.ListStreams(ctx, all, now)
 	if err != nil {
 		return err
 	}
-	tasks, err := s.DB.ListTasks(ctx, "")
+	tasks, err := s.DB.ListTasks(ctx, all, "")
 	if err != nil {
 		return err
+	}
+	deptList, err := s.DB.ListDepartments(ctx)
+	if err != nil {
+		return err
+	}
+	depts := map[string]*deptLoad{}
+	for _, d := range deptList {
+		depts[d.ID] = &deptLoad{Department: d, streams: map[string]bool{}}
 	}
 	byStream := map[string]*workers.StreamPlan{}
 	var order []string
@@ -90,25 +104,51 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 		order = append(order, st.ID)
 	}
 	grants := map[string]Grant{}
-	demand := 0.0
-	for _, t := range tasks {
+	for _, t := range tasks { // oldest first: quotas keep the tasks that were there first
 		p, err := algorithms.ParseParams(t.Params)
 		g := Grant{TaskID: t.ID, RequestedFPS: p.SampleFPS}
-		switch _, known := algorithms.Lookup(t.Algorithm); {
+		_, known := algorithms.Lookup(t.Algorithm)
+		sp, d := byStream[t.StreamID], depts[t.DeptID]
+		switch {
 		case !t.Enabled:
 			g.Reason = "disabled"
 		case err != nil:
 			g.Reason = "invalid params: " + err.Error()
 		case !known:
 			g.Reason = "unknown algorithm " + t.Algorithm
-		case byStream[t.StreamID] == nil:
+		case sp == nil:
 			g.Reason = "stream missing"
+		case d == nil:
+			g.Reason = "department " + t.DeptID + " does not exist"
 		default:
-			sp := byStream[t.StreamID]
-			sp.Tasks = append(sp.Tasks, workers.TaskPlan{Task: t, Params: p, FPS: p.SampleFPS})
-			demand += p.SampleFPS
+			acc, err := s.DB.Access(ctx, d.Department, sp.Stream, now)
+			if err != nil {
+				return err
+			}
+			if reason := d.admit(t, acc); reason != "" {
+				g.Reason = "suspended: " + reason
+				break
+			}
+			sp.Tasks = append(sp.Tasks, workers.TaskPlan{Task: t, Params: p, FPS: p.SampleFPS, GrantID: acc.GrantID})
+			d.demand += p.SampleFPS
 		}
 		grants[t.ID] = g
+	}
+	// a department over its inference share is scaled down first, then everyone
+	// together if the worker is still over capacity
+	demand := 0.0
+	for _, id := range order {
+		for i := range byStream[id].Tasks {
+			tp := &byStream[id].Tasks[i]
+			if d := depts[tp.Task.DeptID]; d.overShare(s.CapacityFPS) {
+				tp.FPS *= d.shareFPS(s.CapacityFPS) / d.demand
+				g := grants[tp.Task.ID]
+				g.Degraded = true
+				g.Reason = fmt.Sprintf("department %s's inference share %.0f%% of %.1f fps = %.1f fps < its demand %.1f fps", d.ID, d.Quota.FPSShare*100, s.CapacityFPS, d.shareFPS(s.CapacityFPS), d.demand)
+				grants[tp.Task.ID] = g
+			}
+			demand += tp.FPS
+		}
 	}
 	factor := 1.0
 	if s.CapacityFPS > 0 && demand > s.CapacityFPS {
@@ -124,7 +164,7 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 			g.GrantedFPS = tp.FPS
 			if factor < 1 {
 				g.Degraded = true
-				g.Reason = fmt.Sprintf("capacity %.1f fps < demand %.1f fps: every task runs at %.0f%% of its requested rate", s.CapacityFPS, demand, factor*100)
+				g.Reason = strings.TrimPrefix(g.Reason+"; ", "; ") + fmt.Sprintf("capacity %.1f fps < demand %.1f fps: every task runs at %.0f%% of its requested rate", s.CapacityFPS, demand, factor*100)
 			}
 			grants[tp.Task.ID] = g
 		}
@@ -137,6 +177,46 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 	s.mu.Unlock()
 	s.Worker.Apply(plans)
 	return nil
+}
+
+func (s *Scheduler) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// deptLoad is a department's quota and what its admitted tasks use so far.
+type deptLoad struct {
+	store.Department
+	streams map[string]bool
+	tasks   int
+	demand  float64
+}
+
+// admit checks access and the stream and task quotas; "" means the task may run.
+func (d *deptLoad) admit(t store.Task, acc store.Access) string {
+	if !acc.Can(auth.RightAnalyse, t.Algorithm) {
+		if acc.Via == "grant" {
+			return "grant " + acc.GrantID + " does not cover algorithm " + t.Algorithm
+		}
+		return acc.Reason
+	}
+	if d.Quota.Tasks > 0 && d.tasks >= d.Quota.Tasks {
+		return fmt.Sprintf("department %s is at its quota of %d tasks", d.ID, d.Quota.Tasks)
+	}
+	if d.Quota.Streams > 0 && !d.streams[t.StreamID] && len(d.streams) >= d.Quota.Streams {
+		return fmt.Sprintf("department %s is at its quota of %d streams", d.ID, d.Quota.Streams)
+	}
+	d.tasks++
+	d.streams[t.StreamID] = true
+	return ""
+}
+
+func (d *deptLoad) shareFPS(capacity float64) float64 { return d.Quota.FPSShare * capacity }
+
+func (d *deptLoad) overShare(capacity float64) bool {
+	return d.Quota.FPSShare > 0 && capacity > 0 && d.demand > d.shareFPS(capacity)
 }
 
 // Grant returns a task's current grant.

@@ -16,9 +16,10 @@ import (
 // TaskPlan is one task as the scheduler grants it: FPS may be below the requested
 // sample_fps when capacity is short (the degradation is reported, never silent).
 type TaskPlan struct {
-	Task   store.Task
-	Params algorithms.Params
-	FPS    float64
+	Task    store.Task
+	Params  algorithms.Params
+	FPS     float64
+	GrantID string // the sharing grant the task runs under, stamped on its records
 }
 
 // StreamPlan is one stream and the tasks to run on it.
@@ -124,7 +125,7 @@ func (p *pipeline) process(ctx context.Context, f source.Frame) {
 
 func (p *pipeline) save(ctx context.Context, t *taskRun, caps []algorithms.Capture) {
 	for _, c := range caps {
-		if err := p.w.rec.Save(ctx, p.plan.Stream, t.plan.Task, c); err != nil {
+		if err := p.w.rec.Save(ctx, p.plan.Stream, t.plan, c); err != nil {
 			slog.Error("record not saved", "task", t.plan.Task.ID, "track", c.TrackKey, "err", err)
 		} else {
 			t.captures.Add(1)

@@ -55,7 +55,7 @@ var kinds = map[string]struct {
 }
 
 // Save writes or updates the record of c's object.
-func (r *Recorder) Save(ctx context.Context, st store.Stream, task store.Task, c algorithms.Capture) error {
+func (r *Recorder) Save(ctx context.Context, st store.Stream, tp TaskPlan, c algorithms.Capture) error {
 	k, ok := kinds[c.Kind]
 	if !ok {
 		return fmt.Errorf("capture kind %q has no GA/T 1400 mapping", c.Kind)
@@ -113,7 +113,7 @@ func (r *Recorder) Save(ctx context.Context, st store.Stream, task store.Task, c
 	if err != nil {
 		return err
 	}
-	rec := &store.Record{ID: tr.id, Type: c.Kind, DeviceID: st.ID, TaskID: task.ID, TrackKey: c.TrackKey, ShotTime: shot,
+	rec := &store.Record{ID: tr.id, Type: c.Kind, DeviceID: st.ID, TaskID: tp.Task.ID, DeptID: tp.Task.DeptID, Division: st.AdminDivision, GrantID: tp.GrantID, TrackKey: c.TrackKey, ShotTime: shot,
 		Score: float64(c.Score), Body: body, Images: []string{sceneKey, cropKey}}
 
 	// the crash-safe pair write (see package store)

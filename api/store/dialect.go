@@ -17,9 +17,17 @@ type dialect interface {
 	rebind(q string) string
 	insertIgnore(rest string) string
 	mapErr(err error) error
+	serialPK() string               // an auto-increment 64-bit primary key column type
+	appendOnly(table string) string // DDL that makes the database refuse UPDATE and DELETE on table
 }
 
 type sqliteDialect struct{}
+
+func (sqliteDialect) serialPK() string { return "INTEGER PRIMARY KEY AUTOINCREMENT" }
+func (sqliteDialect) appendOnly(t string) string {
+	return "CREATE TRIGGER IF NOT EXISTS " + t + "_no_update BEFORE UPDATE ON " + t + " BEGIN SELECT RAISE(ABORT, '" + t + " is append-only'); END;\n" +
+		"CREATE TRIGGER IF NOT EXISTS " + t + "_no_delete BEFORE DELETE ON " + t + " BEGIN SELECT RAISE(ABORT, '" + t + " is append-only'); END;\n"
+}
 
 func (sqliteDialect) rebind(q string) string          { return q }
 func (sqliteDialect) insertIgnore(rest string) string { return "INSERT OR IGNORE INTO " + rest }
@@ -35,6 +43,12 @@ func (sqliteDialect) mapErr(err error) error {
 
 // postgresDialect rewrites ? placeholders to $n.
 type postgresDialect struct{}
+
+func (postgresDialect) serialPK() string { return "BIGSERIAL PRIMARY KEY" }
+func (postgresDialect) appendOnly(t string) string {
+	return "CREATE OR REPLACE FUNCTION cityeye_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;\n" +
+		"CREATE OR REPLACE TRIGGER " + t + "_append_only BEFORE UPDATE OR DELETE ON " + t + " FOR EACH ROW EXECUTE FUNCTION cityeye_append_only();\n"
+}
 
 func (postgresDialect) rebind(q string) string {
 	var b strings.Builder
@@ -79,7 +93,65 @@ CREATE INDEX IF NOT EXISTS records_type_time ON records(type, shot_time);
 CREATE INDEX IF NOT EXISTS records_device_time ON records(device_id, shot_time);
 CREATE TABLE IF NOT EXISTS pending_objects (key TEXT PRIMARY KEY, created_at BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS id_serials (device_id TEXT NOT NULL, second BIGINT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (device_id, second));
+CREATE TABLE IF NOT EXISTS departments (
+	id TEXT PRIMARY KEY, name TEXT NOT NULL, areas TEXT NOT NULL, quota_streams INTEGER NOT NULL, quota_tasks INTEGER NOT NULL,
+	quota_fps_share DOUBLE PRECISION NOT NULL, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (
+	id TEXT PRIMARY KEY, name TEXT NOT NULL, dept_id TEXT NOT NULL REFERENCES departments(id), role TEXT NOT NULL,
+	disabled BOOLEAN NOT NULL, created_at BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+	id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL REFERENCES users(id), name TEXT NOT NULL,
+	created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL, revoked BOOLEAN NOT NULL);
+CREATE TABLE IF NOT EXISTS applications (
+	id TEXT PRIMARY KEY, device_id TEXT NOT NULL, dept_id TEXT NOT NULL, owner_dept TEXT NOT NULL, reason TEXT NOT NULL,
+	rights TEXT NOT NULL, algorithms TEXT NOT NULL, starts_at BIGINT NOT NULL, ends_at BIGINT NOT NULL, deadline BIGINT NOT NULL,
+	state TEXT NOT NULL, created_by TEXT NOT NULL, decided_by TEXT NOT NULL, decided_at BIGINT NOT NULL, note TEXT NOT NULL,
+	reminded_at BIGINT NOT NULL, withdrawn_at BIGINT NOT NULL, withdrawn_by TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS applications_grantee ON applications(dept_id, device_id, state);
+CREATE INDEX IF NOT EXISTS applications_due ON applications(state, deadline);
+CREATE TABLE IF NOT EXISTS notices (
+	id {{serial}}, dept_id TEXT NOT NULL, kind TEXT NOT NULL, ref TEXT NOT NULL, message TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS notices_dept ON notices(dept_id, id);
+CREATE TABLE IF NOT EXISTS audit_log (
+	id {{serial}}, at BIGINT NOT NULL, user_id TEXT NOT NULL, dept_id TEXT NOT NULL, token_id TEXT NOT NULL,
+	action TEXT NOT NULL, target TEXT NOT NULL, grant_id TEXT NOT NULL, remote TEXT NOT NULL, status INTEGER NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS audit_user_at ON audit_log(user_id, at);
+CREATE INDEX IF NOT EXISTS audit_target ON audit_log(target);
 `
+
+// columns added after the first release: (table, column, definition); migrate adds
+// the ones an older database lacks.
+var addedColumns = [][3]string{
+	{"tasks", "dept_id", "TEXT NOT NULL DEFAULT ''"},
+	{"records", "dept_id", "TEXT NOT NULL DEFAULT ''"},
+	{"records", "admin_division", "TEXT NOT NULL DEFAULT ''"},
+	{"records", "grant_id", "TEXT NOT NULL DEFAULT ''"},
+}
+
+// migrate creates the schema and brings an older database up to it.
+func migrate(ctx context.Context, db *sql.DB, d dialect) error {
+	if _, err := db.ExecContext(ctx, strings.ReplaceAll(schema, "{{serial}}", d.serialPK())); err != nil {
+		return err
+	}
+	for _, c := range addedColumns {
+		if _, err := db.ExecContext(ctx, "SELECT "+c[1]+" FROM "+c[0]+" WHERE 1=0"); err == nil {
+			continue
+		}
+		if _, err := db.ExecContext(ctx, "ALTER TABLE "+c[0]+" ADD COLUMN "+c[1]+" "+c[2]); err != nil {
+			return fmt.Errorf("add %s.%s: %w", c[0], c[1], err)
+		}
+	}
+	for _, ddl := range []string{
+		"CREATE INDEX IF NOT EXISTS records_dept_time ON records(dept_id, shot_time)",
+		"CREATE INDEX IF NOT EXISTS tasks_dept ON tasks(dept_id)",
+		d.appendOnly("audit_log"),
+	} {
+		if _, err := db.ExecContext(ctx, ddl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // OpenSQLite opens (creating) the embedded database at path. WAL mode and
 // synchronous=FULL make every committed record survive a process or power loss.
@@ -93,7 +165,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1) // one writer; SQLite serialises anyway and this avoids SQLITE_BUSY
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := migrate(ctx, db, sqliteDialect{}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create schema in %s: %w", path, err)
 	}

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cityeye/cityeye/api/auth"
 	"github.com/cityeye/cityeye/api/objects"
 )
 
@@ -53,6 +54,7 @@ type Stream struct {
 type Task struct {
 	ID        string          `json:"id"`
 	StreamID  string          `json:"device_id"`
+	DeptID    string          `json:"department"` // who subscribed: owns the results and pays the quota
 	Algorithm string          `json:"algorithm"`
 	Params    json.RawMessage `json:"params"`
 	Enabled   bool            `json:"enabled"`
@@ -66,7 +68,10 @@ type Record struct {
 	Type      string          `json:"type"` // GA/T 1400 object name: Face, Person, MotorVehicle
 	DeviceID  string          `json:"device_id"`
 	TaskID    string          `json:"task_id"`
-	TrackKey  string          `json:"-"` // one record per tracked object: updates replace, never duplicate
+	DeptID    string          `json:"department"`         // the task's department: who may see it
+	Division  string          `json:"admin_division"`     // the camera's area at capture time
+	GrantID   string          `json:"grant_id,omitempty"` // the sharing grant it was captured under, if any
+	TrackKey  string          `json:"-"`                  // one record per tracked object: updates replace, never duplicate
 	ShotTime  time.Time       `json:"shot_time"`
 	Score     float64         `json:"score"`
 	Body      json.RawMessage `json:"object"` // the GA/T 1400 object as JSON
@@ -82,7 +87,8 @@ type RecordFilter struct {
 	TaskID   string
 	From, To time.Time // ShotTime range, inclusive
 	Offset   int
-	Limit    int // default 50, at most 1000
+	Limit    int        // default 50, at most 1000
+	Scope    auth.Scope // what the caller may see; the zero Scope sees nothing
 }
 
 // DB is the SQL store. Open it with OpenSQLite or OpenPostgres.
@@ -90,6 +96,9 @@ type DB struct {
 	db      *sql.DB
 	dialect dialect
 }
+
+// Ping checks the database answers.
+func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the database.
 func (s *DB) Close() error { return s.db.Close() }
@@ -139,22 +148,20 @@ func (s *DB) GetStream(ctx context.Context, id string) (Stream, error) {
 	return st, err
 }
 
-// ListStreams returns all streams by ID.
-func (s *DB) ListStreams(ctx context.Context) ([]Stream, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+streamCols+` FROM streams ORDER BY id`)
-	if err != nil {
-		return nil, err
+// VisibleStream returns one stream if the scope may see it at t.
+func (s *DB) VisibleStream(ctx context.Context, sc auth.Scope, id string, t time.Time) (Stream, error) {
+	cond, args := streamScope(sc, t)
+	st, err := scanStream(s.db.QueryRowContext(ctx, s.q(`SELECT `+streamCols+` FROM streams WHERE id=? AND `+cond), append([]any{id}, args...)...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return st, ErrNotFound
 	}
-	defer rows.Close()
-	var out []Stream
-	for rows.Next() {
-		st, err := scanStream(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, rows.Err()
+	return st, err
+}
+
+// ListStreams returns the streams a scope may see at t, by ID.
+func (s *DB) ListStreams(ctx context.Context, sc auth.Scope, t time.Time) ([]Stream, error) {
+	cond, args := streamScope(sc, t)
+	return queryAll(ctx, s, `SELECT `+streamCols+` FROM streams WHERE `+cond+` ORDER BY id`, args, scanStream)
 }
 
 // DeleteStream deletes a stream and its tasks (records stay: they are evidence).
@@ -176,8 +183,8 @@ func (s *DB) CreateTask(ctx context.Context, t *Task) error {
 	if len(t.Params) == 0 {
 		t.Params = json.RawMessage(`{}`)
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tasks (id, stream_id, algorithm, params, enabled, created_at, updated_at) VALUES (?,?,?,?,?,?,?)`),
-		t.ID, t.StreamID, t.Algorithm, string(t.Params), t.Enabled, ms(t.CreatedAt), ms(t.UpdatedAt))
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tasks (id, stream_id, dept_id, algorithm, params, enabled, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)`),
+		t.ID, t.StreamID, t.DeptID, t.Algorithm, string(t.Params), t.Enabled, ms(t.CreatedAt), ms(t.UpdatedAt))
 	return s.dialect.mapErr(err)
 }
 
@@ -189,13 +196,13 @@ func (s *DB) UpdateTask(ctx context.Context, t *Task) error {
 	return affected(res, err)
 }
 
-const taskCols = `id, stream_id, algorithm, params, enabled, created_at, updated_at`
+const taskCols = `id, stream_id, dept_id, algorithm, params, enabled, created_at, updated_at`
 
 func scanTask(row interface{ Scan(...any) error }) (Task, error) {
 	var t Task
 	var p string
 	var c, u int64
-	err := row.Scan(&t.ID, &t.StreamID, &t.Algorithm, &p, &t.Enabled, &c, &u)
+	err := row.Scan(&t.ID, &t.StreamID, &t.DeptID, &t.Algorithm, &p, &t.Enabled, &c, &u)
 	t.Params, t.CreatedAt, t.UpdatedAt = json.RawMessage(p), fromMS(c), fromMS(u)
 	return t, err
 }
@@ -209,27 +216,20 @@ func (s *DB) GetTask(ctx context.Context, id string) (Task, error) {
 	return t, err
 }
 
-// ListTasks returns all tasks, or a stream's when streamID is set.
-func (s *DB) ListTasks(ctx context.Context, streamID string) ([]Task, error) {
-	q, args := `SELECT `+taskCols+` FROM tasks`, []any{}
+// ListTasks returns the tasks a scope may see, or only a stream's when streamID is set.
+func (s *DB) ListTasks(ctx context.Context, sc auth.Scope, streamID string) ([]Task, error) {
+	cond, args := taskScope(sc)
+	q := `SELECT ` + taskCols + ` FROM tasks WHERE ` + cond
 	if streamID != "" {
-		q += ` WHERE stream_id=?`
-		args = append(args, streamID)
+		q, args = q+` AND stream_id=?`, append(args, streamID)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(q+` ORDER BY created_at, id`), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Task
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s, q+` ORDER BY created_at, id`, args, scanTask)
+}
+
+// DeptUsage counts a department's enabled tasks and the cameras they run on (quotas).
+func (s *DB) DeptUsage(ctx context.Context, dept string) (streams, tasks int, err error) {
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(DISTINCT stream_id), COUNT(*) FROM tasks WHERE dept_id=? AND enabled=?`), dept, true).Scan(&streams, &tasks)
+	return
 }
 
 // DeleteTask deletes a task.
@@ -279,8 +279,8 @@ func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err 
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			r.CreatedAt, r.UpdatedAt = now(), now()
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (id, type, device_id, task_id, track_key, shot_time, score, body, images, created_at, updated_at)
-				VALUES (?,?,?,?,?,?,?,?,?,?,?)`), r.ID, r.Type, r.DeviceID, r.TaskID, r.TrackKey, ms(r.ShotTime), r.Score, string(r.Body), string(imgs), ms(r.CreatedAt), ms(r.UpdatedAt)); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (id, type, device_id, task_id, dept_id, admin_division, grant_id, track_key, shot_time, score, body, images, created_at, updated_at)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), r.ID, r.Type, r.DeviceID, r.TaskID, r.DeptID, r.Division, r.GrantID, r.TrackKey, ms(r.ShotTime), r.Score, string(r.Body), string(imgs), ms(r.CreatedAt), ms(r.UpdatedAt)); err != nil {
 				return s.dialect.mapErr(err)
 			}
 		case err != nil:
@@ -362,21 +362,22 @@ func (s *DB) Sweep(ctx context.Context, objs objects.Store) (int, error) {
 	return len(keys), s.Forget(ctx, keys)
 }
 
-const recordCols = `id, type, device_id, task_id, track_key, shot_time, score, body, images, created_at, updated_at`
+const recordCols = `id, type, device_id, task_id, dept_id, admin_division, grant_id, track_key, shot_time, score, body, images, created_at, updated_at`
 
 func scanRecord(row interface{ Scan(...any) error }) (Record, error) {
 	var r Record
 	var body, imgs string
 	var shot, c, u int64
-	err := row.Scan(&r.ID, &r.Type, &r.DeviceID, &r.TaskID, &r.TrackKey, &shot, &r.Score, &body, &imgs, &c, &u)
+	err := row.Scan(&r.ID, &r.Type, &r.DeviceID, &r.TaskID, &r.DeptID, &r.Division, &r.GrantID, &r.TrackKey, &shot, &r.Score, &body, &imgs, &c, &u)
 	r.Body, r.ShotTime, r.CreatedAt, r.UpdatedAt = json.RawMessage(body), fromMS(shot), fromMS(c), fromMS(u)
 	_ = json.Unmarshal([]byte(imgs), &r.Images)
 	return r, err
 }
 
-// GetRecord returns one record by its GA/T 1400 ID.
-func (s *DB) GetRecord(ctx context.Context, id string) (Record, error) {
-	r, err := scanRecord(s.db.QueryRowContext(ctx, s.q(`SELECT `+recordCols+` FROM records WHERE id=?`), id))
+// GetRecord returns one record by its GA/T 1400 ID if the scope may see it.
+func (s *DB) GetRecord(ctx context.Context, sc auth.Scope, id string) (Record, error) {
+	cond, args := recordScope(sc)
+	r, err := scanRecord(s.db.QueryRowContext(ctx, s.q(`SELECT `+recordCols+` FROM records WHERE id=? AND `+cond), append([]any{id}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, ErrNotFound
 	}
@@ -385,8 +386,8 @@ func (s *DB) GetRecord(ctx context.Context, id string) (Record, error) {
 
 // ListRecords returns a page of records, newest shot first, and the total matching.
 func (s *DB) ListRecords(ctx context.Context, f RecordFilter) ([]Record, int, error) {
-	var where []string
-	var args []any
+	scope, args := recordScope(f.Scope)
+	where := []string{scope}
 	if f.Type != "" {
 		where, args = append(where, "type=?"), append(args, f.Type)
 	}
@@ -402,10 +403,7 @@ func (s *DB) ListRecords(ctx context.Context, f RecordFilter) ([]Record, int, er
 	if !f.To.IsZero() {
 		where, args = append(where, "shot_time<=?"), append(args, ms(f.To))
 	}
-	cond := ""
-	if len(where) > 0 {
-		cond = " WHERE " + strings.Join(where, " AND ")
-	}
+	cond := " WHERE " + strings.Join(where, " AND ")
 	var total int
 	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM records`+cond), args...).Scan(&total); err != nil {
 		return nil, 0, err

@@ -8,8 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cityeye/cityeye/api/auth"
 	"github.com/cityeye/cityeye/api/objects"
 )
+
+var all = auth.Scope{All: true}
 
 func open(t *testing.T, path string) *DB {
 	t.Helper()
@@ -86,7 +89,7 @@ func TestRecordProtocolAndSweep(t *testing.T) {
 	// a better snapshot updates the same record and replaces its images
 	r2 := &Record{ID: "A", Type: "Person", DeviceID: "d", TaskID: "t", TrackKey: "t/1", ShotTime: shot.Add(time.Second), Score: 0.9, Body: json.RawMessage(`{"v":2}`), Images: []string{"b1.jpg", "b2.jpg"}}
 	write(r2)
-	recs, total, err := db.ListRecords(ctx, RecordFilter{})
+	recs, total, err := db.ListRecords(ctx, RecordFilter{Scope: all})
 	if err != nil || total != 1 || recs[0].Score != 0.9 || recs[0].Images[0] != "b1.jpg" {
 		t.Fatalf("after update: %d %+v %v", total, recs, err)
 	}
@@ -110,7 +113,7 @@ func TestRecordProtocolAndSweep(t *testing.T) {
 	if p, _ := db.Pending(ctx); len(p) != 0 {
 		t.Fatalf("pending after sweep %v", p)
 	}
-	if _, err := db.GetRecord(ctx, "A"); err != nil {
+	if _, err := db.GetRecord(ctx, all, "A"); err != nil {
 		t.Fatal("committed record lost across reopen")
 	}
 }
@@ -127,11 +130,11 @@ func TestListRecordsFilters(t *testing.T) {
 		db.SaveRecord(ctx, &Record{ID: string(rune('a'+i%26)) + string(rune('0'+i/26)), Type: typ, DeviceID: "d", TaskID: "t",
 			TrackKey: "k" + string(rune('a'+i)), ShotTime: base.Add(time.Duration(i) * time.Minute), Body: json.RawMessage(`{}`)})
 	}
-	faces, total, _ := db.ListRecords(ctx, RecordFilter{Type: "Face"})
+	faces, total, _ := db.ListRecords(ctx, RecordFilter{Type: "Face", Scope: all})
 	if total != 10 || len(faces) != 10 {
 		t.Fatalf("faces %d", total)
 	}
-	page, total, _ := db.ListRecords(ctx, RecordFilter{From: base.Add(10 * time.Minute), To: base.Add(19 * time.Minute), Limit: 4, Offset: 4})
+	page, total, _ := db.ListRecords(ctx, RecordFilter{From: base.Add(10 * time.Minute), To: base.Add(19 * time.Minute), Limit: 4, Offset: 4, Scope: all})
 	if total != 10 || len(page) != 4 || !page[0].ShotTime.Equal(base.Add(15*time.Minute)) {
 		t.Fatalf("page total %d first %v", total, page[0].ShotTime)
 	}

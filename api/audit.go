@@ -1,0 +1,65 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cityeye/cityeye/api/store"
+)
+
+// The audit trail is read here and nowhere written except by the reads it records;
+// there is deliberately no route that changes or deletes an entry.
+
+func listAudit(s *Server, c *gin.Context) {
+	f := store.AuditFilter{UserID: c.Query("user_id"), DeptID: c.Query("department"), Action: c.Query("action"), Target: c.Query("target")}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := c.Query(p.name); v != "" {
+			t, err := parseTime(v)
+			if err != nil {
+				fail(c, http.StatusBadRequest, p.name, p.name+": use RFC 3339 or YYYYMMDDhhmmss")
+				return
+			}
+			*p.dst = t
+		}
+	}
+	for _, p := range []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{{"offset", &f.Offset, 0, 1 << 30}, {"limit", &f.Limit, 1, 1000}} {
+		if v := c.Query(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < p.min || n > p.max {
+				fail(c, http.StatusBadRequest, p.name, p.name+": integer in ["+strconv.Itoa(p.min)+", "+strconv.Itoa(p.max)+"]")
+				return
+			}
+			*p.dst = n
+		}
+	}
+	es, err := s.DB.ListAudit(c, f)
+	if err != nil {
+		storeErr(c, err, "audit log")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"entries": orEmpty(es), "total": len(es)})
+}
+
+func getAudit(s *Server, c *gin.Context) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		fail(c, http.StatusBadRequest, "id", "id: a positive integer")
+		return
+	}
+	e, err := s.DB.GetAudit(c, id)
+	if err != nil {
+		storeErr(c, err, "audit entry "+c.Param("id"))
+		return
+	}
+	c.JSON(http.StatusOK, e)
+}
