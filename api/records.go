@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"path"
 	"slices"
@@ -214,9 +215,13 @@ func getObject(s *Server, c *gin.Context) {
 	if !ok {
 		return
 	}
+	if e.ID > math.MaxUint32 { // the mark carries 32 bits: never let it point at the wrong entry
+		fail(c, http.StatusInternalServerError, "", "audit IDs beyond 2^32: the watermark payload cannot name this download")
+		return
+	}
 	marked, err := watermark.Apply(b, watermark.Mark{Payload: uint32(e.ID), Lines: []string{
-		"CityEye " + p.Dept.ID + "/" + p.User.ID,
-		e.At.Format("2006-01-02 15:04:05Z") + " #" + strconv.FormatInt(e.ID, 10),
+		"CityEye #" + strconv.FormatInt(e.ID, 10) + " " + p.Dept.ID + "/" + p.User.ID,
+		e.At.Format("2006-01-02 15:04:05Z"),
 	}}, s.WatermarkKey)
 	if err != nil {
 		fail(c, http.StatusInternalServerError, "", "watermark: "+err.Error())

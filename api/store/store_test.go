@@ -161,3 +161,23 @@ func TestSerialsSurviveRestart(t *testing.T) {
 		t.Fatalf("new second serial %d", d)
 	}
 }
+
+// The audit log is append-only in the database itself, not just in the API.
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	ctx := context.Background()
+	db := open(t, filepath.Join(t.TempDir(), "c.db"))
+	e := &AuditEntry{UserID: "u", DeptID: "d", Action: "record.read", Target: "r1", Status: 200}
+	if err := db.Audit(ctx, e); err != nil || e.ID == 0 {
+		t.Fatalf("append: %v %d", err, e.ID)
+	}
+	if _, err := db.db.ExecContext(ctx, `UPDATE audit_log SET user_id='someone else' WHERE id=?`, e.ID); err == nil {
+		t.Fatal("UPDATE on the audit log succeeded")
+	}
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM audit_log`); err == nil {
+		t.Fatal("DELETE on the audit log succeeded")
+	}
+	got, err := db.GetAudit(ctx, e.ID)
+	if err != nil || got.UserID != "u" || got.Target != "r1" {
+		t.Fatalf("entry after tampering attempts: %+v %v", got, err)
+	}
+}

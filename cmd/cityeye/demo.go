@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cityeye/cityeye/api/auth"
 	"github.com/cityeye/cityeye/models/engine"
 )
 
@@ -59,12 +60,13 @@ func runDemo(args []string) error {
 		if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("%s missing: run `make setup`", path)
 		}
-		if err := demoRegister(e.URL(), cam, path); err != nil {
+		if err := demoRegister(e.URL(), e.AdminToken(), cam, path); err != nil {
 			return err
 		}
 	}
 	fmt.Printf("\nCityEye demo running at %s for %v (Ctrl-C stops earlier)\n", e.URL(), *duration)
-	fmt.Printf("  streams: %s/api/v1/streams\n  records: %s/api/v1/records\n  stats:   %s/api/v1/stats\n  openapi: %s/openapi.json\n\n", e.URL(), e.URL(), e.URL(), e.URL())
+	fmt.Printf("  streams: %s/api/v1/streams\n  records: %s/api/v1/records\n  stats:   %s/api/v1/stats\n  openapi: %s/openapi.json\n", e.URL(), e.URL(), e.URL(), e.URL())
+	fmt.Printf("  token:   send Authorization: Bearer $(cat %s)\n\n", filepath.Join(e.cfg.Data, "admin.token"))
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
 	for done := false; !done; {
@@ -79,19 +81,29 @@ func runDemo(args []string) error {
 	return demoSummary(e)
 }
 
-func demoRegister(base string, cam demoCamera, path string) error {
+func demoRegister(base, token string, cam demoCamera, path string) error {
+	dept := map[string]any{"id": "city-video-office", "name": "City video office", "areas": []string{"441500"}}
+	if err := postJSON(base+"/api/v1/departments", token, dept, http.StatusCreated, http.StatusConflict); err != nil {
+		return err
+	}
 	stream := map[string]any{"device_id": cam.id, "name": cam.name, "url": "file://" + path, "admin_division": "441502",
 		"longitude": 115.375, "latitude": 22.786, "owner_department": "city-video-office", "point_type": 3, "sharing": 1}
-	if err := postJSON(base+"/api/v1/streams", stream, http.StatusCreated, http.StatusConflict); err != nil {
+	if err := postJSON(base+"/api/v1/streams", token, stream, http.StatusCreated, http.StatusConflict); err != nil {
 		return err
 	}
 	task := map[string]any{"device_id": cam.id, "algorithm": cam.algorithm, "params": map[string]any{"sample_fps": cam.fps}}
-	return postJSON(base+"/api/v1/tasks", task, http.StatusCreated)
+	return postJSON(base+"/api/v1/tasks", token, task, http.StatusCreated)
 }
 
-func postJSON(url string, body any, ok ...int) error {
+func postJSON(url, token string, body any, ok ...int) error {
 	b, _ := json.Marshal(body)
-	resp, err := http.Post(url, "application/json", bytes.NewReader(b))
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
@@ -111,8 +123,8 @@ func demoSummary(e *embedded) error {
 	if err != nil {
 		return err
 	}
-	streams, _ := e.db.ListStreams(ctx)
-	tasks, _ := e.db.ListTasks(ctx, "")
+	streams, _ := e.db.ListStreams(ctx, auth.Scope{All: true}, time.Now())
+	tasks, _ := e.db.ListTasks(ctx, auth.Scope{All: true}, "")
 	status := e.worker.Status()
 	fmt.Println("\n=== CityEye demo summary ===")
 	for _, st := range streams {
@@ -139,7 +151,8 @@ func demoSummary(e *embedded) error {
 	for _, b := range e.worker.Batchers() {
 		fmt.Printf("model %-15s on %s: %d frames in %d batches (mean batch %.2f), %.1fs busy\n", b.Model, b.Provider, b.Frames, b.Batches, b.MeanBatch, b.BusySec)
 	}
-	fmt.Printf("browse while it runs: %s/api/v1/records?type=Person  (run `cityeye serve --data %s` to keep browsing)\n", e.URL(), e.cfg.Data)
+	fmt.Printf("browse: curl -H \"Authorization: Bearer $(cat %s)\" %s/api/v1/records?type=Person  (run `cityeye serve --data %s` to keep browsing)\n",
+		filepath.Join(e.cfg.Data, "admin.token"), e.URL(), e.cfg.Data)
 	if total == 0 {
 		return fmt.Errorf("the demo produced no captures")
 	}

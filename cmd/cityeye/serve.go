@@ -148,11 +148,26 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	} else if n > 0 {
 		slog.Info("removed snapshots left by an interrupted write", "count", n)
 	}
+	token, created, err := api.Bootstrap(ctx, db)
+	if err == nil && created {
+		err = os.WriteFile(filepath.Join(cfg.Data, "admin.token"), []byte(token+"\n"), 0o600)
+		slog.Info("created the platform administrator (user admin); its API token is in " + filepath.Join(cfg.Data, "admin.token"))
+	}
+	var key []byte
+	if err == nil {
+		key, err = watermarkKey(cfg.Data)
+	}
+	if err != nil {
+		cancel()
+		ln.Close()
+		db.Close()
+		return nil, err
+	}
 	rec := workers.NewRecorder(db, objs, nil)
 	w := workers.New(ctx, workers.Config{Repo: models.Repository{Root: cfg.Models}, Engine: engine.Options{Provider: engine.Provider(cfg.Provider)},
 		LoopFiles: cfg.LoopFiles, FastFiles: cfg.FastFiles}, rec)
 	sched := scheduler.New(db, w, cfg.CapacityFPS)
-	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: models.Repository{Root: cfg.Models}, Started: time.Now()}
+	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(), WatermarkKey: key}
 	e := &embedded{cfg: cfg, db: db, worker: w, sched: sched, ln: ln, cancel: cancel, done: make(chan struct{}),
 		http: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	go func() {
@@ -160,12 +175,19 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 			slog.Error("http server", "err", err)
 		}
 	}()
+	go srv.RunSharingSweeper(ctx, time.Minute)
 	go func() {
 		sched.Run(ctx, 10*time.Second)
 		close(e.done)
 	}()
 	slog.Info("cityeye serving", "url", e.URL(), "data", cfg.Data, "models", cfg.Models)
 	return e, nil
+}
+
+// AdminToken is the bootstrap administrator's token (empty if it was removed).
+func (e *embedded) AdminToken() string {
+	b, _ := os.ReadFile(filepath.Join(e.cfg.Data, "admin.token"))
+	return strings.TrimSpace(string(b))
 }
 
 // URL is the API's base URL.
