@@ -186,7 +186,9 @@ func TestBadInputIsA4xxNamingTheField(t *testing.T) {
 func TestCRUDAndUnreachableStreamTaskAccepted(t *testing.T) {
 	f := newFixture(t)
 	u := "/api/v1"
-	do := func(_ *testing.T, method, path, body string) (int, map[string]any) { return f.do(method, path, "police_op", body) }
+	do := func(_ *testing.T, method, path, body string) (int, map[string]any) {
+		return f.do(method, path, "police_op", body)
+	}
 	do(t, "POST", u+"/streams", goodStream)
 	code, task := do(t, "POST", u+"/tasks", `{"device_id":"44150200001310000001","algorithm":"face_capture","params":{"sample_fps":2}}`)
 	if code != 201 || task["id"] == "" || task["enabled"] != true {
