@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -83,7 +84,14 @@ func (l *Local) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// List walks the whole root; keys come back in byte order, as on S3. A non-empty
+// prefix must pass CheckKey, as S3.List requires.
 func (l *Local) List(_ context.Context, prefix string) ([]string, error) {
+	if prefix != "" {
+		if err := CheckKey(prefix); err != nil {
+			return nil, err
+		}
+	}
 	var keys []string
 	err := filepath.WalkDir(l.Root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -99,6 +107,8 @@ func (l *Local) List(_ context.Context, prefix string) ([]string, error) {
 		}
 		return nil
 	})
+	// WalkDir's per-folder order puts "a/b" before "a-b"; S3 sorts whole keys.
+	slices.Sort(keys)
 	return keys, err
 }
 

@@ -20,6 +20,7 @@ type Store interface {
 	Put(ctx context.Context, key string, data []byte, contentType string) error
 	Get(ctx context.Context, key string) ([]byte, error)
 	Delete(ctx context.Context, key string) error // deleting a missing key is not an error
+	// List returns the keys starting with prefix ("" for all), sorted bytewise.
 	List(ctx context.Context, prefix string) ([]string, error)
 	// URI is the StoragePath a GA/T 1400 record carries for key.
 	URI(key string) string

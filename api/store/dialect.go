@@ -19,6 +19,8 @@ type dialect interface {
 	mapErr(err error) error
 	serialPK() string               // an auto-increment 64-bit primary key column type
 	appendOnly(table string) string // DDL that makes the database refuse UPDATE and DELETE on table
+	forUpdate() string              // suffix of a SELECT that locks the rows it reads until the transaction ends
+	retryable(err error) bool       // the transaction failed on a conflict with another and may be run again
 }
 
 type sqliteDialect struct{}
@@ -29,6 +31,10 @@ func (sqliteDialect) appendOnly(t string) string {
 		"CREATE TRIGGER IF NOT EXISTS " + t + "_no_delete BEFORE DELETE ON " + t + " BEGIN SELECT RAISE(ABORT, '" + t + " is append-only'); END;\n"
 }
 
+// SQLite has one writer at a time (and OpenSQLite one connection): a transaction's
+// reads cannot go stale, so there is nothing to lock and nothing to retry.
+func (sqliteDialect) forUpdate() string               { return "" }
+func (sqliteDialect) retryable(error) bool            { return false }
 func (sqliteDialect) rebind(q string) string          { return q }
 func (sqliteDialect) insertIgnore(rest string) string { return "INSERT OR IGNORE INTO " + rest }
 func (sqliteDialect) mapErr(err error) error {
@@ -47,8 +53,16 @@ type postgresDialect struct{}
 func (postgresDialect) serialPK() string { return "BIGSERIAL PRIMARY KEY" }
 func (postgresDialect) appendOnly(t string) string {
 	return "CREATE OR REPLACE FUNCTION cityeye_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;\n" +
-		"CREATE OR REPLACE TRIGGER " + t + "_append_only BEFORE UPDATE OR DELETE ON " + t + " FOR EACH ROW EXECUTE FUNCTION cityeye_append_only();\n"
+		"CREATE OR REPLACE TRIGGER " + t + "_append_only BEFORE UPDATE OR DELETE ON " + t + " FOR EACH ROW EXECUTE FUNCTION cityeye_append_only();\n" +
+		// TRUNCATE fires no row trigger: refuse it with a statement trigger.
+		"CREATE OR REPLACE TRIGGER " + t + "_no_truncate BEFORE TRUNCATE ON " + t + " FOR EACH STATEMENT EXECUTE FUNCTION cityeye_append_only();\n"
 }
+
+// Under READ COMMITTED (the default, kept on purpose: NextSerial's INSERT … ON
+// CONFLICT DO UPDATE is atomic there and never fails with a serialization error),
+// FOR UPDATE makes a read-modify-write wait for a concurrent one and see its result.
+func (postgresDialect) forUpdate() string        { return " FOR UPDATE" }
+func (postgresDialect) retryable(err error) bool { return pgRetryable(err) }
 
 func (postgresDialect) rebind(q string) string {
 	var b strings.Builder
@@ -67,10 +81,10 @@ func (postgresDialect) insertIgnore(rest string) string {
 	return "INSERT INTO " + rest + " ON CONFLICT DO NOTHING"
 }
 func (postgresDialect) mapErr(err error) error {
-	if err != nil && strings.Contains(err.Error(), "SQLSTATE 23505") {
+	switch pgCode(err) {
+	case "23505": // unique_violation
 		return fmt.Errorf("%w: %v", ErrConflict, err)
-	}
-	if err != nil && strings.Contains(err.Error(), "SQLSTATE 23503") {
+	case "23503": // foreign_key_violation
 		return fmt.Errorf("%w: referenced row missing", ErrNotFound)
 	}
 	return err
@@ -117,6 +131,12 @@ CREATE TABLE IF NOT EXISTS audit_log (
 	action TEXT NOT NULL, target TEXT NOT NULL, grant_id TEXT NOT NULL, remote TEXT NOT NULL, status INTEGER NOT NULL, detail TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_user_at ON audit_log(user_id, at);
 CREATE INDEX IF NOT EXISTS audit_target ON audit_log(target);
+CREATE TABLE IF NOT EXISTS model_versions (
+	vendor TEXT NOT NULL, name TEXT NOT NULL, version TEXT NOT NULL, task TEXT NOT NULL, labels TEXT NOT NULL,
+	sha256 TEXT NOT NULL, size BIGINT NOT NULL, manifest TEXT NOT NULL, state TEXT NOT NULL, stage TEXT NOT NULL,
+	progress INTEGER NOT NULL, report TEXT NOT NULL, bench TEXT NOT NULL, uploaded_by TEXT NOT NULL,
+	created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, published_at BIGINT NOT NULL, PRIMARY KEY (vendor, name, version));
+CREATE INDEX IF NOT EXISTS model_versions_state ON model_versions(state);
 `
 
 // columns added after the first release: (table, column, definition); migrate adds
@@ -128,8 +148,16 @@ var addedColumns = [][3]string{
 	{"records", "grant_id", "TEXT NOT NULL DEFAULT ''"},
 }
 
-// migrate creates the schema and brings an older database up to it.
-func migrate(ctx context.Context, db *sql.DB, d dialect) error {
+// execer is what migrate needs: a *sql.DB, or one *sql.Conn (PostgreSQL migrates on
+// the connection that holds the migration lock).
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// migrate creates the schema and brings an older database up to it. The schema is
+// one multi-statement string: SQLite runs it whole, and so does PostgreSQL, since
+// pgx sends a statement without arguments over the simple query protocol.
+func migrate(ctx context.Context, db execer, d dialect) error {
 	if _, err := db.ExecContext(ctx, strings.ReplaceAll(schema, "{{serial}}", d.serialPK())); err != nil {
 		return err
 	}

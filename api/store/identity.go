@@ -202,7 +202,7 @@ func (s *DB) GetToken(ctx context.Context, id string) (Token, error) {
 
 // ListTokens returns a user's tokens (metadata only).
 func (s *DB) ListTokens(ctx context.Context, userID string) ([]Token, error) {
-	return queryAll(ctx, s, `SELECT `+tokenCols+` FROM tokens WHERE user_id=? ORDER BY created_at`, []any{userID}, scanToken)
+	return queryAll(ctx, s, `SELECT `+tokenCols+` FROM tokens WHERE user_id=? ORDER BY created_at, id`, []any{userID}, scanToken)
 }
 
 // ErrBadToken is returned for an unknown, revoked or expired token or a disabled user.

@@ -270,22 +270,42 @@ func (s *DB) Intend(ctx context.Context, keys []string) error {
 // SaveRecord inserts or updates the record with r.TrackKey (protocol step 3). On an
 // update the record keeps its ID and creation time; the images it had are returned
 // (and are now pending) for the caller to delete and Forget.
+//
+// Concurrent saves of one track are serialised: the row is read FOR UPDATE, and an
+// insert that loses a race with a concurrent insert of the track (ON CONFLICT DO
+// NOTHING then affects no row, once the other has committed) reads the row the
+// other inserted and updates it.
 func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err error) {
 	imgs, _ := json.Marshal(r.Images)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
+		replaced = nil // the transaction may run more than once
 		var id, oldImgs string
 		var created int64
-		err := tx.QueryRowContext(ctx, s.q(`SELECT id, images, created_at FROM records WHERE track_key=?`), r.TrackKey).Scan(&id, &oldImgs, &created)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
+		for inserted, lost := false, 0; !inserted; lost++ {
+			err := tx.QueryRowContext(ctx, s.q(`SELECT id, images, created_at FROM records WHERE track_key=?`+s.dialect.forUpdate()), r.TrackKey).Scan(&id, &oldImgs, &created)
+			if err == nil {
+				break // the track has its record: update it below
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			if lost > 0 {
+				// The insert conflicted, yet no record has this track: another has this ID.
+				return fmt.Errorf("%w: record %s exists for another track than %s", ErrConflict, r.ID, r.TrackKey)
+			}
 			r.CreatedAt, r.UpdatedAt = now(), now()
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (id, type, device_id, task_id, dept_id, admin_division, grant_id, track_key, shot_time, score, body, images, created_at, updated_at)
-				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), r.ID, r.Type, r.DeviceID, r.TaskID, r.DeptID, r.Division, r.GrantID, r.TrackKey, ms(r.ShotTime), r.Score, string(r.Body), string(imgs), ms(r.CreatedAt), ms(r.UpdatedAt)); err != nil {
+			res, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (id, type, device_id, task_id, dept_id, admin_division, grant_id, track_key, shot_time, score, body, images, created_at, updated_at)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`), r.ID, r.Type, r.DeviceID, r.TaskID, r.DeptID, r.Division, r.GrantID, r.TrackKey, ms(r.ShotTime), r.Score, string(r.Body), string(imgs), ms(r.CreatedAt), ms(r.UpdatedAt))
+			if err != nil {
 				return s.dialect.mapErr(err)
 			}
-		case err != nil:
-			return err
-		default:
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			inserted = n == 1
+		}
+		if id != "" { // the track had a record: update it
 			if id != r.ID {
 				return fmt.Errorf("record for track %s exists as %s, update carries %s", r.TrackKey, id, r.ID)
 			}
@@ -450,7 +470,25 @@ func (s *DB) CountRecords(ctx context.Context) (map[string]int, error) {
 
 // ---- helpers ----
 
+// tx runs fn in a transaction at the database's default isolation (READ COMMITTED on
+// PostgreSQL, serialisable on SQLite), and again, a few times, if it fails on a
+// conflict with a concurrent transaction (a deadlock, say). fn must therefore be safe
+// to run more than once.
 func (s *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.tx1(ctx, fn)
+		if err == nil || attempt == 5 || !s.dialect.retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		}
+	}
+}
+
+func (s *DB) tx1(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -1,0 +1,26 @@
+// Package services starts real servers on loopback for tests: PostgreSQL
+// (Postgres), MinIO (MinIO) and Redis (Redis), each once per test binary, on a free
+// port of 127.0.0.1, with its data in a temporary folder. Their binaries are
+// installed by `make setup`; a test that needs one fails, naming `make setup`, when
+// it is missing: tests run against the real servers, never skip them.
+//
+// A test binary that uses any of them calls StopAll from TestMain:
+//
+//	func TestMain(m *testing.M) {
+//		code := m.Run()
+//		services.StopAll()
+//		os.Exit(code)
+//	}
+//
+// If the binary dies without doing so (go test -timeout, a crash, a kill), the
+// servers still stop: they run in their own process groups and are signalled when
+// it dies (PostgreSQL's folder is removed too, by a watchdog process).
+package services
+
+// StopAll stops every server this test binary started and removes their data; safe
+// to call when none was started.
+func StopAll() {
+	StopPostgres()
+	StopMinIO()
+	StopRedis()
+}
