@@ -7,6 +7,7 @@ package algorithms
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -82,6 +83,9 @@ type Params struct {
 	ROI        [][2]float64       `json:"roi,omitempty"`        // polygon in normalised [0,1] image coordinates
 	Thresholds map[string]float64 `json:"thresholds,omitempty"` // score (detection), min_size (pixels)
 	Schedule   *Schedule          `json:"schedule,omitempty"`   // daily window; nil = always
+	// Models pins model versions (name → version); unpinned models follow the
+	// warehouse's published version and switch when a new one is published.
+	Models map[string]string `json:"models,omitempty"`
 }
 
 // Schedule is a daily time window, e.g. 08:00-20:00; End before Start spans midnight.
@@ -96,6 +100,8 @@ type FieldError struct{ Field, Msg string }
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
 // ParseParams decodes and validates task parameters.
+var pinRE = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+-]{0,31}$`)
+
 func ParseParams(raw json.RawMessage) (Params, error) {
 	p := Params{SampleFPS: 5}
 	if len(raw) > 0 && string(raw) != "null" {
@@ -119,6 +125,11 @@ func ParseParams(raw json.RawMessage) (Params, error) {
 		}
 		if polygonArea(p.ROI) < 1e-6 {
 			return p, &FieldError{"params.roi", "polygon has no area"}
+		}
+	}
+	for name, v := range p.Models {
+		if !pinRE.MatchString(v) {
+			return p, &FieldError{"params.models." + name, "a model version such as 1.2.0"}
 		}
 	}
 	for k, v := range p.Thresholds {

@@ -57,8 +57,107 @@ func (r Repository) List() ([]Manifest, error) {
 	return out, nil
 }
 
-// Resolve finds a model version; an empty version means the newest.
+// PublishedFile is a model's publication pointer, <root>/<name>/PUBLISHED: one line
+// holding the version that an empty version ("latest") resolves to.
+const PublishedFile = "PUBLISHED"
+
+// Publish makes version the one Resolve(name, "") returns, so running tasks that
+// follow the latest version switch to it (workers re-resolve their models
+// periodically and on Worker.RefreshModels). The version folder must exist and hold
+// a valid manifest for name@version. The pointer is replaced atomically (temporary
+// file, fsync, rename): readers see the old or the new version, never a torn file.
+func (r Repository) Publish(name, version string) error {
+	if !nameRE.MatchString(name) {
+		return fieldErr("name", "must be 1-64 lowercase letters, digits, '.', '_' or '-'")
+	}
+	if !versionRE.MatchString(version) {
+		return fieldErr("version", "must look like 1, 1.2 or 1.2.3 (optionally -suffix)")
+	}
+	m, err := ReadManifest(r.Dir(name, version))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: %s@%s is not installed", ErrNotFound, name, version)
+	}
+	if err != nil {
+		return err
+	}
+	if m.Name != name || m.Version != version {
+		return fmt.Errorf("%s: manifest says %s@%s", r.Dir(name, version), m.Name, m.Version)
+	}
+	dir := filepath.Join(r.Root, name)
+	f, err := os.CreateTemp(dir, ".published-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // no-op once renamed
+	if _, err := f.WriteString(version + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), filepath.Join(dir, PublishedFile)); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil { // make the rename itself durable
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Published returns the version name's publication pointer names; ok is false when
+// the model has no pointer (Resolve then picks the newest version). The named
+// version is not checked here; Resolve reports a pointer to a missing version.
+func (r Repository) Published(name string) (version string, ok bool, err error) {
+	if !nameRE.MatchString(name) {
+		return "", false, fmt.Errorf("%w: %q is not a model name", ErrNotFound, name)
+	}
+	path := filepath.Join(r.Root, name, PublishedFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	v := strings.TrimSpace(string(b))
+	if !versionRE.MatchString(v) {
+		return "", false, fmt.Errorf("%s: %q is not a version", path, v)
+	}
+	return v, true, nil
+}
+
+// Resolve finds a model version. An empty version means the published one (see
+// Publish) or, for a model never published, the newest installed. A publication
+// pointer naming a version that is not installed is an error (wrapping ErrNotFound),
+// never a silent fallback to another version.
 func (r Repository) Resolve(name, version string) (Manifest, string, error) {
+	if version == "" && nameRE.MatchString(name) {
+		p, ok, err := r.Published(name)
+		if err != nil {
+			return Manifest{}, "", err
+		}
+		if ok {
+			dir := r.Dir(name, p)
+			m, err := ReadManifest(dir)
+			if errors.Is(err, os.ErrNotExist) {
+				return Manifest{}, "", fmt.Errorf("%w: %s is published as version %s, which is not installed (%s)",
+					ErrNotFound, name, p, filepath.Join(r.Root, name, PublishedFile))
+			}
+			if err != nil {
+				return Manifest{}, "", fmt.Errorf("%s is published as version %s: %w", name, p, err)
+			}
+			return m, dir, nil
+		}
+	}
 	if version != "" {
 		dir := r.Dir(name, version)
 		m, err := ReadManifest(dir)

@@ -3,12 +3,14 @@ package models
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/cityeye/cityeye/models/engine"
 	"github.com/cityeye/cityeye/models/preprocess"
 )
 
@@ -91,5 +93,106 @@ func TestCompareVersions(t *testing.T) {
 		if got := CompareVersions(c.a, c.b); got != c.want {
 			t.Errorf("%s vs %s = %d, want %d", c.a, c.b, got, c.want)
 		}
+	}
+}
+
+func TestRepositoryPublish(t *testing.T) {
+	repo := Repository{Root: t.TempDir()}
+	for _, v := range []string{"1", "2", "10"} {
+		data := []byte("model " + v)
+		if err := repo.Install(manifest("m", v, data), map[string][]byte{"model.onnx": data}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resolve := func() string {
+		t.Helper()
+		m, dir, err := repo.Resolve("m", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dir != repo.Dir("m", m.Version) {
+			t.Fatalf("dir %s for version %s", dir, m.Version)
+		}
+		return m.Version
+	}
+	// never published: the newest, as before
+	if v, ok, err := repo.Published("m"); v != "" || ok || err != nil {
+		t.Fatalf("Published before publishing = %q %v %v", v, ok, err)
+	}
+	if v := resolve(); v != "10" {
+		t.Fatalf("unpublished resolves to %s, want the newest (10)", v)
+	}
+	// the pointer wins over the newest, and can move back and forth
+	for _, want := range []string{"2", "1", "10"} {
+		if err := repo.Publish("m", want); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, err := repo.Published("m"); v != want || !ok || err != nil {
+			t.Fatalf("Published = %q %v %v, want %s", v, ok, err, want)
+		}
+		if v := resolve(); v != want {
+			t.Fatalf("resolves to %s after publishing %s", v, want)
+		}
+	}
+	// an explicit version ignores the pointer
+	if m, _, err := repo.Resolve("m", "1"); err != nil || m.Version != "1" {
+		t.Fatalf("explicit version: %v %v", m.Version, err)
+	}
+	// refused: versions that are not installed, bad names, a manifest that does not validate
+	if err := repo.Publish("m", "3"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("publishing a missing version: %v", err)
+	}
+	if err := repo.Publish("../m", "1"); err == nil {
+		t.Fatal("publishing a bad name was accepted")
+	}
+	if err := repo.Publish("m", "../../x"); err == nil {
+		t.Fatal("publishing a bad version was accepted")
+	}
+	os.MkdirAll(repo.Dir("m", "4"), 0o755)
+	bad := manifest("m", "4", []byte("x"))
+	bad.Task = "magic"
+	mb, _ := json.Marshal(bad)
+	os.WriteFile(filepath.Join(repo.Dir("m", "4"), ManifestFile), mb, 0o644)
+	if err := repo.Publish("m", "4"); err == nil || !strings.Contains(err.Error(), "task") {
+		t.Fatalf("publishing an invalid manifest: %v", err)
+	}
+	if v := resolve(); v != "10" {
+		t.Fatalf("a refused publish moved the pointer to %s", v)
+	}
+	// the pointer is the only file left beside the versions (no temporary files), and
+	// List still sees every valid version
+	entries, _ := os.ReadDir(filepath.Join(repo.Root, "m"))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != "1 10 2 4 PUBLISHED" {
+		t.Fatalf("model folder holds %v", names)
+	}
+	if all, err := repo.List(); err != nil || len(all) != 3 {
+		t.Fatalf("List = %d manifests, %v", len(all), err)
+	}
+	// a pointer to a version that disappeared is an error that says so, not a fallback
+	if err := os.RemoveAll(repo.Dir("m", "10")); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := repo.Resolve("m", "")
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "published as version 10") {
+		t.Fatalf("pointer to a missing version: %v", err)
+	}
+	if _, err := LoadFromRepository(repo, "m", "", engine.Options{}); err == nil {
+		t.Fatal("LoadFromRepository fell back from a dangling pointer")
+	}
+	// a garbled pointer is reported too
+	os.WriteFile(filepath.Join(repo.Root, "m", PublishedFile), []byte("latest\n"), 0o644)
+	if _, _, err := repo.Resolve("m", ""); err == nil || !strings.Contains(err.Error(), "not a version") {
+		t.Fatalf("garbled pointer: %v", err)
+	}
+	// unknown models are still ErrNotFound
+	if _, ok, err := repo.Published("nope"); ok || err != nil {
+		t.Fatalf("Published(nope) = %v %v", ok, err)
+	}
+	if _, _, err := repo.Resolve("nope", ""); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown model: %v", err)
 	}
 }

@@ -60,7 +60,7 @@ func (w *Worker) startPipeline(plan StreamPlan) *pipeline {
 			slog.Error("task not started", "task", tp.Task.ID, "err", err)
 			continue
 		}
-		p.tasks = append(p.tasks, &taskRun{plan: tp, alg: alg, models: alg.Models()})
+		p.tasks = append(p.tasks, &taskRun{plan: tp, alg: alg, models: modelKeys(alg.Models(), tp.Params.Models)})
 		maxFPS = max(maxFPS, tp.FPS)
 	}
 	url := plan.Stream.URL
@@ -96,14 +96,14 @@ func (p *pipeline) process(ctx context.Context, f source.Frame) {
 			t.nextDue = f.Time.Add(interval)
 		}
 		due = append(due, t)
-		for _, m := range t.models {
-			need[m] = true
+		for _, k := range t.models {
+			need[k] = true
 		}
 	}
 	if len(due) == 0 {
 		return
 	}
-	// each model once per frame, whatever the number of tasks using it
+	// each model (version) once per frame, whatever the number of tasks using it
 	dets := map[string][]decode.Detection{}
 	for m := range need {
 		b, err := p.w.batcher(m)
@@ -119,7 +119,12 @@ func (p *pipeline) process(ctx context.Context, f source.Frame) {
 	}
 	for _, t := range due {
 		t.frames.Add(1)
-		p.save(ctx, t, t.alg.Process(frame, dets))
+		byName := make(map[string][]decode.Detection, len(t.models))
+		for _, k := range t.models { // the algorithm asks by model name
+			name, _, _ := strings.Cut(k, "@")
+			byName[name] = dets[k]
+		}
+		p.save(ctx, t, t.alg.Process(frame, byName))
 	}
 }
 
@@ -138,4 +143,17 @@ func (p *pipeline) stop() {
 	p.cancel()
 	p.src.Close()
 	<-p.done
+}
+
+// modelKeys names the batchers a task uses: the model name, or name@version where
+// the task pins a version.
+func modelKeys(names []string, pins map[string]string) []string {
+	keys := make([]string, len(names))
+	for i, n := range names {
+		keys[i] = n
+		if v := pins[n]; v != "" {
+			keys[i] = n + "@" + v
+		}
+	}
+	return keys
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,6 +24,9 @@ type Config struct {
 	LoopFiles bool           // file:// streams loop like live cameras (demo)
 	FastFiles bool           // decode files as fast as possible instead of at native fps (tests)
 	Location  *time.Location // for schedules and GA/T 1400 times (default Asia/Shanghai)
+	// ModelCheck is how often the worker re-resolves its models to pick up a newly
+	// published version (see RefreshModels): default 5s, negative disables the check.
+	ModelCheck time.Duration
 }
 
 // Worker runs the pipelines the scheduler assigns to it. In embedded mode there is
@@ -35,8 +40,9 @@ type Worker struct {
 	mu        sync.Mutex
 	pipelines map[string]*pipeline // by stream ID
 	applied   map[string]string    // stream ID → plan fingerprint
-	batchers  map[string]*Batcher
-	loaded    map[string]*models.Model
+	batchers  map[string]*Batcher  // by model name; each serves the version its name resolves to
+
+	refreshMu sync.Mutex // one RefreshModels at a time, and none while Close unloads
 }
 
 // New creates a worker that saves captures through rec.
@@ -47,9 +53,16 @@ func New(ctx context.Context, cfg Config, rec *Recorder) *Worker {
 	if cfg.Location == nil {
 		cfg.Location = Shanghai()
 	}
+	if cfg.ModelCheck == 0 {
+		cfg.ModelCheck = 5 * time.Second
+	}
 	ctx, cancel := context.WithCancel(ctx)
-	return &Worker{ctx: ctx, cancel: cancel, cfg: cfg, rec: rec, pipelines: map[string]*pipeline{},
-		applied: map[string]string{}, batchers: map[string]*Batcher{}, loaded: map[string]*models.Model{}}
+	w := &Worker{ctx: ctx, cancel: cancel, cfg: cfg, rec: rec, pipelines: map[string]*pipeline{},
+		applied: map[string]string{}, batchers: map[string]*Batcher{}}
+	if cfg.ModelCheck > 0 {
+		go w.checkModels(cfg.ModelCheck)
+	}
+	return w
 }
 
 // Shanghai is China Standard Time, the zone GA/T 1400 times are written in.
@@ -60,20 +73,105 @@ func Shanghai() *time.Location {
 	return time.FixedZone("CST", 8*3600)
 }
 
-// batcher returns the shared batcher of a model, loading it on first use.
-func (w *Worker) batcher(name string) (*Batcher, error) {
+// batcher returns the shared batcher of a model, loading it on first use. The key is
+// a model name (the version it resolves to: published, else newest; hot-swapped on
+// publish) or name@version for a task that pins a version.
+func (w *Worker) batcher(key string) (*Batcher, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if b, ok := w.batchers[name]; ok {
+	if b, ok := w.batchers[key]; ok {
 		return b, nil
 	}
-	m, err := models.LoadFromRepository(w.cfg.Repo, name, "", w.cfg.Engine)
+	name, version, _ := strings.Cut(key, "@")
+	m, err := models.LoadFromRepository(w.cfg.Repo, name, version, w.cfg.Engine)
 	if err != nil {
 		return nil, err
 	}
 	b := NewBatcher(m, w.cfg.BatchWait)
-	w.loaded[name], w.batchers[name] = m, b
+	w.batchers[key] = b
 	return b, nil
+}
+
+// RefreshModels resolves every loaded model's name again (its published version, else
+// the newest) and hot-swaps the batchers whose version changed. The new version is
+// loaded here, outside the batch loop, while the old one keeps serving; the swap
+// happens between two batches and the old version is closed once its last batch is
+// done, so streams lose no frame. When resolving or loading fails the old version
+// keeps serving and the failure shows in BatchStats.SwapError (and the log). The
+// worker calls it every Config.ModelCheck; call it directly right after publishing.
+func (w *Worker) RefreshModels() { w.refreshModels(true) }
+
+// refreshModels does RefreshModels; retryFailed=false (the periodic check) does not
+// load again a version whose load already failed, since versions are immutable.
+func (w *Worker) refreshModels(retryFailed bool) {
+	w.refreshMu.Lock()
+	defer w.refreshMu.Unlock()
+	w.mu.Lock()
+	bs := maps.Clone(w.batchers)
+	w.mu.Unlock()
+	for key, b := range bs {
+		if w.ctx.Err() != nil {
+			return
+		}
+		if !strings.Contains(key, "@") { // pinned versions never move
+			w.refreshModel(key, b, retryFailed)
+		}
+	}
+}
+
+func (w *Worker) refreshModel(name string, b *Batcher, retryFailed bool) {
+	cur := b.Model().Manifest.Version
+	m, dir, err := w.cfg.Repo.Resolve(name, "")
+	if err != nil {
+		err = fmt.Errorf("resolve %s: %w (still serving %s@%s)", name, err, name, cur)
+		if b.swapFailed("", err) {
+			slog.Error("model check failed", "model", name, "serving", cur, "err", err)
+		}
+		return
+	}
+	if m.Version == cur {
+		b.swapOK()
+		return
+	}
+	if !retryFailed && b.failedVersion() == m.Version {
+		return
+	}
+	start := time.Now()
+	next, err := models.Load(dir, w.cfg.Engine)
+	if err == nil && next.Manifest.Version != m.Version { // the folder changed under us
+		next.Close()
+		err = fmt.Errorf("folder holds version %s", next.Manifest.Version)
+	}
+	if err != nil {
+		err = fmt.Errorf("load %s@%s: %w (still serving %s@%s)", name, m.Version, err, name, cur)
+		b.swapFailed(m.Version, err)
+		slog.Error("model swap failed", "model", name, "serving", cur, "wanted", m.Version, "err", err)
+		return
+	}
+	old, err := b.Swap(next)
+	if err != nil { // the batcher was closed meanwhile
+		next.Close()
+		return
+	}
+	b.swapOK()
+	if err := old.Close(); err != nil {
+		slog.Warn("closing replaced model", "model", name, "version", old.Manifest.Version, "err", err)
+	}
+	slog.Info("model swapped", "model", name, "from", cur, "to", m.Version, "load", time.Since(start).Round(time.Millisecond))
+}
+
+// checkModels runs the periodic model check until the worker closes.
+func (w *Worker) checkModels(every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-t.C:
+			w.refreshModels(false)
+		}
+	}
 }
 
 // Apply makes the running pipelines match plans: new streams start, removed ones
@@ -162,15 +260,17 @@ func (w *Worker) Batchers() []BatchStats {
 func (w *Worker) Close() error {
 	w.Apply(nil)
 	w.cancel()
+	w.refreshMu.Lock() // wait for a model check in progress
+	defer w.refreshMu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var firstErr error
 	for name, b := range w.batchers {
 		b.Close()
-		if err := w.loaded[name].Close(); err != nil && firstErr == nil {
+		if err := b.Model().Close(); err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("close %s: %w", name, err)
 		}
 	}
-	w.batchers, w.loaded = map[string]*Batcher{}, map[string]*models.Model{}
+	w.batchers = map[string]*Batcher{}
 	return firstErr
 }
