@@ -56,6 +56,15 @@ func routes() []route {
 		{http.MethodGet, "/api/v1/records/export", "Export matching records as NDJSON (audited)", viewers, recordQuery, "", exportRecords},
 		{http.MethodGet, "/api/v1/records/:id", "Get one record by its 48-character ID (audited)", readers, nil, "", getRecord},
 		{http.MethodGet, "/api/v1/objects/*key", "Fetch a snapshot, watermarked for the caller (audited)", readers, nil, "", getObject},
+		{http.MethodPost, "/api/v1/warehouse/models", "Upload a model package (multipart: manifest, model, files); checked at once, validated in the background", vendors, nil, "multipart:ModelPackage", uploadModel},
+		{http.MethodGet, "/api/v1/warehouse/models", "Search model versions by vendor, name, task, label or state", signedIn, []string{"vendor", "name", "task", "label", "state"}, "", listModelVersions},
+		{http.MethodGet, "/api/v1/warehouse/models/:vendor/:name/:version", "A model version: state, validation progress, report and benchmark", signedIn, nil, "", getModelVersion},
+		{http.MethodGet, "/api/v1/warehouse/models/:vendor/:name/:version/report", "Validation progress, report and benchmark of a version", signedIn, nil, "", modelReport},
+		{http.MethodGet, "/api/v1/warehouse/models/:vendor/:name/:version/download", "Download a version's ONNX file", vendors, nil, "", downloadModelVersion},
+		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/:version/publish", "Publish a validated version; workers following the model switch to it", vendors, nil, "", publishModelVersion},
+		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/:version/deprecate", "Deprecate a version", vendors, nil, "", deprecateModelVersion},
+		{http.MethodDelete, "/api/v1/warehouse/models/:vendor/:name/:version", "Delete a version (refused while published and in use)", vendors, nil, "", deleteModelVersion},
+		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/rollback", "Re-publish the previously published version", vendors, nil, "", rollbackModel},
 		{http.MethodGet, "/api/v1/audit", "The audit trail of reads, newest first (platform office)", admin, []string{"user_id", "department", "action", "target", "from", "to", "offset", "limit"}, "", listAudit},
 		{http.MethodGet, "/api/v1/audit/:id", "One audit entry (what a leaked snapshot's watermark points to)", admin, nil, "", getAudit},
 	}
@@ -103,6 +112,10 @@ var schemas = gin.H{
 		"rights":     gin.H{"type": "array", "items": gin.H{"type": "string", "enum": auth.AllRights}},
 		"algorithms": gin.H{"type": "array", "items": gin.H{"type": "string"}, "description": "scope: the algorithms to run; empty means any"},
 		"starts_at":  gin.H{"type": "string", "format": "date-time"}, "ends_at": gin.H{"type": "string", "format": "date-time"}}},
+	"ModelPackage": gin.H{"type": "object", "required": []string{"manifest", "model"}, "properties": gin.H{
+		"manifest": gin.H{"type": "string", "description": "the manifest JSON (docs/model-manifest.md)"},
+		"model":    gin.H{"type": "string", "format": "binary", "description": "the ONNX file"},
+		"files":    gin.H{"type": "array", "items": gin.H{"type": "string", "format": "binary"}, "description": "extra files named in manifest.files (dictionary, sample images)"}}},
 	"Decision": gin.H{"type": "object", "properties": gin.H{"note": gin.H{"type": "string"}}},
 	"Task": gin.H{"type": "object", "required": []string{"device_id", "algorithm"}, "properties": gin.H{
 		"device_id": gin.H{"type": "string"}, "algorithm": gin.H{"type": "string"}, "enabled": gin.H{"type": "boolean"},
@@ -137,7 +150,9 @@ func OpenAPI() gin.H {
 		if !r.allow.public {
 			op["security"] = []gin.H{{"bearer": []string{}}}
 		}
-		if r.body != "" {
+		if name, ok := strings.CutPrefix(r.body, "multipart:"); ok {
+			op["requestBody"] = gin.H{"required": true, "content": gin.H{"multipart/form-data": gin.H{"schema": gin.H{"$ref": "#/components/schemas/" + name}}}}
+		} else if r.body != "" {
 			op["requestBody"] = gin.H{"required": true, "content": gin.H{"application/json": gin.H{"schema": gin.H{"$ref": "#/components/schemas/" + r.body}}}}
 		}
 		item, _ := paths[p].(gin.H)

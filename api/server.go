@@ -6,7 +6,9 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -14,6 +16,7 @@ import (
 	"github.com/cityeye/cityeye/api/objects"
 	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models"
+	"github.com/cityeye/cityeye/models/warehouse"
 	"github.com/cityeye/cityeye/scheduler"
 	"github.com/cityeye/cityeye/workers"
 )
@@ -30,6 +33,8 @@ type Server struct {
 	Repo      models.Repository
 	Started   time.Time
 
+	Warehouse    *warehouse.Warehouse
+	MaxUpload    int64            // largest model package upload (default 512 MiB)
 	WatermarkKey []byte           // keys the invisible mark on served snapshots
 	Now          func() time.Time // the clock for grants and deadlines (tests set it)
 	// DecisionWindow is how long an owner has to decide an application (default 72 h);
@@ -53,6 +58,10 @@ type route struct {
 	handler               func(*Server, *gin.Context)
 }
 
+// upload reports whether the route takes a multipart upload (body "multipart:<schema>"):
+// the larger MaxUpload limit applies to it.
+func (r route) upload() bool { return strings.HasPrefix(r.body, "multipart:") }
+
 // Handler builds the gin engine.
 func (s *Server) Handler() http.Handler { return s.router(routes()) }
 
@@ -60,7 +69,7 @@ func (s *Server) Handler() http.Handler { return s.router(routes()) }
 func (s *Server) router(rts []route) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery(), limitBody)
+	r.Use(gin.Recovery())
 	r.NoRoute(func(c *gin.Context) {
 		fail(c, http.StatusNotFound, "", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)
 	})
@@ -68,20 +77,36 @@ func (s *Server) router(rts []route) *gin.Engine {
 		if !rt.allow.declared() {
 			panic("api: route " + rt.method + " " + rt.path + " declares no access rule")
 		}
-		h := rt.handler
-		r.Handle(rt.method, rt.path, s.authorize(rt), func(c *gin.Context) { h(s, c) })
+		h, limit := rt.handler, func() int64 { return MaxBody }
+		if rt.upload() {
+			limit = s.maxUpload
+		}
+		r.Handle(rt.method, rt.path, limitBody(limit), s.authorize(rt), func(c *gin.Context) { h(s, c) })
 	}
 	return r
 }
 
-func limitBody(c *gin.Context) {
-	if c.Request.ContentLength > MaxBody {
-		fail(c, http.StatusRequestEntityTooLarge, "body", "request body over 1 MiB")
-		c.Abort()
-		return
+// limitBody refuses bodies over limit() bytes, declared or streamed.
+func limitBody(limit func() int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		n := limit()
+		if c.Request.ContentLength > n {
+			fail(c, http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("request body over %d MiB", n>>20))
+			return
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, n)
+		c.Next()
 	}
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody)
-	c.Next()
+}
+
+// DefaultMaxUpload is the default limit on a model package upload.
+const DefaultMaxUpload = 512 << 20
+
+func (s *Server) maxUpload() int64 {
+	if s.MaxUpload > 0 {
+		return s.MaxUpload
+	}
+	return DefaultMaxUpload
 }
 
 // apiError is every error body: what went wrong and, for bad input, which field.

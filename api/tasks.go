@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -45,7 +47,8 @@ func (s *Server) validateTask(c *gin.Context, b taskBody) (store.Department, boo
 		fail(c, http.StatusBadRequest, "algorithm", "algorithm: unknown algorithm "+quote(b.Algorithm)+"; see GET /api/v1/algorithms")
 		return dept, false
 	}
-	if _, err := algorithms.ParseParams(b.Params); err != nil {
+	params, err := algorithms.ParseParams(b.Params)
+	if err != nil {
 		var fe *algorithms.FieldError
 		if errors.As(err, &fe) {
 			fail(c, http.StatusBadRequest, fe.Field, err.Error())
@@ -53,6 +56,18 @@ func (s *Server) validateTask(c *gin.Context, b taskBody) (store.Department, boo
 			fail(c, http.StatusBadRequest, "params", err.Error())
 		}
 		return dept, false
+	}
+	spec, _ := algorithms.Lookup(b.Algorithm)
+	for name, version := range params.Models {
+		f := "params.models." + name
+		if !slices.Contains(spec.Models, name) {
+			fail(c, http.StatusBadRequest, f, f+": "+b.Algorithm+" does not use model "+name+" (it uses "+strings.Join(spec.Models, ", ")+")")
+			return dept, false
+		}
+		if err := s.ensureModel(c, name, version); err != nil {
+			fail(c, http.StatusBadRequest, f, f+": "+err.Error())
+			return dept, false
+		}
 	}
 	switch {
 	case !isAdmin(p) && b.DeptID != "" && b.DeptID != p.Dept.ID:
@@ -87,6 +102,17 @@ func (s *Server) validateTask(c *gin.Context, b taskBody) (store.Department, boo
 		return dept, false
 	}
 	return dept, true
+}
+
+// ensureModel makes a pinned model version available to the workers.
+func (s *Server) ensureModel(c *gin.Context, name, version string) error {
+	if _, _, err := s.Repo.Resolve(name, version); err == nil {
+		return nil
+	}
+	if s.Warehouse == nil {
+		return fmt.Errorf("version %s of %s is not installed", version, name)
+	}
+	return s.Warehouse.EnsureInstalled(c, name, version)
 }
 
 // checkQuota refuses one more enabled task (on streamID) beyond the department's quota.

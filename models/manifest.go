@@ -34,6 +34,7 @@ var decoders = map[string]bool{"ssd": true, "yolo": true, "nanodet": true, "dbne
 
 // Manifest describes one model version.
 type Manifest struct {
+	Vendor      string          `json:"vendor,omitempty"` // the warehouse namespace: who supplies and maintains it
 	Name        string          `json:"name"`
 	Version     string          `json:"version"`
 	Task        string          `json:"task"`
@@ -46,7 +47,26 @@ type Manifest struct {
 	MaxBatch    int             `json:"max_batch"` // 1 for fixed-batch graphs
 	Decoder     Decoder         `json:"decoder"`
 	Labels      []string        `json:"labels,omitempty"`
-	Files       []File          `json:"files,omitempty"` // extra files such as an OCR dictionary
+	Files       []File          `json:"files,omitempty"`   // extra files such as an OCR dictionary
+	Samples     []Sample        `json:"samples,omitempty"` // vendor sample images with the outputs they must produce
+}
+
+// Sample is a vendor's sample image (one of Files) and what the model must output on
+// it; the warehouse checks it before a version can be published.
+type Sample struct {
+	File   string     `json:"file"`
+	Expect []Expected `json:"expect"`
+}
+
+// Expected is one output a sample must produce: for detectors a box of Label with at
+// least MinScore (and, when Box is given, IoU ≥ MinIoU with it, in image pixels); for
+// classifiers the top label; for text recognisers the text.
+type Expected struct {
+	Label    string    `json:"label,omitempty"`
+	MinScore float32   `json:"min_score,omitempty"`
+	Box      []float32 `json:"box,omitempty"` // x1, y1, x2, y2
+	MinIoU   float32   `json:"min_iou,omitempty"`
+	Text     string    `json:"text,omitempty"`
 }
 
 // Source says where the model came from, so anyone can re-derive and check it.
@@ -113,9 +133,28 @@ func (m Manifest) Validate() error {
 	if err := m.Input.Validate(); err != nil {
 		return &FieldError{Field: "input", Msg: err.Error()}
 	}
+	files := map[string]bool{}
 	for i, f := range m.Files {
 		if !fileRE.MatchString(f.Name) || !shaRE.MatchString(f.SHA256) {
 			return fieldErr(fmt.Sprintf("files[%d]", i), "needs a plain file name and a sha256")
+		}
+		files[f.Name] = true
+	}
+	for i, s := range m.Samples {
+		f := fmt.Sprintf("samples[%d]", i)
+		switch {
+		case !files[s.File]:
+			return fieldErr(f+".file", fmt.Sprintf("%q is not one of files[]", s.File))
+		case len(s.Expect) == 0:
+			return fieldErr(f+".expect", "at least one expected output")
+		}
+		for j, e := range s.Expect {
+			if len(e.Box) != 0 && len(e.Box) != 4 {
+				return fieldErr(fmt.Sprintf("%s.expect[%d].box", f, j), "x1, y1, x2, y2")
+			}
+			if e.MinScore < 0 || e.MinScore > 1 || e.MinIoU < 0 || e.MinIoU > 1 {
+				return fieldErr(fmt.Sprintf("%s.expect[%d]", f, j), "min_score and min_iou are in [0, 1]")
+			}
 		}
 	}
 	return nil

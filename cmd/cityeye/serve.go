@@ -22,6 +22,7 @@ import (
 	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/models/warehouse"
 	"github.com/cityeye/cityeye/scheduler"
 	"github.com/cityeye/cityeye/workers"
 )
@@ -116,6 +117,7 @@ type embedded struct {
 	db     *store.DB
 	worker *workers.Worker
 	sched  *scheduler.Scheduler
+	wh     *warehouse.Warehouse
 	http   *http.Server
 	ln     net.Listener
 	cancel context.CancelFunc
@@ -167,8 +169,24 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	w := workers.New(ctx, workers.Config{Repo: models.Repository{Root: cfg.Models}, Engine: engine.Options{Provider: engine.Provider(cfg.Provider)},
 		LoopFiles: cfg.LoopFiles, FastFiles: cfg.FastFiles}, rec)
 	sched := scheduler.New(db, w, cfg.CapacityFPS)
-	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(), WatermarkKey: key}
-	e := &embedded{cfg: cfg, db: db, worker: w, sched: sched, ln: ln, cancel: cancel, done: make(chan struct{}),
+	scratch, err := warehouse.ScratchDir(cfg.Data)
+	if err != nil {
+		cancel()
+		ln.Close()
+		db.Close()
+		return nil, err
+	}
+	wh := &warehouse.Warehouse{DB: db, Objects: objs, Repo: models.Repository{Root: cfg.Models}, Scratch: scratch,
+		Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}, OnPublish: w.RefreshModels}
+	if err := wh.Start(ctx); err != nil {
+		cancel()
+		ln.Close()
+		db.Close()
+		return nil, err
+	}
+	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
+		WatermarkKey: key, Warehouse: wh}
+	e := &embedded{cfg: cfg, db: db, worker: w, sched: sched, wh: wh, ln: ln, cancel: cancel, done: make(chan struct{}),
 		http: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	go func() {
 		if err := e.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -200,6 +218,7 @@ func (e *embedded) Stop() {
 	e.http.Shutdown(sctx)
 	e.cancel()
 	<-e.done
+	e.wh.Wait() // a validation job stops before the database closes
 	if err := e.worker.Close(); err != nil {
 		slog.Warn("worker close", "err", err)
 	}

@@ -1,0 +1,450 @@
+// Package warehouse is CityEye's algorithm warehouse (算法仓): vendors upload model
+// packages (ONNX + manifest); CityEye checks them at once (is ONNX, loads in ONNX
+// Runtime, input matches the declared preprocessing, the decoder reads the real
+// output), stores the bytes content-addressed (sha256) in the object store and the
+// metadata in the database, then validates in the background (vendor samples,
+// benchmark per batch size) and lets an operator publish, roll back, deprecate or
+// delete versions. Publishing installs the version into the workers' model
+// repository and moves its PUBLISHED pointer; workers switch at a batch boundary.
+package warehouse
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cityeye/cityeye/algorithms"
+	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/api/objects"
+	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/models"
+	"github.com/cityeye/cityeye/models/engine"
+)
+
+// Warehouse manages model versions. Start runs its validation jobs.
+type Warehouse struct {
+	DB        *store.DB
+	Objects   objects.Store
+	Repo      models.Repository // the workers' model repository publishing installs into
+	Engine    engine.Options
+	Scratch   string        // folder for packages being checked
+	BenchTime time.Duration // per batch size (default 2 s)
+	OnPublish func()        // tells workers to re-resolve their models (hot swap)
+
+	jobs chan key
+	wg   sync.WaitGroup
+}
+
+type key struct{ vendor, name, version string }
+
+func (k key) String() string { return k.vendor + "/" + k.name + "@" + k.version }
+
+// BlobKey is where a file's bytes live in the object store: by content, so the same
+// bytes uploaded twice are stored once.
+func BlobKey(sha string) string { return "warehouse/sha256/" + sha[:2] + "/" + sha }
+
+// Start runs the validation queue until ctx ends, first re-queueing what a restart
+// interrupted. In distributed mode the same jobs go through asynq.
+func (w *Warehouse) Start(ctx context.Context) error {
+	w.jobs = make(chan key, 64)
+	pending, err := w.DB.ListModelVersions(ctx, store.ModelFilter{})
+	if err != nil {
+		return err
+	}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case k := <-w.jobs:
+				w.validate(ctx, k)
+			}
+		}
+	}()
+	for _, v := range pending {
+		if v.State == store.ModelUploaded || v.State == store.ModelValidating {
+			w.jobs <- key{v.Vendor, v.Name, v.Version}
+		}
+	}
+	return nil
+}
+
+// Wait blocks until the job loop has stopped (after its context ended).
+func (w *Warehouse) Wait() { w.wg.Wait() }
+
+// ErrExists is returned when the version exists with different bytes.
+var ErrExists = errors.New("version exists with different content")
+
+// Upload checks a package and, if it passes, stores it and queues its validation.
+// Re-uploading identical content is idempotent (created false); the same version
+// with other bytes is ErrExists. Problems are *Problem; nothing is stored then.
+func (w *Warehouse) Upload(ctx context.Context, by string, p *Package) (store.ModelVersion, bool, error) {
+	dir, err := os.MkdirTemp(w.Scratch, "upload-")
+	if err != nil {
+		return store.ModelVersion{}, false, err
+	}
+	defer os.RemoveAll(dir)
+	// an existing version answers first: identical content is idempotent, other
+	// content a conflict, whatever else might be wrong with it
+	if old, err := w.DB.GetModelVersion(ctx, p.Manifest.Vendor, p.Manifest.Name, p.Manifest.Version); err == nil {
+		sum := sha256.Sum256(p.Model)
+		if old.SHA256 == hex.EncodeToString(sum[:]) && sameFiles(old.Manifest, p.Files) {
+			return old, false, nil
+		}
+		return old, false, fmt.Errorf("%w: %s/%s@%s was uploaded with sha256 %s; bump the version for new bytes", ErrExists, old.Vendor, old.Name, old.Version, old.SHA256)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return store.ModelVersion{}, false, err
+	}
+	m, err := Check(p, dir, engine.Options{Provider: engine.ProviderCPU, IntraOpThreads: 1})
+	if err != nil {
+		return store.ModelVersion{}, false, err
+	}
+	m.Close()
+	man := p.Manifest
+	// the store's crash-safe pair write (see package store): new blobs are logged as
+	// pending, written, then the row is inserted and the log cleared; whatever a crash
+	// leaves pending, the start-up sweep deletes. Never a row without its bytes.
+	blobs := map[string][]byte{man.SHA256: p.Model}
+	for _, f := range man.Files {
+		blobs[f.SHA256] = p.Files[f.Name]
+	}
+	var fresh []string
+	for sha := range blobs {
+		if _, err := w.Objects.Get(ctx, BlobKey(sha)); errors.Is(err, objects.ErrNotFound) {
+			fresh = append(fresh, BlobKey(sha))
+		} else if err != nil {
+			return store.ModelVersion{}, false, err
+		}
+	}
+	if err := w.DB.Intend(ctx, fresh); err != nil {
+		return store.ModelVersion{}, false, err
+	}
+	for sha, b := range blobs {
+		if slices.Contains(fresh, BlobKey(sha)) {
+			if err := w.Objects.Put(ctx, BlobKey(sha), b, "application/octet-stream"); err != nil {
+				return store.ModelVersion{}, false, err
+			}
+		}
+	}
+	size := int64(len(p.Model))
+	for _, b := range p.Files {
+		size += int64(len(b))
+	}
+	mj, _ := json.Marshal(man)
+	v := store.ModelVersion{Vendor: man.Vendor, Name: man.Name, Version: man.Version, Task: man.Task, Labels: orEmpty(man.Labels),
+		SHA256: man.SHA256, Size: size, Manifest: mj, UploadedBy: by}
+	if err := w.DB.CreateModelVersion(ctx, &v); err != nil {
+		for _, k := range fresh {
+			w.Objects.Delete(ctx, k)
+		}
+		w.DB.Forget(ctx, fresh)
+		return v, false, err
+	}
+	if err := w.DB.Forget(ctx, fresh); err != nil {
+		return v, false, err
+	}
+	w.enqueue(key{v.Vendor, v.Name, v.Version})
+	return v, true, nil
+}
+
+// sameFiles reports whether uploaded extra files are exactly the stored version's.
+func sameFiles(stored json.RawMessage, files map[string][]byte) bool {
+	var old models.Manifest
+	if json.Unmarshal(stored, &old) != nil || len(old.Files) != len(files) {
+		return false
+	}
+	for _, f := range old.Files {
+		b, ok := files[f.Name]
+		sum := sha256.Sum256(b)
+		if !ok || hex.EncodeToString(sum[:]) != f.SHA256 {
+			return false
+		}
+	}
+	return true
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func (w *Warehouse) enqueue(k key) {
+	if w.jobs == nil {
+		return // not started: Start re-queues it from the database
+	}
+	select {
+	case w.jobs <- k:
+	default:
+		slog.Warn("validation queue full; the version is validated after the next restart", "model", k)
+	}
+}
+
+// materialize lays a stored version out in dir from the object store, verifying digests.
+func (w *Warehouse) materialize(ctx context.Context, v store.ModelVersion, dir string) (*Package, error) {
+	var m models.Manifest
+	if err := json.Unmarshal(v.Manifest, &m); err != nil {
+		return nil, err
+	}
+	p := &Package{Manifest: m, Files: map[string][]byte{}}
+	var err error
+	if p.Model, err = w.Objects.Get(ctx, BlobKey(m.SHA256)); err != nil {
+		return nil, fmt.Errorf("model bytes of %s/%s@%s: %w", v.Vendor, v.Name, v.Version, err)
+	}
+	for _, f := range m.Files {
+		if p.Files[f.Name], err = w.Objects.Get(ctx, BlobKey(f.SHA256)); err != nil {
+			return nil, fmt.Errorf("file %s of %s/%s@%s: %w", f.Name, v.Vendor, v.Name, v.Version, err)
+		}
+	}
+	return p, p.writeTo(dir)
+}
+
+// validate is the background job: samples, then the benchmark, with progress.
+func (w *Warehouse) validate(ctx context.Context, k key) {
+	fail := func(err error) { slog.Error("model validation", "model", k, "err", err) }
+	if err := w.DB.ModelProgress(ctx, k.vendor, k.name, k.version, store.ModelValidating, "loading", 5); err != nil {
+		fail(err)
+		return
+	}
+	v, err := w.DB.GetModelVersion(ctx, k.vendor, k.name, k.version)
+	if err != nil {
+		fail(err)
+		return
+	}
+	dir, err := os.MkdirTemp(w.Scratch, "validate-")
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	r := &Report{Passed: true}
+	var bench []BenchResult
+	p, err := w.materialize(ctx, v, dir)
+	var m *models.Model
+	if err == nil {
+		m, err = models.Load(dir, w.Engine)
+	}
+	if err != nil {
+		r.add("load", false, "%v", err)
+	} else {
+		defer m.Close()
+		r.add("load", true, "loaded on %s; inputs %s; outputs %s", m.Provider(), describe(m.Inputs()), describe(m.Outputs()))
+		w.DB.ModelProgress(ctx, k.vendor, k.name, k.version, store.ModelValidating, "samples", 15)
+		if len(p.Manifest.Samples) == 0 {
+			r.add("samples", true, "the manifest declares no sample images")
+		}
+		checkSamples(m, dir, r)
+		if r.Passed {
+			w.DB.ModelProgress(ctx, k.vendor, k.name, k.version, store.ModelValidating, "benchmark", 30)
+			bt := w.BenchTime
+			if bt <= 0 {
+				bt = 2 * time.Second
+			}
+			bench, err = Benchmark(m, bt, func(done, total int) {
+				w.DB.ModelProgress(ctx, k.vendor, k.name, k.version, store.ModelValidating, "benchmark", 30+70*done/total)
+			})
+			if err != nil {
+				r.add("benchmark", false, "%v", err)
+			} else {
+				r.add("benchmark", true, "%d batch sizes on %s", len(bench), m.Provider())
+			}
+		}
+	}
+	state := store.ModelValidated
+	if !r.Passed {
+		state = store.ModelRejected
+	}
+	rj, _ := json.Marshal(r)
+	bj, _ := json.Marshal(bench)
+	if bench == nil {
+		bj = nil
+	}
+	if err := w.DB.FinishValidation(ctx, k.vendor, k.name, k.version, state, rj, bj); err != nil {
+		fail(err)
+	}
+}
+
+// Publish makes a validated version the published one and installs it for the
+// workers; tasks that follow the model switch at their next batch.
+func (w *Warehouse) Publish(ctx context.Context, vendor, name, version string) (store.ModelVersion, error) {
+	v, err := w.DB.GetModelVersion(ctx, vendor, name, version)
+	if err != nil {
+		return v, err
+	}
+	if v.State != store.ModelValidated && v.State != store.ModelPublished {
+		return v, fmt.Errorf("%w: %s/%s@%s is %s; only validated versions can be published", store.ErrState, vendor, name, version, v.State)
+	}
+	if _, _, err := w.Repo.Resolve(name, version); err != nil {
+		if err := w.install(ctx, v); err != nil {
+			return v, err
+		}
+	}
+	if err := w.DB.PublishModelVersion(ctx, vendor, name, version); err != nil {
+		return v, err
+	}
+	if err := w.Repo.Publish(name, version); err != nil {
+		return v, fmt.Errorf("published in the database but the repository pointer failed (retry publish): %w", err)
+	}
+	if w.OnPublish != nil {
+		w.OnPublish()
+	}
+	return w.DB.GetModelVersion(ctx, vendor, name, version)
+}
+
+// Rollback re-publishes the version that was published before the current one.
+func (w *Warehouse) Rollback(ctx context.Context, vendor, name string) (store.ModelVersion, error) {
+	vs, err := w.DB.ListModelVersions(ctx, store.ModelFilter{Vendor: vendor, Name: name})
+	if err != nil {
+		return store.ModelVersion{}, err
+	}
+	var cur, prev *store.ModelVersion
+	for i := range vs {
+		v := &vs[i]
+		switch {
+		case v.State == store.ModelPublished:
+			cur = v
+		case v.State == store.ModelValidated && !v.PublishedAt.IsZero() && (prev == nil || v.PublishedAt.After(prev.PublishedAt)):
+			prev = v
+		}
+	}
+	if cur == nil {
+		return store.ModelVersion{}, fmt.Errorf("%w: %s/%s has no published version to roll back", store.ErrState, vendor, name)
+	}
+	if prev == nil {
+		return store.ModelVersion{}, fmt.Errorf("%w: %s/%s has no earlier published version to go back to", store.ErrState, vendor, name)
+	}
+	return w.Publish(ctx, vendor, name, prev.Version)
+}
+
+// Deprecate marks a version as not for new use; the published version must be
+// replaced first.
+func (w *Warehouse) Deprecate(ctx context.Context, vendor, name, version string) error {
+	return w.DB.SetModelState(ctx, vendor, name, version, store.ModelDeprecated, store.ModelValidated, store.ModelRejected)
+}
+
+// Delete removes a version and the blobs nothing else references. The published
+// version of a model that an enabled task uses is refused.
+func (w *Warehouse) Delete(ctx context.Context, vendor, name, version string) error {
+	v, err := w.DB.GetModelVersion(ctx, vendor, name, version)
+	if err != nil {
+		return err
+	}
+	users, err := w.tasksUsing(ctx, name, version, v.State == store.ModelPublished)
+	if err != nil {
+		return err
+	}
+	if len(users) > 0 {
+		return fmt.Errorf("%w: %s/%s@%s is in use by tasks %v (pinned, or following it as the published version); change them or publish another version first", store.ErrState, vendor, name, version, users)
+	}
+	if v.State == store.ModelValidating {
+		return fmt.Errorf("%w: %s/%s@%s is being validated; delete it when validation ends", store.ErrState, vendor, name, version)
+	}
+	if err := w.DB.DeleteModelVersion(ctx, vendor, name, version); err != nil {
+		return err
+	}
+	var m models.Manifest
+	json.Unmarshal(v.Manifest, &m)
+	shas := []string{m.SHA256}
+	for _, f := range m.Files {
+		shas = append(shas, f.SHA256)
+	}
+	for _, sha := range shas {
+		if used, err := w.DB.BlobInUse(ctx, sha); err == nil && !used {
+			w.Objects.Delete(ctx, BlobKey(sha))
+		}
+	}
+	return nil
+}
+
+// tasksUsing lists tasks that use model@version: those pinning it, and, when it is
+// the published version, enabled tasks that follow the model unpinned.
+func (w *Warehouse) tasksUsing(ctx context.Context, model, version string, published bool) ([]string, error) {
+	ts, err := w.DB.ListTasks(ctx, auth.Scope{All: true}, "")
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, t := range ts {
+		spec, ok := algorithms.Lookup(t.Algorithm)
+		if !ok || !slices.Contains(spec.Models, model) {
+			continue
+		}
+		p, _ := algorithms.ParseParams(t.Params)
+		if pin := p.Models[model]; pin == version || pin == "" && published && t.Enabled {
+			ids = append(ids, t.ID)
+		}
+	}
+	return ids, nil
+}
+
+// EnsureInstalled makes model name@version loadable by workers, for a task that pins
+// it: already in the repository (starter models, published versions), or a validated
+// warehouse version, which it installs.
+func (w *Warehouse) EnsureInstalled(ctx context.Context, name, version string) error {
+	if _, _, err := w.Repo.Resolve(name, version); err == nil {
+		return nil
+	}
+	var found []store.ModelVersion
+	for _, state := range []string{store.ModelValidated, store.ModelPublished} {
+		vs, err := w.DB.ListModelVersions(ctx, store.ModelFilter{Name: name, State: state})
+		if err != nil {
+			return err
+		}
+		for _, v := range vs {
+			if v.Version == version {
+				found = append(found, v)
+			}
+		}
+	}
+	switch len(found) {
+	case 0:
+		return fmt.Errorf("%w: no installed or validated version %s of model %s", store.ErrNotFound, version, name)
+	case 1:
+		return w.install(ctx, found[0])
+	}
+	return fmt.Errorf("%w: %d vendors have %s@%s; the repository holds one per name", store.ErrConflict, len(found), name, version)
+}
+
+// install lays a stored version into the workers' repository.
+func (w *Warehouse) install(ctx context.Context, v store.ModelVersion) error {
+	tmp, err := os.MkdirTemp(w.Scratch, "install-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	p, err := w.materialize(ctx, v, tmp)
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{p.Manifest.File: p.Model}
+	for n, b := range p.Files {
+		files[n] = b
+	}
+	if err := w.Repo.Install(p.Manifest, files); err != nil {
+		return fmt.Errorf("install into the model repository: %w", err)
+	}
+	return nil
+}
+
+// Blob returns the stored bytes of a version's model file, for download.
+func (w *Warehouse) Blob(ctx context.Context, v store.ModelVersion) ([]byte, error) {
+	return w.Objects.Get(ctx, BlobKey(v.SHA256))
+}
+
+// ScratchDir returns a scratch folder under root, created if needed.
+func ScratchDir(root string) (string, error) {
+	d := filepath.Join(root, "warehouse-scratch")
+	return d, os.MkdirAll(d, 0o755)
+}
