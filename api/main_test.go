@@ -7,9 +7,9 @@ import (
 	"github.com/cityeye/cityeye/testdata/services"
 )
 
-// TestMain stops the servers the tests started (MinIO for the warehouse on S3).
+// TestMain stops the servers the tests started (MinIO and Redis for the distributed warehouse).
 func TestMain(m *testing.M) {
 	code := m.Run()
-	services.StopMinIO()
+	services.StopAll()
 	os.Exit(code)
 }

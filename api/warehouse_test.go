@@ -18,14 +18,19 @@ import (
 	"github.com/cityeye/cityeye/models/warehouse"
 	"github.com/cityeye/cityeye/testdata"
 	"github.com/cityeye/cityeye/testdata/services"
+	"github.com/cityeye/cityeye/workers/jobs"
 )
 
-// withWarehouse attaches a started warehouse over objs with its own repository.
-func (f *fixture) withWarehouse(objs objects.Store) *warehouse.Warehouse {
+// withWarehouse attaches a started warehouse over objs with its own repository;
+// validation jobs go through q (nil: in-process).
+func (f *fixture) withWarehouse(objs objects.Store, q ...jobs.Queue) *warehouse.Warehouse {
 	f.t.Helper()
 	dir := f.t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &warehouse.Warehouse{DB: f.db, Objects: objs, Repo: models.Repository{Root: filepath.Join(dir, "repo")}, Scratch: dir, BenchTime: 150 * time.Millisecond}
+	if len(q) > 0 {
+		w.Queue = q[0]
+	}
 	if err := w.Start(ctx); err != nil {
 		f.t.Fatal(err)
 	}
@@ -103,7 +108,8 @@ func TestWarehouseLifecycleLocal(t *testing.T) {
 	warehouseLifecycle(t, f, f.objs)
 }
 
-func TestWarehouseLifecycleMinIO(t *testing.T) {
+// The distributed flavour: blobs in MinIO, validation jobs through asynq on Redis.
+func TestWarehouseLifecycleMinIOAsynq(t *testing.T) {
 	f := newFixture(t)
 	e := services.MinIO(t)
 	objs, err := objects.NewS3(context.Background(), objects.S3Config{Endpoint: e.Endpoint, AccessKey: e.AccessKey, SecretKey: e.SecretKey,
@@ -111,11 +117,13 @@ func TestWarehouseLifecycleMinIO(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	warehouseLifecycle(t, f, objs)
+	q := jobs.NewAsynq(services.Redis(t), 1, "warehouse-test")
+	q.PollInterval = 100 * time.Millisecond
+	warehouseLifecycle(t, f, objs, q)
 }
 
-func warehouseLifecycle(t *testing.T, f *fixture, objs objects.Store) {
-	w := f.withWarehouse(objs)
+func warehouseLifecycle(t *testing.T, f *fixture, objs objects.Store, q ...jobs.Queue) {
+	w := f.withWarehouse(objs, q...)
 	m, onnx := starter(t, "blazeface-back")
 	sample, err := os.ReadFile(testdata.Media(t, "grace_hopper_512x512.jpg"))
 	if err != nil {
@@ -277,5 +285,27 @@ func TestWarehouseRejections(t *testing.T) {
 	}
 	if blobs, _ := f.objs.List(context.Background(), "warehouse/"); len(blobs) != 1 {
 		t.Errorf("rejected uploads stored blobs: %v", blobs)
+	}
+}
+
+// A version uploaded just before a crash (its validation job lost with the process)
+// is validated after the restart: Start re-queues what is still uploaded/validating.
+func TestWarehouseResumesValidationAfterRestart(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	w := &warehouse.Warehouse{DB: f.db, Objects: f.objs, Repo: models.Repository{Root: filepath.Join(dir, "repo")}, Scratch: dir, BenchTime: 100 * time.Millisecond}
+	f.srv.Warehouse, f.srv.Repo = w, w.Repo // not started: as if the process died after the upload
+	m, onnx := starter(t, "blazeface-front")
+	m.Vendor, m.Version, m.SHA256 = "acme", "3.0.0", ""
+	if code, out := f.upload("vendor", m, onnx, nil); code != 202 {
+		t.Fatalf("upload: %d %v", code, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer func() { cancel(); w.Wait() }()
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if v := f.waitValidated("/api/v1/warehouse/models/acme/blazeface-front/3.0.0"); v["state"] != "validated" {
+		t.Fatalf("after restart: %v", v)
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/cityeye/cityeye/algorithms"
@@ -28,6 +27,7 @@ import (
 	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/workers/jobs"
 )
 
 // Warehouse manages model versions. Start runs its validation jobs.
@@ -40,48 +40,56 @@ type Warehouse struct {
 	BenchTime time.Duration // per batch size (default 2 s)
 	OnPublish func()        // tells workers to re-resolve their models (hot swap)
 
-	jobs chan key
-	wg   sync.WaitGroup
+	Queue     jobs.Queue    // where validation jobs go (default: in-process)
 }
 
-type key struct{ vendor, name, version string }
+type key struct{ Vendor, Name, Version string }
 
-func (k key) String() string { return k.vendor + "/" + k.name + "@" + k.version }
+func (k key) String() string { return k.Vendor + "/" + k.Name + "@" + k.Version }
 
 // BlobKey is where a file's bytes live in the object store: by content, so the same
 // bytes uploaded twice are stored once.
 func BlobKey(sha string) string { return "warehouse/sha256/" + sha[:2] + "/" + sha }
 
-// Start runs the validation queue until ctx ends, first re-queueing what a restart
-// interrupted. In distributed mode the same jobs go through asynq.
+// KindValidate is the job kind of a version's background validation.
+const KindValidate = "model.validate"
+
+// Start registers the validation job with Queue (an in-process queue when nil; asynq
+// on Redis in distributed mode, where any server or worker may run it), starts the
+// queue, and re-queues what a restart interrupted: a duplicate of a job still queued
+// is refused by the queue, so several servers may all do this.
 func (w *Warehouse) Start(ctx context.Context) error {
-	w.jobs = make(chan key, 64)
+	if w.Queue == nil {
+		w.Queue = jobs.NewInProcess(1)
+	}
+	w.Queue.Handle(KindValidate, func(ctx context.Context, j jobs.Job) error {
+		var k key
+		if err := json.Unmarshal(j.Payload, &k); err != nil {
+			return fmt.Errorf("bad validation job %q: %w", j.Payload, err)
+		}
+		return w.validate(ctx, k)
+	})
+	if err := w.Queue.Start(ctx); err != nil {
+		return err
+	}
 	pending, err := w.DB.ListModelVersions(ctx, store.ModelFilter{})
 	if err != nil {
 		return err
 	}
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case k := <-w.jobs:
-				w.validate(ctx, k)
-			}
-		}
-	}()
 	for _, v := range pending {
 		if v.State == store.ModelUploaded || v.State == store.ModelValidating {
-			w.jobs <- key{v.Vendor, v.Name, v.Version}
+			w.enqueue(ctx, key{v.Vendor, v.Name, v.Version})
 		}
 	}
 	return nil
 }
 
-// Wait blocks until the job loop has stopped (after its context ended).
-func (w *Warehouse) Wait() { w.wg.Wait() }
+// Wait stops the queue, waiting for a running validation to finish.
+func (w *Warehouse) Wait() {
+	if w.Queue != nil {
+		w.Queue.Close()
+	}
+}
 
 // ErrExists is returned when the version exists with different bytes.
 var ErrExists = errors.New("version exists with different content")
@@ -154,7 +162,7 @@ func (w *Warehouse) Upload(ctx context.Context, by string, p *Package) (store.Mo
 	if err := w.DB.Forget(ctx, fresh); err != nil {
 		return v, false, err
 	}
-	w.enqueue(key{v.Vendor, v.Name, v.Version})
+	w.enqueue(ctx, key{v.Vendor, v.Name, v.Version})
 	return v, true, nil
 }
 
@@ -181,14 +189,14 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-func (w *Warehouse) enqueue(k key) {
-	if w.jobs == nil {
+func (w *Warehouse) enqueue(ctx context.Context, k key) {
+	if w.Queue == nil {
 		return // not started: Start re-queues it from the database
 	}
-	select {
-	case w.jobs <- k:
-	default:
-		slog.Warn("validation queue full; the version is validated after the next restart", "model", k)
+	p, _ := json.Marshal(k)
+	err := w.Queue.Enqueue(ctx, jobs.Job{Kind: KindValidate, Key: k.String(), Payload: p})
+	if err != nil && !errors.Is(err, jobs.ErrDuplicate) {
+		slog.Warn("validation not queued; it is queued again at the next start", "model", k, "err", err)
 	}
 }
 
@@ -212,48 +220,52 @@ func (w *Warehouse) materialize(ctx context.Context, v store.ModelVersion, dir s
 }
 
 // validate is the background job: samples, then the benchmark, with progress.
-func (w *Warehouse) validate(ctx context.Context, k key) {
-	fail := func(err error) { slog.Error("model validation", "model", k, "err", err) }
-	if err := w.DB.ModelProgress(ctx, k.vendor, k.name, k.version, store.ModelValidating, "loading", 5); err != nil {
-		fail(err)
-		return
+// It is idempotent (jobs run at least once): a version already decided is left alone,
+// and an error (database or object store down) makes the queue retry it.
+func (w *Warehouse) validate(ctx context.Context, k key) error {
+	v, err := w.DB.GetModelVersion(ctx, k.Vendor, k.Name, k.Version)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // deleted meanwhile
 	}
-	v, err := w.DB.GetModelVersion(ctx, k.vendor, k.name, k.version)
 	if err != nil {
-		fail(err)
-		return
+		return err
+	}
+	if v.State != store.ModelUploaded && v.State != store.ModelValidating {
+		return nil
+	}
+	if err := w.DB.ModelProgress(ctx, k.Vendor, k.Name, k.Version, store.ModelValidating, "loading", 5); err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp(w.Scratch, "validate-")
 	if err != nil {
-		fail(err)
-		return
+		return err
 	}
 	defer os.RemoveAll(dir)
 	r := &Report{Passed: true}
 	var bench []BenchResult
 	p, err := w.materialize(ctx, v, dir)
-	var m *models.Model
-	if err == nil {
-		m, err = models.Load(dir, w.Engine)
+	if err != nil {
+		return err // the object store is unreachable: retry later
 	}
+	m, err := models.Load(dir, w.Engine)
 	if err != nil {
 		r.add("load", false, "%v", err)
 	} else {
 		defer m.Close()
 		r.add("load", true, "loaded on %s; inputs %s; outputs %s", m.Provider(), describe(m.Inputs()), describe(m.Outputs()))
-		w.DB.ModelProgress(ctx, k.vendor, k.name, k.version, store.ModelValidating, "samples", 15)
+		w.DB.ModelProgress(ctx, k.Vendor, k.Name, k.Version, store.ModelValidating, "samples", 15)
 		if len(p.Manifest.Samples) == 0 {
 			r.add("samples", true, "the manifest declares no sample images")
 		}
 		checkSamples(m, dir, r)
 		if r.Passed {
-			w.DB.ModelProgress(ctx, k.vendor, k.name, k.version, store.ModelValidating, "benchmark", 30)
+			w.DB.ModelProgress(ctx, k.Vendor, k.Name, k.Version, store.ModelValidating, "benchmark", 30)
 			bt := w.BenchTime
 			if bt <= 0 {
 				bt = 2 * time.Second
 			}
 			bench, err = Benchmark(m, bt, func(done, total int) {
-				w.DB.ModelProgress(ctx, k.vendor, k.name, k.version, store.ModelValidating, "benchmark", 30+70*done/total)
+				w.DB.ModelProgress(ctx, k.Vendor, k.Name, k.Version, store.ModelValidating, "benchmark", 30+70*done/total)
 			})
 			if err != nil {
 				r.add("benchmark", false, "%v", err)
@@ -271,9 +283,7 @@ func (w *Warehouse) validate(ctx context.Context, k key) {
 	if bench == nil {
 		bj = nil
 	}
-	if err := w.DB.FinishValidation(ctx, k.vendor, k.name, k.version, state, rj, bj); err != nil {
-		fail(err)
-	}
+	return w.DB.FinishValidation(ctx, k.Vendor, k.Name, k.Version, state, rj, bj)
 }
 
 // Publish makes a validated version the published one and installs it for the
