@@ -40,7 +40,7 @@ type Warehouse struct {
 	BenchTime time.Duration // per batch size (default 2 s)
 	OnPublish func()        // tells workers to re-resolve their models (hot swap)
 
-	Queue     jobs.Queue    // where validation jobs go (default: in-process)
+	Queue jobs.Queue // where validation jobs go (default: in-process)
 }
 
 type key struct{ Vendor, Name, Version string }
