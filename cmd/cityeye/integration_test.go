@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image/jpeg"
@@ -17,7 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cityeye/cityeye/api/auth"
 	"github.com/cityeye/cityeye/api/gat1400"
+	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/testdata"
 )
 
@@ -319,12 +322,30 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 			t.Fatalf("committed record %s lost across the kill", r.ID)
 		}
 	}
-	referenced := map[string]bool{}
 	for _, r := range after {
 		s2.checkRecord(r) // every StoragePath resolves
+	}
+	// the restarted server keeps capturing: stop it cleanly, then every snapshot on
+	// disk must belong to a record in the database
+	s2.cmd.Process.Signal(syscall.SIGTERM)
+	s2.cmd.Wait()
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(data, "cityeye.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	final, _, err := db.ListRecords(context.Background(), store.RecordFilter{Scope: auth.Scope{All: true}, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	referenced := map[string]bool{}
+	for _, r := range final {
 		for _, k := range r.Images {
 			referenced[k] = true
 		}
+	}
+	if pending, _ := db.Pending(context.Background()); len(pending) != 0 {
+		t.Errorf("writes left pending after a clean stop: %v", pending)
 	}
 	filepath.WalkDir(filepath.Join(data, "objects"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".put-") {
@@ -335,7 +356,7 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 		}
 		return nil
 	})
-	t.Logf("%d records before the kill, %d after restart, %d snapshots all referenced", len(before), len(after), len(referenced))
+	t.Logf("%d records before the kill, %d after restart, %d at the clean stop, %d snapshots all referenced", len(before), len(after), len(final), len(referenced))
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
