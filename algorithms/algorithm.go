@@ -14,6 +14,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/cityeye/cityeye/algorithms/rules"
 	"github.com/cityeye/cityeye/models/decode"
 )
 
@@ -23,6 +24,25 @@ type Frame struct {
 	Seq      uint64
 	Time     time.Time
 	Mat      gocv.Mat
+	// Run runs second-stage models on crops (face embeddings, plate OCR); nil when
+	// the worker has none (unit tests of first-stage logic).
+	Run Runner
+}
+
+// Runner runs second-stage models on image regions. Algorithms call it sparingly
+// (on best shots, not on every detection): it is not batched across streams.
+type Runner interface {
+	// Embed returns one feature vector per image from an embedding model.
+	Embed(model string, imgs []gocv.Mat) ([][]float32, error)
+	// ReadText runs the OCR pipeline (text detection, direction, recognition) on img.
+	ReadText(img gocv.Mat) ([]TextLine, error)
+}
+
+// TextLine is one line of text read in an image.
+type TextLine struct {
+	Text  string
+	Score float32
+	Box   decode.Box
 }
 
 // Capture is one object worth a record: created when first confirmed, re-emitted
@@ -39,24 +59,82 @@ type Capture struct {
 	Disappear  time.Time // zero while the object is still in view
 	Final      bool
 	Attributes map[string]string
+	Feature    []float32 // an appearance feature (face embedding) for search, if any
+	Quality    float32   // the score the best shot was chosen by
 }
+
+// Alert is an event someone must see (a rat in the kitchen, smoke on the hill): the
+// recorder stores it with a snapshot showing Boxes and the notifier delivers it.
+type Alert struct {
+	Kind    string // e.g. kitchen.no_hat, kitchen.rat, fire.smoke, water.level
+	Level   int    // 1 info, 2 warning, 3 critical
+	Zone    string // the ROI zone it happened in ("" for the whole frame)
+	Time    time.Time
+	Boxes   []Box          // what triggered it, drawn on the snapshot
+	Frame   gocv.Mat       // the triggering frame; owned by the receiver, who must Close it
+	Details map[string]any // algorithm-specific facts (level in cm, growth ratio…)
+}
+
+// Box is a labelled box in frame pixels.
+type Box struct {
+	Label string     `json:"label"`
+	Score float32    `json:"score"`
+	Box   decode.Box `json:"box"`
+}
+
+// Measure is one sample of a quantity an algorithm tracks over time (the water level
+// at a waterlogging point), stored as a time series for trends on the map.
+type Measure struct {
+	Name  string
+	Value float64
+	Unit  string
+	Time  time.Time
+}
+
+// Output is what an algorithm returns for a frame.
+type Output struct {
+	Captures []Capture
+	Alerts   []Alert
+	Measures []Measure
+}
+
+// Empty reports whether there is nothing to record.
+func (o Output) Empty() bool { return len(o.Captures)+len(o.Alerts)+len(o.Measures) == 0 }
 
 // Algorithm processes one task's frames. Not safe for concurrent use.
 type Algorithm interface {
-	// Models lists the model names whose detections Process needs.
+	// Models lists the model names whose detections Process needs (full frames,
+	// batched across streams by the worker).
 	Models() []string
 	// Process takes a frame and the detections of each declared model on it.
-	Process(f Frame, dets map[string][]decode.Detection) []Capture
+	Process(f Frame, dets map[string][]decode.Detection) Output
 	// Close ends every object in view and returns their final captures.
-	Close() []Capture
+	Close() Output
+}
+
+// Contract is what an algorithm needs of a model, so that a vendor's model with the
+// right task and labels can replace ours: publish it under Name in the warehouse.
+type Contract struct {
+	Name   string   `json:"name"`   // the model name the algorithm runs
+	Task   string   `json:"task"`   // warehouse task, e.g. detection
+	Labels []string `json:"labels"` // labels it must output (others are ignored)
+	Stage  string   `json:"stage"`  // "frame" (batched full frames) or "crop" (second stage)
 }
 
 // Spec describes a registered algorithm.
 type Spec struct {
 	Name        string
 	Description string
-	Models      []string
+	Models      []string   // frame-stage model names (what the worker batches)
+	Contracts   []Contract // every model it uses, frame and crop stage, with the labels it needs
+	Outputs     []string   // what it emits: GA/T 1400 object names and alert kinds
+	Params      []ParamDoc // its own parameters beyond the common ones
 	New         func(taskID string, p Params) (Algorithm, error)
+}
+
+// ParamDoc documents one algorithm-specific parameter for the API's schema.
+type ParamDoc struct {
+	Name, Type, Description string
 }
 
 var registry = map[string]Spec{}
@@ -86,13 +164,20 @@ type Params struct {
 	// Models pins model versions (name → version); unpinned models follow the
 	// warehouse's published version and switch when a new one is published.
 	Models map[string]string `json:"models,omitempty"`
+
+	// The shared event rules (package rules): named zones, tripwires, persistence,
+	// cooldown and further active windows. Alerting algorithms use all of them.
+	Zones           []rules.Zone       `json:"zones,omitempty"`
+	Lines           []rules.Line       `json:"lines,omitempty"`
+	Persistence     *rules.Persistence `json:"persistence,omitempty"`
+	CooldownSeconds float64            `json:"cooldown_seconds,omitempty"`
+	Windows         []rules.Window     `json:"windows,omitempty"`
+	// Options are the algorithm's own parameters (see its Spec.Params).
+	Options json.RawMessage `json:"options,omitempty"`
 }
 
 // Schedule is a daily time window, e.g. 08:00-20:00; End before Start spans midnight.
-type Schedule struct {
-	Start string `json:"start"`
-	End   string `json:"end"`
-}
+type Schedule = rules.Window
 
 // FieldError names the bad parameter for the API's error body.
 type FieldError struct{ Field, Msg string }
@@ -154,7 +239,50 @@ func ParseParams(raw json.RawMessage) (Params, error) {
 			return p, &FieldError{"params.schedule.end", "must be HH:MM"}
 		}
 	}
+	for i, w := range p.Windows {
+		if err := w.Validate(); err != nil {
+			return p, &FieldError{fmt.Sprintf("params.windows[%d]", i), err.Error()}
+		}
+	}
+	names := map[string]bool{}
+	for i, z := range p.Zones {
+		f := fmt.Sprintf("params.zones[%d]", i)
+		if err := z.Validate(); err != nil {
+			return p, &FieldError{f + ".polygon", err.Error()}
+		}
+		if z.Name == "" || names[z.Name] {
+			return p, &FieldError{f + ".name", "each zone needs a unique name"}
+		}
+		names[z.Name] = true
+	}
+	for i, l := range p.Lines {
+		if err := l.Validate(); err != nil {
+			return p, &FieldError{fmt.Sprintf("params.lines[%d]", i), err.Error()}
+		}
+	}
+	if p.Persistence != nil {
+		if err := p.Persistence.Validate(); err != nil {
+			return p, &FieldError{"params.persistence", err.Error()}
+		}
+	}
+	if p.CooldownSeconds < 0 || p.CooldownSeconds > 86400 {
+		return p, &FieldError{"params.cooldown_seconds", "in [0, 86400]"}
+	}
 	return p, nil
+}
+
+// Rules returns the task's persistence (default: at once) and cooldown (default def).
+func (p Params) Rules(defPersist rules.Persistence, defCooldown time.Duration) (*rules.Persist, *rules.Cooldown) {
+	spec := defPersist
+	if p.Persistence != nil {
+		spec = *p.Persistence
+	}
+	spec.Validate()
+	cd := defCooldown
+	if p.CooldownSeconds > 0 {
+		cd = time.Duration(p.CooldownSeconds * float64(time.Second))
+	}
+	return rules.NewPersist(spec), &rules.Cooldown{Every: cd}
 }
 
 // Threshold returns a threshold or its default.
@@ -165,19 +293,13 @@ func (p Params) Threshold(name string, def float64) float64 {
 	return def
 }
 
-// Active reports whether the schedule window contains t (in t's location).
+// Active reports whether t (already in the camera's location) is inside the
+// schedule and the windows.
 func (p Params) Active(t time.Time) bool {
-	if p.Schedule == nil {
-		return true
+	if p.Schedule != nil && !rules.Active([]rules.Window{*p.Schedule}, t, t.Location()) {
+		return false
 	}
-	s, _ := time.Parse("15:04", p.Schedule.Start)
-	e, _ := time.Parse("15:04", p.Schedule.End)
-	m := t.Hour()*60 + t.Minute()
-	sm, em := s.Hour()*60+s.Minute(), e.Hour()*60+e.Minute()
-	if sm <= em {
-		return m >= sm && m < em
-	}
-	return m >= sm || m < em
+	return rules.Active(p.Windows, t, t.Location())
 }
 
 // InROI reports whether a normalised point lies in the ROI (always, without one).
@@ -185,14 +307,7 @@ func (p Params) InROI(x, y float64) bool {
 	if len(p.ROI) == 0 {
 		return true
 	}
-	in := false
-	for i, j := 0, len(p.ROI)-1; i < len(p.ROI); j, i = i, i+1 {
-		xi, yi, xj, yj := p.ROI[i][0], p.ROI[i][1], p.ROI[j][0], p.ROI[j][1]
-		if (yi > y) != (yj > y) && x < (xj-xi)*(y-yi)/(yj-yi)+xi {
-			in = !in
-		}
-	}
-	return in
+	return rules.Zone{Polygon: p.ROI}.Contains(rules.Point{x, y})
 }
 
 func polygonArea(pts [][2]float64) float64 {

@@ -60,7 +60,11 @@ func quality(d decode.Detection, w, h int) float32 {
 	return q
 }
 
-func (c *capture) Process(f Frame, all map[string][]decode.Detection) []Capture {
+func (c *capture) Process(f Frame, all map[string][]decode.Detection) Output {
+	return Output{Captures: c.process(f, all)}
+}
+
+func (c *capture) process(f Frame, all map[string][]decode.Detection) []Capture {
 	w, h := f.Mat.Cols(), f.Mat.Rows()
 	var dets []decode.Detection
 	for _, d := range all[c.model] {
@@ -131,7 +135,9 @@ func (c *capture) finish(o *object, lastSeen time.Time) (Capture, bool) {
 	return c.emit(o, lastSeen, true), true
 }
 
-func (c *capture) Close() []Capture {
+func (c *capture) Close() Output { return Output{Captures: c.close()} }
+
+func (c *capture) close() []Capture {
 	var out []Capture
 	for _, k := range c.tracker.Flush() {
 		if o := c.objs[k.ID]; o != nil {

@@ -31,10 +31,10 @@ func TestCaptureOneRecordPerTrack(t *testing.T) {
 		if i == 5 {
 			dets = append(dets, person(300, 40, 0.9))
 		}
-		caps = append(caps, alg.Process(Frame{Mat: mat, Time: t0.Add(time.Duration(i) * 200 * time.Millisecond)}, map[string][]decode.Detection{"nanodet": dets})...)
+		caps = append(caps, alg.Process(Frame{Mat: mat, Time: t0.Add(time.Duration(i) * 200 * time.Millisecond)}, map[string][]decode.Detection{"nanodet": dets}).Captures...)
 	}
 	// leaves: 3 s without detections ends the track
-	caps = append(caps, alg.Process(Frame{Mat: mat, Time: t0.Add(7 * time.Second)}, nil)...)
+	caps = append(caps, alg.Process(Frame{Mat: mat, Time: t0.Add(7 * time.Second)}, nil).Captures...)
 	if len(caps) < 2 {
 		t.Fatalf("got %d captures, want a first one and a final one", len(caps))
 	}
@@ -73,11 +73,11 @@ func TestCaptureROIAndThreshold(t *testing.T) {
 	t0 := time.Unix(0, 0)
 	for i := 0; i < 5; i++ {
 		dets := []decode.Detection{person(300, 40, 0.9), person(20, 40, 0.5)} // right half: outside ROI; left: below threshold
-		if c := alg.Process(Frame{Mat: mat, Time: t0.Add(time.Duration(i) * time.Second / 5)}, map[string][]decode.Detection{"nanodet": dets}); len(c) != 0 {
+		if c := alg.Process(Frame{Mat: mat, Time: t0.Add(time.Duration(i) * time.Second / 5)}, map[string][]decode.Detection{"nanodet": dets}).Captures; len(c) != 0 {
 			t.Fatalf("captured %+v", c)
 		}
 	}
-	if c := alg.Close(); len(c) != 0 {
+	if c := alg.Close().Captures; len(c) != 0 {
 		t.Fatalf("close captured %d", len(c))
 	}
 }

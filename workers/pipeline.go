@@ -36,6 +36,7 @@ type taskRun struct {
 	nextDue  time.Time // sampler: next frame time this task wants
 	frames   atomic.Int64
 	captures atomic.Int64
+	alerts   atomic.Int64
 }
 
 // pipeline decodes one stream once and feeds every task on it.
@@ -83,7 +84,7 @@ func (p *pipeline) run(ctx context.Context) {
 }
 
 func (p *pipeline) process(ctx context.Context, f source.Frame) {
-	frame := algorithms.Frame{StreamID: p.plan.Stream.ID, Seq: f.Seq, Time: f.Time, Mat: f.Mat}
+	frame := algorithms.Frame{StreamID: p.plan.Stream.ID, Seq: f.Seq, Time: f.Time, Mat: f.Mat, Run: p.w.runner}
 	var due []*taskRun
 	need := map[string]bool{}
 	for _, t := range p.tasks {
@@ -128,14 +129,27 @@ func (p *pipeline) process(ctx context.Context, f source.Frame) {
 	}
 }
 
-func (p *pipeline) save(ctx context.Context, t *taskRun, caps []algorithms.Capture) {
-	for _, c := range caps {
+func (p *pipeline) save(ctx context.Context, t *taskRun, out algorithms.Output) {
+	for _, c := range out.Captures {
 		if err := p.w.rec.Save(ctx, p.plan.Stream, t.plan, c); err != nil {
 			slog.Error("record not saved", "task", t.plan.Task.ID, "track", c.TrackKey, "err", err)
 		} else {
 			t.captures.Add(1)
 		}
 		c.Frame.Close()
+	}
+	for _, a := range out.Alerts {
+		if err := p.w.rec.SaveAlert(ctx, p.plan.Stream, t.plan, a); err != nil {
+			slog.Error("alert not saved", "task", t.plan.Task.ID, "kind", a.Kind, "err", err)
+		} else {
+			t.alerts.Add(1)
+		}
+		a.Frame.Close()
+	}
+	if len(out.Measures) > 0 {
+		if err := p.w.rec.SaveMeasures(ctx, p.plan.Stream, t.plan, out.Measures); err != nil {
+			slog.Error("measures not saved", "task", t.plan.Task.ID, "err", err)
+		}
 	}
 }
 

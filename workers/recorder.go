@@ -25,6 +25,8 @@ type Recorder struct {
 	Objects objects.Store
 	Loc     *time.Location
 	Quality int // JPEG quality (default 90)
+	// OnAlert is told of every stored alert (the notifier and live feeds subscribe here).
+	OnAlert func(store.Alert)
 
 	mu     sync.Mutex
 	tracks map[string]*trackRecord

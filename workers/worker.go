@@ -43,6 +43,7 @@ type Worker struct {
 	batchers  map[string]*Batcher  // by model name; each serves the version its name resolves to
 
 	refreshMu sync.Mutex // one RefreshModels at a time, and none while Close unloads
+	runner    *runner    // second-stage models for the algorithms
 }
 
 // New creates a worker that saves captures through rec.
@@ -59,6 +60,7 @@ func New(ctx context.Context, cfg Config, rec *Recorder) *Worker {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &Worker{ctx: ctx, cancel: cancel, cfg: cfg, rec: rec, pipelines: map[string]*pipeline{},
 		applied: map[string]string{}, batchers: map[string]*Batcher{}}
+	w.runner = &runner{w: w, embeds: map[string]*models.Model{}}
 	if cfg.ModelCheck > 0 {
 		go w.checkModels(cfg.ModelCheck)
 	}
@@ -219,6 +221,7 @@ type TaskStatus struct {
 	GrantedFPS float64 `json:"granted_fps"`
 	Frames     int64   `json:"frames_analysed"`
 	Captures   int64   `json:"captures"`
+	Alerts     int64   `json:"alerts"`
 }
 
 // StreamStatus is a stream's decode state and its tasks.
@@ -237,7 +240,7 @@ func (w *Worker) Status() map[string]StreamStatus {
 		st := StreamStatus{StreamID: id, Source: p.src.Status()}
 		for _, t := range p.tasks {
 			st.Tasks = append(st.Tasks, TaskStatus{TaskID: t.plan.Task.ID, Algorithm: t.plan.Task.Algorithm, GrantedFPS: t.plan.FPS,
-				Frames: t.frames.Load(), Captures: t.captures.Load()})
+				Frames: t.frames.Load(), Captures: t.captures.Load(), Alerts: t.alerts.Load()})
 		}
 		out[id] = st
 	}
@@ -272,5 +275,6 @@ func (w *Worker) Close() error {
 		}
 	}
 	w.batchers = map[string]*Batcher{}
+	w.runner.close()
 	return firstErr
 }

@@ -137,6 +137,17 @@ CREATE TABLE IF NOT EXISTS model_versions (
 	progress INTEGER NOT NULL, report TEXT NOT NULL, bench TEXT NOT NULL, uploaded_by TEXT NOT NULL,
 	created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, published_at BIGINT NOT NULL, PRIMARY KEY (vendor, name, version));
 CREATE INDEX IF NOT EXISTS model_versions_state ON model_versions(state);
+CREATE TABLE IF NOT EXISTS alerts (
+	id TEXT PRIMARY KEY, kind TEXT NOT NULL, level INTEGER NOT NULL, task_id TEXT NOT NULL, device_id TEXT NOT NULL,
+	dept_id TEXT NOT NULL, admin_division TEXT NOT NULL, grant_id TEXT NOT NULL, longitude DOUBLE PRECISION NOT NULL,
+	latitude DOUBLE PRECISION NOT NULL, zone TEXT NOT NULL, at BIGINT NOT NULL, image TEXT NOT NULL, boxes TEXT NOT NULL,
+	details TEXT NOT NULL, created_at BIGINT NOT NULL);
+CREATE INDEX IF NOT EXISTS alerts_dept_at ON alerts(dept_id, at);
+CREATE INDEX IF NOT EXISTS alerts_device_at ON alerts(device_id, at);
+CREATE INDEX IF NOT EXISTS alerts_created ON alerts(created_at);
+CREATE TABLE IF NOT EXISTS measures (
+	task_id TEXT NOT NULL, device_id TEXT NOT NULL, name TEXT NOT NULL, value DOUBLE PRECISION NOT NULL, unit TEXT NOT NULL,
+	at BIGINT NOT NULL, PRIMARY KEY (task_id, name, at));
 `
 
 // columns added after the first release: (table, column, definition); migrate adds
