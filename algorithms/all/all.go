@@ -1,0 +1,7 @@
+// Package all registers every algorithm: import it (blank) where tasks are validated
+// or run. Each algorithm lives in its own package and registers itself in init.
+package all
+
+import (
+	_ "github.com/cityeye/cityeye/algorithms" // person_vehicle_capture, face_capture
+)
