@@ -18,8 +18,8 @@ import (
 	"github.com/cityeye/cityeye/api/auth"
 	"github.com/cityeye/cityeye/api/objects"
 	"github.com/cityeye/cityeye/api/store"
-	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/scheduler"
+	"github.com/cityeye/cityeye/testdata"
 	"github.com/cityeye/cityeye/workers"
 )
 
@@ -52,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 	f := &fixture{t: t, db: db, objs: objs, tok: map[string]string{}, now: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
 	sched := scheduler.New(db, noWorker{}, 10)
 	sched.Now = func() time.Time { return f.now }
-	f.srv = &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: models.Repository{Root: dir}, Started: time.Now(),
+	f.srv = &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: testdata.Repository(), Started: time.Now(),
 		WatermarkKey: []byte("0123456789abcdef0123456789abcdef"), Now: func() time.Time { return f.now }}
 	ts := httptest.NewServer(f.srv.Handler())
 	t.Cleanup(ts.Close)

@@ -26,7 +26,8 @@ func listAlgorithms(_ *Server, c *gin.Context) {
 	var out []gin.H
 	for _, n := range algorithms.Names() {
 		spec, _ := algorithms.Lookup(n)
-		out = append(out, gin.H{"name": n, "description": spec.Description, "models": spec.Models})
+		out = append(out, gin.H{"name": n, "description": spec.Description, "models": spec.Models, "contracts": spec.Contracts,
+			"outputs": spec.Outputs, "options": spec.Params})
 	}
 	c.JSON(http.StatusOK, gin.H{"algorithms": out})
 }

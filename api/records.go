@@ -169,6 +169,28 @@ func snapshotRecordID(key string) (string, bool) {
 	return base[:i], true
 }
 
+// snapshotOwner finds the record or alert a snapshot key belongs to, if the caller may
+// see it (ErrNotFound otherwise), and the grant it was captured under.
+func (s *Server) snapshotOwner(c *gin.Context, key string) (owner, grantID string, err error) {
+	sc := who(c).Scope()
+	if id, ok := snapshotRecordID(key); ok {
+		r, err := s.DB.GetRecord(c, sc, id)
+		if err == nil && !slices.Contains(r.Images, key) {
+			err = store.ErrNotFound // an old version's image, already replaced
+		}
+		return "record " + r.ID, r.GrantID, err
+	}
+	if rest, ok := strings.CutPrefix(key, "alerts/"); ok {
+		id := strings.TrimSuffix(path.Base(rest), ".jpg")
+		a, err := s.DB.GetAlert(c, sc, id)
+		if err == nil && a.Image != key {
+			err = store.ErrNotFound
+		}
+		return "alert " + a.ID, a.GrantID, err
+	}
+	return "", "", store.ErrNotFound
+}
+
 // getObject serves a snapshot of a record the caller may see, watermarked with the
 // caller's department, user and time (visible) and the audit entry ID (invisible).
 // The stored original stays unmarked.
@@ -179,26 +201,21 @@ func getObject(s *Server, c *gin.Context) {
 		return
 	}
 	p := who(c)
-	id, ok := snapshotRecordID(key)
-	var r store.Record
-	var err error
-	if ok {
-		r, err = s.DB.GetRecord(c, p.Scope(), id)
-	}
-	if !ok || errors.Is(err, store.ErrNotFound) || (err == nil && !slices.Contains(r.Images, key)) {
+	owner, grantID, err := s.snapshotOwner(c, key)
+	if errors.Is(err, store.ErrNotFound) {
 		s.audit(c, "snapshot.read", key, "", http.StatusNotFound, "not found or not visible")
 		fail(c, http.StatusNotFound, "", "no snapshot "+key)
 		return
 	}
 	if err != nil {
-		storeErr(c, err, "record")
+		storeErr(c, err, "snapshot")
 		return
 	}
-	if r.GrantID != "" && !isAdmin(p) {
-		g, err := s.DB.GetApplication(c, r.GrantID)
+	if grantID != "" && !isAdmin(p) {
+		g, err := s.DB.GetApplication(c, grantID)
 		if err != nil || !g.Has(auth.RightSnapshots) {
-			s.audit(c, "snapshot.read", key, r.GrantID, http.StatusForbidden, "grant lacks the snapshots right")
-			fail(c, http.StatusForbidden, "", "grant "+r.GrantID+" does not include the snapshots right")
+			s.audit(c, "snapshot.read", key, grantID, http.StatusForbidden, "grant lacks the snapshots right")
+			fail(c, http.StatusForbidden, "", "grant "+grantID+" does not include the snapshots right")
 			return
 		}
 	}
@@ -211,7 +228,7 @@ func getObject(s *Server, c *gin.Context) {
 		fail(c, http.StatusBadGateway, "", "object store: "+err.Error())
 		return
 	}
-	e, ok := s.audit(c, "snapshot.read", key, r.GrantID, http.StatusOK, "record "+r.ID)
+	e, ok := s.audit(c, "snapshot.read", key, grantID, http.StatusOK, owner)
 	if !ok {
 		return
 	}

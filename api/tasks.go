@@ -58,6 +58,24 @@ func (s *Server) validateTask(c *gin.Context, b taskBody) (store.Department, boo
 		return dept, false
 	}
 	spec, _ := algorithms.Lookup(b.Algorithm)
+	alg, err := spec.New("validate", params) // checks the algorithm's own options
+	if err != nil {
+		var fe *algorithms.FieldError
+		if errors.As(err, &fe) {
+			fail(c, http.StatusBadRequest, fe.Field, err.Error())
+		} else {
+			fail(c, http.StatusBadRequest, "params.options", err.Error())
+		}
+		return dept, false
+	}
+	needs := alg.Models()
+	alg.Close()
+	for _, name := range needs { // the models this configuration runs must be there, with the contract's labels
+		if field, msg := s.checkContract(spec, name, params.Models[name]); field != "" {
+			fail(c, http.StatusBadRequest, field, msg)
+			return dept, false
+		}
+	}
 	for name, version := range params.Models {
 		f := "params.models." + name
 		if !slices.Contains(spec.Models, name) {
@@ -102,6 +120,36 @@ func (s *Server) validateTask(c *gin.Context, b taskBody) (store.Department, boo
 		return dept, false
 	}
 	return dept, true
+}
+
+// checkContract reports (field, message) when the model an algorithm runs is not
+// installed or lacks the labels its contract needs.
+func (s *Server) checkContract(spec algorithms.Spec, name, version string) (string, string) {
+	if version != "" {
+		return "", "" // pinned: checked by ensureModel
+	}
+	m, _, err := s.Repo.Resolve(name, "")
+	var con *algorithms.Contract
+	for i := range spec.Contracts {
+		if spec.Contracts[i].Name == name {
+			con = &spec.Contracts[i]
+		}
+	}
+	if err != nil {
+		msg := "algorithm: " + spec.Name + " needs model " + name + ", which is not installed"
+		if con != nil {
+			msg += " (a " + con.Task + " model with labels " + strings.Join(con.Labels, ", ") + "): publish one in the warehouse under that name"
+		}
+		return "algorithm", msg
+	}
+	if con != nil {
+		for _, l := range con.Labels {
+			if !slices.Contains(m.Labels, l) {
+				return "algorithm", "algorithm: model " + name + "@" + m.Version + " lacks label " + quote(l) + " that " + spec.Name + " needs (labels " + strings.Join(con.Labels, ", ") + ")"
+			}
+		}
+	}
+	return "", ""
 }
 
 // ensureModel makes a pinned model version available to the workers.

@@ -15,6 +15,15 @@ import (
 	"github.com/cityeye/cityeye/models/warehouse"
 )
 
+// warehouseOn answers 503 when this server runs without a warehouse.
+func (s *Server) warehouseOn(c *gin.Context) bool {
+	if s.Warehouse == nil {
+		fail(c, http.StatusServiceUnavailable, "", "this server has no model warehouse configured")
+		return false
+	}
+	return true
+}
+
 // ownVendor: a vendor acts on its own namespace (its department ID) only.
 func ownVendor(c *gin.Context, vendor string) bool {
 	p := who(c)
@@ -35,6 +44,9 @@ func readPart(fh *multipart.FileHeader) ([]byte, error) {
 }
 
 func uploadModel(s *Server, c *gin.Context) {
+	if !s.warehouseOn(c) {
+		return
+	}
 	form, err := c.MultipartForm()
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -133,6 +145,9 @@ func modelReport(s *Server, c *gin.Context) {
 }
 
 func downloadModelVersion(s *Server, c *gin.Context) {
+	if !s.warehouseOn(c) {
+		return
+	}
 	if !ownVendor(c, c.Param("vendor")) {
 		return
 	}
@@ -150,6 +165,9 @@ func downloadModelVersion(s *Server, c *gin.Context) {
 }
 
 func publishModelVersion(s *Server, c *gin.Context) {
+	if !s.warehouseOn(c) {
+		return
+	}
 	if !ownVendor(c, c.Param("vendor")) {
 		return
 	}
@@ -162,6 +180,9 @@ func publishModelVersion(s *Server, c *gin.Context) {
 }
 
 func rollbackModel(s *Server, c *gin.Context) {
+	if !s.warehouseOn(c) {
+		return
+	}
 	if !ownVendor(c, c.Param("vendor")) {
 		return
 	}
@@ -174,6 +195,9 @@ func rollbackModel(s *Server, c *gin.Context) {
 }
 
 func deprecateModelVersion(s *Server, c *gin.Context) {
+	if !s.warehouseOn(c) {
+		return
+	}
 	if !ownVendor(c, c.Param("vendor")) {
 		return
 	}
@@ -185,6 +209,9 @@ func deprecateModelVersion(s *Server, c *gin.Context) {
 }
 
 func deleteModelVersion(s *Server, c *gin.Context) {
+	if !s.warehouseOn(c) {
+		return
+	}
 	if !ownVendor(c, c.Param("vendor")) {
 		return
 	}
