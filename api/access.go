@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/api/gat1400"
 	"github.com/cityeye/cityeye/api/store"
 )
 
@@ -16,15 +17,19 @@ import (
 // declared rule cannot be registered (Handler panics), so nothing is open by accident.
 type rule struct {
 	public bool        // no token needed (health, the API description)
+	digest bool        // the handler authenticates with HTTP Digest (VIID Register)
 	roles  []auth.Role // the roles admitted; row-level checks happen in the handler and in SQL
 }
 
 // Declared reports whether the rule says anything at all.
-func (r rule) declared() bool { return r.public || len(r.roles) > 0 }
+func (r rule) declared() bool { return r.public || r.digest || len(r.roles) > 0 }
 
 func (r rule) String() string {
 	if r.public {
 		return "public"
+	}
+	if r.digest {
+		return "VIID peers (HTTP Digest)"
 	}
 	s := make([]string, len(r.roles))
 	for i, x := range r.roles {
@@ -44,6 +49,7 @@ var (
 	viewers  = roles(auth.PlatformAdmin, auth.DeptAdmin, auth.Operator, auth.Analyst)
 	readers  = roles(auth.PlatformAdmin, auth.DeptAdmin, auth.Operator, auth.Analyst, auth.Subscriber)
 	vendors  = roles(auth.PlatformAdmin, auth.Vendor)
+	peerAuth = rule{digest: true}
 )
 
 const principalKey = "cityeye.principal"
@@ -51,11 +57,24 @@ const principalKey = "cityeye.principal"
 // authorize authenticates the bearer token and checks the route's rule.
 func (s *Server) authorize(rt route) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if rt.allow.public {
+		if rt.allow.public || rt.allow.digest {
 			c.Next()
 			return
 		}
 		tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+		if !ok && strings.HasPrefix(rt.path, "/VIID/") { // a registered VIID peer
+			p, ok := s.viidPeer(c)
+			if !ok {
+				return
+			}
+			if !slices.Contains(rt.allow.roles, p.User.Role) {
+				s.viidStatus(c, http.StatusForbidden, gat1400.StatusInvalidOperation, "role "+string(p.User.Role)+" may not "+rt.method+" "+rt.path+" (allowed: "+rt.allow.String()+")")
+				return
+			}
+			c.Set(principalKey, p)
+			c.Next()
+			return
+		}
 		if !ok || strings.TrimSpace(tok) == "" {
 			c.Header("WWW-Authenticate", `Bearer realm="cityeye"`)
 			fail(c, http.StatusUnauthorized, "Authorization", "missing credentials: send the header Authorization: Bearer <token> (an administrator creates tokens with POST /api/v1/users/{id}/tokens)")
@@ -93,7 +112,7 @@ func isAdmin(p store.Principal) bool { return p.User.Role == auth.PlatformAdmin 
 // that no route is left without a rule.
 type RouteRule struct {
 	Method, Path, Rule string
-	Public             bool
+	Public, Digest     bool
 	Roles              []auth.Role
 }
 
@@ -101,7 +120,7 @@ type RouteRule struct {
 func Rules() []RouteRule {
 	var out []RouteRule
 	for _, r := range routes() {
-		out = append(out, RouteRule{Method: r.method, Path: r.path, Rule: r.allow.String(), Public: r.allow.public, Roles: r.allow.roles})
+		out = append(out, RouteRule{Method: r.method, Path: r.path, Rule: r.allow.String(), Public: r.allow.public, Digest: r.allow.digest, Roles: r.allow.roles})
 	}
 	return out
 }

@@ -191,7 +191,7 @@ func TestEveryRouteHasARuleAndItIsEnforced(t *testing.T) {
 	}
 	for _, rt := range routes {
 		r, ok := rules[rt.Method+" "+rt.Path]
-		if !ok || (!r.Public && len(r.Roles) == 0) {
+		if !ok || (!r.Public && !r.Digest && len(r.Roles) == 0) {
 			t.Errorf("%s %s: no declared rule", rt.Method, rt.Path)
 			continue
 		}
@@ -204,7 +204,7 @@ func TestEveryRouteHasARuleAndItIsEnforced(t *testing.T) {
 		if r.Public && code == 401 || !r.Public && code != 401 {
 			t.Errorf("%s %s without a token: %d (public %v)", rt.Method, path, code, r.Public)
 		}
-		if r.Public {
+		if r.Public || r.Digest { // Digest routes authenticate in the handler (see the VIID tests)
 			continue
 		}
 		for uid, u := range users {

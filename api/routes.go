@@ -68,6 +68,14 @@ func routes() []route {
 		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/:version/deprecate", "Deprecate a version", vendors, nil, "", deprecateModelVersion},
 		{http.MethodDelete, "/api/v1/warehouse/models/:vendor/:name/:version", "Delete a version (refused while published and in use)", vendors, nil, "", deleteModelVersion},
 		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/rollback", "Re-publish the previously published version", vendors, nil, "", rollbackModel},
+		{http.MethodPost, "/api/v1/viid/peers", "Allow a GA/T 1400 peer (camera, platform) to register, acting as a department user", managers, nil, "Peer", createPeer},
+		{http.MethodGet, "/api/v1/viid/peers", "VIID peers and whether they are online", managers, nil, "", listPeers},
+		{http.MethodDelete, "/api/v1/viid/peers/:id", "Remove a VIID peer", managers, nil, "", deletePeer},
+		{http.MethodPost, "/VIID/System/Register", "GA/T 1400 register (HTTP Digest, MD5, qop=auth)", peerAuth, nil, "", viidRegister},
+		{http.MethodPost, "/VIID/System/Keepalive", "GA/T 1400 keepalive (User-Identify)", signedIn, nil, "", viidKeepalive},
+		{http.MethodGet, "/VIID/System/Keepalive", "GA/T 1400 keepalive sent as GET by some clients", signedIn, nil, "", viidKeepalive},
+		{http.MethodPost, "/VIID/System/UnRegister", "GA/T 1400 unregister", signedIn, nil, "", viidUnregister},
+		{http.MethodGet, "/VIID/System/Time", "GA/T 1400 system time", public, nil, "", viidTime},
 		{http.MethodGet, "/api/v1/audit", "The audit trail of reads, newest first (platform office)", admin, []string{"user_id", "department", "action", "target", "from", "to", "offset", "limit"}, "", listAudit},
 		{http.MethodGet, "/api/v1/audit/:id", "One audit entry (what a leaked snapshot's watermark points to)", admin, nil, "", getAudit},
 	}
@@ -119,6 +127,9 @@ var schemas = gin.H{
 		"manifest": gin.H{"type": "string", "description": "the manifest JSON (docs/model-manifest.md)"},
 		"model":    gin.H{"type": "string", "format": "binary", "description": "the ONNX file"},
 		"files":    gin.H{"type": "array", "items": gin.H{"type": "string", "format": "binary"}, "description": "extra files named in manifest.files (dictionary, sample images)"}}},
+	"Peer": gin.H{"type": "object", "required": []string{"device_id", "user_id", "password"}, "properties": gin.H{
+		"device_id": gin.H{"type": "string", "pattern": "^[0-9]{20}$"}, "username": gin.H{"type": "string", "description": "Digest username (default: device_id)"},
+		"user_id": gin.H{"type": "string", "description": "the CityEye user the peer acts as"}, "password": gin.H{"type": "string", "minLength": 8}}},
 	"Decision": gin.H{"type": "object", "properties": gin.H{"note": gin.H{"type": "string"}}},
 	"Task": gin.H{"type": "object", "required": []string{"device_id", "algorithm"}, "properties": gin.H{
 		"device_id": gin.H{"type": "string"}, "algorithm": gin.H{"type": "string"}, "enabled": gin.H{"type": "boolean"},

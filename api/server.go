@@ -34,6 +34,8 @@ type Server struct {
 	Started   time.Time
 
 	Warehouse    *warehouse.Warehouse
+	VIIDServerID string // this view library's 20-digit ID (default 44150200005030000001)
+	viidState    *viidState
 	MaxUpload    int64            // largest model package upload (default 512 MiB)
 	WatermarkKey []byte           // keys the invisible mark on served snapshots
 	Now          func() time.Time // the clock for grants and deadlines (tests set it)

@@ -1,0 +1,256 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/json"
+	"io"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/api/gat1400"
+	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/api/viid/digest"
+)
+
+// The GA/T 1400 view library (/VIID) as real platforms speak it: peers register with
+// HTTP Digest, then send User-Identify on every request; answers use the standard's
+// envelopes. A peer acts as a CityEye user, so the same department, area and grant
+// rules filter what it reads.
+
+// viidState is the VIID server's runtime state.
+type viidState struct {
+	auth     *digest.Authenticator
+	sessions *digest.Sessions
+}
+
+// ViidRealm is the Digest realm peers' passwords are hashed with.
+const ViidRealm = "CityEye"
+
+var viidOnce sync.Mutex
+
+func (s *Server) viid() *viidState {
+	viidOnce.Lock()
+	defer viidOnce.Unlock()
+	if s.viidState == nil {
+		a := &digest.Authenticator{Realm: ViidRealm, Secret: s.WatermarkKey}
+		a.LookupHA1 = func(user, realm string) (string, bool) {
+			p, err := s.DB.PeerBy(backgroundCtx, "username", user)
+			return p.HA1, err == nil && realm == ViidRealm
+		}
+		if s.Now != nil {
+			a.Now = s.Now
+		}
+		sess := &digest.Sessions{Timeout: 3 * time.Minute}
+		if s.Now != nil {
+			sess.Now = s.Now
+		}
+		s.viidState = &viidState{auth: a, sessions: sess}
+	}
+	return s.viidState
+}
+
+// ServerID is this view library's 20-digit ID (VIIDServerID).
+func (s *Server) serverID() string {
+	if s.VIIDServerID != "" {
+		return s.VIIDServerID
+	}
+	return "44150200005030000001"
+}
+
+// viidStatus answers with a ResponseStatusObject.
+func (s *Server) viidStatus(c *gin.Context, httpCode int, code gat1400.StatusCode, msg string) {
+	st := gat1400.NewResponseStatus(c.Request.URL.Path, "", code, s.now())
+	if msg != "" {
+		st.StatusString = msg
+	}
+	c.AbortWithStatusJSON(httpCode, gat1400.ResponseStatusEnvelope{ResponseStatusObject: st})
+}
+
+// viidPeer authenticates a VIID request by its User-Identify session.
+func (s *Server) viidPeer(c *gin.Context) (store.Principal, bool) {
+	id, err := digest.IdentifyHeader(c.Request)
+	if err != nil {
+		s.viidStatus(c, http.StatusUnauthorized, gat1400.StatusInvalidOperation, "send User-Identify with your 20-digit ID after POST /VIID/System/Register ("+err.Error()+")")
+		return store.Principal{}, false
+	}
+	if !s.viid().sessions.Online(id) {
+		s.viidStatus(c, http.StatusUnauthorized, gat1400.StatusInvalidOperation, "device "+id+" is not registered: POST /VIID/System/Register first")
+		return store.Principal{}, false
+	}
+	peer, err := s.DB.PeerBy(c, "device_id", id)
+	if err == nil {
+		var p store.Principal
+		if p, err = s.DB.PrincipalOf(c, peer.UserID); err == nil {
+			return p, true
+		}
+	}
+	s.viidStatus(c, http.StatusUnauthorized, gat1400.StatusInvalidOperation, "device "+id+" has no usable peer account: "+err.Error())
+	return store.Principal{}, false
+}
+
+type viidRegisterBody struct {
+	RegisterObject struct {
+		DeviceID string `json:"DeviceID"`
+	} `json:"RegisterObject"`
+}
+
+// viidRegister: POST /VIID/System/Register with HTTP Digest (MD5, qop=auth; the uri
+// hashed exactly as sent, full URL or path).
+func viidRegister(s *Server, c *gin.Context) {
+	v := s.viid()
+	user, err := v.auth.Verify(c.Request)
+	if err != nil {
+		c.Header("WWW-Authenticate", v.auth.ChallengeFor(err))
+		s.viidStatus(c, http.StatusUnauthorized, gat1400.StatusInvalidOperation, "authenticate with HTTP Digest: "+err.Error())
+		return
+	}
+	peer, err := s.DB.PeerBy(c, "username", user)
+	if err != nil {
+		storeErr(c, err, "peer")
+		return
+	}
+	var b viidRegisterBody
+	if err := decodeLenient(c, &b); err != nil {
+		s.viidStatus(c, http.StatusBadRequest, gat1400.StatusInvalidJSONFormat, "RegisterObject: "+err.Error())
+		return
+	}
+	if b.RegisterObject.DeviceID != peer.DeviceID {
+		s.viidStatus(c, http.StatusBadRequest, gat1400.StatusInvalidJSONContent, "RegisterObject.DeviceID "+b.RegisterObject.DeviceID+" is not the device "+user+" registers as ("+peer.DeviceID+")")
+		return
+	}
+	v.sessions.Register(peer.DeviceID, c.ClientIP())
+	s.viidStatus(c, http.StatusOK, gat1400.StatusOK, "")
+}
+
+func viidKeepalive(s *Server, c *gin.Context) {
+	id, _ := digest.IdentifyHeader(c.Request)
+	if err := s.viid().sessions.Keepalive(id); err != nil {
+		s.viidStatus(c, http.StatusUnauthorized, gat1400.StatusInvalidOperation, err.Error()+": register again")
+		return
+	}
+	s.viidStatus(c, http.StatusOK, gat1400.StatusOK, "")
+}
+
+func viidUnregister(s *Server, c *gin.Context) {
+	id, _ := digest.IdentifyHeader(c.Request)
+	s.viid().sessions.Unregister(id)
+	s.viidStatus(c, http.StatusOK, gat1400.StatusOK, "")
+}
+
+func viidTime(s *Server, c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"SystemTimeObject": gin.H{"VIIDServerID": s.serverID(), "TimeMode": "1",
+		"LocalTime": gat1400.FormatTime(s.now().In(gat1400.Location)), "TimeZone": "Asia/Shanghai"}})
+}
+
+// ---- peer accounts (our JSON API) ----
+
+type peerBody struct {
+	DeviceID string `json:"device_id"`
+	Username string `json:"username"`
+	UserID   string `json:"user_id"`
+	Password string `json:"password"`
+}
+
+func createPeer(s *Server, c *gin.Context) {
+	var b peerBody
+	if !bindJSON(c, &b) {
+		return
+	}
+	if b.Username == "" {
+		b.Username = b.DeviceID
+	}
+	switch {
+	case !digest.ValidDeviceID(b.DeviceID):
+		fail(c, http.StatusBadRequest, "device_id", "device_id: the peer's 20-digit GB/T 28181 ID")
+		return
+	case len(b.Password) < 8:
+		fail(c, http.StatusBadRequest, "password", "password: at least 8 characters")
+		return
+	case strings.ContainsAny(b.Username, `":`) || len(b.Username) > 64:
+		fail(c, http.StatusBadRequest, "username", "username: up to 64 characters, no quotes or colons")
+		return
+	}
+	u, ok := s.managedUser(c, b.UserID)
+	if !ok {
+		return
+	}
+	if u.Role == auth.PlatformAdmin {
+		fail(c, http.StatusBadRequest, "user_id", "user_id: a peer acts as a department user, not a platform admin")
+		return
+	}
+	h := md5.Sum([]byte(b.Username + ":" + ViidRealm + ":" + b.Password))
+	p := &store.Peer{DeviceID: b.DeviceID, Username: b.Username, UserID: u.ID, HA1: hex.EncodeToString(h[:])}
+	if err := s.DB.CreatePeer(c, p); err != nil {
+		storeErr(c, err, "peer "+b.DeviceID)
+		return
+	}
+	c.JSON(http.StatusCreated, p)
+}
+
+func listPeers(s *Server, c *gin.Context) {
+	ps, err := s.DB.ListPeers(c)
+	if err != nil {
+		storeErr(c, err, "peers")
+		return
+	}
+	online := map[string]digest.Session{}
+	for _, x := range s.viid().sessions.List() {
+		online[x.DeviceID] = x
+	}
+	out := []gin.H{}
+	p := who(c)
+	for _, peer := range ps {
+		u, err := s.DB.GetUser(c, peer.UserID)
+		if err != nil || (!isAdmin(p) && u.DeptID != p.Dept.ID) {
+			continue
+		}
+		sess, on := online[peer.DeviceID]
+		out = append(out, gin.H{"peer": peer, "department": u.DeptID, "online": on, "session": sess})
+	}
+	c.JSON(http.StatusOK, gin.H{"peers": out, "total": len(out)})
+}
+
+func deletePeer(s *Server, c *gin.Context) {
+	peer, err := s.DB.PeerBy(c, "device_id", c.Param("id"))
+	if err != nil {
+		storeErr(c, err, "peer "+c.Param("id"))
+		return
+	}
+	if _, ok := s.managedUser(c, peer.UserID); !ok {
+		return
+	}
+	if err := s.DB.DeletePeer(c, peer.DeviceID); err != nil {
+		storeErr(c, err, "peer")
+		return
+	}
+	s.viid().sessions.Unregister(peer.DeviceID)
+	c.Status(http.StatusNoContent)
+}
+
+var backgroundCtx = context.Background()
+
+// decodeLenient reads a VIID JSON body: peers add vendor fields, so unknown fields
+// are ignored (unlike our own API); the content type may be application/VIID+JSON,
+// application/json or a charset variant.
+func decodeLenient(c *gin.Context, dst any) error {
+	if ct := strings.ToLower(c.ContentType()); ct != "" && !strings.Contains(ct, "json") {
+		return errors.New("content type " + ct + ": send application/VIID+JSON")
+	}
+	b, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return errors.New("empty body")
+	}
+	return json.Unmarshal(b, dst)
+}
