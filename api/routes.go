@@ -12,6 +12,10 @@ import (
 // routes is the single table of the API: Handler registers it and the OpenAPI
 // document describes it.
 func routes() []route {
+	return append(apiRoutes(), viidRoutes()...)
+}
+
+func apiRoutes() []route {
 	recordQuery := []string{"type", "device_id", "task_id", "from", "to", "offset", "limit"}
 	return []route{
 		{http.MethodGet, "/health", "Liveness and dependency checks", public, nil, "", health},

@@ -1,0 +1,134 @@
+package api_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cityeye/cityeye/api/gat1400"
+	"github.com/cityeye/cityeye/testdata"
+)
+
+// viidFace builds a valid Face with its scene image inline (base64), shot at t.
+func viidFace(t *testing.T, device string, shot time.Time, serial int) gat1400.Face {
+	img, err := os.ReadFile(testdata.Media(t, "grace_hopper_512x512.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := gat1400.SourceID(device, gat1400.SourceImage, shot, serial)
+	ts := gat1400.FormatTime(shot)
+	return gat1400.Face{FaceID: gat1400.ContentID(src, gat1400.SubtypeFace, 1), InfoKind: gat1400.InfoKindAuto, SourceID: src, DeviceID: device,
+		Box: gat1400.Box{LeftTopX: 163, LeftTopY: 125, RightBtmX: 366, RightBtmY: 328}, ShotTime: ts, StatusFlags: gat1400.UncertainFlags(),
+		SubImageList: gat1400.NewSubImageList(gat1400.SubImageInfo{ImageID: src, EventSort: gat1400.EventFaceDetection, DeviceID: device,
+			Type: gat1400.ImageScene, FileFormat: gat1400.FormatJpeg, ShotTime: ts, Width: 512, Height: 512, Data: base64.StdEncoding.EncodeToString(img)})}
+}
+
+func statuses(t *testing.T, out map[string]any) []map[string]any {
+	list, _ := out["ResponseStatusListObject"].(map[string]any)
+	var res []map[string]any
+	for _, x := range list["ResponseStatusObject"].([]any) {
+		res = append(res, x.(map[string]any))
+	}
+	return res
+}
+
+// A registered lower platform pushes Faces in, queries them back in the three query
+// styles, fetches one, and deletes them; another department sees none of it.
+func TestVIIDFacesRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	v := f.viidPeer(t)
+	if code := v.register("s3cret-pass", false); code != 200 {
+		t.Fatal("register", code)
+	}
+	const dev = "44150200001190000007" // a checkpoint in market's district
+	shot := time.Date(2026, 11, 22, 9, 30, 0, 0, gat1400.Location)
+	a, b := viidFace(t, dev, shot, 1), viidFace(t, dev, shot.Add(time.Hour), 2)
+	bad := a
+	bad.FaceID = "123"
+	outside := viidFace(t, "44030500001190000001", shot, 3) // Shenzhen: outside market's areas
+	push := map[string]any{"FaceListObject": map[string]any{"FaceObject": []any{a, b, bad, outside}}}
+	code, out := v.do("POST", "/VIID/Faces", push)
+	st := statuses(t, out)
+	if code != 200 || len(st) != 4 || st[0]["StatusCode"] != 0.0 || st[1]["StatusCode"] != 0.0 || st[2]["StatusCode"] != 8.0 || st[3]["StatusCode"] != 4.0 {
+		t.Fatalf("push: %d %v", code, out)
+	}
+	if !strings.Contains(st[2]["StatusString"].(string), "FaceID") || st[0]["Id"] != a.FaceID {
+		t.Errorf("statuses do not name the problem or the ID: %v", st)
+	}
+	v.do("POST", "/VIID/Faces", map[string]any{"FaceListObject": map[string]any{"FaceObject": []any{a}}}) // re-push: idempotent
+
+	list := func(q string) (int, []any, map[string]any) {
+		t.Helper()
+		code, out := v.do("GET", "/VIID/Faces?"+q, nil)
+		lo, _ := out["FaceListObject"].(map[string]any)
+		objs, _ := lo["FaceObject"].([]any)
+		return code, objs, lo
+	}
+	for _, c := range []struct {
+		name, q string
+		want   int
+	}{
+		{"all", "", 2},
+		{"expression", url.PathEscape("(Face.ShotTime BETWEEN '20261122093000' AND '20261122100000')"), 1},
+		{"expression OR", "RecordStartNo=1&PageRecordNum=10&" + url.PathEscape("((Face.FaceID = '"+a.FaceID+"' OR Face.FaceID = '"+b.FaceID+"') AND Face.DeviceID = '"+dev+"')"), 2},
+		{"plain", "Faces.DeviceID=" + dev + "&PageRecordNum=1", 1},
+		{"IDList", "IDList=" + b.FaceID, 1},
+		{"sorted", url.PathEscape("(Sort = Face.ShotTime)"), 2},
+	} {
+		code, objs, lo := list(c.q)
+		if code != 200 || len(objs) != c.want {
+			t.Errorf("%s (%s): %d, %d objects, want %d: %v", c.name, c.q, code, len(objs), c.want, lo)
+		}
+		if c.name == "plain" && lo["TotalNum"] != 2.0 {
+			t.Errorf("TotalNum %v with a page of 1", lo["TotalNum"])
+		}
+	}
+	if code, out := v.do("GET", "/VIID/Faces?"+url.PathEscape("(Face.Colour = 'red')"), nil); code != 400 || !strings.Contains(out["error"].(string), "Colour") {
+		t.Errorf("unknown attribute: %d %v", code, out)
+	}
+	code, one := v.do("GET", "/VIID/Faces/"+a.FaceID, nil)
+	fo, _ := one["FaceObject"].(map[string]any)
+	if code != 200 || fo["FaceID"] != a.FaceID {
+		t.Fatalf("single: %d %v", code, one)
+	}
+	img := fo["SubImageList"].(map[string]any)["SubImageInfoObject"].([]any)[0].(map[string]any)
+	if img["Data"] != nil || !strings.Contains(img["StoragePath"].(string), "snapshots/"+dev) {
+		t.Fatalf("inline image not turned into a stored snapshot: %v", img)
+	}
+	key := img["StoragePath"].(string)[strings.Index(img["StoragePath"].(string), "snapshots/"):]
+	if code, _ := f.do("GET", "/api/v1/objects/"+key, "market_analyst", ""); code != 200 {
+		t.Errorf("pushed snapshot not served: %d", code)
+	}
+	// another department sees none of it, over VIID or the JSON API
+	if total := f.must("GET", "/api/v1/records?type=Face", "police_op", "", 200)["total"]; total != 0.0 {
+		t.Errorf("police sees %v of market's pushed faces", total)
+	}
+	if total := f.must("GET", "/api/v1/records?type=Face", "market_analyst", "", 200)["total"]; total != 2.0 {
+		t.Errorf("market sees %v faces, want 2 (re-push must not duplicate)", total)
+	}
+	code, out = v.do("DELETE", "/VIID/Faces?IDList="+a.FaceID+",44150200001190000007022026112209300000001069999", nil)
+	st = statuses(t, out)
+	if code != 200 || st[0]["StatusCode"] != 0.0 || st[1]["StatusCode"] != 4.0 {
+		t.Fatalf("delete: %d %v", code, out)
+	}
+	if code, _ := f.do("GET", "/api/v1/objects/"+key, "market_analyst", ""); code != 404 {
+		t.Errorf("deleted record's snapshot still served: %d", code)
+	}
+	if _, err := f.objs.Get(t.Context(), key); err == nil {
+		t.Errorf("deleted record's snapshot still stored")
+	}
+	if p, _ := f.db.Pending(t.Context()); len(p) != 0 {
+		t.Errorf("pending after delete: %v", p)
+	}
+	var env struct {
+		ResponseStatusListObject struct{ ResponseStatusObject []gat1400.ResponseStatus }
+	}
+	b2, _ := json.Marshal(out)
+	if err := json.Unmarshal(b2, &env); err != nil || len(env.ResponseStatusListObject.ResponseStatusObject) != 2 {
+		t.Errorf("status list does not decode as GA/T 1400: %v", err)
+	}
+}
