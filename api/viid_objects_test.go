@@ -70,7 +70,7 @@ func TestVIIDFacesRoundTrip(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name, q string
-		want   int
+		want    int
 	}{
 		{"all", "", 2},
 		{"expression", url.PathEscape("(Face.ShotTime BETWEEN '20261122093000' AND '20261122100000')"), 1},
