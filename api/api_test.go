@@ -21,6 +21,7 @@ import (
 	"github.com/cityeye/cityeye/scheduler"
 	"github.com/cityeye/cityeye/testdata"
 	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/workers/jobs"
 )
 
 type noWorker struct{}
@@ -54,6 +55,14 @@ func newFixture(t *testing.T) *fixture {
 	sched.Now = func() time.Time { return f.now }
 	f.srv = &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: testdata.Repository(), Started: time.Now(),
 		WatermarkKey: []byte("0123456789abcdef0123456789abcdef"), Now: func() time.Time { return f.now }}
+	q := jobs.NewInProcess(2)
+	q.RetryDelay = func(int, error) time.Duration { return 100 * time.Millisecond }
+	q.MaxRetry = 100
+	f.srv.Jobs = q
+	f.srv.RegisterJobs()
+	jctx, jcancel := context.WithCancel(context.Background())
+	q.Start(jctx)
+	t.Cleanup(func() { jcancel(); q.Close() })
 	ts := httptest.NewServer(f.srv.Handler())
 	t.Cleanup(ts.Close)
 	f.url = ts.URL

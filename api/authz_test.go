@@ -208,6 +208,9 @@ func TestEveryRouteHasARuleAndItIsEnforced(t *testing.T) {
 			continue
 		}
 		for uid, u := range users {
+			if rt.Path == "/api/v1/alerts/stream" && slices.Contains(r.Roles, u.role) {
+				continue // an endless event stream: the SSE test covers it
+			}
 			code, out = f.do(rt.Method, path, uid, body)
 			refused := code == 403 && strings.Contains(fmt.Sprint(out["error"]), "may not "+rt.Method)
 			if allowed := slices.Contains(r.Roles, u.role); allowed == refused {

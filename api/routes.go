@@ -80,6 +80,15 @@ func apiRoutes() []route {
 		{http.MethodGet, "/VIID/System/Keepalive", "GA/T 1400 keepalive sent as GET by some clients", signedIn, nil, "", viidKeepalive},
 		{http.MethodPost, "/VIID/System/UnRegister", "GA/T 1400 unregister", signedIn, nil, "", viidUnregister},
 		{http.MethodGet, "/VIID/System/Time", "GA/T 1400 system time", public, nil, "", viidTime},
+		{http.MethodPost, "/VIID/Subscribes", "GA/T 1400 subscribe (SubscribeListObject): new records pushed to ReceiveAddr", readers, nil, "", viidSubscribe},
+		{http.MethodGet, "/VIID/Subscribes", "Your department's GA/T 1400 subscriptions", readers, nil, "", viidSubscriptions},
+		{http.MethodPut, "/VIID/Subscribes/:id", "Cancel a GA/T 1400 subscription", readers, nil, "", viidCancel},
+		{http.MethodPost, "/api/v1/alert-subscriptions", "Subscribe a webhook to alert kinds in an area (the Minqing map feed)", readers, nil, "AlertSubscription", createAlertSubscription},
+		{http.MethodGet, "/api/v1/alert-subscriptions", "Your department's alert subscriptions", readers, nil, "", listAlertSubscriptions},
+		{http.MethodDelete, "/api/v1/alert-subscriptions/:id", "Cancel an alert subscription", readers, nil, "", cancelAlertSubscription},
+		{http.MethodGet, "/api/v1/alerts/stream", "Live alerts as Server-Sent Events (kinds, area filters)", readers, []string{"kinds", "area"}, "", streamAlerts},
+		{http.MethodGet, "/api/v1/notifications", "Notification deliveries; state=dead is the dead-letter view", readers, []string{"state"}, "", listNotifications},
+		{http.MethodPost, "/api/v1/notifications/:id/retry", "Re-queue a dead notification", readers, nil, "", retryNotification},
 		{http.MethodGet, "/api/v1/audit", "The audit trail of reads, newest first (platform office)", admin, []string{"user_id", "department", "action", "target", "from", "to", "offset", "limit"}, "", listAudit},
 		{http.MethodGet, "/api/v1/audit/:id", "One audit entry (what a leaked snapshot's watermark points to)", admin, nil, "", getAudit},
 	}
@@ -134,6 +143,10 @@ var schemas = gin.H{
 	"Peer": gin.H{"type": "object", "required": []string{"device_id", "user_id", "password"}, "properties": gin.H{
 		"device_id": gin.H{"type": "string", "pattern": "^[0-9]{20}$"}, "username": gin.H{"type": "string", "description": "Digest username (default: device_id)"},
 		"user_id": gin.H{"type": "string", "description": "the CityEye user the peer acts as"}, "password": gin.H{"type": "string", "minLength": 8}}},
+	"AlertSubscription": gin.H{"type": "object", "required": []string{"receive_url"}, "properties": gin.H{
+		"kinds": gin.H{"type": "array", "items": gin.H{"type": "string"}, "description": "alert kinds, e.g. fire.smoke; empty: all"},
+		"area":  gin.H{"type": "string", "description": "GB/T 2260 code; alerts inside it"}, "receive_url": gin.H{"type": "string"},
+		"report_interval_s": gin.H{"type": "integer", "description": "batching interval (default 1)"}}},
 	"Decision": gin.H{"type": "object", "properties": gin.H{"note": gin.H{"type": "string"}}},
 	"Task": gin.H{"type": "object", "required": []string{"device_id", "algorithm"}, "properties": gin.H{
 		"device_id": gin.H{"type": "string"}, "algorithm": gin.H{"type": "string"}, "enabled": gin.H{"type": "boolean"},

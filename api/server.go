@@ -19,6 +19,7 @@ import (
 	"github.com/cityeye/cityeye/models/warehouse"
 	"github.com/cityeye/cityeye/scheduler"
 	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/workers/jobs"
 )
 
 // MaxBody is the largest request body accepted (JSON metadata only).
@@ -35,10 +36,14 @@ type Server struct {
 
 	Warehouse    *warehouse.Warehouse
 	VIIDServerID string // this view library's 20-digit ID (default 44150200005030000001)
-	viidState    *viidState
-	MaxUpload    int64            // largest model package upload (default 512 MiB)
-	WatermarkKey []byte           // keys the invisible mark on served snapshots
-	Now          func() time.Time // the clock for grants and deadlines (tests set it)
+	// Jobs carries background jobs such as notification deliveries (in-process, or
+	// asynq on Redis); MaxDeliveryAttempts is when a notification goes dead (11).
+	Jobs                jobs.Queue
+	MaxDeliveryAttempts int
+	viidState           *viidState
+	MaxUpload           int64            // largest model package upload (default 512 MiB)
+	WatermarkKey        []byte           // keys the invisible mark on served snapshots
+	Now                 func() time.Time // the clock for grants and deadlines (tests set it)
 	// DecisionWindow is how long an owner has to decide an application (default 72 h);
 	// Remind is how long before the deadline the owner is reminded (default 24 h).
 	DecisionWindow, Remind time.Duration

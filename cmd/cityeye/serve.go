@@ -25,6 +25,7 @@ import (
 	"github.com/cityeye/cityeye/models/warehouse"
 	"github.com/cityeye/cityeye/scheduler"
 	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/workers/jobs"
 )
 
 // serveConfig is the embedded server's configuration. Precedence: flags, then
@@ -176,16 +177,22 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		db.Close()
 		return nil, err
 	}
+	// one job queue for the process: model validation and notification delivery
+	q := jobs.NewInProcess(2)
 	wh := &warehouse.Warehouse{DB: db, Objects: objs, Repo: models.Repository{Root: cfg.Models}, Scratch: scratch,
-		Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}, OnPublish: w.RefreshModels}
-	if err := wh.Start(ctx); err != nil {
+		Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}, OnPublish: w.RefreshModels, Queue: q}
+	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
+		WatermarkKey: key, Warehouse: wh, Jobs: q}
+	srv.RegisterJobs()
+	if err := wh.Start(ctx); err == nil {
+		err = srv.RunNotifier(ctx, 500*time.Millisecond)
+	}
+	if err != nil {
 		cancel()
 		ln.Close()
 		db.Close()
 		return nil, err
 	}
-	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
-		WatermarkKey: key, Warehouse: wh}
 	e := &embedded{cfg: cfg, db: db, worker: w, sched: sched, wh: wh, ln: ln, cancel: cancel, done: make(chan struct{}),
 		http: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	go func() {
