@@ -38,10 +38,12 @@ type serveConfig struct {
 	CapacityFPS float64 `json:"capacity_fps"`
 	LoopFiles   bool    `json:"loop_files"`
 	FastFiles   bool    `json:"fast_files"`
+	// Retention per data class in days (0 keeps forever); default a year each.
+	Retention api.Retention `json:"retention"`
 }
 
 func defaultServeConfig() serveConfig {
-	return serveConfig{Listen: "127.0.0.1:8080", Data: "./data", Models: defaultRepo(), Provider: "auto", CapacityFPS: 25}
+	return serveConfig{Listen: "127.0.0.1:8080", Data: "./data", Models: defaultRepo(), Provider: "auto", CapacityFPS: 25, Retention: api.DefaultRetention}
 }
 
 // serveFlags registers the shared flags; the returned func applies config file,
@@ -49,7 +51,7 @@ func defaultServeConfig() serveConfig {
 func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	cfg := defaultServeConfig()
 	flags := cfg
-	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files)")
+	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days})")
 	fs.StringVar(&flags.Listen, "listen", cfg.Listen, "API listen address (CITYEYE_LISTEN)")
 	fs.StringVar(&flags.Data, "data", cfg.Data, "data folder: database and snapshots (CITYEYE_DATA)")
 	fs.StringVar(&flags.Models, "models", cfg.Models, "model repository folder (CITYEYE_MODELS)")
@@ -184,8 +186,10 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
 		WatermarkKey: key, Warehouse: wh, Jobs: q}
 	srv.RegisterJobs()
+	srv.RegisterRetention(cfg.Retention)
 	if err := wh.Start(ctx); err == nil {
 		err = srv.RunNotifier(ctx, 500*time.Millisecond)
+		srv.RunRetention(ctx, time.Hour)
 	}
 	if err != nil {
 		cancel()
