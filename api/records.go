@@ -162,6 +162,9 @@ func snapshotRecordID(key string) (string, bool) {
 		return "", false
 	}
 	base := path.Base(rest)
+	if id, ok := strings.CutSuffix(base, "-image.jpg"); ok && len(id) == 41 { // a pushed VIID image
+		return id, true
+	}
 	i := strings.Index(base, "-v")
 	if i != 48 {
 		return "", false

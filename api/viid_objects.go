@@ -49,6 +49,46 @@ var viidKinds = []viidKind{
 	}},
 }
 
+// genericObject validates objects CityEye stores without a typed model (Thing,
+// Scene): the 48-digit ID with the right subtype, the device and the time.
+func genericObject(idField, timeField string, sub gat1400.Subtype) func(json.RawMessage) (string, string, string, error) {
+	return func(raw json.RawMessage) (string, string, string, error) {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return "", "", "", err
+		}
+		id, _ := m[idField].(string)
+		p, err := gat1400.ParseContentID(id)
+		if err != nil {
+			return id, "", "", fmt.Errorf("%s: %v", idField, err)
+		}
+		if p.Subtype != sub {
+			return id, "", "", fmt.Errorf("%s: subtype %s, want %s", idField, p.Subtype, sub)
+		}
+		dev, _ := m["DeviceID"].(string)
+		if dev == "" {
+			dev = p.Source.Device.String()
+		}
+		if _, err := gat1400.ParseDeviceID(dev); err != nil {
+			return id, dev, "", fmt.Errorf("DeviceID: %v", err)
+		}
+		shot, _ := m[timeField].(string)
+		if shot != "" {
+			if _, err := gat1400.ParseTime(shot); err != nil {
+				return id, dev, "", fmt.Errorf("%s: %v", timeField, err)
+			}
+		}
+		return id, dev, shot, nil
+	}
+}
+
+func init() {
+	viidKinds = append(viidKinds,
+		viidKind{"Thing", "Things", "ThingID", gat1400.SubtypeThing, genericObject("ThingID", "ShotTime", gat1400.SubtypeThing)},
+		viidKind{"Scene", "Scenes", "SceneID", gat1400.SubtypeScene, genericObject("SceneID", "ShotTime", gat1400.SubtypeScene)},
+	)
+}
+
 // schema maps the object's queryable attributes to records columns.
 func (k viidKind) schema() query.Schema {
 	f := map[string]query.Field{
@@ -79,7 +119,11 @@ func viidRoutes() []route {
 			route{http.MethodDelete, p, "Delete ?IDList=… of your department's " + k.Path, staff, []string{"IDList"}, "", viidDelete},
 		)
 	}
-	return rs
+	return append(rs,
+		route{http.MethodGet, "/VIID/Images", "GA/T 1400 query of Images (ImageListObject.Image[].ImageInfo)", readers, []string{"RecordStartNo", "PageRecordNum", "IDList"}, "", viidImagesList},
+		route{http.MethodPost, "/VIID/Images", "Batch upload of Images with their Data and object lists", staff, nil, "", viidImagesPost},
+		route{http.MethodGet, "/VIID/Images/:id/Data", "An image's bytes (watermarked, audited)", readers, nil, "", viidImageData},
+	)
 }
 
 // viidExtraColumns are attributes served from extracted columns, per object.

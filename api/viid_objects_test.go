@@ -3,6 +3,8 @@ package api_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -130,5 +132,57 @@ func TestVIIDFacesRoundTrip(t *testing.T) {
 	b2, _ := json.Marshal(out)
 	if err := json.Unmarshal(b2, &env); err != nil || len(env.ResponseStatusListObject.ResponseStatusObject) != 2 {
 		t.Errorf("status list does not decode as GA/T 1400: %v", err)
+	}
+}
+
+// Images use the exception envelope: the image is stored with its Data as a
+// snapshot, the objects in its lists become records, and the bytes come back
+// watermarked from /VIID/Images/{ID}/Data. Things and Scenes are stored by ID.
+func TestVIIDImagesThingsScenes(t *testing.T) {
+	f := newFixture(t)
+	v := f.viidPeer(t)
+	v.register("s3cret-pass", false)
+	const dev = "44150200001190000007"
+	shot := time.Date(2026, 11, 22, 9, 30, 0, 0, gat1400.Location)
+	face := viidFace(t, dev, shot, 1)
+	img, _ := os.ReadFile(testdata.Media(t, "grace_hopper_512x512.jpg"))
+	imageID := face.SourceID
+	push := map[string]any{"ImageListObject": map[string]any{"Image": []any{map[string]any{
+		"ImageInfo": map[string]any{"ImageID": imageID, "DeviceID": dev, "ShotTime": gat1400.FormatTime(shot), "EventSort": 10, "FileFormat": "Jpeg", "Width": 512, "Height": 512},
+		"FaceList":  map[string]any{"FaceObject": []any{face}},
+		"Data":      base64.StdEncoding.EncodeToString(img)}}}}
+	code, out := v.do("POST", "/VIID/Images", push)
+	if code != 200 || statuses(t, out)[0]["StatusCode"] != 0.0 {
+		t.Fatalf("images: %d %v", code, out)
+	}
+	code, out = v.do("GET", "/VIID/Images?IDList="+imageID, nil)
+	imgs := out["ImageListObject"].(map[string]any)["Image"].([]any)
+	if code != 200 || len(imgs) != 1 || imgs[0].(map[string]any)["ImageInfo"].(map[string]any)["StoragePath"] == nil {
+		t.Fatalf("image list: %d %v", code, out)
+	}
+	if code, objs := v.do("GET", "/VIID/Faces/"+face.FaceID, nil); code != 200 || objs["FaceObject"] == nil {
+		t.Fatalf("the face inside the image was not stored: %d %v", code, objs)
+	}
+	req, _ := http.NewRequest("GET", f.url+"/VIID/Images/"+imageID+"/Data", nil)
+	req.Header.Set("User-Identify", peerID)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/jpeg" || len(data) < 1000 {
+		t.Fatalf("image data: %d %s %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(data))
+	}
+	// Things and Scenes: stored and queried by ID; a wrong subtype is refused
+	thingID := gat1400.ContentID(face.SourceID, gat1400.SubtypeThing, 1)
+	code, out = v.do("POST", "/VIID/Things", map[string]any{"ThingListObject": map[string]any{"ThingObject": []any{
+		map[string]any{"ThingID": thingID, "DeviceID": dev, "ShotTime": gat1400.FormatTime(shot), "Name": "garbage bin"},
+		map[string]any{"ThingID": face.FaceID, "DeviceID": dev}}}})
+	if st := statuses(t, out); code != 200 || st[0]["StatusCode"] != 0.0 || st[1]["StatusCode"] != 8.0 {
+		t.Fatalf("things: %d %v", code, out)
+	}
+	if _, out := v.do("GET", "/VIID/Things?"+url.PathEscape("(Thing.DeviceID = '"+dev+"')"), nil); len(out["ThingListObject"].(map[string]any)["ThingObject"].([]any)) != 1 {
+		t.Fatalf("thing query: %v", out)
 	}
 }
