@@ -103,4 +103,3 @@ func (s *Server) RunRetention(ctx context.Context, every time.Duration) {
 		}
 	}()
 }
-

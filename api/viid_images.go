@@ -159,4 +159,3 @@ func viidImageData(s *Server, c *gin.Context) {
 	c.Params = append(c.Params, gin.Param{Key: "key", Value: "/" + r.Images[0]})
 	getObject(s, c)
 }
-
