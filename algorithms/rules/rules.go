@@ -79,14 +79,18 @@ type Line struct {
 	Direction string `json:"direction,omitempty"`
 }
 
-// side is >0 left of A→B, <0 right, 0 on the line (y grows downwards in images, so
-// "left" is as seen looking from A to B on screen).
+// side is >0 left of A→B, <0 right, 0 on the line, as seen on screen looking from A
+// to B. Image y grows downwards, which mirrors the usual (y-up) cross-product sign,
+// hence the negation: with A=(0,.5), B=(1,.5) the upper half of the frame is left.
 func (l Line) side(p Point) float64 {
-	return (l.B[0]-l.A[0])*(p[1]-l.A[1]) - (l.B[1]-l.A[1])*(p[0]-l.A[0])
+	return -((l.B[0]-l.A[0])*(p[1]-l.A[1]) - (l.B[1]-l.A[1])*(p[0]-l.A[0]))
 }
 
 // Crossed reports whether moving from prev to cur crosses the segment in a direction
-// that counts.
+// that counts. A point exactly on the line has not crossed yet, so neither a move onto
+// the line nor a move off it counts: callers tracking an object should keep as prev
+// its last position strictly off the line (then right → on → left is one crossing and
+// right → on → right none).
 func (l Line) Crossed(prev, cur Point) bool {
 	s1, s2 := l.side(prev), l.side(cur)
 	if s1 == 0 || s2 == 0 || (s1 > 0) == (s2 > 0) {
@@ -145,19 +149,34 @@ func (p *Persistence) Validate() error {
 	if p.Seconds < 0 || p.Seconds > 86400 {
 		return fmt.Errorf("seconds in [0, 86400]")
 	}
-	p.For = time.Duration(p.Seconds * float64(time.Second))
+	// Seconds (the API's spelling) wins; a For set in code (an algorithm's default)
+	// is kept rather than wiped by the zero Seconds.
+	if p.Seconds > 0 || p.For < 0 {
+		p.For = time.Duration(p.Seconds * float64(time.Second))
+	} else if p.For > 0 {
+		if p.For > 86400*time.Second {
+			return fmt.Errorf("seconds in [0, 86400]")
+		}
+		p.Seconds = p.For.Seconds()
+	}
 	return nil
 }
 
 // Persist tracks, per key (zone, kind…), whether a condition has persisted.
 type Persist struct {
-	Spec  Persistence
-	state map[string]*history
+	Spec Persistence
+	// MaxGap, when set, forgets a key's history when its previous observation is
+	// older than that: frames were not analysed in between (an inactive window, a
+	// stream outage), so the evidence is stale and neither "3 of the last 5" nor
+	// "unbroken for 30 s" may span the gap. Zero keeps history across any gap.
+	MaxGap time.Duration
+	state  map[string]*history
 }
 
 type history struct {
 	recent []bool
 	since  time.Time // start of the current unbroken run of true; zero when false
+	last   time.Time // time of the previous observation
 }
 
 // NewPersist starts tracking with spec (validate it first).
@@ -170,10 +189,11 @@ func NewPersist(spec Persistence) *Persist {
 // unbroken for at least For.
 func (p *Persist) Observe(key string, t time.Time, present bool) bool {
 	h := p.state[key]
-	if h == nil {
+	if h == nil || p.MaxGap > 0 && t.Sub(h.last) > p.MaxGap {
 		h = &history{}
 		p.state[key] = h
 	}
+	h.last = t
 	h.recent = append(h.recent, present)
 	if n := max(p.Spec.N, 1); len(h.recent) > n {
 		h.recent = h.recent[len(h.recent)-n:]
@@ -214,8 +234,9 @@ func (c *Cooldown) Allow(key string, t time.Time) bool {
 	return true
 }
 
-// Window is a daily active window, "HH:MM"–"HH:MM" in the camera's local time; an End
-// before Start spans midnight.
+// Window is a daily active window, "HH:MM"–"HH:MM" in the camera's local time,
+// Start inclusive and End exclusive; an End before Start spans midnight and an End
+// equal to Start is the whole day.
 type Window struct {
 	Start string `json:"start"`
 	End   string `json:"end"`
@@ -238,13 +259,15 @@ func Active(ws []Window, t time.Time, loc *time.Location) bool {
 	if len(ws) == 0 {
 		return true
 	}
-	t = t.In(loc)
+	if loc != nil {
+		t = t.In(loc)
+	}
 	m := t.Hour()*60 + t.Minute()
 	for _, w := range ws {
 		s, _ := time.Parse("15:04", w.Start)
 		e, _ := time.Parse("15:04", w.End)
 		sm, em := s.Hour()*60+s.Minute(), e.Hour()*60+e.Minute()
-		if sm <= em && m >= sm && m < em || sm > em && (m >= sm || m < em) {
+		if sm == em || sm < em && m >= sm && m < em || sm > em && (m >= sm || m < em) {
 			return true
 		}
 	}

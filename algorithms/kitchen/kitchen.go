@@ -1,0 +1,245 @@
+// Package kitchen is the kitchen-hygiene algorithm (明厨亮灶): alerts on a cook
+// without a hat, a rat, or an overflowing bin inside the kitchen zones, from any
+// detector published as "kitchen-hygiene" with the contract's labels.
+package kitchen
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cityeye/cityeye/algorithms"
+	"github.com/cityeye/cityeye/algorithms/rules"
+	"github.com/cityeye/cityeye/models/decode"
+)
+
+// Name is the algorithm; Model the detector it runs.
+const (
+	Name  = "kitchen_hygiene"
+	Model = "kitchen-hygiene"
+)
+
+// The contract's labels. Detections with other labels are ignored, so any vendor's
+// detector that outputs these (and more) works.
+const (
+	LabelHat     = "head_hat"
+	LabelNoHat   = "head_no_hat"
+	LabelRat     = "rat"
+	LabelGarbage = "garbage_overflow"
+)
+
+// kind is one alert the algorithm raises.
+type kind struct {
+	option  string // its name in options.alerts
+	alert   string // Alert.Kind
+	label   string
+	level   int
+	persist rules.Persistence // default; params.persistence overrides
+}
+
+var kinds = []kind{
+	{"no_hat", "kitchen.no_hat", LabelNoHat, 2, rules.Persistence{K: 3, N: 5}},
+	{"rat", "kitchen.rat", LabelRat, 2, rules.Persistence{K: 2, N: 3}},
+	{"garbage_overflow", "kitchen.garbage_overflow", LabelGarbage, 2, rules.Persistence{Seconds: 10}},
+}
+
+// Defaults.
+const (
+	DefaultScore    = 0.5
+	DefaultMinSize  = 8 // pixels, the shorter box side
+	DefaultCooldown = 5 * time.Minute
+	// a head_no_hat box is dropped when a head_hat box scored at least as high
+	// overlaps it this much (IoU): the detector saw one head both ways
+	hatOverlap = 0.5
+)
+
+// Options are kitchen_hygiene's own parameters (params.options).
+type Options struct {
+	// Alerts limits the alerts raised: any of no_hat, rat, garbage_overflow
+	// (default all).
+	Alerts []string `json:"alerts,omitempty"`
+}
+
+func parseOptions(raw json.RawMessage) (Options, error) {
+	var o Options
+	if len(raw) > 0 && string(raw) != "null" {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&o); err != nil {
+			return o, &algorithms.FieldError{Field: "params.options", Msg: err.Error()}
+		}
+	}
+	for i, a := range o.Alerts {
+		if !slices.ContainsFunc(kinds, func(k kind) bool { return k.option == a }) {
+			return o, &algorithms.FieldError{Field: fmt.Sprintf("params.options.alerts[%d]", i), Msg: fmt.Sprintf("%q is not one of no_hat, rat, garbage_overflow", a)}
+		}
+	}
+	return o, nil
+}
+
+type rule struct {
+	kind
+	persist *rules.Persist
+}
+
+type alg struct {
+	params   algorithms.Params
+	score    float32
+	minSize  float32
+	rules    []rule
+	cooldown *rules.Cooldown
+	zones    []string // the zone names persistence is tracked for ("" = the whole frame or ROI)
+}
+
+// New builds a task's instance.
+func New(_ string, p algorithms.Params) (algorithms.Algorithm, error) {
+	o, err := parseOptions(p.Options)
+	if err != nil {
+		return nil, err
+	}
+	a := &alg{params: p,
+		score:   float32(p.Threshold("score", DefaultScore)),
+		minSize: float32(p.Threshold("min_size", DefaultMinSize)),
+		zones:   []string{""},
+	}
+	if len(p.Zones) > 0 {
+		a.zones = a.zones[:0]
+		for _, z := range p.Zones {
+			a.zones = append(a.zones, z.Name)
+		}
+	}
+	for _, k := range kinds {
+		if len(o.Alerts) > 0 && !slices.Contains(o.Alerts, k.option) {
+			continue
+		}
+		pers, cd := p.Rules(k.persist, DefaultCooldown)
+		pers.MaxGap = MaxGap(p)
+		if a.cooldown == nil {
+			a.cooldown = cd // one cooldown, keyed by zone and kind
+		}
+		a.rules = append(a.rules, rule{kind: k, persist: pers})
+	}
+	return a, nil
+}
+
+// MaxGap is how long a pause between analysed frames may be before persistence
+// starts afresh: frames skipped outside the active windows (or during an outage) are
+// not evidence. Ten sampling intervals, at least a minute.
+func MaxGap(p algorithms.Params) time.Duration {
+	gap := time.Minute
+	if p.SampleFPS > 0 {
+		gap = max(gap, time.Duration(10/p.SampleFPS*float64(time.Second)))
+	}
+	return gap
+}
+
+func (a *alg) Models() []string { return []string{Model} }
+
+// locate returns the zone a normalised point is in: it must be inside the ROI (if
+// any) and one of the zones (if any); with neither, the whole frame counts as "".
+func locate(p algorithms.Params, x, y float64) (string, bool) {
+	if !p.InROI(x, y) {
+		return "", false
+	}
+	return rules.Locate(p.Zones, rules.Point{x, y})
+}
+
+func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) algorithms.Output {
+	w, h := float64(f.Mat.Cols()), float64(f.Mat.Rows())
+	var kept, hats []decode.Detection
+	for _, d := range dets[Model] {
+		if d.Score < a.score || d.Box.W() < a.minSize || d.Box.H() < a.minSize {
+			continue
+		}
+		switch d.Label {
+		case LabelHat:
+			hats = append(hats, d)
+		case LabelNoHat, LabelRat, LabelGarbage:
+			kept = append(kept, d)
+		}
+	}
+	// zone → label → boxes
+	found := map[string]map[string][]algorithms.Box{}
+	hatsIn := map[string]int{}
+	for _, d := range hats {
+		if z, ok := locate(a.params, float64(d.Box.X1+d.Box.X2)/2/w, float64(d.Box.Y1+d.Box.Y2)/2/h); ok {
+			hatsIn[z]++
+		}
+	}
+	for _, d := range kept {
+		if d.Label == LabelNoHat && slices.ContainsFunc(hats, func(hd decode.Detection) bool {
+			return hd.Score >= d.Score && decode.IoU(hd.Box, d.Box) >= hatOverlap
+		}) {
+			continue
+		}
+		z, ok := locate(a.params, float64(d.Box.X1+d.Box.X2)/2/w, float64(d.Box.Y1+d.Box.Y2)/2/h)
+		if !ok {
+			continue
+		}
+		if found[z] == nil {
+			found[z] = map[string][]algorithms.Box{}
+		}
+		found[z][d.Label] = append(found[z][d.Label], algorithms.Box{Label: d.Label, Score: d.Score, Box: d.Box})
+	}
+	var out algorithms.Output
+	for _, r := range a.rules {
+		for _, z := range a.zones {
+			boxes := found[z][r.label]
+			key := z + "\x00" + r.alert
+			if !r.persist.Observe(key, f.Time, len(boxes) > 0) || !a.cooldown.Allow(key, f.Time) {
+				continue
+			}
+			best := float32(0)
+			for _, b := range boxes {
+				best = max(best, b.Score)
+			}
+			details := map[string]any{
+				"model":       Model,
+				"count":       len(boxes),
+				"max_score":   best,
+				"persistence": describe(r.persist.Spec),
+				"cooldown_s":  a.cooldown.Every.Seconds(),
+			}
+			if r.label == LabelNoHat {
+				details["heads_with_hat"] = hatsIn[z]
+			}
+			out.Alerts = append(out.Alerts, algorithms.Alert{Kind: r.alert, Level: r.level, Zone: z, Time: f.Time,
+				Boxes: boxes, Frame: f.Mat.Clone(), Details: details})
+		}
+	}
+	return out
+}
+
+// describe spells a persistence rule for the alert's details.
+func describe(p rules.Persistence) string {
+	if p.For > 0 {
+		return fmt.Sprintf("%gs", p.For.Seconds())
+	}
+	return fmt.Sprintf("%d of %d frames", p.K, p.N)
+}
+
+func (a *alg) Close() algorithms.Output { return algorithms.Output{} }
+
+func init() {
+	algorithms.Register(algorithms.Spec{
+		Name: Name,
+		Description: "Kitchen hygiene (明厨亮灶): alerts kitchen.no_hat (a head without a hat), kitchen.rat and kitchen.garbage_overflow " +
+			"inside the kitchen zones (params.zones, else the ROI, else the whole frame), from any detector published as " + Model +
+			" with labels " + strings.Join([]string{LabelHat, LabelNoHat, LabelRat, LabelGarbage}, ", ") + " (other labels are ignored). " +
+			"A head_no_hat box overlapping a head_hat box scored at least as high (IoU ≥ 0.5) is dropped. Default persistence: no_hat 3 of 5 frames, " +
+			"rat 2 of 3 frames, garbage 10 s unbroken (params.persistence overrides all three); cooldown 5 min per zone and kind " +
+			"(params.cooldown_seconds); thresholds.score (default 0.5) and thresholds.min_size (default 8 px, shorter side). " +
+			"The worker runs it only inside params.schedule/params.windows; persistence restarts after a pause of more than ten sampling intervals (at least 1 min).",
+		Models: []string{Model},
+		Contracts: []algorithms.Contract{{Name: Model, Task: "detection", Stage: "frame",
+			Labels: []string{LabelHat, LabelNoHat, LabelRat, LabelGarbage}}},
+		Outputs: []string{"kitchen.no_hat", "kitchen.rat", "kitchen.garbage_overflow"},
+		Params: []algorithms.ParamDoc{
+			{Name: "alerts", Type: "[]string", Description: "the alerts to raise: any of no_hat, rat, garbage_overflow (default all)"},
+		},
+		New: New,
+	})
+}
