@@ -84,7 +84,7 @@ func (p *pipeline) run(ctx context.Context) {
 }
 
 func (p *pipeline) process(ctx context.Context, f source.Frame) {
-	frame := algorithms.Frame{StreamID: p.plan.Stream.ID, Seq: f.Seq, Time: f.Time, Mat: f.Mat, Run: p.w.runner}
+	frame := algorithms.Frame{StreamID: p.plan.Stream.ID, Seq: f.Seq, Time: f.Time.In(p.w.cfg.Location), Mat: f.Mat, Run: p.w.runner}
 	var due []*taskRun
 	need := map[string]bool{}
 	for _, t := range p.tasks {
