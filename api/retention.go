@@ -74,6 +74,11 @@ func (s *Server) SweepRetention(ctx context.Context, r Retention, now time.Time)
 			}
 		}
 	}
+	if rep.Records > 0 {
+		if _, err := s.DB.PruneFeatures(ctx); err != nil { // face features of expired records
+			return rep, err
+		}
+	}
 	return rep, nil
 }
 

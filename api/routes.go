@@ -62,6 +62,7 @@ func apiRoutes() []route {
 		{http.MethodGet, "/api/v1/alerts", "Alerts the caller may see, newest first (audited)", readers, []string{"kind", "device_id", "task_id", "from", "to", "offset", "limit"}, "", listAlerts},
 		{http.MethodGet, "/api/v1/alerts/:id", "One alert (audited); its image is under /api/v1/objects/", readers, nil, "", getAlert},
 		{http.MethodGet, "/api/v1/tasks/:id/measures", "A task's time series (e.g. water_level_cm), oldest first", viewers, []string{"name", "from", "to"}, "", listMeasures},
+		{http.MethodPost, "/api/v1/faces/search", "Search Face records by photo: the most similar faces the caller may see (audited)", readers, []string{"from", "to", "device_id", "top_k", "min_score"}, "multipart:FaceSearch", searchFaces},
 		{http.MethodGet, "/api/v1/objects/*key", "Fetch a snapshot, watermarked for the caller (audited)", readers, nil, "", getObject},
 		{http.MethodPost, "/api/v1/warehouse/models", "Upload a model package (multipart: manifest, model, files); checked at once, validated in the background", vendors, nil, "multipart:ModelPackage", uploadModel},
 		{http.MethodGet, "/api/v1/warehouse/models", "Search model versions by vendor, name, task, label or state", signedIn, []string{"vendor", "name", "task", "label", "state"}, "", listModelVersions},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,7 +20,9 @@ import (
 // Recorder turns captures into GA/T 1400 records with a scene image (Type 14) and a
 // crop (11 face, 10 person, 09 vehicle, 12 non-motor) and stores them with the
 // store's crash-safe protocol. One record per tracked object: later captures of the
-// same object update it in place.
+// same object update it in place. Motor vehicles carry the plate and colours the
+// algorithm found (vehicleFields); a face's feature is stored beside its record
+// (store.SaveFeature), after the record, for search by photo.
 type Recorder struct {
 	DB      *store.DB
 	Objects objects.Store
@@ -132,6 +135,14 @@ func (r *Recorder) Save(ctx context.Context, st store.Stream, tp TaskPlan, c alg
 	if err != nil {
 		return err
 	}
+	// the record is committed: the track's ID is settled even if the clean-up fails
+	r.mu.Lock()
+	if c.Final {
+		delete(r.tracks, c.TrackKey)
+	} else {
+		r.tracks[c.TrackKey] = tr
+	}
+	r.mu.Unlock()
 	for _, key := range replaced {
 		if err := r.Objects.Delete(ctx, key); err != nil {
 			return err // stays pending; the next start-up sweep removes it
@@ -140,13 +151,20 @@ func (r *Recorder) Save(ctx context.Context, st store.Stream, tp TaskPlan, c alg
 	if err := r.DB.Forget(ctx, replaced); err != nil {
 		return err
 	}
-	r.mu.Lock()
-	if c.Final {
-		delete(r.tracks, c.TrackKey)
-	} else {
-		r.tracks[c.TrackKey] = tr
+	// the face feature, beside the record (not in the GA/T body: see store.Feature),
+	// once the record and the track's state are saved: a failure here leaves a
+	// record without a feature, which the next capture of the track writes again
+	if len(c.Feature) > 0 {
+		attrs := map[string]string{}
+		for _, k := range []string{algorithms.AttrKeypoints, algorithms.AttrFaceQuality} {
+			if v, ok := c.Attributes[k]; ok {
+				attrs[k] = v
+			}
+		}
+		if err := r.DB.SaveFeature(ctx, store.Feature{RecordID: tr.id, Model: featureModel(c), Vector: c.Feature, Quality: float64(c.Quality), Attrs: attrs}); err != nil {
+			return fmt.Errorf("save feature of %s: %w", tr.id, err)
+		}
 	}
-	r.mu.Unlock()
 	return nil
 }
 
@@ -168,6 +186,55 @@ func cropRect(c algorithms.Capture, w, h int) image.Rectangle {
 	return r
 }
 
+// featureModel names the model a capture's feature came from.
+func featureModel(c algorithms.Capture) string {
+	if c.Kind == "Face" {
+		return algorithms.FaceEmbedModel
+	}
+	return c.Kind
+}
+
+// vehicleClasses maps detector labels to GA 24.4 vehicle types (VehicleClass). A
+// COCO detector cannot tell weight classes or body styles apart: "car" is taken as
+// the small sedan most cars are, "truck" as a heavy ordinary truck.
+var vehicleClasses = map[string]string{
+	"car":   gat1400.VehicleClassSmallSedan,
+	"bus":   gat1400.VehicleClassLargeBus,
+	"truck": gat1400.VehicleClassHeavyTruck,
+}
+
+// colorCode maps an algorithm's colour name to a ColorType ("" when unknown).
+func colorCode(name string) gat1400.ColorType {
+	c, _ := gat1400.ColorTypeByName(name)
+	return c
+}
+
+// vehicleFields fills MotorVehicle's plate and vehicle fields from the capture:
+// HasPlate, PlateNo, PlateColor and PlateReliability only for a plate that passed the
+// format check and the vote (algorithms.PlateVote); VehicleColor (required: 99 other
+// when unclassified), VehicleColorDepth ("0" dark, "1" light) and VehicleClass.
+func vehicleFields(v *gat1400.MotorVehicle, c algorithms.Capture) {
+	a := c.Attributes
+	v.VehicleColor = gat1400.ColorOther
+	if code := colorCode(a[algorithms.AttrVehicleColor]); code != "" {
+		v.VehicleColor = code
+		switch a[algorithms.AttrVehicleColorDepth] {
+		case "dark":
+			v.VehicleColorDepth = "0"
+		case "light":
+			v.VehicleColorDepth = "1"
+		}
+	}
+	v.VehicleClass = vehicleClasses[c.Label]
+	if p := a[algorithms.AttrPlateNo]; p != "" {
+		v.HasPlate, v.PlateNo = true, p
+		v.PlateColor = colorCode(a[algorithms.AttrPlateColor])
+		if n, err := strconv.Atoi(a[algorithms.AttrPlateReliability]); err == nil {
+			v.PlateReliability = gat1400.FlexInt(min(max(n, 0), 100))
+		}
+	}
+}
+
 func (r *Recorder) body(c algorithms.Capture, sub gat1400.Subtype, tr *trackRecord, device string, images gat1400.SubImageList) (json.RawMessage, error) {
 	box := gat1400.Box{LeftTopX: gat1400.FlexInt(c.Box.X1), LeftTopY: gat1400.FlexInt(c.Box.Y1), RightBtmX: gat1400.FlexInt(c.Box.X2), RightBtmY: gat1400.FlexInt(c.Box.Y2)}
 	appear := gat1400.FormatTime(c.Appear.In(r.Loc))
@@ -185,9 +252,11 @@ func (r *Recorder) body(c algorithms.Capture, sub gat1400.Subtype, tr *trackReco
 		obj = gat1400.Person{PersonID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
 			PersonAppearTime: appear, PersonDisAppearTime: gone, ShotTime: shot, StatusFlags: gat1400.UncertainFlags(), SubImageList: images}
 	case gat1400.SubtypeMotorVehicle:
-		obj = gat1400.MotorVehicle{MotorVehicleID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
+		v := gat1400.MotorVehicle{MotorVehicleID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
 			StorageUrl1: images.SubImageInfoObject[1].StoragePath, StorageUrl3: images.SubImageInfoObject[0].StoragePath,
-			AppearTime: appear, DisappearTime: gone, MarkTime: shot, PassTime: shot, VehicleColor: gat1400.ColorOther, SubImageList: images}
+			AppearTime: appear, DisappearTime: gone, MarkTime: shot, PassTime: shot, SubImageList: images}
+		vehicleFields(&v, c)
+		obj = v
 	case gat1400.SubtypeNonMotorVehicle:
 		obj = gat1400.NonMotorVehicle{NonMotorVehicleID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
 			AppearTime: appear, DisappearTime: gone, MarkTime: shot, SubImageList: images}

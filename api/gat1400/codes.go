@@ -114,6 +114,35 @@ const (
 	ColorOther       ColorType = "99"
 )
 
+// colorNames are the ColorType codes by English name, for algorithms that classify
+// colours by name (see ColorTypeByName).
+var colorNames = map[string]ColorType{
+	"black": ColorBlack, "white": ColorWhite, "grey": ColorGrey, "gray": ColorGrey, "red": ColorRed,
+	"blue": ColorBlue, "yellow": ColorYellow, "orange": ColorOrange, "brown": ColorBrown,
+	"green": ColorGreen, "purple": ColorPurple, "cyan": ColorCyan, "pink": ColorPink,
+	"transparent": ColorTransparent, "other": ColorOther,
+}
+
+// ColorTypeByName returns the ColorType of a colour name (black, white, grey, red,
+// blue, yellow, orange, brown, green, purple, cyan, pink, transparent, other).
+func ColorTypeByName(name string) (ColorType, bool) {
+	c, ok := colorNames[name]
+	return c, ok
+}
+
+// VehicleClass values (MotorVehicle.VehicleClass): GA 24.4 vehicle type codes, a
+// letter for the family and two characters for the type. The codes below are those
+// a COCO-class detector can stand behind; the full table has some 200 types
+// (K31 small ordinary bus, K32 small off-road, H21 medium truck, H31 light truck …).
+const (
+	VehicleClassLargeBus   = "K11" // 大型普通客车 large ordinary bus
+	VehicleClassSmallSedan = "K33" // 小型轿车 small sedan: what a detector's "car" mostly is
+	VehicleClassHeavyTruck = "H11" // 重型普通货车 heavy ordinary truck
+	VehicleClassLightTruck = "H31" // 轻型普通货车 light ordinary truck
+	VehicleClassMotorcycle = "M21" // 普通二轮摩托车 ordinary two-wheel motorcycle
+	VehicleClassOther      = "X99" // 其他 other
+)
+
 // PlateClass is the GA 24.7 plate class (2 digits). Only codes the reference confirms,
 // plus 15 and 51/52 which are flagged there as from memory.
 type PlateClass string

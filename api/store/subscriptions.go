@@ -25,7 +25,8 @@ type Subscription struct {
 	Area           string          `json:"area,omitempty"` // GB/T 2260 code; alerts inside it
 	ReceiveAddr    string          `json:"receive_addr"`
 	ReportInterval int             `json:"report_interval_s"`
-	Begin, End     time.Time       `json:"begin,omitzero"`
+	Begin          time.Time       `json:"begin,omitzero"`
+	End            time.Time       `json:"end,omitzero"`
 	Status         int             `json:"status"` // 0 active, 1 cancelled, 2 expired (GA/T 1400 SubscribeStatus)
 	Body           json.RawMessage `json:"body,omitempty"`
 	CursorAt       int64           `json:"-"` // created_at (ms) of the last item delivered
