@@ -23,6 +23,7 @@ func apiRoutes() []route {
 		{http.MethodGet, "/api/v1/me", "Who the token belongs to, with department, areas and quota", signedIn, nil, "", me},
 		{http.MethodGet, "/api/v1/algorithms", "Registered algorithms and the models they use", signedIn, nil, "", listAlgorithms},
 		{http.MethodGet, "/api/v1/models", "Models in the repository", signedIn, nil, "", listModels},
+		{http.MethodGet, "/metrics", "Prometheus metrics: streams, tasks, models, scheduling states, records", admin, nil, "", serveMetrics},
 		{http.MethodGet, "/api/v1/stats", "Record counts, pipeline status and batching counters (platform-wide)", admin, nil, "", stats},
 
 		{http.MethodPost, "/api/v1/departments", "Create a department with its areas and quota", admin, nil, "Department", createDepartment},

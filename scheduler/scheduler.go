@@ -219,6 +219,17 @@ func (d *deptLoad) overShare(capacity float64) bool {
 	return d.Quota.FPSShare > 0 && capacity > 0 && d.demand > d.shareFPS(capacity)
 }
 
+// Grants returns every task's current grant.
+func (s *Scheduler) Grants() map[string]Grant {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]Grant, len(s.grants))
+	for k, v := range s.grants {
+		out[k] = v
+	}
+	return out
+}
+
 // Grant returns a task's current grant.
 func (s *Scheduler) Grant(taskID string) (Grant, bool) {
 	s.mu.Lock()

@@ -249,6 +249,13 @@ func TestEmbeddedCapturesRealVideo(t *testing.T) {
 	if byType["Face"] < 2 || byType["Face"] > 6 {
 		t.Errorf("Face records %d, want 2-6", byType["Face"])
 	}
+	var metrics []byte
+	if code := s.get("/metrics", &metrics); code != 200 ||
+		!strings.Contains(string(metrics), `cityeye_model_frames_total{model="nanodet"`) ||
+		!strings.Contains(string(metrics), `cityeye_stream_frames_total{device_id="44150200001310000001"}`) ||
+		!strings.Contains(string(metrics), `cityeye_task_captures_total{`) {
+		t.Errorf("metrics after the run (%d):\n%.3000s", code, metrics)
+	}
 	leakedSnapshotTracesBack(t, s, data, recs)
 }
 
