@@ -47,5 +47,12 @@ func stats(s *Server, c *gin.Context) {
 		storeErr(c, err, "records")
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"records_by_type": counts, "pipelines": s.Worker.Status(), "batchers": s.Worker.Batchers()})
+	out := gin.H{"records_by_type": counts, "pipelines": s.pipelines()}
+	if s.Worker != nil {
+		out["batchers"] = s.Worker.Batchers()
+	}
+	if s.Cluster != nil {
+		out["workers"] = s.Cluster.Members()
+	}
+	c.JSON(http.StatusOK, out)
 }

@@ -35,6 +35,9 @@ type Server struct {
 	Started   time.Time
 
 	Warehouse    *warehouse.Warehouse
+	// Cluster places streams on remote workers in distributed mode (nil embedded,
+	// where Worker runs everything in process).
+	Cluster      *scheduler.Cluster
 	VIIDServerID string // this view library's 20-digit ID (default 44150200005030000001)
 	// Jobs carries background jobs such as notification deliveries (in-process, or
 	// asynq on Redis); MaxDeliveryAttempts is when a notification goes dead (11).
@@ -47,6 +50,17 @@ type Server struct {
 	// DecisionWindow is how long an owner has to decide an application (default 72 h);
 	// Remind is how long before the deadline the owner is reminded (default 24 h).
 	DecisionWindow, Remind time.Duration
+}
+
+// pipelines is the live status of every running stream, wherever it runs.
+func (s *Server) pipelines() map[string]workers.StreamStatus {
+	if s.Cluster != nil {
+		return s.Cluster.Status()
+	}
+	if s.Worker != nil {
+		return s.Worker.Status()
+	}
+	return map[string]workers.StreamStatus{}
 }
 
 func (s *Server) now() time.Time {

@@ -218,7 +218,7 @@ func (s *Server) view(p store.Principal, st store.Stream) streamView {
 		st.URL = ""
 	}
 	v := streamView{Stream: st, Status: map[string]string{"state": "idle", "reason": "no enabled task"}}
-	if ws, ok := s.Worker.Status()[st.ID]; ok {
+	if ws, ok := s.pipelines()[st.ID]; ok {
 		v.Status = ws
 	}
 	return v

@@ -27,10 +27,11 @@ const (
 	Analyst       Role = "analyst"        // reads, searches and exports its department's results
 	Vendor        Role = "vendor"         // uploads and maintains models in the warehouse
 	Subscriber    Role = "subscriber"     // a machine reading its department's results
+	WorkerRole    Role = "worker"         // an analysis worker process (distributed mode): heartbeats, gets its streams
 )
 
 // Roles lists every role, for validation and documentation.
-var Roles = []Role{PlatformAdmin, DeptAdmin, Operator, Analyst, Vendor, Subscriber}
+var Roles = []Role{PlatformAdmin, DeptAdmin, Operator, Analyst, Vendor, Subscriber, WorkerRole}
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }

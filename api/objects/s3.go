@@ -17,15 +17,15 @@ import (
 
 // S3Config says where the distributed-mode object store lives.
 type S3Config struct {
-	Endpoint  string // host:port; an http:// or https:// prefix also sets UseSSL
-	AccessKey string
-	SecretKey string
-	Bucket    string
-	Region    string // empty lets the server decide (MinIO: us-east-1)
-	UseSSL    bool
+	Endpoint  string `json:"endpoint"` // host:port; an http:// or https:// prefix also sets UseSSL
+	AccessKey string `json:"access_key"`
+	SecretKey string `json:"secret_key"`
+	Bucket    string `json:"bucket"`
+	Region    string `json:"region,omitempty"` // empty lets the server decide (MinIO: us-east-1)
+	UseSSL    bool   `json:"use_ssl,omitempty"`
 	// PublicBase prefixes URI(), e.g. "http://127.0.0.1:8080/api/v1/objects/";
 	// the same contract as Local.BaseURI, so records never name the S3 server.
-	PublicBase string
+	PublicBase string `json:"public_base,omitempty"`
 }
 
 // Timeouts that bound every request even when the caller's context has no deadline:

@@ -74,8 +74,10 @@ type Record struct {
 	TrackKey  string          `json:"-"`                  // one record per tracked object: updates replace, never duplicate
 	ShotTime  time.Time       `json:"shot_time"`
 	Score     float64         `json:"score"`
-	Body      json.RawMessage `json:"object"` // the GA/T 1400 object as JSON
-	Images    []string        `json:"images"` // object-store keys the body points at
+	Body      json.RawMessage `json:"object"`              // the GA/T 1400 object as JSON
+	Images    []string        `json:"images"`              // object-store keys the body points at
+	Longitude float64         `json:"longitude,omitempty"` // the camera's position at the shot (the writer copies the stream's);
+	Latitude  float64         `json:"latitude,omitempty"`  // 0, 0 is unknown and never matches a map search
 	CreatedAt time.Time       `json:"created_at"`
 	UpdatedAt time.Time       `json:"updated_at"`
 }
@@ -275,8 +277,12 @@ func (s *DB) Intend(ctx context.Context, keys []string) error {
 // insert that loses a race with a concurrent insert of the track (ON CONFLICT DO
 // NOTHING then affects no row, once the other has committed) reads the row the
 // other inserted and updates it.
+//
+// The search columns (plate, colours, vehicle class) are extracted from r.Body here,
+// on insert and update alike, so they always describe the body stored.
 func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err error) {
 	imgs, _ := json.Marshal(r.Images)
+	sf := extractSearch(r.Body)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		replaced = nil // the transaction may run more than once
 		var id, oldImgs string
@@ -294,8 +300,10 @@ func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err 
 				return fmt.Errorf("%w: record %s exists for another track than %s", ErrConflict, r.ID, r.TrackKey)
 			}
 			r.CreatedAt, r.UpdatedAt = now(), now()
-			res, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (id, type, device_id, task_id, dept_id, admin_division, grant_id, track_key, shot_time, score, body, images, created_at, updated_at)
-				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`), r.ID, r.Type, r.DeviceID, r.TaskID, r.DeptID, r.Division, r.GrantID, r.TrackKey, ms(r.ShotTime), r.Score, string(r.Body), string(imgs), ms(r.CreatedAt), ms(r.UpdatedAt))
+			res, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (id, type, device_id, task_id, dept_id, admin_division, grant_id, track_key, shot_time, score, body, images, created_at, updated_at,
+				plate_no, plate_color, vehicle_color, vehicle_class, longitude, latitude)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`), r.ID, r.Type, r.DeviceID, r.TaskID, r.DeptID, r.Division, r.GrantID, r.TrackKey, ms(r.ShotTime), r.Score, string(r.Body), string(imgs), ms(r.CreatedAt), ms(r.UpdatedAt),
+				sf.PlateNo, sf.PlateColor, sf.VehicleColor, sf.VehicleClass, r.Longitude, r.Latitude)
 			if err != nil {
 				return s.dialect.mapErr(err)
 			}
@@ -310,8 +318,10 @@ func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err 
 				return fmt.Errorf("record for track %s exists as %s, update carries %s", r.TrackKey, id, r.ID)
 			}
 			r.CreatedAt, r.UpdatedAt = fromMS(created), now()
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE records SET shot_time=?, score=?, body=?, images=?, updated_at=? WHERE id=?`),
-				ms(r.ShotTime), r.Score, string(r.Body), string(imgs), ms(r.UpdatedAt), r.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE records SET shot_time=?, score=?, body=?, images=?, updated_at=?,
+				plate_no=?, plate_color=?, vehicle_color=?, vehicle_class=?, longitude=?, latitude=? WHERE id=?`),
+				ms(r.ShotTime), r.Score, string(r.Body), string(imgs), ms(r.UpdatedAt),
+				sf.PlateNo, sf.PlateColor, sf.VehicleColor, sf.VehicleClass, r.Longitude, r.Latitude, r.ID); err != nil {
 				return err
 			}
 			var old []string
@@ -367,6 +377,23 @@ func (s *DB) Pending(ctx context.Context) ([]string, error) {
 	return keys, rows.Err()
 }
 
+// SweepOlder deletes and forgets pending objects logged before cutoff. In
+// distributed mode other processes are writing: only entries older than any write
+// in flight (minutes) can belong to a crashed writer.
+func (s *DB) SweepOlder(ctx context.Context, objs objects.Store, cutoff time.Time) (int, error) {
+	keys, err := queryAll(ctx, s, `SELECT key FROM pending_objects WHERE created_at < ? ORDER BY key`, []any{ms(cutoff)},
+		func(row interface{ Scan(...any) error }) (string, error) { var k string; return k, row.Scan(&k) })
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		if err := objs.Delete(ctx, k); err != nil {
+			return 0, fmt.Errorf("sweep %s: %w", k, err)
+		}
+	}
+	return len(keys), s.Forget(ctx, keys)
+}
+
 // Sweep deletes every pending object and forgets it. Call it at start-up, before any
 // writer runs: what is pending then was left by a crash and belongs to no record.
 func (s *DB) Sweep(ctx context.Context, objs objects.Store) (int, error) {
@@ -382,13 +409,13 @@ func (s *DB) Sweep(ctx context.Context, objs objects.Store) (int, error) {
 	return len(keys), s.Forget(ctx, keys)
 }
 
-const recordCols = `id, type, device_id, task_id, dept_id, admin_division, grant_id, track_key, shot_time, score, body, images, created_at, updated_at`
+const recordCols = `id, type, device_id, task_id, dept_id, admin_division, grant_id, track_key, shot_time, score, body, images, created_at, updated_at, longitude, latitude`
 
 func scanRecord(row interface{ Scan(...any) error }) (Record, error) {
 	var r Record
 	var body, imgs string
 	var shot, c, u int64
-	err := row.Scan(&r.ID, &r.Type, &r.DeviceID, &r.TaskID, &r.DeptID, &r.Division, &r.GrantID, &r.TrackKey, &shot, &r.Score, &body, &imgs, &c, &u)
+	err := row.Scan(&r.ID, &r.Type, &r.DeviceID, &r.TaskID, &r.DeptID, &r.Division, &r.GrantID, &r.TrackKey, &shot, &r.Score, &body, &imgs, &c, &u, &r.Longitude, &r.Latitude)
 	r.Body, r.ShotTime, r.CreatedAt, r.UpdatedAt = json.RawMessage(body), fromMS(shot), fromMS(c), fromMS(u)
 	_ = json.Unmarshal([]byte(imgs), &r.Images)
 	return r, err

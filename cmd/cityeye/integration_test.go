@@ -22,6 +22,7 @@ import (
 	"github.com/cityeye/cityeye/api/gat1400"
 	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/testdata"
+	"github.com/cityeye/cityeye/testdata/services"
 )
 
 // server is a cityeye serve subprocess: the test kills it for real.
@@ -43,6 +44,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	services.StopAll()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

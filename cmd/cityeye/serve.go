@@ -40,7 +40,18 @@ type serveConfig struct {
 	FastFiles   bool    `json:"fast_files"`
 	// Retention per data class in days (0 keeps forever); default a year each.
 	Retention api.Retention `json:"retention"`
+
+	// Distributed mode: PostgreSQL for metadata and records, an S3 server (MinIO) for
+	// objects, Redis for the job queue; analysis runs on remote `cityeye worker
+	// --server` processes placed by the scheduler. Empty: embedded mode.
+	Database         string            `json:"database,omitempty"` // postgres://user@host:port/db
+	S3               *objects.S3Config `json:"s3,omitempty"`
+	Redis            string            `json:"redis,omitempty"` // host:port
+	HeartbeatTimeout float64           `json:"heartbeat_timeout_s,omitempty"`
 }
+
+// distributed reports whether remote workers run the analysis.
+func (c serveConfig) distributed() bool { return c.Database != "" }
 
 func defaultServeConfig() serveConfig {
 	return serveConfig{Listen: "127.0.0.1:8080", Data: "./data", Models: defaultRepo(), Provider: "auto", CapacityFPS: 25, Retention: api.DefaultRetention}
@@ -51,7 +62,7 @@ func defaultServeConfig() serveConfig {
 func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	cfg := defaultServeConfig()
 	flags := cfg
-	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days})")
+	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s)")
 	fs.StringVar(&flags.Listen, "listen", cfg.Listen, "API listen address (CITYEYE_LISTEN)")
 	fs.StringVar(&flags.Data, "data", cfg.Data, "data folder: database and snapshots (CITYEYE_DATA)")
 	fs.StringVar(&flags.Models, "models", cfg.Models, "model repository folder (CITYEYE_MODELS)")
@@ -135,23 +146,62 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		return nil, fmt.Errorf("listen %s: %w", cfg.Listen, err)
 	}
 	base := "http://" + ln.Addr().String() + "/api/v1/objects/"
-	objs, err := objects.NewLocal(filepath.Join(cfg.Data, "objects"), base)
+	var objs objects.Store
+	if cfg.S3 != nil {
+		c := *cfg.S3
+		if c.PublicBase == "" {
+			c.PublicBase = base
+		}
+		objs, err = objects.NewS3(ctx, c)
+	} else {
+		objs, err = objects.NewLocal(filepath.Join(cfg.Data, "objects"), base)
+	}
 	if err != nil {
 		cancel()
 		ln.Close()
 		return nil, err
 	}
-	db, err := store.OpenSQLite(ctx, filepath.Join(cfg.Data, "cityeye.db"))
+	var db *store.DB
+	if cfg.Database != "" {
+		db, err = store.OpenPostgres(ctx, cfg.Database)
+	} else {
+		db, err = store.OpenSQLite(ctx, filepath.Join(cfg.Data, "cityeye.db"))
+	}
 	if err != nil {
 		cancel()
 		ln.Close()
 		return nil, err
 	}
-	// whatever a crash left half-written belongs to no record: remove it before any writer runs
-	if n, err := db.Sweep(ctx, objs); err != nil {
-		slog.Warn("sweep of pending snapshots failed", "err", err)
-	} else if n > 0 {
-		slog.Info("removed snapshots left by an interrupted write", "count", n)
+	// whatever a crash left half-written belongs to no record: remove it. Embedded,
+	// before any writer runs; distributed, remote workers may be writing, so only
+	// what is older than any write in flight, now and every 10 minutes
+	sweep := func(cutoff time.Time) {
+		var n int
+		var err error
+		if cfg.distributed() {
+			n, err = db.SweepOlder(ctx, objs, cutoff)
+		} else {
+			n, err = db.Sweep(ctx, objs)
+		}
+		if err != nil {
+			slog.Warn("sweep of pending snapshots failed", "err", err)
+		} else if n > 0 {
+			slog.Info("removed snapshots left by an interrupted write", "count", n)
+		}
+	}
+	sweep(time.Now().Add(-10 * time.Minute))
+	if cfg.distributed() {
+		go func() {
+			for t := time.NewTicker(10 * time.Minute); ; {
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+					sweep(time.Now().Add(-10 * time.Minute))
+				}
+			}
+		}()
 	}
 	token, created, err := api.Bootstrap(ctx, db)
 	if err == nil && created {
@@ -168,10 +218,35 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		db.Close()
 		return nil, err
 	}
-	rec := workers.NewRecorder(db, objs, nil)
-	w := workers.New(ctx, workers.Config{Repo: models.Repository{Root: cfg.Models}, Engine: engine.Options{Provider: engine.Provider(cfg.Provider)},
-		LoopFiles: cfg.LoopFiles, FastFiles: cfg.FastFiles}, rec)
-	sched := scheduler.New(db, w, cfg.CapacityFPS)
+	// embedded: one worker in this process; distributed: a cluster of remote workers
+	var w *workers.Worker
+	var cluster *scheduler.Cluster
+	var sched *scheduler.Scheduler
+	refresh := func() {}
+	if cfg.distributed() {
+		cluster = scheduler.NewCluster(time.Duration(cfg.HeartbeatTimeout * float64(time.Second)))
+		sched = scheduler.New(db, cluster, cfg.CapacityFPS)
+		go func() { // a silent worker loses its streams within Timeout + Timeout/10
+			t := time.NewTicker(cluster.Timeout / 10)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if cluster.Sweep() {
+						slog.Warn("re-placed the streams of workers that stopped heartbeating", "workers", cluster.Members())
+					}
+				}
+			}
+		}()
+	} else {
+		rec := workers.NewRecorder(db, objs, nil)
+		w = workers.New(ctx, workers.Config{Repo: models.Repository{Root: cfg.Models}, Engine: engine.Options{Provider: engine.Provider(cfg.Provider)},
+			LoopFiles: cfg.LoopFiles, FastFiles: cfg.FastFiles}, rec)
+		sched = scheduler.New(db, w, cfg.CapacityFPS)
+		refresh = w.RefreshModels
+	}
 	scratch, err := warehouse.ScratchDir(cfg.Data)
 	if err != nil {
 		cancel()
@@ -179,11 +254,15 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		db.Close()
 		return nil, err
 	}
-	// one job queue for the process: model validation and notification delivery
-	q := jobs.NewInProcess(2)
+	// one job queue for the process: model validation, notification delivery,
+	// retention; on Redis (asynq) in distributed mode, so any server may run a job
+	var q jobs.Queue = jobs.NewInProcess(2)
+	if cfg.Redis != "" {
+		q = jobs.NewAsynq(cfg.Redis, 2, "cityeye")
+	}
 	wh := &warehouse.Warehouse{DB: db, Objects: objs, Repo: models.Repository{Root: cfg.Models}, Scratch: scratch,
-		Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}, OnPublish: w.RefreshModels, Queue: q}
-	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
+		Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}, OnPublish: refresh, Queue: q}
+	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Cluster: cluster, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
 		WatermarkKey: key, Warehouse: wh, Jobs: q}
 	srv.RegisterJobs()
 	srv.RegisterRetention(cfg.Retention)
@@ -230,8 +309,10 @@ func (e *embedded) Stop() {
 	e.cancel()
 	<-e.done
 	e.wh.Wait() // a validation job stops before the database closes
-	if err := e.worker.Close(); err != nil {
-		slog.Warn("worker close", "err", err)
+	if e.worker != nil {
+		if err := e.worker.Close(); err != nil {
+			slog.Warn("worker close", "err", err)
+		}
 	}
 	e.db.Close()
 }

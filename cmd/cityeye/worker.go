@@ -32,8 +32,19 @@ func runWorker(args []string) error {
 	repo := fs.String("models", defaultRepo(), "model repository folder")
 	provider := fs.String("provider", "auto", "execution provider: auto, cpu or cuda")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until the stream ends or Ctrl-C)")
+	server := fs.String("server", "", "distributed mode: the CityEye server URL to take streams from (then --id, --token, --database, --s3)")
+	id := fs.String("id", "", "distributed mode: this worker's ID (stable across restarts)")
+	token := fs.String("token", "", "distributed mode: an API token with the worker role (or CITYEYE_TOKEN)")
+	dsn := fs.String("database", "", "distributed mode: PostgreSQL DSN for records")
+	s3 := fs.String("s3", "", `distributed mode: S3 config JSON {"endpoint","access_key","secret_key","bucket","public_base"}`)
+	capacity := fs.Float64("capacity-fps", 25, "distributed mode: analysed frames per second this worker sustains (placement weight)")
+	loop := fs.Bool("loop-files", false, "distributed mode: loop file:// streams like live cameras")
+	fast := fs.Bool("fast-files", false, "distributed mode: decode file:// streams as fast as possible")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *server != "" {
+		return runRemoteWorker(*server, *token, *id, *dsn, *s3, *repo, *provider, *capacity, *loop, *fast)
 	}
 	if _, err := gat1400.ParseDeviceID(*device); err != nil {
 		return fmt.Errorf("--device-id: %w", err)

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cityeye/cityeye/api/objects"
+	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/models"
+	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/scheduler"
+	"github.com/cityeye/cityeye/workers"
+)
+
+// remoteWorker is `cityeye worker --server URL`: a worker of a distributed
+// deployment. It heartbeats to the server, runs the streams of its lease, writes
+// records straight to PostgreSQL and snapshots to S3, and stops everything itself
+// when it cannot renew its lease in time, so a stream the server moved elsewhere
+// never runs twice.
+type remoteWorker struct {
+	server, token, id string
+	capacity          float64
+	w                 *workers.Worker
+	client            *http.Client
+}
+
+func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capacity float64, loop, fast bool) error {
+	if token == "" {
+		token = os.Getenv("CITYEYE_TOKEN")
+	}
+	if id == "" || token == "" || dsn == "" || s3json == "" {
+		return fmt.Errorf("--server needs --id, --token (or CITYEYE_TOKEN), --database and --s3")
+	}
+	var s3cfg objects.S3Config
+	if err := json.Unmarshal([]byte(s3json), &s3cfg); err != nil {
+		return fmt.Errorf("--s3: %w (a JSON object: endpoint, access_key, secret_key, bucket, public_base)", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	db, err := store.OpenPostgres(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	objs, err := objects.NewS3(ctx, s3cfg)
+	if err != nil {
+		return err
+	}
+	w := workers.New(context.Background(), workers.Config{Repo: models.Repository{Root: repo}, Engine: engine.Options{Provider: engine.Provider(provider)},
+		LoopFiles: loop, FastFiles: fast}, workers.NewRecorder(db, objs, nil))
+	rw := &remoteWorker{server: strings.TrimRight(server, "/"), token: token, id: id, capacity: capacity, w: w, client: &http.Client{Timeout: 2 * time.Second}}
+	rw.loop(ctx)
+	return w.Close() // final records of what was still running
+}
+
+// loop heartbeats every TTL/4 and fences itself at 90% of the TTL after the last
+// heartbeat that got through (counted from when it was sent, so the worker always
+// gives a stream up before the server may hand it to another).
+func (r *remoteWorker) loop(ctx context.Context) {
+	ttl := 3 * time.Second
+	var lastOK time.Time
+	running := false
+	next := time.Now()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if running && time.Since(lastOK) >= ttl*9/10 {
+			slog.Warn("lease not renewed in time: stopping every stream", "worker", r.id, "since", time.Since(lastOK).Round(time.Millisecond))
+			r.w.Apply(nil)
+			running = false
+		}
+		if time.Now().Before(next) {
+			continue
+		}
+		next = time.Now().Add(ttl / 4)
+		sent := time.Now()
+		lease, err := r.heartbeat(ctx)
+		if err != nil {
+			slog.Warn("heartbeat failed", "worker", r.id, "err", err)
+			continue
+		}
+		lastOK, ttl = sent, lease.TTL
+		r.w.Apply(lease.Plans) // unchanged plans leave running pipelines alone
+		running = len(lease.Plans) > 0
+	}
+}
+
+func (r *remoteWorker) heartbeat(ctx context.Context) (scheduler.Lease, error) {
+	var lease scheduler.Lease
+	b, _ := json.Marshal(map[string]any{"id": r.id, "capacity_fps": r.capacity, "status": r.w.Status()})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.server+"/api/v1/workers/heartbeat", bytes.NewReader(b))
+	if err != nil {
+		return lease, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+r.token)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return lease, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		json.NewDecoder(resp.Body).Decode(&e)
+		return lease, fmt.Errorf("%s: %s", resp.Status, e.Error)
+	}
+	return lease, json.NewDecoder(resp.Body).Decode(&lease)
+}
