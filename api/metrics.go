@@ -43,8 +43,12 @@ func (m metrics) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (m metrics) Collect(ch chan<- prometheus.Metric) {
-	g := func(d *prometheus.Desc, v float64, l ...string) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...) }
-	c := func(d *prometheus.Desc, v float64, l ...string) { ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, l...) }
+	g := func(d *prometheus.Desc, v float64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
+	}
+	c := func(d *prometheus.Desc, v float64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, l...)
+	}
 	if m.s.Worker != nil {
 		for id, st := range m.s.Worker.Status() {
 			g(mStreamFPS, st.Source.FPSIn, id)

@@ -34,7 +34,7 @@ type Server struct {
 	Repo      models.Repository
 	Started   time.Time
 
-	Warehouse    *warehouse.Warehouse
+	Warehouse *warehouse.Warehouse
 	// Cluster places streams on remote workers in distributed mode (nil embedded,
 	// where Worker runs everything in process).
 	Cluster      *scheduler.Cluster
