@@ -187,7 +187,26 @@ func (s *server) waitState(id, state, reason string, timeout time.Duration) {
 }
 
 // checkRecord asserts a record is valid GA/T 1400 and its images resolve to JPEGs of the stated size.
+// A running task may replace a record's snapshots (a better shot) between listing
+// and fetching them: checkRecord re-reads the record then, and fails only if the
+// current version's images do not resolve.
 func (s *server) checkRecord(r recordJSON) {
+	s.t.Helper()
+	for attempt := 0; ; attempt++ {
+		missing := s.checkRecordOnce(r)
+		if missing == "" {
+			return
+		}
+		var cur recordJSON
+		if code := s.get("/api/v1/records/"+r.ID, &cur); code != 200 || attempt == 3 || slices.Equal(cur.Images, r.Images) {
+			s.t.Fatalf("StoragePath %s: 404 (record %s now %v, listed %v)", missing, r.ID, cur.Images, r.Images)
+		}
+		r = cur
+	}
+}
+
+// checkRecordOnce checks one version of a record; it returns an image that is gone.
+func (s *server) checkRecordOnce(r recordJSON) string {
 	s.t.Helper()
 	parts, err := gat1400.ParseContentID(r.ID)
 	if err != nil || parts.Source.Device.String() != r.DeviceID {
@@ -209,7 +228,9 @@ func (s *server) checkRecord(r recordJSON) {
 	}
 	for _, im := range imgs {
 		var b []byte
-		if code := s.get(im.StoragePath, &b); code != 200 {
+		if code := s.get(im.StoragePath, &b); code == 404 {
+			return im.StoragePath
+		} else if code != 200 {
 			s.t.Fatalf("StoragePath %s: %d", im.StoragePath, code)
 		}
 		cfg, err := jpeg.DecodeConfig(bytes.NewReader(b))
@@ -220,6 +241,7 @@ func (s *server) checkRecord(r recordJSON) {
 			s.t.Fatalf("image %+v", im)
 		}
 	}
+	return ""
 }
 
 // Person capture on opencv's vtest.avi (pedestrians) and face capture on the
