@@ -14,32 +14,8 @@ import (
 // alertFilter reads the alert search parameters.
 func alertFilter(c *gin.Context) (store.AlertFilter, bool) {
 	f := store.AlertFilter{Kind: c.Query("kind"), DeviceID: c.Query("device_id"), TaskID: c.Query("task_id"), Scope: who(c).Scope()}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &f.From}, {"to", &f.To}} {
-		if v := c.Query(p.name); v != "" {
-			t, err := parseTime(v)
-			if err != nil {
-				fail(c, http.StatusBadRequest, p.name, p.name+": use RFC 3339 or YYYYMMDDhhmmss")
-				return f, false
-			}
-			*p.dst = t
-		}
-	}
-	for _, p := range []struct {
-		name     string
-		dst      *int
-		min, max int
-	}{{"offset", &f.Offset, 0, 1 << 30}, {"limit", &f.Limit, 1, 1000}} {
-		if v := c.Query(p.name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < p.min || n > p.max {
-				fail(c, http.StatusBadRequest, p.name, p.name+": integer in ["+strconv.Itoa(p.min)+", "+strconv.Itoa(p.max)+"]")
-				return f, false
-			}
-			*p.dst = n
-		}
+	if !timeParams(c, map[string]*time.Time{"from": &f.From, "to": &f.To}) || !pageParams(c, &f.Offset, &f.Limit) {
+		return f, false
 	}
 	return f, true
 }
@@ -82,18 +58,8 @@ func listMeasures(s *Server, c *gin.Context) {
 		return
 	}
 	var from, to time.Time
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		if v := c.Query(p.name); v != "" {
-			tm, err := parseTime(v)
-			if err != nil {
-				fail(c, http.StatusBadRequest, p.name, p.name+": use RFC 3339 or YYYYMMDDhhmmss")
-				return
-			}
-			*p.dst = tm
-		}
+	if !timeParams(c, map[string]*time.Time{"from": &from, "to": &to}) {
+		return
 	}
 	ms, err := s.DB.ListMeasures(c, t.ID, c.Query("name"), from, to, 0)
 	if err != nil {

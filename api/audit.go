@@ -15,32 +15,8 @@ import (
 
 func listAudit(s *Server, c *gin.Context) {
 	f := store.AuditFilter{UserID: c.Query("user_id"), DeptID: c.Query("department"), Action: c.Query("action"), Target: c.Query("target")}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &f.From}, {"to", &f.To}} {
-		if v := c.Query(p.name); v != "" {
-			t, err := parseTime(v)
-			if err != nil {
-				fail(c, http.StatusBadRequest, p.name, p.name+": use RFC 3339 or YYYYMMDDhhmmss")
-				return
-			}
-			*p.dst = t
-		}
-	}
-	for _, p := range []struct {
-		name     string
-		dst      *int
-		min, max int
-	}{{"offset", &f.Offset, 0, 1 << 30}, {"limit", &f.Limit, 1, 1000}} {
-		if v := c.Query(p.name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < p.min || n > p.max {
-				fail(c, http.StatusBadRequest, p.name, p.name+": integer in ["+strconv.Itoa(p.min)+", "+strconv.Itoa(p.max)+"]")
-				return
-			}
-			*p.dst = n
-		}
+	if !timeParams(c, map[string]*time.Time{"from": &f.From, "to": &f.To}) || !pageParams(c, &f.Offset, &f.Limit) {
+		return
 	}
 	es, err := s.DB.ListAudit(c, f)
 	if err != nil {

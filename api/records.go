@@ -39,32 +39,8 @@ func recordFilter(c *gin.Context) (store.RecordFilter, bool) {
 		fail(c, http.StatusBadRequest, "type", "type: one of Face, Person, MotorVehicle, NonMotorVehicle")
 		return f, false
 	}
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &f.From}, {"to", &f.To}} {
-		if v := c.Query(p.name); v != "" {
-			t, err := parseTime(v)
-			if err != nil {
-				fail(c, http.StatusBadRequest, p.name, p.name+": use RFC 3339 (2026-11-22T08:00:00+08:00) or YYYYMMDDhhmmss")
-				return f, false
-			}
-			*p.dst = t
-		}
-	}
-	for _, p := range []struct {
-		name     string
-		dst      *int
-		min, max int
-	}{{"offset", &f.Offset, 0, 1 << 30}, {"limit", &f.Limit, 1, 1000}} {
-		if v := c.Query(p.name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < p.min || n > p.max {
-				fail(c, http.StatusBadRequest, p.name, p.name+": integer in ["+strconv.Itoa(p.min)+", "+strconv.Itoa(p.max)+"]")
-				return f, false
-			}
-			*p.dst = n
-		}
+	if !timeParams(c, map[string]*time.Time{"from": &f.From, "to": &f.To}) || !pageParams(c, &f.Offset, &f.Limit) {
+		return f, false
 	}
 	return f, true
 }
