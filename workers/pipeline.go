@@ -66,7 +66,8 @@ func (w *Worker) startPipeline(plan StreamPlan) *pipeline {
 	}
 	url := plan.Stream.URL
 	isFile := strings.HasPrefix(url, "file://") || strings.HasPrefix(url, "/")
-	p.src = source.Open(ctx, source.Options{URL: url, Loop: isFile && w.cfg.LoopFiles, Realtime: isFile && !w.cfg.FastFiles, NoRealtime: isFile && w.cfg.FastFiles, MaxFPS: maxFPS})
+	p.src = source.Open(ctx, source.Options{URL: url, Loop: isFile && w.cfg.LoopFiles, Realtime: isFile && !w.cfg.FastFiles, NoRealtime: isFile && w.cfg.FastFiles, MaxFPS: maxFPS,
+		KeyframesOnly: maxFPS > 0 && maxFPS <= 1}) // every task ≤ 1 fps: key frames suffice when the GOP allows
 	go p.run(ctx)
 	return p
 }

@@ -71,36 +71,20 @@ func (s *Source) session() (res sessionResult) {
 	if codec == nil {
 		return s.fatalForFile(fmt.Errorf("no decoder for codec %s", cp.CodecID()))
 	}
-	cc := astiav.AllocCodecContext(codec)
-	if cc == nil {
-		return sessionResult{err: errors.New("allocating codec context failed"), fatal: true}
+	d := &decoder{
+		s:       s,
+		fc:      fc,
+		codec:   codec,
+		cp:      cp,
+		stream:  vs,
+		tb:      vs.TimeBase(),
+		basePTS: astiav.NoPtsValue,
 	}
-	defer func() {
-		cc.SetPixelFormatCallback(nil) // drop go-astiav's registry entry
-		cc.Free()                      // also releases the hw device context
-	}()
-	if err := cp.ToCodecContext(cc); err != nil {
-		return s.fatalForFile(fmt.Errorf("codec parameters: %w", err))
-	}
-	cc.SetThreadCount(0) // auto
-	hwFmt := astiav.PixelFormatNone
-	if s.opts.HWAccel != "" && !s.hwDisabled {
-		var herr error
-		if hwFmt, herr = s.setupHW(codec, cc); herr != nil {
-			// no driver/device or codec unsupported: not worth retrying
-			// on every reconnect or loop
-			s.hwDisabled = true
-			s.hwFallback(herr.Error())
-			hwFmt = astiav.PixelFormatNone
-		}
-	}
-	if err := cc.Open(codec, nil); err != nil {
-		if hwFmt != astiav.PixelFormatNone {
-			s.hwDisabled = true
-			s.hwFallback("opening decoder with cuda failed: " + err.Error())
-			return sessionResult{err: err, retryNow: true}
-		}
-		return s.fatalForFile(fmt.Errorf("open decoder %s: %w", codec.Name(), err))
+	defer d.free()
+	// A session starts decoding key frames only if the GOP measured before
+	// (previous session) allows it; otherwise the first key frames decide.
+	if err := d.openCodec(s.wantKeyframes()); err != nil {
+		return s.fatalForFile(err)
 	}
 
 	if s.everOpened && s.kind == kindNetwork {
@@ -113,15 +97,6 @@ func (s *Source) session() (res sessionResult) {
 	s.st.Width, s.st.Height, s.st.Codec = cp.Width(), cp.Height(), codec.Name()
 	s.mu.Unlock()
 
-	d := &decoder{
-		s:       s,
-		fc:      fc,
-		cc:      cc,
-		stream:  vs,
-		tb:      vs.TimeBase(),
-		hwFmt:   hwFmt,
-		basePTS: astiav.NoPtsValue,
-	}
 	if st := vs.StartTime(); s.kind == kindFile && st != astiav.NoPtsValue {
 		d.basePTS = st
 	}
@@ -134,7 +109,6 @@ func (s *Source) session() (res sessionResult) {
 		}
 	}
 	s.emitPrimed = false
-	defer d.free()
 	return d.loop()
 }
 
@@ -257,7 +231,9 @@ func frameDuration(st *astiav.Stream) time.Duration {
 type decoder struct {
 	s      *Source
 	fc     *astiav.FormatContext
-	cc     *astiav.CodecContext
+	codec  *astiav.Codec
+	cp     *astiav.CodecParameters
+	cc     *astiav.CodecContext // nil between closeCodec and openCodec
 	stream *astiav.Stream
 	tb     astiav.Rational
 	hwFmt  astiav.PixelFormat
@@ -275,9 +251,80 @@ type decoder struct {
 	gotFrames  bool
 	decodeErrs int
 	hwReported bool
+	decoded    uint64 // frames the decoder returned this session
+
+	// KeyframesOnly
+	keyMode   bool          // only key packets are sent to cc
+	drained   bool          // cc was drained (EOF sent): reopen before sending
+	lastKey   time.Duration // stream time of the last key packet
+	haveKey   bool          // lastKey is set
+	lateNoted bool          // "no key frame for …" already reported for lastKey
+	firstTS   time.Duration // stream time of the session's first packet
+	haveFirst bool
+	keyNoPic  int // key packets in a row that yielded no picture
+}
+
+// openCodec (re)opens the decoder for full or key-frame-only decoding,
+// freeing the previous one. Key frames alone are decoded in software by
+// one thread: frame threads would delay each picture by several packets,
+// that is several GOPs here.
+func (d *decoder) openCodec(keyframes bool) error {
+	s := d.s
+	d.closeCodec()
+	cc := astiav.AllocCodecContext(d.codec)
+	if cc == nil {
+		return errors.New("allocating codec context failed")
+	}
+	if err := d.cp.ToCodecContext(cc); err != nil {
+		cc.Free()
+		return fmt.Errorf("codec parameters: %w", err)
+	}
+	hwFmt := astiav.PixelFormatNone
+	if keyframes {
+		cc.SetThreadCount(1)
+	} else {
+		cc.SetThreadCount(0) // auto
+		if s.opts.HWAccel != "" && !s.hwDisabled {
+			var herr error
+			if hwFmt, herr = s.setupHW(d.codec, cc); herr != nil {
+				// no driver/device or codec unsupported: not worth retrying
+				// on every reconnect or loop
+				s.hwDisabled = true
+				s.hwFallback(herr.Error())
+				hwFmt = astiav.PixelFormatNone
+			}
+		}
+	}
+	if err := cc.Open(d.codec, nil); err != nil {
+		cc.SetPixelFormatCallback(nil)
+		cc.Free() // also releases the hw device context
+		if hwFmt != astiav.PixelFormatNone {
+			s.hwDisabled = true
+			s.hwFallback("opening decoder with cuda failed: " + err.Error())
+			return d.openCodec(keyframes) // in software
+		}
+		return fmt.Errorf("open decoder %s: %w", d.codec.Name(), err)
+	}
+	d.cc, d.hwFmt, d.keyMode, d.drained = cc, hwFmt, keyframes, false
+	if hwFmt == astiav.PixelFormatNone && d.hwReported {
+		s.mu.Lock()
+		s.st.HWAccel = ""
+		s.mu.Unlock()
+	}
+	d.hwReported = false
+	return nil
+}
+
+func (d *decoder) closeCodec() {
+	if d.cc != nil {
+		d.cc.SetPixelFormatCallback(nil) // drop go-astiav's registry entry
+		d.cc.Free()                      // also releases the hw device context
+		d.cc = nil
+	}
 }
 
 func (d *decoder) free() {
+	d.closeCodec()
 	if d.sws != nil {
 		d.sws.Free()
 		d.sws = nil
@@ -326,12 +373,172 @@ func (d *decoder) loop() sessionResult {
 			d.pkt.Unref()
 			continue
 		}
-		err := d.decode(d.pkt)
+		err := d.packet(d.pkt)
 		d.pkt.Unref()
 		if err != nil {
 			return d.result(err, false)
 		}
 	}
+}
+
+// packet measures the GOP on key packets, switches between full and
+// key-frame-only decoding at key packets (Options.KeyframesOnly) and sends
+// pkt to the decoder unless key-frame-only decoding drops it.
+func (d *decoder) packet(pkt *astiav.Packet) error {
+	s := d.s
+	key := pkt.Flags().Has(astiav.PacketFlagKey)
+	ts := pkt.Pts()
+	if ts == astiav.NoPtsValue {
+		ts = pkt.Dts()
+	}
+	hasTS := ts != astiav.NoPtsValue
+	var t time.Duration // stream time
+	if hasTS {
+		t = time.Duration(astiav.RescaleQ(ts, d.tb, astiav.NewRational(1, int(time.Second))))
+	}
+	if key && hasTS {
+		if d.haveKey && t > d.lastKey && t-d.lastKey < time.Hour {
+			s.gop = t - d.lastKey
+			s.mu.Lock()
+			s.st.GOPSeconds = s.gop.Seconds()
+			s.mu.Unlock()
+		}
+		d.lastKey, d.haveKey, d.lateNoted = t, true, false
+	}
+	if !s.opts.KeyframesOnly {
+		return d.decode(pkt)
+	}
+
+	if key {
+		if want := s.wantKeyframes(); want != d.keyMode {
+			if err := d.switchMode(want); err != nil {
+				return err
+			}
+		}
+	} else if hasTS && d.haveKey && !d.lateNoted && (d.keyMode || s.gop == 0) && !s.gopOK(t-d.lastKey) {
+		// The GOP grew past MaxGOP (or the first one is longer): say so
+		// now. In key-frame mode nothing is decoded until the next key
+		// frame, where full decoding starts.
+		d.lateNoted = true
+		s.setKeyframes(false, fmt.Sprintf("no key frame for %.1fs, more than MaxGOP %s", (t-d.lastKey).Seconds(), s.maxGOP))
+	}
+	if hasTS && !d.haveFirst {
+		d.firstTS, d.haveFirst = t, true
+	}
+	if d.keyMode && !key && hasTS {
+		// No key frame at all for a long while (none since the session
+		// started, or the camera stopped sending them): decode everything
+		// at once, joining mid-GOP as after a reconnect, rather than
+		// deliver nothing.
+		ref := d.firstTS
+		if d.haveKey {
+			ref = d.lastKey
+		}
+		if since := t - ref; since > max(s.maxGOP+s.maxGOP/10, keyStall) {
+			s.setKeyframes(false, fmt.Sprintf("no key frame for %.1fs", since.Seconds()))
+			if err := d.switchMode(false); err != nil {
+				return err
+			}
+		}
+	}
+	if !d.keyMode {
+		return d.decode(pkt)
+	}
+
+	if key && (s.opts.MaxFPS <= 0 || !hasTS || d.wouldSample(ts)) {
+		return d.decodeKey(pkt)
+	}
+	// Dropped. Its PTS still moves the stream on (a looping file or a
+	// reconnect continues after it), paced files keep in step, and FPSIn
+	// shows the stream's rate.
+	if hasTS {
+		if abs, ok := d.peekPTS(ts); ok {
+			s.lastPTS = max(s.lastPTS, abs)
+			if s.kind == kindFile && s.opts.Realtime {
+				d.pace(abs)
+			}
+		}
+	}
+	s.mu.Lock()
+	s.st.Undecoded++
+	s.fps.add(time.Now())
+	s.mu.Unlock()
+	return nil
+}
+
+// keyStall: in key-frame-only mode, with no key frame for this long (or
+// MaxGOP if longer) every frame is decoded at once.
+const keyStall = 10 * time.Second
+
+// decodeKey decodes one key packet in key-frame-only mode. A decoder that
+// reorders (B-frames: has_b_frames > 0) holds each picture back until more
+// pictures arrive, which would be GOPs later: it is drained at once and a
+// fresh one opened for the next key frame (go-astiav v0.16.0 has no
+// avcodec_flush_buffers). Without B-frames the picture comes out at once
+// and the decoder is kept.
+func (d *decoder) decodeKey(pkt *astiav.Packet) error {
+	s := d.s
+	if d.drained {
+		if err := d.openCodec(true); err != nil {
+			return err
+		}
+	}
+	n := d.decoded
+	if err := d.decode(pkt); err != nil {
+		return err
+	}
+	if d.decoded == n {
+		if err := d.decode(nil); err != nil {
+			return err
+		}
+		d.drained = true
+	}
+	if d.decoded > n {
+		d.keyNoPic = 0
+		return nil
+	}
+	if d.keyNoPic++; d.keyNoPic >= 2 && s.kfBroken == "" {
+		s.kfBroken = "key frames decode to no picture on their own"
+		s.setKeyframes(false, s.kfBroken)
+	}
+	return nil
+}
+
+// switchMode drains the current decoder (its held-back pictures precede
+// the key packet being handled) and opens one for the other mode.
+func (d *decoder) switchMode(keyframes bool) error {
+	if d.cc != nil && !d.drained {
+		if err := d.decode(nil); err != nil {
+			return err
+		}
+	}
+	return d.openCodec(keyframes)
+}
+
+// peekPTS is the absolute PTS that pts (stream time base) will get in
+// decoder.pts, without changing any state; false if that is not known yet.
+func (d *decoder) peekPTS(pts int64) (time.Duration, bool) {
+	s := d.s
+	if d.basePTS == astiav.NoPtsValue {
+		return 0, false
+	}
+	abs := s.ptsOffset + time.Duration(astiav.RescaleQ(pts-d.basePTS, d.tb, astiav.NewRational(1, int(time.Second))))
+	if d.gotFrames && abs <= s.lastPTS-time.Second {
+		return 0, false // decoder.pts will rebase
+	}
+	return abs, true
+}
+
+// wouldSample reports whether a frame with stream PTS pts would pass MaxFPS
+// sampling (decoder.sample), without changing the sampler's state.
+func (d *decoder) wouldSample(pts int64) bool {
+	s := d.s
+	abs, ok := d.peekPTS(pts)
+	if !ok || !s.emitPrimed {
+		return true
+	}
+	interval := time.Duration(float64(time.Second) / s.opts.MaxFPS)
+	return abs+time.Millisecond >= s.nextEmit || s.nextEmit-abs > 2*interval
 }
 
 func (d *decoder) result(err error, eof bool) sessionResult {
@@ -393,6 +600,7 @@ func (d *decoder) receive() error {
 			}
 			return fmt.Errorf("decode: %w", err)
 		}
+		d.decoded++
 		err = d.handle(d.frame)
 		d.frame.Unref()
 		if err != nil {
@@ -404,6 +612,15 @@ func (d *decoder) receive() error {
 // handle paces, counts, samples, converts and delivers one decoded frame.
 func (d *decoder) handle(f *astiav.Frame) error {
 	s := d.s
+	if d.keyMode && f.PictureType() != astiav.PictureTypeI && f.PictureType() != astiav.PictureTypeSi {
+		// A "key" packet that decodes to a P picture (intra refresh's
+		// recovery points) is garbage without the frames before it.
+		if s.kfBroken == "" {
+			s.kfBroken = fmt.Sprintf("key frames are not intra-coded (a %s picture; intra refresh?)", f.PictureType())
+			s.setKeyframes(false, s.kfBroken)
+		}
+		return nil
+	}
 	src := f
 	if d.hwFmt != astiav.PixelFormatNone && f.PixelFormat() == d.hwFmt {
 		if err := f.TransferHardwareData(d.sw); err != nil {
@@ -424,27 +641,9 @@ func (d *decoder) handle(f *astiav.Frame) error {
 	pts := d.pts(f)
 	s.lastPTS = pts
 
-	// pace files at their native rate
-	var when time.Time
-	if s.kind == kindFile {
-		when = s.anchor.Add(pts)
-		if s.opts.Realtime {
-			now := time.Now()
-			switch wait := when.Sub(now); {
-			case wait > 5*time.Second || wait < -time.Second:
-				// timestamp jump or we fell behind: re-anchor
-				s.anchor = now.Add(-pts)
-				when = now
-			case wait > 0:
-				t := time.NewTimer(wait)
-				select {
-				case <-s.ctx.Done():
-					t.Stop()
-					return nil
-				case <-t.C:
-				}
-			}
-		}
+	when, ok := d.pace(pts)
+	if !ok {
+		return nil
 	}
 
 	now := time.Now()
@@ -480,8 +679,36 @@ func (d *decoder) handle(f *astiav.Frame) error {
 	if err != nil {
 		return err
 	}
-	s.deliver(Frame{Mat: mat, PTS: pts, Time: when, Seq: seq, Width: src.Width(), Height: src.Height()})
+	s.deliver(Frame{Mat: mat, PTS: pts, Time: when, Seq: seq, Width: src.Width(), Height: src.Height(), Key: f.KeyFrame()})
 	return nil
+}
+
+// pace returns the capture time of a file frame at pts (start + PTS) and,
+// for Realtime files, waits for it; false if the source closed meanwhile.
+func (d *decoder) pace(pts time.Duration) (time.Time, bool) {
+	s := d.s
+	if s.kind != kindFile {
+		return time.Time{}, true
+	}
+	when := s.anchor.Add(pts)
+	if s.opts.Realtime {
+		now := time.Now()
+		switch wait := when.Sub(now); {
+		case wait > 5*time.Second || wait < -time.Second:
+			// timestamp jump or we fell behind: re-anchor
+			s.anchor = now.Add(-pts)
+			when = now
+		case wait > 0:
+			t := time.NewTimer(wait)
+			select {
+			case <-s.ctx.Done():
+				t.Stop()
+				return when, false
+			case <-t.C:
+			}
+		}
+	}
+	return when, true
 }
 
 // pts returns the absolute PTS of f (session offset included).

@@ -42,6 +42,9 @@ type Frame struct {
 	// MaxFPS or dropped for a slow consumer.
 	Seq           uint64
 	Width, Height int
+	// Key is true for a key frame (H.264 IDR or recovery point, H.265 IRAP).
+	// While Status.KeyframesOnly is true every frame is one.
+	Key bool
 }
 
 // State of a Source.
@@ -60,10 +63,16 @@ type Status struct {
 	Reason string `json:"reason,omitempty"` // why offline/error (e.g. "open: Connection refused")
 	// FPSIn is the rate of decoded frames per second over the last ~2 s
 	// (measured over at least 1 s, so it ramps up during the first second).
+	// While KeyframesOnly is true it counts every video packet read, decoded
+	// or not, so it still shows the stream's frame rate.
 	FPSIn     float64   `json:"fps_in"`
 	LastFrame time.Time `json:"last_frame"`
 	// Frames counts decoded frames (before MaxFPS sampling and drops).
 	Frames uint64 `json:"frames"`
+	// Undecoded counts video packets never sent to the decoder because
+	// KeyframesOnly was in effect: non-key frames, and key frames that MaxFPS
+	// would have skipped anyway.
+	Undecoded uint64 `json:"undecoded"`
 	// Reconnects counts successful re-opens of a network stream after its
 	// first successful open (file loops are counted in Loops).
 	Reconnects int    `json:"reconnects"`
@@ -78,9 +87,24 @@ type Status struct {
 	Retries   int    `json:"retries"`   // failed open attempts since the source was last online
 	HWAccel   string `json:"hwaccel"`   // "cuda" while NVDEC frames flow, "" for software
 	// HWFallback says why Options.HWAccel is not used (empty if unused or fine).
-	HWFallback string    `json:"hw_fallback,omitempty"`
-	URL        string    `json:"url"`   // URL with the password redacted
-	Since      time.Time `json:"since"` // when State last changed
+	HWFallback string `json:"hw_fallback,omitempty"`
+
+	// GOPSeconds is the last measured interval between two key frames, in
+	// stream time (0 until two key frames have been read). It is measured
+	// whatever the options, from the packets' key flags.
+	GOPSeconds float64 `json:"gop_seconds"`
+	// KeyframesOnly is true while only key frames are decoded
+	// (Options.KeyframesOnly in effect).
+	KeyframesOnly bool `json:"keyframes_only"`
+	// KeyframeFallback says why Options.KeyframesOnly is asked for but every
+	// frame is decoded: "GOP not measured yet", "GOP 10.0s exceeds MaxGOP
+	// 1s", "no key frame for 1.1s, more than MaxGOP 1s", or key frames that
+	// do not decode on their own. Empty while KeyframesOnly is true or when
+	// it was not asked for.
+	KeyframeFallback string `json:"keyframe_fallback,omitempty"`
+
+	URL   string    `json:"url"`   // URL with the password redacted
+	Since time.Time `json:"since"` // when State last changed
 }
 
 // Options configures a Source.
@@ -105,8 +129,43 @@ type Options struct {
 	// RTSPTransport is "tcp" (default), "udp", "udp_multicast" or "http".
 	RTSPTransport string
 	// HWAccel "" or "cuda": try NVDEC and fall back to software with a
-	// logged reason.
+	// logged reason. It applies to full decoding only: key frames alone are
+	// decoded in software (see KeyframesOnly).
 	HWAccel string
+	// KeyframesOnly decodes key frames only (H.264 IDR or recovery point,
+	// H.265 IRAP), for streams whose consumers need a frame every GOP or
+	// less often: the demuxer's packets without the key flag are dropped
+	// before the decoder, so they cost no decoding at all (not even the
+	// bitstream parsing that AVCodecContext.skip_frame=AVDISCARD_NONKEY
+	// still does), and key frames that MaxFPS would skip are dropped too.
+	// A key frame resets the decoder's references, so it decodes on its own.
+	//
+	// It takes effect at a key frame once a GOP (Status.GOPSeconds) of at
+	// most MaxGOP has been measured; until then, and whenever the GOP is
+	// longer, every frame is decoded and Status.KeyframeFallback says why.
+	// If a GOP grows past MaxGOP while only key frames are decoded, no frame
+	// is decoded until the next key frame, from which everything is decoded
+	// again. With no key packet at all for max(MaxGOP, 10 s), every packet
+	// is sent to the decoder at once, as after a reconnect: a stream whose
+	// key frames lack the demuxer's key flag still decodes (FFmpeg outputs
+	// pictures from its first recovery point).
+	// The last measured GOP carries over reconnects and file loops.
+	// Streams whose key frames do not decode alone (intra refresh: the
+	// "key" picture is a P picture; or no picture at all) are detected and
+	// decoded in full for the rest of the Source's life.
+	//
+	// Key frames are decoded in software by a single-threaded decoder
+	// (frame threads would hold each picture back for several GOPs); when
+	// the stream has B-frames, the decoder's reordering delay is removed by
+	// draining it after each key frame and opening a fresh one for the next.
+	// Status.Frames and Frame.Seq count decoded frames; Status.Undecoded
+	// counts the packets dropped.
+	KeyframesOnly bool
+	// MaxGOP is the longest interval between key frames for which
+	// KeyframesOnly applies (10% tolerance for timestamp jitter). 0 = the
+	// MaxFPS interval (1/MaxFPS: key frames at least as often as frames are
+	// wanted), or no limit when MaxFPS is 0; < 0 = no limit.
+	MaxGOP time.Duration
 	// Buffer is the capacity of the Frames channel (default 4). Live
 	// sources (network, or paced files) drop the oldest queued frame when it
 	// is full; unpaced files block instead so that no frame is lost.
@@ -150,6 +209,9 @@ type Source struct {
 	opened       time.Time
 	hwDisabled   bool
 	hwReasonSeen string
+	maxGOP       time.Duration // KeyframesOnly: 0 = no limit
+	gop          time.Duration // last measured key frame interval
+	kfBroken     string        // why key frames cannot be decoded alone
 }
 
 type sourceKind int
@@ -185,6 +247,11 @@ func Open(ctx context.Context, opts Options) *Source {
 	if opts.MaxFPS < 0 {
 		opts.MaxFPS = 0
 	}
+	maxGOP := opts.MaxGOP
+	if maxGOP == 0 && opts.MaxFPS > 0 {
+		maxGOP = time.Duration(float64(time.Second) / opts.MaxFPS)
+	}
+	maxGOP = max(maxGOP, 0)
 	lg := opts.Logger
 	if lg == nil {
 		lg = slog.Default()
@@ -200,6 +267,7 @@ func Open(ctx context.Context, opts Options) *Source {
 		done:   make(chan struct{}),
 		opened: now,
 		anchor: now,
+		maxGOP: maxGOP,
 	}
 	s.st = Status{State: StateStarting, URL: redact(opts.URL), Since: now}
 
@@ -472,6 +540,50 @@ func (s *Source) setError(reason string) {
 	s.setState(StateError, reason)
 	s.mu.Unlock()
 	s.log.Error("source error", "reason", reason)
+}
+
+// setKeyframes records whether only key frames are decoded and, if not,
+// why (reason is ignored when on). Changes are logged.
+func (s *Source) setKeyframes(on bool, reason string) {
+	if on {
+		reason = ""
+	}
+	s.mu.Lock()
+	changed := s.st.KeyframesOnly != on || s.st.KeyframeFallback != reason
+	s.st.KeyframesOnly, s.st.KeyframeFallback = on, reason
+	s.mu.Unlock()
+	if changed && s.opts.KeyframesOnly {
+		if on {
+			s.log.Info("decoding key frames only", "gop", s.gop)
+		} else {
+			s.log.Info("decoding all frames", "reason", reason)
+		}
+	}
+}
+
+// gopOK reports whether a GOP is short enough for KeyframesOnly.
+func (s *Source) gopOK(gop time.Duration) bool {
+	return s.maxGOP == 0 || gop <= s.maxGOP+s.maxGOP/10
+}
+
+// wantKeyframes decides, at a key frame, whether to decode key frames only,
+// and records the decision in Status.
+func (s *Source) wantKeyframes() bool {
+	if !s.opts.KeyframesOnly {
+		return false
+	}
+	var reason string
+	switch {
+	case s.kfBroken != "":
+		reason = s.kfBroken
+	case s.maxGOP == 0:
+	case s.gop == 0:
+		reason = "GOP not measured yet"
+	case !s.gopOK(s.gop):
+		reason = fmt.Sprintf("GOP %.1fs exceeds MaxGOP %s", s.gop.Seconds(), s.maxGOP)
+	}
+	s.setKeyframes(reason == "", reason)
+	return reason == ""
 }
 
 // setOffline records an offline state; failedAttempt counts a retry.

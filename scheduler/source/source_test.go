@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 	if clipDir != "" {
 		os.RemoveAll(clipDir)
 	}
+	if kfDir != "" {
+		os.RemoveAll(kfDir)
+	}
 	os.Exit(code)
 }
 
