@@ -60,6 +60,7 @@ func apiRoutes() []route {
 		{http.MethodDelete, "/api/v1/tasks/:id", "Delete a task", staff, nil, "", deleteTask},
 
 		{http.MethodGet, "/api/v1/records", "Search GA/T 1400 records the caller may see, newest first (audited)", readers, recordQuery, "", listRecords},
+		{http.MethodGet, "/api/v1/search", "Analyst search over the records the caller may see: time window (default the last 24 h), cameras, area, map box, types, plate exact or partial, colours, vehicle class, task; newest first, keyset-paged with next_cursor (audited)", readers, searchParams, "", searchRecords},
 		{http.MethodGet, "/api/v1/records/export", "Export matching records as NDJSON (audited)", viewers, recordQuery, "", exportRecords},
 		{http.MethodGet, "/api/v1/records/:id", "Get one record by its 48-character ID (audited)", readers, nil, "", getRecord},
 		{http.MethodGet, "/api/v1/alerts", "Alerts the caller may see, newest first (audited)", readers, []string{"kind", "device_id", "task_id", "from", "to", "offset", "limit"}, "", listAlerts},

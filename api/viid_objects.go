@@ -127,7 +127,14 @@ func viidRoutes() []route {
 }
 
 // viidExtraColumns are attributes served from extracted columns, per object.
-var viidExtraColumns = map[string]map[string]query.Field{}
+var viidExtraColumns = map[string]map[string]query.Field{
+	"MotorVehicle": {
+		"PlateNo":      {Column: "plate_no", Kind: query.String},
+		"PlateColor":   {Column: "plate_color", Kind: query.String},
+		"VehicleColor": {Column: "vehicle_color", Kind: query.String},
+		"VehicleClass": {Column: "vehicle_class", Kind: query.String},
+	},
+}
 
 func (s *Server) viidKind(c *gin.Context) viidKind {
 	p := strings.TrimPrefix(c.FullPath(), "/VIID/")

@@ -118,7 +118,8 @@ func (r *Recorder) Save(ctx context.Context, st store.Stream, tp TaskPlan, c alg
 	if err != nil {
 		return err
 	}
-	rec := &store.Record{ID: tr.id, Type: c.Kind, DeviceID: st.ID, TaskID: tp.Task.ID, DeptID: tp.Task.DeptID, Division: st.AdminDivision, GrantID: tp.GrantID, TrackKey: c.TrackKey, ShotTime: shot,
+	rec := &store.Record{ID: tr.id, Type: c.Kind, DeviceID: st.ID, TaskID: tp.Task.ID, DeptID: tp.Task.DeptID, Division: st.AdminDivision, GrantID: tp.GrantID, TrackKey: c.TrackKey,
+		Longitude: st.Longitude, Latitude: st.Latitude, ShotTime: shot,
 		Score: float64(c.Score), Body: body, Images: []string{sceneKey, cropKey}}
 
 	// the crash-safe pair write (see package store)

@@ -344,6 +344,11 @@ func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err 
 				return err
 			}
 		}
+		if sf.PlateNo != "" { // the dictionary plate substring search starts from
+			if _, err := tx.ExecContext(ctx, s.q(s.dialect.insertIgnore(`plates (plate_no) VALUES (?)`)), sf.PlateNo); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	return replaced, err
