@@ -13,7 +13,7 @@ build:
 	$(GO) build -o bin/cityeye ./cmd/cityeye
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet ./... ./testdata ./testdata/services
 
 test: setup vet
 	$(GO) test -count=1 -timeout 25m ./...
@@ -21,8 +21,11 @@ test: setup vet
 demo: setup
 	./bin/cityeye demo
 
+# BENCH_FLAGS go to cmd/bench (the pipeline's CPU against decode + model baselines),
+# e.g. BENCH_FLAGS='-frames 300 -rounds 3'; see docs/bench/pipeline.md.
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+	$(GO) run ./cmd/bench $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin data
