@@ -1,14 +1,11 @@
 package services
 
 import (
-	"bytes"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -42,7 +39,7 @@ var (
 type minioServer struct {
 	bin, dir, addr, console string
 	proc                    *exec.Cmd
-	log                     *bytes.Buffer
+	log                     *serverLog
 	exited                  chan struct{}
 }
 
@@ -113,7 +110,7 @@ func minioStart() (*minioServer, error) {
 	// A free port can be taken by someone else between probing and MinIO binding
 	// it; a fresh pair usually works.
 	for attempt := 0; ; attempt++ {
-		s := &minioServer{bin: bin, dir: dir, addr: minioFreeAddr(), console: minioFreeAddr()}
+		s := &minioServer{bin: bin, dir: dir, addr: freeAddr(), console: freeAddr()}
 		err = s.start()
 		if err == nil {
 			return s, nil
@@ -137,9 +134,9 @@ func (s *minioServer) start() error {
 		"MINIO_UPDATE=off",
 		"MINIO_CI_CD=on", // no root-disk or resource warnings that change behaviour
 	)
-	s.log = &bytes.Buffer{}
-	cmd.Stdout = minioSyncWriter{s.log}
-	cmd.Stderr = minioSyncWriter{s.log}
+	s.log = &serverLog{}
+	cmd.Stdout = s.log
+	cmd.Stderr = s.log
 	// Die with the test binary even if it is killed (go test -timeout, Ctrl-C), so
 	// no orphan server keeps the port and memory.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -162,12 +159,12 @@ func (s *minioServer) start() error {
 		select {
 		case <-s.exited:
 			s.proc = nil
-			return fmt.Errorf("MinIO on %s exited during startup: %s", s.addr, minioTail(s.log))
+			return fmt.Errorf("MinIO on %s exited during startup: %s", s.addr, s.log.tail())
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			s.kill()
-			return fmt.Errorf("MinIO on %s not live after %v: %s", s.addr, minioStartMax, minioTail(s.log))
+			return fmt.Errorf("MinIO on %s not live after %v: %s", s.addr, minioStartMax, s.log.tail())
 		}
 	}
 }
@@ -191,37 +188,4 @@ func minioProbe(url string) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
-}
-
-func minioFreeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return ""
-	}
-	defer l.Close()
-	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}
-
-var minioLogMu sync.Mutex
-
-// minioSyncWriter lets the server's stdout and stderr share one buffer safely.
-type minioSyncWriter struct{ b *bytes.Buffer }
-
-func (w minioSyncWriter) Write(p []byte) (int, error) {
-	minioLogMu.Lock()
-	defer minioLogMu.Unlock()
-	return w.b.Write(p)
-}
-
-func minioTail(b *bytes.Buffer) string {
-	minioLogMu.Lock()
-	defer minioLogMu.Unlock()
-	s := b.String()
-	if len(s) > 2000 {
-		s = "…" + s[len(s)-2000:]
-	}
-	if s == "" {
-		s = "(no output)"
-	}
-	return s
 }

@@ -2,12 +2,10 @@ package services
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -29,7 +27,7 @@ var (
 type redisServer struct {
 	bin, dir, addr string
 	proc           *exec.Cmd
-	log            *bytes.Buffer
+	log            *serverLog
 	exited         chan struct{}
 }
 
@@ -111,7 +109,7 @@ func redisStart() (*redisServer, error) {
 	// A free port can be taken by someone else between probing and Redis binding
 	// it; a fresh one usually works.
 	for attempt := 0; ; attempt++ {
-		s := &redisServer{bin: bin, dir: dir, addr: redisFreeAddr()}
+		s := &redisServer{bin: bin, dir: dir, addr: freeAddr()}
 		err = s.start()
 		if err == nil {
 			return s, nil
@@ -131,9 +129,9 @@ func (s *redisServer) start() error {
 	}
 	cmd := exec.Command(s.bin, "--port", port, "--bind", host, "--save", "", "--appendonly", "no",
 		"--dir", s.dir, "--daemonize", "no", "--logfile", "")
-	s.log = &bytes.Buffer{}
-	cmd.Stdout = redisSyncWriter{s.log}
-	cmd.Stderr = redisSyncWriter{s.log}
+	s.log = &serverLog{}
+	cmd.Stdout = s.log
+	cmd.Stderr = s.log
 	// Die with the test binary even if it is killed (go test -timeout, Ctrl-C), so
 	// no orphan server keeps the port.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -152,12 +150,12 @@ func (s *redisServer) start() error {
 		select {
 		case <-s.exited:
 			s.proc = nil
-			return fmt.Errorf("Redis on %s exited during startup: %s", s.addr, redisTail(s.log))
+			return fmt.Errorf("Redis on %s exited during startup: %s", s.addr, s.log.tail())
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			s.kill()
-			return fmt.Errorf("Redis on %s not answering after %v: %s", s.addr, redisStartMax, redisTail(s.log))
+			return fmt.Errorf("Redis on %s not answering after %v: %s", s.addr, redisStartMax, s.log.tail())
 		}
 	}
 }
@@ -191,37 +189,4 @@ func redisCommand(addr string, args ...string) (string, error) {
 	}
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return strings.TrimRight(line, "\r\n"), err
-}
-
-func redisFreeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return ""
-	}
-	defer l.Close()
-	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}
-
-var redisLogMu sync.Mutex
-
-// redisSyncWriter lets the server's stdout and stderr share one buffer safely.
-type redisSyncWriter struct{ b *bytes.Buffer }
-
-func (w redisSyncWriter) Write(p []byte) (int, error) {
-	redisLogMu.Lock()
-	defer redisLogMu.Unlock()
-	return w.b.Write(p)
-}
-
-func redisTail(b *bytes.Buffer) string {
-	redisLogMu.Lock()
-	defer redisLogMu.Unlock()
-	s := b.String()
-	if len(s) > 2000 {
-		s = "…" + s[len(s)-2000:]
-	}
-	if s == "" {
-		s = "(no output)"
-	}
-	return s
 }
