@@ -14,10 +14,21 @@ import (
 // ExpireRecords deletes up to limit records shot before cutoff. Their images move to
 // pending in the same transaction; the caller deletes them and calls Forget (what a
 // crash leaves pending is swept at start-up). It returns the image keys.
-func (s *DB) ExpireRecords(ctx context.Context, cutoff time.Time, limit int) (n int, images []string, err error) {
+func (s *DB) ExpireRecords(ctx context.Context, cutoff time.Time, limit int) (int, []string, error) {
+	return s.expire(ctx, `SELECT id, images FROM records WHERE shot_time < ? ORDER BY shot_time LIMIT ?`, `DELETE FROM records WHERE id=?`, cutoff, limit,
+		func(v string) []string {
+			var keys []string
+			_ = json.Unmarshal([]byte(v), &keys)
+			return keys
+		})
+}
+
+// expire deletes the rows a (id, images) query selects, in one transaction that
+// also logs their images as pending; images parses the second column into keys.
+func (s *DB) expire(ctx context.Context, query, del string, cutoff time.Time, limit int, images func(string) []string) (n int, keys []string, err error) {
 	err = s.tx(ctx, func(tx *sql.Tx) error {
-		n, images = 0, nil
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, images FROM records WHERE shot_time < ? ORDER BY shot_time LIMIT ?`+s.dialect.forUpdate()), ms(cutoff), limit)
+		n, keys = 0, nil
+		rows, err := tx.QueryContext(ctx, s.q(query+s.dialect.forUpdate()), ms(cutoff), limit)
 		if err != nil {
 			return err
 		}
@@ -28,28 +39,26 @@ func (s *DB) ExpireRecords(ctx context.Context, cutoff time.Time, limit int) (n 
 				rows.Close()
 				return err
 			}
-			var keys []string
-			_ = json.Unmarshal([]byte(imgs), &keys)
-			ids, images = append(ids, id), append(images, keys...)
+			ids, keys = append(ids, id), append(keys, images(imgs)...)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, k := range images {
+		for _, k := range keys {
 			if _, err := tx.ExecContext(ctx, s.q(s.dialect.insertIgnore(`pending_objects (key, created_at) VALUES (?,?)`)), k, ms(now())); err != nil {
 				return err
 			}
 		}
 		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM records WHERE id=?`), id); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q(del), id); err != nil {
 				return err
 			}
 		}
 		n = len(ids)
 		return nil
 	})
-	return n, images, err
+	return n, keys, err
 }
 
 // ExpireImages removes, from up to limit records shot before cutoff, the images whose
@@ -153,38 +162,7 @@ func dropSubImages(body string, keys []string) string {
 
 // ExpireAlerts deletes up to limit alerts raised before cutoff; their images move
 // to pending as with records.
-func (s *DB) ExpireAlerts(ctx context.Context, cutoff time.Time, limit int) (n int, images []string, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		n, images = 0, nil
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, image FROM alerts WHERE at < ? ORDER BY at LIMIT ?`+s.dialect.forUpdate()), ms(cutoff), limit)
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id, img string
-			if err := rows.Scan(&id, &img); err != nil {
-				rows.Close()
-				return err
-			}
-			ids, images = append(ids, id), append(images, img)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, k := range images {
-			if _, err := tx.ExecContext(ctx, s.q(s.dialect.insertIgnore(`pending_objects (key, created_at) VALUES (?,?)`)), k, ms(now())); err != nil {
-				return err
-			}
-		}
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM alerts WHERE id=?`), id); err != nil {
-				return err
-			}
-		}
-		n = len(ids)
-		return nil
-	})
-	return n, images, err
+func (s *DB) ExpireAlerts(ctx context.Context, cutoff time.Time, limit int) (int, []string, error) {
+	return s.expire(ctx, `SELECT id, image FROM alerts WHERE at < ? ORDER BY at LIMIT ?`, `DELETE FROM alerts WHERE id=?`, cutoff, limit,
+		func(v string) []string { return []string{v} })
 }
