@@ -100,6 +100,7 @@ func TestWarehouseCLIAndHotSwap(t *testing.T) {
 		t.Fatalf("list:\n%s", out)
 	}
 
+	recsBefore := len(s.records())
 	s.cli("model", "publish", "acme/blazeface-back@9.0.0")
 	swapped := s.waitBatcher("blazeface-back", "9.0.0", before.Frames)
 	s.cli("model", "publish", "acme/blazeface-back@9.1.0")
@@ -121,5 +122,13 @@ func TestWarehouseCLIAndHotSwap(t *testing.T) {
 	if st.Status.Source.State != "online" {
 		t.Fatalf("stream after three swaps: %+v", st)
 	}
-	t.Logf("blazeface-back: %d frames before the first swap, %d after three swaps", before.Frames, b.Frames)
+	// and the task kept producing records across the swaps (the portrait keeps passing)
+	deadline := time.Now().Add(60 * time.Second)
+	for len(s.records()) <= recsBefore {
+		if time.Now().After(deadline) {
+			t.Fatalf("no record after the swaps (had %d)\n%s", recsBefore, s.logs)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("blazeface-back: %d frames before the first swap, %d after three swaps; records %d → %d", before.Frames, b.Frames, recsBefore, len(s.records()))
 }
