@@ -25,7 +25,7 @@ func apiRoutes() []route {
 		{http.MethodGet, "/api/v1/models", "Models in the repository", signedIn, nil, "", listModels},
 		{http.MethodGet, "/metrics", "Prometheus metrics: streams, tasks, models, scheduling states, records", admin, nil, "", serveMetrics},
 		{http.MethodPost, "/api/v1/workers/heartbeat", "A remote worker's heartbeat: its status in, its lease (the streams it must run) out", roles(auth.PlatformAdmin, auth.WorkerRole), nil, "Heartbeat", workerHeartbeat},
-		{http.MethodGet, "/api/v1/workers", "Remote workers: liveness, capacity, streams (distributed mode)", admin, nil, "", listWorkers},
+		{http.MethodGet, "/api/v1/workers", "Remote workers: liveness, capacity, streams, and every task's placement grant (distributed mode)", admin, nil, "", listWorkers},
 		{http.MethodGet, "/api/v1/stats", "Record counts, pipeline status and batching counters (platform-wide)", admin, nil, "", stats},
 
 		{http.MethodPost, "/api/v1/departments", "Create a department with its areas and quota", admin, nil, "Department", createDepartment},
@@ -153,7 +153,9 @@ var schemas = gin.H{
 		"area":  gin.H{"type": "string", "description": "GB/T 2260 code; alerts inside it"}, "receive_url": gin.H{"type": "string"},
 		"report_interval_s": gin.H{"type": "integer", "description": "batching interval (default 1)"}}},
 	"Heartbeat": gin.H{"type": "object", "required": []string{"id"}, "properties": gin.H{
-		"id": gin.H{"type": "string"}, "capacity_fps": gin.H{"type": "number"}, "status": gin.H{"type": "object"}}},
+		"id": gin.H{"type": "string"}, "capacity_fps": gin.H{"type": "number", "description": "analysed frames/s the worker sustains; > 0 caps its model rates"},
+		"cores": gin.H{"type": "integer", "description": "CPU cores: the worker's CPU device is sized from them"}, "gpus": gin.H{"type": "integer", "description": "CUDA GPUs (reported, not placed on yet)"},
+		"status": gin.H{"type": "object"}}},
 	"Decision": gin.H{"type": "object", "properties": gin.H{"note": gin.H{"type": "string"}}},
 	"Task": gin.H{"type": "object", "required": []string{"device_id", "algorithm"}, "properties": gin.H{
 		"device_id": gin.H{"type": "string"}, "algorithm": gin.H{"type": "string"}, "enabled": gin.H{"type": "boolean"},

@@ -5,38 +5,94 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cityeye/cityeye/algorithms"
+	"github.com/cityeye/cityeye/scheduler/placement"
 	"github.com/cityeye/cityeye/workers"
 )
 
 // Cluster is the scheduler's Worker in distributed mode: it holds the desired stream
 // plans and spreads them over the remote workers that heartbeat in. A stream (with
-// all its tasks, so it is decoded once) lives on one worker; placements are sticky
-// (a new stream or a returning worker moves nothing that runs); a worker silent for
-// Timeout loses its streams to the others at the next sweep.
+// all its tasks, so it is decoded once) lives on one worker. Placement is
+// scheduler/placement's capacity-aware planner: every live worker is a CPU device
+// sized from its reported cores and Costs, streams are packed under
+// Costs.TargetUtil, and when they do not fit the planner degrades low-priority work
+// (lower rates, then time-sharing, then refusal) and says why in Grants.
+// Placements are sticky (the previous plan is passed back to the planner: a new
+// stream or a returning worker moves nothing that runs); a worker silent for Timeout
+// loses its streams to the others at the next sweep.
 //
 // No stream runs twice: a worker stops everything itself when it has not renewed
 // its lease for TTL (≤ Timeout, counted from before its last heartbeat left), and
-// the cluster moves a stream only after Timeout since that heartbeat arrived.
+// the cluster moves a stream off a dead worker only after Timeout since that
+// heartbeat arrived. When the planner moves a stream between two live workers, the
+// new one is leased the stream only after the old one has been handed a lease
+// without it (or has died).
+//
+// Time-shared streams (placement.Assignment.Rotated) stay assigned to their worker
+// but are included in its lease only during their turn: (now − RotationEpoch) mod
+// Slot.Cycle ∈ [Phase, Phase+Dwell). Leases are pulled every TTL/4, so a turn starts
+// and ends up to TTL/4 late: rotation granularity is TTL/4, keep Costs.Dwell well
+// above it.
 type Cluster struct {
 	Timeout time.Duration // a worker silent this long is dead (default 5 s)
 	Now     func() time.Time
+	// Costs sizes the workers' devices for the planner (DefaultCosts by NewCluster).
+	Costs Costs
+	// RotationEpoch is the origin of time-share cycles (zero: the Unix epoch).
+	RotationEpoch time.Time
 
-	mu      sync.Mutex
-	plans   map[string]workers.StreamPlan // desired, by stream ID
-	order   []string
-	assign  map[string]string // stream → worker
-	members map[string]*Member
+	mu       sync.Mutex
+	plans    map[string]workers.StreamPlan // desired, by stream ID
+	order    []string
+	assign   map[string]string // stream → worker
+	members  map[string]*Member
+	prevPlan *placement.Plan
+	grants   map[string]placement.Grant // by task ID, merged over the task's models
+	pixels   map[string]int             // stream → width×height its worker reported
+	leased   map[string]string          // stream → the worker whose last lease held it
+}
+
+// Costs is the cost table the cluster sizes workers with: what one CPU core does.
+// A worker's CPU device decodes Cores × DecodeFPS 1080p frames/s and runs each
+// model at Cores × its per-core rate. When the worker reports a capacity_fps > 0,
+// it caps every model's rate on the device, so the analysed frames/s the planner
+// gives the worker (all models together) stay ≤ capacity_fps × TargetUtil: the
+// operator's figure wins over the cost table when it is lower.
+type Costs struct {
+	ModelFPS        map[string]float64 // frames/s of a model on one core
+	DefaultModelFPS float64            // a model not in ModelFPS, or a task without a frame model
+	DecodeFPS       float64            // full-decode 1080p H.264 frames/s on one core
+	KeyframeCost    float64            // keyframe-only decode as a fraction of a full one (0: planner default 0.15)
+	TargetUtil      float64            // share of a device planned at most (0: planner default 0.85)
+	Dwell           time.Duration      // a time-shared stream's turn
+}
+
+// DefaultCosts are the measured per-core numbers (docs/bench/placement.md): blazeface
+// 28 ms → 39 frames/s after batching, nanodet 110 ms → 9, others assumed 20; decode
+// 4 ms per 720p frame → about 250 1080p frames/s.
+func DefaultCosts() Costs {
+	return Costs{ModelFPS: map[string]float64{"blazeface-back": 39, "nanodet": 9}, DefaultModelFPS: 20, DecodeFPS: 250,
+		KeyframeCost: 0.15, TargetUtil: 0.85, Dwell: 10 * time.Second}
 }
 
 // Member is one remote worker as the cluster sees it.
 type Member struct {
 	ID          string                          `json:"id"`
 	CapacityFPS float64                         `json:"capacity_fps"`
+	Cores       int                             `json:"cores"`
+	GPUs        int                             `json:"gpus"`
 	LastSeen    time.Time                       `json:"last_seen"`
 	Alive       bool                            `json:"alive"`
-	Streams     []string                        `json:"streams"`
+	Streams     []string                        `json:"streams"` // assigned, time-shared ones included
 	Status      map[string]workers.StreamStatus `json:"status,omitempty"`
 	Epoch       uint64                          `json:"epoch"` // bumps when the worker's set of streams changes
+}
+
+// WorkerInfo is what a heartbeat says about the worker's hardware.
+type WorkerInfo struct {
+	CapacityFPS float64 // analysed frames/s it sustains; > 0 caps its model rates (see Costs)
+	Cores       int     // CPU cores (0 counts as 1)
+	GPUs        int     // CUDA GPUs; reported only, not placed on yet (no measured GPU costs)
 }
 
 // Lease is a heartbeat's answer: what the worker must run now, until TTL passes
@@ -53,7 +109,8 @@ func NewCluster(timeout time.Duration) *Cluster {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	return &Cluster{Timeout: timeout, plans: map[string]workers.StreamPlan{}, assign: map[string]string{}, members: map[string]*Member{}}
+	return &Cluster{Timeout: timeout, Costs: DefaultCosts(), plans: map[string]workers.StreamPlan{}, assign: map[string]string{},
+		members: map[string]*Member{}, grants: map[string]placement.Grant{}, pixels: map[string]int{}, leased: map[string]string{}}
 }
 
 func (c *Cluster) now() time.Time {
@@ -72,16 +129,11 @@ func (c *Cluster) Apply(plans []workers.StreamPlan) {
 		c.plans[p.Stream.ID] = p
 		c.order = append(c.order, p.Stream.ID)
 	}
-	for s := range c.assign {
-		if _, ok := c.plans[s]; !ok {
-			delete(c.assign, s)
-		}
-	}
 	c.placeLocked()
 }
 
-// Heartbeat records a worker's liveness and status and returns its lease.
-func (c *Cluster) Heartbeat(id string, capacityFPS float64, status map[string]workers.StreamStatus) Lease {
+// Heartbeat records a worker's liveness, hardware and status and returns its lease.
+func (c *Cluster) Heartbeat(id string, info WorkerInfo, status map[string]workers.StreamStatus) Lease {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := c.members[id]
@@ -89,10 +141,20 @@ func (c *Cluster) Heartbeat(id string, capacityFPS float64, status map[string]wo
 		m = &Member{ID: id}
 		c.members[id] = m
 	}
-	m.CapacityFPS, m.LastSeen, m.Status = capacityFPS, c.now(), status
+	replan := m.CapacityFPS != info.CapacityFPS || m.Cores != info.Cores || m.GPUs != info.GPUs
+	m.CapacityFPS, m.Cores, m.GPUs, m.LastSeen, m.Status = info.CapacityFPS, info.Cores, info.GPUs, c.now(), status
+	for s, st := range status {
+		if px := st.Source.Width * st.Source.Height; px > 0 && c.pixels[s] != px {
+			c.pixels[s] = px
+			replan = true
+		}
+	}
 	if !m.Alive {
 		m.Alive = true
-		c.placeLocked() // a (re)joining worker takes only unassigned streams
+		replan = true // a (re)joining worker takes only what is unassigned
+	}
+	if replan {
+		c.placeLocked()
 	}
 	return c.leaseLocked(m)
 }
@@ -102,27 +164,50 @@ func (c *Cluster) Heartbeat(id string, capacityFPS float64, status map[string]wo
 func (c *Cluster) Sweep() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	moved := false
+	moved, died := false, false
 	for _, m := range c.members {
 		if m.Alive && c.now().Sub(m.LastSeen) >= c.Timeout {
-			m.Alive, m.Status = false, nil
-			for s, w := range c.assign {
+			m.Alive, m.Status, died = false, nil, true
+			moved = moved || len(m.Streams) > 0
+			for s, w := range c.leased {
 				if w == m.ID {
-					delete(c.assign, s)
-					moved = true
+					delete(c.leased, s) // it has fenced itself by now
 				}
 			}
 		}
 	}
-	if moved {
+	if died {
 		c.placeLocked()
 	}
 	return moved
 }
 
-// placeLocked gives every unassigned stream to the live worker with the lowest
-// load relative to its capacity. Assigned streams never move here.
+// taskModels is the frame models a task's algorithm runs; "" stands for an
+// algorithm without one (or unknown), costed at Costs.DefaultModelFPS.
+func taskModels(alg string) []string {
+	if s, ok := algorithms.Lookup(alg); ok && len(s.Models) > 0 {
+		return s.Models
+	}
+	return []string{""}
+}
+
+// placeLocked runs the planner over the live workers and the desired plans, with the
+// previous plan for stickiness, and derives assignments, grants and epochs.
 func (c *Cluster) placeLocked() {
+	var ws []placement.Worker
+	models := map[string]bool{}
+	var streams []placement.Stream
+	for _, id := range c.order {
+		p := c.plans[id]
+		st := placement.Stream{ID: id, Pixels: c.pixels[id]} // 0 = 1080p; native fps 25
+		for _, t := range p.Tasks {
+			for _, m := range taskModels(t.Task.Algorithm) {
+				models[m] = true
+				st.Tasks = append(st.Tasks, placement.Task{ID: t.Task.ID + "/" + m, Model: m, FPS: t.FPS, MinFPS: 0.2})
+			}
+		}
+		streams = append(streams, st)
+	}
 	var alive []*Member
 	for _, m := range c.members {
 		if m.Alive {
@@ -130,23 +215,51 @@ func (c *Cluster) placeLocked() {
 		}
 	}
 	sort.Slice(alive, func(i, j int) bool { return alive[i].ID < alive[j].ID })
-	load := map[string]float64{}
-	for s, w := range c.assign {
-		load[w] += demand(c.plans[s])
-	}
-	for _, s := range c.order {
-		if _, ok := c.assign[s]; ok || len(alive) == 0 {
-			continue
-		}
-		best, bestLoad := "", 0.0
-		for _, m := range alive {
-			l := load[m.ID] / max(m.CapacityFPS, 1)
-			if best == "" || l < bestLoad {
-				best, bestLoad = m.ID, l
+	for _, m := range alive {
+		cores := float64(max(m.Cores, 1))
+		d := placement.Device{ID: "cpu", Kind: "cpu", DecodeFPS: cores * c.Costs.DecodeFPS, ModelFPS: map[string]float64{}}
+		for name := range models {
+			r, ok := c.Costs.ModelFPS[name]
+			if !ok || r <= 0 {
+				r = c.Costs.DefaultModelFPS
 			}
+			f := cores * r
+			if m.CapacityFPS > 0 {
+				f = min(f, m.CapacityFPS)
+			}
+			d.ModelFPS[name] = f
 		}
-		c.assign[s] = best
-		load[best] += demand(c.plans[s])
+		ws = append(ws, placement.Worker{ID: m.ID, Healthy: true, Devices: []placement.Device{d}})
+	}
+	cfg := placement.Config{TargetUtil: c.Costs.TargetUtil, KeyframeCost: c.Costs.KeyframeCost, Dwell: c.Costs.Dwell, MinFPS: 0.2}
+	if cfg.Dwell <= 0 {
+		cfg.Dwell = 10 * time.Second
+	}
+	plan := placement.Place(cfg, ws, streams, c.prevPlan)
+	c.prevPlan = &plan
+
+	c.assign = map[string]string{}
+	for s, a := range plan.Assign {
+		c.assign[s] = a.Worker
+	}
+	c.grants = map[string]placement.Grant{}
+	for _, id := range c.order {
+		for _, t := range c.plans[id].Tasks {
+			var g placement.Grant
+			for i, m := range taskModels(t.Task.Algorithm) {
+				mg := plan.Grants[t.Task.ID+"/"+m]
+				if i == 0 {
+					g = mg
+					continue
+				}
+				fps, duty := min(g.GrantedFPS, mg.GrantedFPS), min(g.Duty, mg.Duty)
+				if severity(mg.State) > severity(g.State) {
+					g = mg
+				}
+				g.GrantedFPS, g.Duty = fps, duty
+			}
+			c.grants[t.Task.ID] = g
+		}
 	}
 	// epochs: a worker whose set changed gets a new one
 	for _, m := range c.members {
@@ -164,12 +277,24 @@ func (c *Cluster) placeLocked() {
 	}
 }
 
-func demand(p workers.StreamPlan) float64 {
-	d := 0.0
-	for _, t := range p.Tasks {
-		d += t.FPS
+func (c *Cluster) assignment(s string) (placement.Assignment, bool) {
+	if c.prevPlan == nil {
+		return placement.Assignment{}, false
 	}
-	return d
+	a, ok := c.prevPlan.Assign[s]
+	return a, ok
+}
+
+func severity(s placement.State) int {
+	switch s {
+	case placement.Degraded:
+		return 1
+	case placement.Rotated:
+		return 2
+	case placement.Unplaced:
+		return 3
+	}
+	return 0
 }
 
 func equal(a, b []string) bool {
@@ -184,12 +309,67 @@ func equal(a, b []string) bool {
 	return true
 }
 
+// leaseLocked is what m must run now: its assigned streams, with every task at its
+// granted rate, time-shared streams only during their turn, and a stream just moved
+// from another live worker only once that worker has been leased it no more.
 func (c *Cluster) leaseLocked(m *Member) Lease {
 	l := Lease{WorkerID: m.ID, Epoch: m.Epoch, TTL: c.Timeout, Plans: []workers.StreamPlan{}}
+	now := c.now()
+	in := map[string]bool{}
 	for _, s := range m.Streams {
-		l.Plans = append(l.Plans, c.plans[s])
+		if w, ok := c.leased[s]; ok && w != m.ID && c.members[w] != nil && c.members[w].Alive {
+			continue // still running there until its next heartbeat
+		}
+		if a, ok := c.assignment(s); ok && a.Rotated && a.Slot < len(c.prevPlan.Rotation) {
+			sl := c.prevPlan.Rotation[a.Slot]
+			if sl.Cycle > 0 {
+				epoch := c.RotationEpoch
+				if epoch.IsZero() {
+					epoch = time.Unix(0, 0)
+				}
+				t := now.Sub(epoch) % sl.Cycle
+				if t < 0 {
+					t += sl.Cycle
+				}
+				if t < a.Phase || t >= a.Phase+sl.Dwell {
+					continue
+				}
+			}
+		}
+		p := c.plans[s]
+		tasks := make([]workers.TaskPlan, len(p.Tasks))
+		for i, t := range p.Tasks {
+			if g, ok := c.grants[t.Task.ID]; ok && g.GrantedFPS > 0 && g.GrantedFPS < t.FPS {
+				t.FPS = g.GrantedFPS
+			}
+			tasks[i] = t
+		}
+		p.Tasks = tasks
+		l.Plans = append(l.Plans, p)
+		in[s] = true
+	}
+	for s, w := range c.leased {
+		if w == m.ID && !in[s] {
+			delete(c.leased, s)
+		}
+	}
+	for s := range in {
+		c.leased[s] = m.ID
 	}
 	return l
+}
+
+// Grants says, by task ID, what the planner gave every desired task: its state (ok,
+// degraded, rotated, unplaced), granted rate and duty, and why when it is not ok. A
+// task with several frame models shows the worst of them.
+func (c *Cluster) Grants() map[string]placement.Grant {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]placement.Grant, len(c.grants))
+	for k, v := range c.grants {
+		out[k] = v
+	}
+	return out
 }
 
 // Members reports every worker the cluster has heard of.

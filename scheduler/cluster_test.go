@@ -1,10 +1,13 @@
 package scheduler
 
 import (
+	"math"
 	"testing"
 	"time"
 
 	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/scheduler/placement"
+	"github.com/cityeye/cityeye/scheduler/source"
 	"github.com/cityeye/cityeye/workers"
 )
 
@@ -20,17 +23,21 @@ func ids(l Lease) []string {
 	return out
 }
 
-// Streams spread by load over live workers, stay put when a stream or a worker is
-// added, move off a silent worker after Timeout, and a returning worker takes
-// nothing back.
+// one core, default costs: a stream without a frame model costs decode 25/250 = 0.1
+// (keyframes only, 0.015, at ≤ 1 fps) + fps/20 of the core.
+var oneCore = WorkerInfo{Cores: 1}
+
+// Streams are packed under the target, stay put when a stream or a worker is added,
+// move off a silent worker after Timeout, and a returning worker takes nothing back.
 func TestClusterPlacement(t *testing.T) {
 	now := time.Unix(1000, 0)
 	c := NewCluster(3 * time.Second)
 	c.Now = func() time.Time { return now }
-	c.Heartbeat("w1", 10, nil)
-	c.Heartbeat("w2", 10, nil)
+	c.Heartbeat("w1", oneCore, nil)
+	c.Heartbeat("w2", oneCore, nil)
+	// a 0.35, b 0.35, c 0.2: a and b fill w1 to 0.70, c does not fit beside them
 	c.Apply([]workers.StreamPlan{plan("a", 5), plan("b", 5), plan("c", 2)})
-	l1, l2 := c.Heartbeat("w1", 10, nil), c.Heartbeat("w2", 10, nil)
+	l1, l2 := c.Heartbeat("w1", oneCore, nil), c.Heartbeat("w2", oneCore, nil)
 	if got := append(ids(l1), ids(l2)...); len(got) != 3 || len(ids(l1)) == 0 || len(ids(l2)) == 0 {
 		t.Fatalf("spread: w1 %v w2 %v", ids(l1), ids(l2))
 	}
@@ -40,25 +47,29 @@ func TestClusterPlacement(t *testing.T) {
 			where[s] = l.WorkerID
 		}
 	}
-	// a new stream and a new worker move nothing that runs
-	c.Heartbeat("w3", 10, nil)
+	// a new stream and a new worker move nothing that runs; d (0.065) goes to the
+	// fullest device it fits (the planner keeps whole workers free), not to idle w3
+	c.Heartbeat("w3", oneCore, nil)
 	c.Apply([]workers.StreamPlan{plan("a", 5), plan("b", 5), plan("c", 2), plan("d", 1)})
 	for _, w := range []string{"w1", "w2", "w3"} {
-		for _, s := range ids(c.Heartbeat(w, 10, nil)) {
+		for _, s := range ids(c.Heartbeat(w, oneCore, nil)) {
 			if old, ok := where[s]; ok && old != w {
 				t.Errorf("stream %s moved from %s to %s", s, old, w)
 			}
-			if s == "d" && w != "w3" {
-				t.Errorf("new stream d went to loaded %s, not idle w3", w)
+			if s == "d" && w != where["a"] {
+				t.Errorf("new stream d went to %s, not to the fullest worker %s", w, where["a"])
 			}
 		}
+	}
+	if g := c.Grants()["td"]; g.State != placement.OK || g.GrantedFPS != 1 {
+		t.Errorf("grant of d: %+v", g)
 	}
 	// w1 goes silent: after Timeout its streams move, not before
 	victim := where["a"]
 	now = now.Add(2 * time.Second)
 	for _, w := range []string{"w1", "w2", "w3"} {
 		if w != victim {
-			c.Heartbeat(w, 10, nil)
+			c.Heartbeat(w, oneCore, nil)
 		}
 	}
 	if c.Sweep() {
@@ -67,7 +78,7 @@ func TestClusterPlacement(t *testing.T) {
 	now = now.Add(1500 * time.Millisecond)
 	for _, w := range []string{"w1", "w2", "w3"} {
 		if w != victim {
-			c.Heartbeat(w, 10, nil)
+			c.Heartbeat(w, oneCore, nil)
 		}
 	}
 	if !c.Sweep() {
@@ -78,25 +89,149 @@ func TestClusterPlacement(t *testing.T) {
 		if w == victim {
 			continue
 		}
-		l := c.Heartbeat(w, 10, nil)
+		l := c.Heartbeat(w, oneCore, nil)
 		for _, s := range ids(l) {
 			owner[s] = w
 		}
 	}
-	if len(owner) != 4 || owner["a"] == victim || owner["a"] == "" {
+	if len(owner) != 4 || owner["a"] == victim || owner["a"] == "" || owner["c"] != where["c"] {
 		t.Fatalf("after %s died: %v", victim, owner)
 	}
 	// the victim returns: it gets nothing back, so nothing runs twice
-	if got := ids(c.Heartbeat(victim, 10, nil)); len(got) != 0 {
+	if got := ids(c.Heartbeat(victim, oneCore, nil)); len(got) != 0 {
 		t.Fatalf("returning worker got %v", got)
 	}
 	// a removed stream leaves its worker
 	c.Apply([]workers.StreamPlan{plan("b", 5), plan("c", 2), plan("d", 1)})
 	for _, w := range []string{"w1", "w2", "w3"} {
-		for _, s := range ids(c.Heartbeat(w, 10, nil)) {
+		for _, s := range ids(c.Heartbeat(w, oneCore, nil)) {
 			if s == "a" {
 				t.Fatal("removed stream still leased")
 			}
 		}
+	}
+}
+
+// An overloaded worker gets lowered rates in its lease.
+func TestClusterDegrades(t *testing.T) {
+	c := NewCluster(3 * time.Second)
+	c.Now = func() time.Time { return time.Unix(1000, 0) }
+	c.Heartbeat("w1", oneCore, nil)
+	// two streams at 10 fps cost 0.1 + 10/20 = 0.6 each, 1.2 > 0.85: the class gives up
+	// its range (10 → 0.2) in steps of 5%; step k gives 10 − 0.49k fps, and both fit
+	// when 2 × (0.1 + f/20) ≤ 0.85, i.e. f ≤ 6.5: k = 8, f = 6.08
+	c.Apply([]workers.StreamPlan{plan("a", 10), plan("b", 10)})
+	l := c.Heartbeat("w1", oneCore, nil)
+	if len(l.Plans) != 2 {
+		t.Fatalf("lease %v", ids(l))
+	}
+	for _, p := range l.Plans {
+		if f := p.Tasks[0].FPS; math.Abs(f-6.08) > 1e-9 {
+			t.Errorf("%s leased at %v fps, want 6.08", p.Stream.ID, f)
+		}
+		g := c.Grants()[p.Tasks[0].Task.ID]
+		if g.State != placement.Degraded || g.Code != placement.FPSLowered || g.RequestedFPS != 10 || math.Abs(g.GrantedFPS-6.08) > 1e-9 || g.Message == "" {
+			t.Errorf("grant %+v", g)
+		}
+	}
+	// the desired plan is left alone
+	if c.plans["a"].Tasks[0].FPS != 10 {
+		t.Error("desired plan changed")
+	}
+}
+
+// Streams that do not fit even at minimum rates take turns, each leased only in its
+// window of the cycle; what does not fit a slot either is refused with its reason.
+func TestClusterRotatesAndRefuses(t *testing.T) {
+	now := time.Unix(1000, 0) // 1000 s after the epoch
+	c := NewCluster(3 * time.Second)
+	c.Now = func() time.Time { return now }
+	// decode 50 frames/s per core with no keyframe saving: a 25 fps stream costs 0.5 of
+	// the core to decode, 0.51 at its minimum 0.2 fps, so one fits, not two
+	c.Costs.DecodeFPS, c.Costs.KeyframeCost = 50, 1
+	c.Heartbeat("w1", oneCore, nil)
+	var ps []workers.StreamPlan
+	for _, s := range []string{"r1", "r2", "r3", "r4", "r5"} {
+		ps = append(ps, plan(s, 5))
+	}
+	c.Apply(ps)
+	// r1 runs full-time first, then r2..r4 share its slot (MaxRotated 4): phases 0, 10,
+	// 20, 30 s of a 40 s cycle; r5 finds no slot with a free turn and is refused
+	want := map[string]time.Duration{"r1": 0, "r2": 10 * time.Second, "r3": 20 * time.Second, "r4": 30 * time.Second}
+	for s, ph := range want {
+		g := c.Grants()["t"+s]
+		if g.State != placement.Rotated || g.Code != placement.TimeShared || g.GrantedFPS != 0.2 || g.Duty != 0.25 {
+			t.Errorf("grant of %s: %+v", s, g)
+		}
+		if a := c.prevPlan.Assign[s]; !a.Rotated || a.Phase != ph || c.prevPlan.Rotation[a.Slot].Cycle != 40*time.Second {
+			t.Errorf("%s: %+v", s, a)
+		}
+	}
+	g := c.Grants()["tr5"]
+	if g.State != placement.Unplaced || g.Code != placement.NoCapacity || g.GrantedFPS != 0 || g.Message == "" {
+		t.Errorf("grant of r5: %+v", g)
+	}
+	// 1000 s mod 40 s = 0 s: r1's turn; every 10 s the next one's, r5 never
+	for i, s := range []string{"r1", "r2", "r3", "r4", "r1", "r2"} {
+		for _, off := range []time.Duration{0, 9999 * time.Millisecond} {
+			now = time.Unix(1000, 0).Add(time.Duration(i)*10*time.Second + off)
+			l := c.Heartbeat("w1", oneCore, nil)
+			if got := ids(l); len(got) != 1 || got[0] != s {
+				t.Fatalf("at +%v: leased %v, want [%s]", now.Sub(time.Unix(1000, 0)), got, s)
+			}
+			if f := l.Plans[0].Tasks[0].FPS; f != 0.2 {
+				t.Errorf("%s leased at %v fps, want 0.2", s, f)
+			}
+		}
+	}
+	if m := c.Members()[0]; len(m.Streams) != 4 {
+		t.Errorf("assigned %v, want the 4 rotated streams", m.Streams)
+	}
+	// a 4K stream (as its worker reports) needs 2.0 of the core to decode: too big
+	c.Heartbeat("w1", oneCore, map[string]workers.StreamStatus{"r1": {StreamID: "r1", Source: source.Status{Width: 3840, Height: 2160}}})
+	if g := c.Grants()["tr1"]; g.State != placement.Unplaced || g.Code != placement.TooBig {
+		t.Errorf("grant of 4K r1: %+v", g)
+	}
+	for i := 0; i < 8; i++ {
+		now = now.Add(5 * time.Second)
+		for _, s := range ids(c.Heartbeat("w1", oneCore, nil)) {
+			if s == "r1" {
+				t.Fatal("unplaced stream leased")
+			}
+		}
+	}
+	// no worker at all
+	now = now.Add(10 * time.Second)
+	c.Sweep()
+	if g := c.Grants()["tr2"]; g.State != placement.Unplaced || g.Code != placement.NoWorker {
+		t.Errorf("grant with no worker: %+v", g)
+	}
+}
+
+// A stream the planner moves between two live workers (here: its rate went up and it
+// no longer fits beside the other) is leased to the new one only after the old one
+// got a lease without it.
+func TestClusterHandover(t *testing.T) {
+	c := NewCluster(3 * time.Second)
+	c.Now = func() time.Time { return time.Unix(1000, 0) }
+	c.Heartbeat("w1", oneCore, nil)
+	c.Apply([]workers.StreamPlan{plan("a", 5), plan("b", 5)}) // 0.35 each: both on w1
+	c.Heartbeat("w2", oneCore, nil)
+	if got := ids(c.Heartbeat("w1", oneCore, nil)); len(got) != 2 {
+		t.Fatalf("w1 leased %v", got)
+	}
+	// a at 10 fps costs 0.1 + 0.5 = 0.6: b stays (its cost did not grow), a moves to w2
+	c.Apply([]workers.StreamPlan{plan("a", 10), plan("b", 5)})
+	if m := c.Members(); len(m[0].Streams) != 1 || m[0].Streams[0] != "b" || len(m[1].Streams) != 1 || m[1].Streams[0] != "a" {
+		t.Fatalf("members %+v", m)
+	}
+	if got := ids(c.Heartbeat("w2", oneCore, nil)); len(got) != 0 {
+		t.Fatalf("w2 leased %v while w1 may still run it", got)
+	}
+	if got := ids(c.Heartbeat("w1", oneCore, nil)); len(got) != 1 || got[0] != "b" {
+		t.Fatalf("w1 leased %v", got)
+	}
+	if l := c.Heartbeat("w2", oneCore, nil); len(l.Plans) != 1 || l.Plans[0].Stream.ID != "a" || l.Plans[0].Tasks[0].FPS != 10 {
+		t.Fatalf("w2 leased %v after w1 gave a up", ids(l))
 	}
 }

@@ -37,7 +37,7 @@ func runWorker(args []string) error {
 	token := fs.String("token", "", "distributed mode: an API token with the worker role (or CITYEYE_TOKEN)")
 	dsn := fs.String("database", "", "distributed mode: PostgreSQL DSN for records")
 	s3 := fs.String("s3", "", `distributed mode: S3 config JSON {"endpoint","access_key","secret_key","bucket","public_base"}`)
-	capacity := fs.Float64("capacity-fps", 25, "distributed mode: analysed frames per second this worker sustains (placement weight)")
+	capacity := fs.Float64("capacity-fps", 0, "distributed mode: analysed frames per second this worker sustains; > 0 caps its model rates in placement (0: sized from its cores alone)")
 	loop := fs.Bool("loop-files", false, "distributed mode: loop file:// streams like live cameras")
 	fast := fs.Bool("fast-files", false, "distributed mode: decode file:// streams as fast as possible")
 	if err := parse(fs, args); err != nil {
