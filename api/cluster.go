@@ -15,6 +15,7 @@ type heartbeatBody struct {
 	Cores       int                             `json:"cores"`        // CPU cores; sizes its CPU device
 	GPUs        int                             `json:"gpus"`         // reported, not placed on yet
 	Status      map[string]workers.StreamStatus `json:"status"`
+	Batchers    []workers.BatchStats            `json:"batchers"` // model counters, for /metrics
 }
 
 // workerHeartbeat renews a remote worker's lease and tells it what to run.
@@ -35,7 +36,7 @@ func workerHeartbeat(s *Server, c *gin.Context) {
 		fail(c, http.StatusBadRequest, "id", "id: 2–32 characters of a-z, 0-9, _ and -")
 		return
 	}
-	c.JSON(http.StatusOK, s.Cluster.Heartbeat(b.ID, scheduler.WorkerInfo{CapacityFPS: b.CapacityFPS, Cores: b.Cores, GPUs: b.GPUs}, b.Status))
+	c.JSON(http.StatusOK, s.Cluster.Heartbeat(b.ID, scheduler.WorkerInfo{CapacityFPS: b.CapacityFPS, Cores: b.Cores, GPUs: b.GPUs, Batchers: b.Batchers}, b.Status))
 }
 
 // listWorkers shows the remote workers and, by task ID, the planner's grant of

@@ -2,42 +2,50 @@ package api
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cityeye/cityeye/workers"
 )
 
 // metrics exposes the live state in the Prometheus text format. It reads the
-// worker, scheduler and database at scrape time, so nothing on the frame path pays
-// for it: per stream decode rate, frames, drops and state; per task analysed frames,
-// captures, alerts and granted fps; per model frames, batches, busy time and mean
-// batch; degraded and suspended tasks; records by type.
+// workers (the in-process one, or every remote worker's last heartbeat), scheduler
+// and database at scrape time, so nothing on the frame path pays for it: per worker
+// liveness and cores; per stream decode rate, frames, drops and state; per task
+// analysed frames, captures, alerts and granted fps; per model frames, batches, busy
+// time (÷ cores: utilisation), queue wait and mean batch; degraded, suspended and
+// unplaced tasks; records by type.
 type metrics struct{ s *Server }
 
 var (
-	mStreamFPS     = prometheus.NewDesc("cityeye_stream_decode_fps", "Decoded frames per second over the last ~2 s.", []string{"device_id"}, nil)
-	mStreamFrames  = prometheus.NewDesc("cityeye_stream_frames_total", "Frames decoded.", []string{"device_id"}, nil)
-	mStreamDropped = prometheus.NewDesc("cityeye_stream_dropped_frames_total", "Frames dropped because analysis fell behind (latest frame wins).", []string{"device_id"}, nil)
-	mStreamUp      = prometheus.NewDesc("cityeye_stream_online", "1 while the stream delivers frames.", []string{"device_id", "state"}, nil)
-	mTaskFrames    = prometheus.NewDesc("cityeye_task_frames_analysed_total", "Frames a task analysed.", []string{"task_id", "algorithm"}, nil)
-	mTaskCaptures  = prometheus.NewDesc("cityeye_task_captures_total", "Records written by a task.", []string{"task_id", "algorithm"}, nil)
-	mTaskAlerts    = prometheus.NewDesc("cityeye_task_alerts_total", "Alerts raised by a task.", []string{"task_id", "algorithm"}, nil)
+	mStreamFPS     = prometheus.NewDesc("cityeye_stream_decode_fps", "Decoded frames per second over the last ~2 s.", []string{"worker", "device_id"}, nil)
+	mStreamFrames  = prometheus.NewDesc("cityeye_stream_frames_total", "Frames decoded.", []string{"worker", "device_id"}, nil)
+	mStreamDropped = prometheus.NewDesc("cityeye_stream_dropped_frames_total", "Frames dropped because analysis fell behind (latest frame wins).", []string{"worker", "device_id"}, nil)
+	mStreamUp      = prometheus.NewDesc("cityeye_stream_online", "1 while the stream delivers frames.", []string{"worker", "device_id", "state"}, nil)
+	mTaskFrames    = prometheus.NewDesc("cityeye_task_frames_analysed_total", "Frames a task analysed.", []string{"worker", "task_id", "algorithm"}, nil)
+	mTaskCaptures  = prometheus.NewDesc("cityeye_task_captures_total", "Records written by a task.", []string{"worker", "task_id", "algorithm"}, nil)
+	mTaskAlerts    = prometheus.NewDesc("cityeye_task_alerts_total", "Alerts raised by a task.", []string{"worker", "task_id", "algorithm"}, nil)
 	mTaskFPS       = prometheus.NewDesc("cityeye_task_granted_fps", "Frame rate the scheduler granted a task.", []string{"task_id"}, nil)
 	mTasksState    = prometheus.NewDesc("cityeye_tasks", "Tasks by scheduling state (running, degraded, suspended, disabled).", []string{"state"}, nil)
-	mModelFrames   = prometheus.NewDesc("cityeye_model_frames_total", "Frames a model analysed.", []string{"model", "version", "provider"}, nil)
-	mModelBatches  = prometheus.NewDesc("cityeye_model_batches_total", "Inference calls (batches) of a model.", []string{"model", "version", "provider"}, nil)
-	mModelBusy     = prometheus.NewDesc("cityeye_model_busy_seconds_total", "Time spent in a model's inference; busy/elapsed is its device utilisation.", []string{"model", "version", "provider"}, nil)
-	mModelBatch    = prometheus.NewDesc("cityeye_model_mean_batch", "Mean batch size so far.", []string{"model", "version", "provider"}, nil)
-	mModelSwaps    = prometheus.NewDesc("cityeye_model_swaps_total", "Hot swaps to a newly published version.", []string{"model"}, nil)
+	mModelFrames   = prometheus.NewDesc("cityeye_model_frames_total", "Frames a model analysed.", []string{"worker", "model", "version", "provider"}, nil)
+	mModelBatches  = prometheus.NewDesc("cityeye_model_batches_total", "Inference calls (batches) of a model.", []string{"worker", "model", "version", "provider"}, nil)
+	mModelBusy     = prometheus.NewDesc("cityeye_model_busy_seconds_total", "Time spent in a model's inference; busy/elapsed is its device utilisation.", []string{"worker", "model", "version", "provider"}, nil)
+	mModelBatch    = prometheus.NewDesc("cityeye_model_mean_batch", "Mean batch size so far.", []string{"worker", "model", "version", "provider"}, nil)
+	mModelSwaps    = prometheus.NewDesc("cityeye_model_swaps_total", "Hot swaps to a newly published version.", []string{"worker", "model"}, nil)
+	mModelWait     = prometheus.NewDesc("cityeye_model_queue_wait_seconds_total", "Time frames waited for their batch, summed; ÷ frames is the mean queue wait.", []string{"worker", "model", "version", "provider"}, nil)
+	mWorkerUp      = prometheus.NewDesc("cityeye_worker_up", "1 while a worker heartbeats (distributed), or for the in-process worker.", []string{"worker"}, nil)
+	mWorkerCores   = prometheus.NewDesc("cityeye_worker_cores", "CPU cores a worker reports; rate(cityeye_model_busy_seconds_total) ÷ cores is its CPU utilisation by inference.", []string{"worker"}, nil)
 	mRecords       = prometheus.NewDesc("cityeye_records", "Stored GA/T 1400 records by type.", []string{"type"}, nil)
 )
 
 func (m metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mStreamFPS, mStreamFrames, mStreamDropped, mStreamUp, mTaskFrames, mTaskCaptures, mTaskAlerts, mTaskFPS,
-		mTasksState, mModelFrames, mModelBatches, mModelBusy, mModelBatch, mModelSwaps, mRecords} {
+		mTasksState, mModelFrames, mModelBatches, mModelBusy, mModelBatch, mModelSwaps, mModelWait, mWorkerUp, mWorkerCores, mRecords} {
 		ch <- d
 	}
 }
@@ -49,28 +57,55 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 	c := func(d *prometheus.Desc, v float64, l ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, l...)
 	}
+	// every worker's pipelines and models: the in-process one, or the remote ones
+	type source struct {
+		id       string
+		up       bool
+		cores    int
+		status   map[string]workers.StreamStatus
+		batchers []workers.BatchStats
+	}
+	var sources []source
 	if m.s.Worker != nil {
-		for id, st := range m.s.Worker.Status() {
-			g(mStreamFPS, st.Source.FPSIn, id)
-			c(mStreamFrames, float64(st.Source.Frames), id)
-			c(mStreamDropped, float64(st.Source.Dropped), id)
-			up := 0.0
+		sources = append(sources, source{"local", true, runtime.NumCPU(), m.s.Worker.Status(), m.s.Worker.Batchers()})
+	}
+	if m.s.Cluster != nil {
+		for _, mb := range m.s.Cluster.Members() {
+			sources = append(sources, source{mb.ID, mb.Alive, mb.Cores, mb.Status, mb.Batchers})
+		}
+	}
+	for _, src := range sources {
+		up := 0.0
+		if src.up {
+			up = 1
+		}
+		g(mWorkerUp, up, src.id)
+		g(mWorkerCores, float64(src.cores), src.id)
+		if !src.up {
+			continue
+		}
+		for id, st := range src.status {
+			g(mStreamFPS, st.Source.FPSIn, src.id, id)
+			c(mStreamFrames, float64(st.Source.Frames), src.id, id)
+			c(mStreamDropped, float64(st.Source.Dropped), src.id, id)
+			online := 0.0
 			if st.Source.State == "online" {
-				up = 1
+				online = 1
 			}
-			g(mStreamUp, up, id, string(st.Source.State))
+			g(mStreamUp, online, src.id, id, string(st.Source.State))
 			for _, t := range st.Tasks {
-				c(mTaskFrames, float64(t.Frames), t.TaskID, t.Algorithm)
-				c(mTaskCaptures, float64(t.Captures), t.TaskID, t.Algorithm)
-				c(mTaskAlerts, float64(t.Alerts), t.TaskID, t.Algorithm)
+				c(mTaskFrames, float64(t.Frames), src.id, t.TaskID, t.Algorithm)
+				c(mTaskCaptures, float64(t.Captures), src.id, t.TaskID, t.Algorithm)
+				c(mTaskAlerts, float64(t.Alerts), src.id, t.TaskID, t.Algorithm)
 			}
 		}
-		for _, b := range m.s.Worker.Batchers() {
-			c(mModelFrames, float64(b.Frames), b.Model, b.Version, b.Provider)
-			c(mModelBatches, float64(b.Batches), b.Model, b.Version, b.Provider)
-			c(mModelBusy, b.BusySec, b.Model, b.Version, b.Provider)
-			g(mModelBatch, b.MeanBatch, b.Model, b.Version, b.Provider)
-			c(mModelSwaps, float64(b.Swaps), b.Model)
+		for _, b := range src.batchers {
+			c(mModelFrames, float64(b.Frames), src.id, b.Model, b.Version, b.Provider)
+			c(mModelBatches, float64(b.Batches), src.id, b.Model, b.Version, b.Provider)
+			c(mModelBusy, b.BusySec, src.id, b.Model, b.Version, b.Provider)
+			c(mModelWait, b.WaitSec, src.id, b.Model, b.Version, b.Provider)
+			g(mModelBatch, b.MeanBatch, src.id, b.Model, b.Version, b.Provider)
+			c(mModelSwaps, float64(b.Swaps), src.id, b.Model)
 		}
 	}
 	if m.s.Scheduler != nil {

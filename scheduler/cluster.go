@@ -85,6 +85,7 @@ type Member struct {
 	Alive       bool                            `json:"alive"`
 	Streams     []string                        `json:"streams"` // assigned, time-shared ones included
 	Status      map[string]workers.StreamStatus `json:"status,omitempty"`
+	Batchers    []workers.BatchStats            `json:"batchers,omitempty"`
 	Epoch       uint64                          `json:"epoch"` // bumps when the worker's set of streams changes
 }
 
@@ -93,6 +94,8 @@ type WorkerInfo struct {
 	CapacityFPS float64 // analysed frames/s it sustains; > 0 caps its model rates (see Costs)
 	Cores       int     // CPU cores (0 counts as 1)
 	GPUs        int     // CUDA GPUs; reported only, not placed on yet (no measured GPU costs)
+	// Batchers are the worker's model counters, for the server's /metrics.
+	Batchers []workers.BatchStats
 }
 
 // Lease is a heartbeat's answer: what the worker must run now, until TTL passes
@@ -142,7 +145,7 @@ func (c *Cluster) Heartbeat(id string, info WorkerInfo, status map[string]worker
 		c.members[id] = m
 	}
 	replan := m.CapacityFPS != info.CapacityFPS || m.Cores != info.Cores || m.GPUs != info.GPUs
-	m.CapacityFPS, m.Cores, m.GPUs, m.LastSeen, m.Status = info.CapacityFPS, info.Cores, info.GPUs, c.now(), status
+	m.CapacityFPS, m.Cores, m.GPUs, m.LastSeen, m.Status, m.Batchers = info.CapacityFPS, info.Cores, info.GPUs, c.now(), status, info.Batchers
 	for s, st := range status {
 		if px := st.Source.Width * st.Source.Height; px > 0 && c.pixels[s] != px {
 			c.pixels[s] = px

@@ -34,6 +34,7 @@ type Batcher struct {
 
 	frames, batches atomic.Int64
 	busy            atomic.Int64 // nanoseconds spent running the model
+	waited          atomic.Int64 // nanoseconds frames spent queued before their batch ran
 	swaps           atomic.Int64
 
 	mu      sync.Mutex
@@ -44,6 +45,7 @@ type Batcher struct {
 type batchReq struct {
 	img   gocv.Mat
 	reply chan batchRes
+	at    time.Time // when the frame arrived: queue wait = batch start − at
 }
 
 type batchRes struct {
@@ -92,7 +94,7 @@ func (b *Batcher) adopt(r swapReq) {
 
 // Detect runs the model on img as part of some batch.
 func (b *Batcher) Detect(ctx context.Context, img gocv.Mat) ([]decode.Detection, error) {
-	r := batchReq{img: img, reply: make(chan batchRes, 1)}
+	r := batchReq{img: img, reply: make(chan batchRes, 1), at: time.Now()}
 	select {
 	case b.reqs <- r:
 	case <-ctx.Done():
@@ -146,6 +148,9 @@ func (b *Batcher) loop() {
 			imgs[i] = r.img
 		}
 		start := time.Now()
+		for _, r := range batch {
+			b.waited.Add(int64(start.Sub(r.at)))
+		}
 		dets, err := model.Detect(imgs)
 		b.busy.Add(int64(time.Since(start)))
 		b.frames.Add(int64(len(batch)))
@@ -169,8 +174,9 @@ type BatchStats struct {
 	Batches   int64   `json:"batches"`
 	MeanBatch float64 `json:"mean_batch"`
 	BusySec   float64 `json:"busy_seconds"`
-	Swaps     int64   `json:"swaps"`      // hot swaps to another version since start
-	SwapError string  `json:"swap_error"` // why the last swap attempt failed; "" when it succeeded
+	WaitSec   float64 `json:"queue_wait_seconds"` // summed over frames: time queued before their batch ran
+	Swaps     int64   `json:"swaps"`              // hot swaps to another version since start
+	SwapError string  `json:"swap_error"`         // why the last swap attempt failed; "" when it succeeded
 }
 
 // Stats reports counters.
@@ -178,7 +184,7 @@ func (b *Batcher) Stats() BatchStats {
 	m := b.model.Load()
 	f, n := b.frames.Load(), b.batches.Load()
 	s := BatchStats{Model: m.Manifest.Name, Version: m.Manifest.Version, Provider: string(m.Provider()), Frames: f, Batches: n,
-		BusySec: time.Duration(b.busy.Load()).Seconds(), Swaps: b.swaps.Load()}
+		BusySec: time.Duration(b.busy.Load()).Seconds(), WaitSec: time.Duration(b.waited.Load()).Seconds(), Swaps: b.swaps.Load()}
 	if n > 0 {
 		s.MeanBatch = float64(f) / float64(n)
 	}

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -147,6 +148,15 @@ func TestDistributedWorkerFailover(t *testing.T) {
 		}
 	}
 	s.checkRecord(after[0]) // its snapshots resolve from MinIO through the API
+	// /metrics sees the remote workers: the stream decoding on the new owner, its model
+	var metrics []byte
+	s.get("/metrics", &metrics)
+	for _, want := range []string{`cityeye_stream_frames_total{device_id="` + cam + `",worker="` + second + `"}`,
+		`cityeye_model_frames_total{model="blazeface-back"`, `cityeye_worker_up{worker="` + second + `"} 1`, `cityeye_model_queue_wait_seconds_total{`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s:\n%.3000s", want, metrics)
+		}
+	}
 	t.Logf("%d records before the kill, %d after the fail-over", len(before), len(after))
 }
 

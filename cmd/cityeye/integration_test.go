@@ -276,7 +276,7 @@ func TestEmbeddedCapturesRealVideo(t *testing.T) {
 	var metrics []byte
 	if code := s.get("/metrics", &metrics); code != 200 ||
 		!strings.Contains(string(metrics), `cityeye_model_frames_total{model="nanodet"`) ||
-		!strings.Contains(string(metrics), `cityeye_stream_frames_total{device_id="44150200001310000001"}`) ||
+		!strings.Contains(string(metrics), `cityeye_stream_frames_total{device_id="44150200001310000001",worker="local"}`) ||
 		!strings.Contains(string(metrics), `cityeye_task_captures_total{`) {
 		t.Errorf("metrics after the run (%d):\n%.3000s", code, metrics)
 	}

@@ -102,7 +102,7 @@ func (r *remoteWorker) loop(ctx context.Context) {
 
 func (r *remoteWorker) heartbeat(ctx context.Context) (scheduler.Lease, error) {
 	var lease scheduler.Lease
-	b, _ := json.Marshal(map[string]any{"id": r.id, "capacity_fps": r.capacity, "cores": runtime.NumCPU(), "gpus": 0, "status": r.w.Status()})
+	b, _ := json.Marshal(map[string]any{"id": r.id, "capacity_fps": r.capacity, "cores": runtime.NumCPU(), "gpus": 0, "status": r.w.Status(), "batchers": r.w.Batchers()})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.server+"/api/v1/workers/heartbeat", bytes.NewReader(b))
 	if err != nil {
 		return lease, err
