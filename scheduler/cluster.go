@@ -135,6 +135,26 @@ func (c *Cluster) Apply(plans []workers.StreamPlan) {
 	c.placeLocked()
 }
 
+// SetModelFPS updates a model's per-core frames/s (from the warehouse benchmark of
+// its published version) and re-places if it changed.
+func (c *Cluster) SetModelFPS(model string, perCore float64) {
+	if perCore <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Costs.ModelFPS[model] == perCore {
+		return
+	}
+	m := make(map[string]float64, len(c.Costs.ModelFPS)+1)
+	for k, v := range c.Costs.ModelFPS {
+		m[k] = v
+	}
+	m[model] = perCore
+	c.Costs.ModelFPS = m
+	c.placeLocked()
+}
+
 // Heartbeat records a worker's liveness, hardware and status and returns its lease.
 func (c *Cluster) Heartbeat(id string, info WorkerInfo, status map[string]workers.StreamStatus) Lease {
 	c.mu.Lock()

@@ -225,6 +225,17 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	refresh := func() {}
 	if cfg.distributed() {
 		cluster = scheduler.NewCluster(time.Duration(cfg.HeartbeatTimeout * float64(time.Second)))
+		go func() { // plan with the warehouse's measured costs of the published versions
+			for t := time.NewTicker(time.Minute); ; {
+				modelCosts(ctx, db, cluster)
+				select {
+				case <-ctx.Done():
+					t.Stop()
+					return
+				case <-t.C:
+				}
+			}
+		}()
 		sched = scheduler.New(db, cluster, cfg.CapacityFPS)
 		go func() { // a silent worker loses its streams within Timeout + Timeout/10
 			t := time.NewTicker(cluster.Timeout / 10)
@@ -344,4 +355,25 @@ func runServe(args []string) error {
 
 func init() {
 	register("serve", "run the API, scheduler and an embedded worker (SQLite, local snapshots)", runServe)
+}
+
+// modelCosts feeds the cluster the per-core frames/s that the warehouse measured for
+// each published version on a CPU (batch 1), replacing the built-in cost table.
+func modelCosts(ctx context.Context, db *store.DB, cluster *scheduler.Cluster) {
+	vs, err := db.ListModelVersions(ctx, store.ModelFilter{State: store.ModelPublished})
+	if err != nil {
+		slog.Warn("model costs", "err", err)
+		return
+	}
+	for _, v := range vs {
+		var bench []warehouse.BenchResult
+		if json.Unmarshal(v.Bench, &bench) != nil {
+			continue
+		}
+		for _, b := range bench {
+			if b.Provider == "cpu" && b.BatchSize == 1 && b.FPSPerCore > 0 {
+				cluster.SetModelFPS(v.Name, b.FPSPerCore)
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package warehouse
 import (
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -101,6 +102,10 @@ type BenchResult struct {
 	LatencyMS float64 `json:"latency_ms"` // mean per batch
 	P95MS     float64 `json:"p95_ms"`
 	FPS       float64 `json:"fps"` // images per second at this batch size
+	// Cores the run could use (ONNX Runtime takes one thread per core by default) and
+	// FPS per core: what the scheduler plans a CPU worker with (cores × this).
+	Cores      int     `json:"cores"`
+	FPSPerCore float64 `json:"fps_per_core"`
 }
 
 // Benchmark measures latency and throughput per batch size (1, 2, 4, 8 up to the
@@ -143,7 +148,8 @@ func Benchmark(m *models.Model, minDur time.Duration, progress func(done, total 
 		out = append(out, BenchResult{Provider: string(m.Provider()), BatchSize: n, Runs: len(lat),
 			LatencyMS: float64(sum.Microseconds()) / 1000 / float64(len(lat)),
 			P95MS:     float64(lat[min(len(lat)-1, len(lat)*95/100)].Microseconds()) / 1000,
-			FPS:       float64(n*len(lat)) / total.Seconds()})
+			FPS:       float64(n*len(lat)) / total.Seconds(), Cores: runtime.NumCPU()})
+		out[len(out)-1].FPSPerCore = out[len(out)-1].FPS / float64(runtime.NumCPU())
 		if progress != nil {
 			progress(i+1, len(sizes))
 		}
