@@ -235,3 +235,22 @@ func TestClusterHandover(t *testing.T) {
 		t.Fatalf("w2 leased %v after w1 gave a up", ids(l))
 	}
 }
+
+// Measured costs (the warehouse benchmark of a published version) replace the
+// built-in table: a slower model makes the same work degrade.
+func TestClusterUsesMeasuredModelCosts(t *testing.T) {
+	c := NewCluster(3 * time.Second)
+	now := time.Unix(1000, 0)
+	c.Now = func() time.Time { return now }
+	c.Heartbeat("w1", WorkerInfo{Cores: 1}, nil)
+	p := workers.StreamPlan{Stream: store.Stream{ID: "s"}, Tasks: []workers.TaskPlan{{Task: store.Task{ID: "t", Algorithm: "face_capture"}, FPS: 5}}}
+	c.Apply([]workers.StreamPlan{p})
+	if l := c.Heartbeat("w1", WorkerInfo{Cores: 1}, nil); len(l.Plans) != 1 || l.Plans[0].Tasks[0].FPS != 5 {
+		t.Fatalf("at the default cost: %+v", l.Plans)
+	}
+	c.SetModelFPS("blazeface-back", 2) // measured: 2 frames/s per core
+	l := c.Heartbeat("w1", WorkerInfo{Cores: 1}, nil)
+	if len(l.Plans) != 1 || l.Plans[0].Tasks[0].FPS >= 5 || c.Grants()["t"].State != "degraded" {
+		t.Fatalf("after a slower measured cost: %+v, grant %+v", l.Plans[0].Tasks, c.Grants()["t"])
+	}
+}

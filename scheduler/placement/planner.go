@@ -459,6 +459,9 @@ func (p *planner) refuseEarly(si int32) {
 		}
 		dec, inf := p.dec[base+pi], p.inf[base+pi]
 		if p.fitsEmpty(pi, dec, inf) {
+			// it fits only when lowered: leave the requested-rate costs in place, as
+			// the caller (and setLevel's cache) assumes for level{}
+			p.streamCosts(si, levelReq)
 			return
 		}
 		if w := weight(p.profs[pi].cuda, dec, inf); w < best {
