@@ -38,6 +38,7 @@ const NotifyBatch = 100
 // queue starts.
 func (s *Server) RegisterJobs() {
 	s.Jobs.Handle(KindNotify, func(ctx context.Context, j jobs.Job) error { return s.deliver(ctx, j.Key) })
+	s.RegisterAnalysisJobs()
 }
 
 // RunNotifier re-queues what a restart left undelivered and runs the dispatcher

@@ -59,6 +59,10 @@ func apiRoutes() []route {
 		{http.MethodPut, "/api/v1/tasks/:id", "Update a task's algorithm, params or enabled flag", staff, nil, "Task", updateTask},
 		{http.MethodDelete, "/api/v1/tasks/:id", "Delete a task", staff, nil, "", deleteTask},
 
+		{http.MethodPost, "/api/v1/analyses", "Analyse a recorded video (file:// or http(s)) as a registered camera, in the background", staff, nil, "Analysis", createAnalysis},
+		{http.MethodGet, "/api/v1/analyses", "Offline video analyses of the caller's department (platform admins: all)", viewers, nil, "", listAnalyses},
+		{http.MethodGet, "/api/v1/analyses/:id", "An offline video analysis: state, frames analysed, records", viewers, nil, "", getAnalysis},
+
 		{http.MethodGet, "/api/v1/records", "Search GA/T 1400 records the caller may see, newest first (audited)", readers, recordQuery, "", listRecords},
 		{http.MethodGet, "/api/v1/search", "Analyst search over the records the caller may see: time window (default the last 24 h), cameras, area, map box, types, plate exact or partial, colours, vehicle class, task; newest first, keyset-paged with next_cursor (audited)", readers, searchParams, "", searchRecords},
 		{http.MethodGet, "/api/v1/records/export", "Export matching records as NDJSON (audited)", viewers, recordQuery, "", exportRecords},
@@ -157,6 +161,10 @@ var schemas = gin.H{
 		"cores": gin.H{"type": "integer", "description": "CPU cores: the worker's CPU device is sized from them"}, "gpus": gin.H{"type": "integer", "description": "CUDA GPUs (reported, not placed on yet)"},
 		"status": gin.H{"type": "object"}}},
 	"Decision": gin.H{"type": "object", "properties": gin.H{"note": gin.H{"type": "string"}}},
+	"Analysis": gin.H{"type": "object", "required": []string{"device_id", "url", "algorithm"}, "properties": gin.H{
+		"device_id": gin.H{"type": "string", "description": "a registered camera the caller's department may analyse; its records carry this camera"},
+		"url":       gin.H{"type": "string", "description": "the recorded video: file:///absolute/path or http(s)://"},
+		"algorithm": gin.H{"type": "string"}, "params": gin.H{"type": "object", "description": "as a task's params (sample_fps, roi, thresholds, options, models)"}}},
 	"Task": gin.H{"type": "object", "required": []string{"device_id", "algorithm"}, "properties": gin.H{
 		"device_id": gin.H{"type": "string"}, "algorithm": gin.H{"type": "string"}, "enabled": gin.H{"type": "boolean"},
 		"department": gin.H{"type": "string", "description": "platform admins only: the department the task runs for (default: the camera's owner)"},
