@@ -40,12 +40,13 @@ var (
 	mModelWait     = prometheus.NewDesc("cityeye_model_queue_wait_seconds_total", "Time frames waited for their batch, summed; ÷ frames is the mean queue wait.", []string{"worker", "model", "version", "provider"}, nil)
 	mWorkerUp      = prometheus.NewDesc("cityeye_worker_up", "1 while a worker heartbeats (distributed), or for the in-process worker.", []string{"worker"}, nil)
 	mWorkerCores   = prometheus.NewDesc("cityeye_worker_cores", "CPU cores a worker reports; rate(cityeye_model_busy_seconds_total) ÷ cores is its CPU utilisation by inference.", []string{"worker"}, nil)
+	mPlacement     = prometheus.NewDesc("cityeye_placement_tasks", "Tasks by placement state across remote workers (ok, degraded, rotated, unplaced); reasons in GET /api/v1/workers.", []string{"state"}, nil)
 	mRecords       = prometheus.NewDesc("cityeye_records", "Stored GA/T 1400 records by type.", []string{"type"}, nil)
 )
 
 func (m metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mStreamFPS, mStreamFrames, mStreamDropped, mStreamUp, mTaskFrames, mTaskCaptures, mTaskAlerts, mTaskFPS,
-		mTasksState, mModelFrames, mModelBatches, mModelBusy, mModelBatch, mModelSwaps, mModelWait, mWorkerUp, mWorkerCores, mRecords} {
+		mTasksState, mModelFrames, mModelBatches, mModelBusy, mModelBatch, mModelSwaps, mModelWait, mWorkerUp, mWorkerCores, mPlacement, mRecords} {
 		ch <- d
 	}
 }
@@ -125,6 +126,15 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		for st, n := range states {
 			g(mTasksState, n, st)
+		}
+	}
+	if m.s.Cluster != nil {
+		states := map[string]float64{"ok": 0, "degraded": 0, "rotated": 0, "unplaced": 0}
+		for _, gr := range m.s.Cluster.Grants() {
+			states[string(gr.State)]++
+		}
+		for st, n := range states {
+			g(mPlacement, n, st)
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

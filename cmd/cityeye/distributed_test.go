@@ -152,7 +152,7 @@ func TestDistributedWorkerFailover(t *testing.T) {
 	var metrics []byte
 	s.get("/metrics", &metrics)
 	for _, want := range []string{`cityeye_stream_frames_total{device_id="` + cam + `",worker="` + second + `"}`,
-		`cityeye_model_frames_total{model="blazeface-back"`, `cityeye_worker_up{worker="` + second + `"} 1`, `cityeye_model_queue_wait_seconds_total{`} {
+		`cityeye_model_frames_total{model="blazeface-back"`, `cityeye_worker_up{worker="` + second + `"} 1`, `cityeye_model_queue_wait_seconds_total{`, `cityeye_placement_tasks{state="ok"} 1`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("metrics lack %s:\n%.3000s", want, metrics)
 		}
