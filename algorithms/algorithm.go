@@ -302,6 +302,15 @@ func (p Params) Active(t time.Time) bool {
 	return rules.Active(p.Windows, t, t.Location())
 }
 
+// Zone names the zone a normalised point falls in ("" when there are no zones), or
+// ok=false when it is outside the ROI or every zone.
+func (p Params) Zone(x, y float64) (string, bool) {
+	if !p.InROI(x, y) {
+		return "", false
+	}
+	return rules.Locate(p.Zones, rules.Point{x, y})
+}
+
 // InROI reports whether a normalised point lies in the ROI (always, without one).
 func (p Params) InROI(x, y float64) bool {
 	if len(p.ROI) == 0 {

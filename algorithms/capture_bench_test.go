@@ -62,7 +62,9 @@ func benchCapture(b *testing.B, alg, model, clip string) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 }
 
-func BenchmarkFaceCapture(b *testing.B) { benchCapture(b, "face_capture", "blazeface-back", "faceclip.mp4") }
+func BenchmarkFaceCapture(b *testing.B) {
+	benchCapture(b, "face_capture", "blazeface-back", "faceclip.mp4")
+}
 func BenchmarkPersonVehicleCapture(b *testing.B) {
 	benchCapture(b, "person_vehicle_capture", "nanodet", "vtest.avi")
 }

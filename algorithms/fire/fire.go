@@ -181,13 +181,6 @@ func (a *alg) Models() []string {
 	return []string{Model}
 }
 
-func locate(p algorithms.Params, x, y float64) (string, bool) {
-	if !p.InROI(x, y) {
-		return "", false
-	}
-	return rules.Locate(p.Zones, rules.Point{x, y})
-}
-
 func union(boxes []algorithms.Box) decode.Box {
 	u := boxes[0].Box
 	for _, b := range boxes[1:] {
@@ -221,7 +214,7 @@ func (a *alg) Process(f algorithms.Frame, all map[string][]decode.Detection) alg
 	}
 	found := map[string]map[string][]algorithms.Box{}
 	for _, d := range dets {
-		z, ok := locate(a.params, float64(d.Box.X1+d.Box.X2)/2/w, float64(d.Box.Y1+d.Box.Y2)/2/h)
+		z, ok := a.params.Zone(float64(d.Box.X1+d.Box.X2)/2/w, float64(d.Box.Y1+d.Box.Y2)/2/h)
 		if !ok {
 			continue
 		}

@@ -140,13 +140,6 @@ func (a *alg) Models() []string { return []string{Model} }
 
 // locate returns the zone a normalised point is in: it must be inside the ROI (if
 // any) and one of the zones (if any); with neither, the whole frame counts as "".
-func locate(p algorithms.Params, x, y float64) (string, bool) {
-	if !p.InROI(x, y) {
-		return "", false
-	}
-	return rules.Locate(p.Zones, rules.Point{x, y})
-}
-
 func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) algorithms.Output {
 	w, h := float64(f.Mat.Cols()), float64(f.Mat.Rows())
 	var kept, hats []decode.Detection
@@ -165,7 +158,7 @@ func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) al
 	found := map[string]map[string][]algorithms.Box{}
 	hatsIn := map[string]int{}
 	for _, d := range hats {
-		if z, ok := locate(a.params, float64(d.Box.X1+d.Box.X2)/2/w, float64(d.Box.Y1+d.Box.Y2)/2/h); ok {
+		if z, ok := a.params.Zone(float64(d.Box.X1+d.Box.X2)/2/w, float64(d.Box.Y1+d.Box.Y2)/2/h); ok {
 			hatsIn[z]++
 		}
 	}
@@ -175,7 +168,7 @@ func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) al
 		}) {
 			continue
 		}
-		z, ok := locate(a.params, float64(d.Box.X1+d.Box.X2)/2/w, float64(d.Box.Y1+d.Box.Y2)/2/h)
+		z, ok := a.params.Zone(float64(d.Box.X1+d.Box.X2)/2/w, float64(d.Box.Y1+d.Box.Y2)/2/h)
 		if !ok {
 			continue
 		}

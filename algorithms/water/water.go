@@ -186,7 +186,7 @@ func (a *alg) read(f algorithms.Frame, dets []decode.Detection) reading {
 		}
 		for i := 0; i <= 4; i++ {
 			x := (float64(d.Box.X1) + float64(d.Box.W())*float64(i)/4) / w
-			if z, ok := locate(a.params, x, y); ok {
+			if z, ok := a.params.Zone(x, y); ok {
 				best, r.zone = y, z
 				r.box = &algorithms.Box{Label: d.Label, Score: d.Score, Box: d.Box}
 				break
@@ -197,13 +197,6 @@ func (a *alg) read(f algorithms.Frame, dets []decode.Detection) reading {
 		r.level = max(0, a.opts.Gauge.CM(best))
 	}
 	return r
-}
-
-func locate(p algorithms.Params, x, y float64) (string, bool) {
-	if !p.InROI(x, y) {
-		return "", false
-	}
-	return rules.Locate(p.Zones, rules.Point{x, y})
 }
 
 func median(v []float64) float64 {
