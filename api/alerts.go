@@ -8,7 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/store"
 )
 
 // alertFilter reads the alert search parameters.

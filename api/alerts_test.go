@@ -14,9 +14,10 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models/decode"
+	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // raise stores an alert as a worker does (snapshot with the box drawn).
@@ -28,7 +29,7 @@ func (f *fixture) raise(t *testing.T, st store.Stream, dept, kind string) {
 	a := algorithms.Alert{Kind: kind, Level: 3, Time: time.Now(), Frame: mat.Clone(),
 		Boxes: []algorithms.Box{{Label: "fire", Score: 0.9, Box: decode.Box{X1: 40, Y1: 40, X2: 120, Y2: 100}}}}
 	defer a.Frame.Close()
-	tp := workers.TaskPlan{Task: store.Task{ID: "task-" + dept, DeptID: dept}}
+	tp := plan.TaskPlan{Task: store.Task{ID: "task-" + dept, DeptID: dept}}
 	if err := rec.SaveAlert(context.Background(), st, tp, a); err != nil {
 		t.Fatal(err)
 	}

@@ -5,41 +5,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
-	"path"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/store"
-	"github.com/cityeye/cityeye/models/engine"
-	"github.com/cityeye/cityeye/scheduler/source"
+	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/workers"
 	"github.com/cityeye/cityeye/workers/jobs"
 )
 
-// Offline video analysis: a recorded video (a file on the server, or an http(s)
-// URL) is analysed as if it came from a registered camera the caller's department
-// may analyse. A background job runs a standalone worker over it once; its records
-// are ordinary GA/T 1400 records of task "analysis-<id>", stamped with the camera,
-// its area and the department, so the usual scope rules decide who sees them.
-
-// KindAnalysis is the job kind of one offline video analysis (Key: the analysis ID).
-const KindAnalysis = "analysis.run"
-
-// analysisPoll is how often the job looks at the source's state.
-const analysisPoll = 200 * time.Millisecond
+// Offline video analysis over HTTP: create, read and list analyses. The job that
+// runs one is workers.Analyses.
 
 // RegisterAnalysisJobs registers the offline analysis handler with s.Jobs; call it
 // before the queue starts (RegisterJobs does).
 func (s *Server) RegisterAnalysisJobs() {
-	s.Jobs.Handle(KindAnalysis, func(ctx context.Context, j jobs.Job) error { return s.runAnalysis(ctx, j.Key) })
+	a := &workers.Analyses{DB: s.DB, Objects: s.Objects, Repo: s.Repo, Now: s.now}
+	a.Register(s.Jobs)
 }
 
 type analysisBody struct {
@@ -80,7 +63,7 @@ func createAnalysis(s *Server, c *gin.Context) {
 		storeErr(c, err, "analysis")
 		return
 	}
-	if err := s.Jobs.Enqueue(c, jobs.Job{Kind: KindAnalysis, Key: a.ID}); err != nil && !errors.Is(err, jobs.ErrDuplicate) {
+	if err := s.Jobs.Enqueue(c, jobs.Job{Kind: workers.KindAnalysis, Key: a.ID}); err != nil && !errors.Is(err, jobs.ErrDuplicate) {
 		s.DB.FinishAnalysis(context.WithoutCancel(c), a.ID, 0, 0, "not queued: "+err.Error())
 		fail(c, http.StatusServiceUnavailable, "", "analysis not queued: "+err.Error())
 		return
@@ -120,164 +103,4 @@ func listAnalyses(s *Server, c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"analyses": orEmpty(as), "total": len(as)})
-}
-
-// runAnalysis is the job. It is idempotent: a done or failed analysis is left
-// alone. Failures of the analysis itself (the video cannot be read, the camera is
-// no longer the department's to analyse) end it failed; failures of the platform
-// (the database, a shutdown) return an error so that the job is retried.
-func (s *Server) runAnalysis(ctx context.Context, id string) error {
-	err := s.DB.StartAnalysis(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrState) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	a, err := s.DB.GetAnalysis(ctx, id)
-	if err != nil {
-		return err
-	}
-	finish := func(frames int64, reason string) error {
-		_, n, err := s.DB.ListRecords(ctx, store.RecordFilter{TaskID: a.TaskID(), Scope: auth.Scope{All: true}, Limit: 1})
-		if err != nil {
-			return err
-		}
-		if reason != "" {
-			slog.Warn("offline analysis failed", "analysis", id, "url", a.URL, "reason", reason)
-		}
-		return s.DB.FinishAnalysis(context.WithoutCancel(ctx), id, frames, n, reason)
-	}
-	st, err := s.DB.GetStream(ctx, a.DeviceID)
-	if errors.Is(err, store.ErrNotFound) {
-		return finish(0, "stream "+a.DeviceID+" is no longer registered")
-	}
-	if err != nil {
-		return err
-	}
-	dept, err := s.DB.GetDepartment(ctx, a.DeptID)
-	if errors.Is(err, store.ErrNotFound) {
-		return finish(0, "department "+a.DeptID+" no longer exists")
-	}
-	if err != nil {
-		return err
-	}
-	acc, err := s.DB.Access(ctx, dept, st, s.now())
-	if err != nil {
-		return err
-	}
-	if !acc.Can(auth.RightAnalyse, a.Algorithm) {
-		return finish(0, "department "+dept.ID+" may no longer analyse this camera: "+acc.Reason)
-	}
-	params, err := algorithms.ParseParams(a.Params)
-	if err != nil {
-		return finish(0, "params: "+err.Error())
-	}
-	st.URL = a.URL
-	switch u, _ := url.Parse(a.URL); u.Scheme {
-	case "file":
-		if _, err := os.Stat(u.Path); err != nil {
-			return finish(0, "video: "+err.Error())
-		}
-	case "http", "https":
-		tmp, err := fetchVideo(ctx, a.URL)
-		if ctx.Err() != nil {
-			return ctx.Err() // interrupted: it runs again
-		}
-		if err != nil {
-			return finish(0, "video: "+err.Error())
-		}
-		defer os.Remove(tmp)
-		st.URL = "file://" + tmp
-	}
-	task := store.Task{ID: a.TaskID(), StreamID: st.ID, DeptID: a.DeptID, Algorithm: a.Algorithm, Params: a.Params, Enabled: true}
-	w := workers.New(ctx, workers.Config{Repo: s.Repo, Engine: engine.Options{}, FastFiles: true, ModelCheck: -1},
-		workers.NewRecorder(s.DB, s.Objects, nil))
-	w.Apply([]workers.StreamPlan{{Stream: st, Tasks: []workers.TaskPlan{{Task: task, Params: params, FPS: params.SampleFPS, GrantID: acc.GrantID}}}})
-	t := time.NewTicker(analysisPoll)
-	defer t.Stop()
-	var frames int64
-	reason := ""
-	for {
-		var sst workers.StreamStatus
-		select {
-		case <-ctx.Done():
-			w.Close()
-			return ctx.Err() // interrupted: it runs again (still "running")
-		case <-t.C:
-			sst = w.Status()[st.ID]
-		}
-		for _, ts := range sst.Tasks {
-			frames = max(frames, ts.Frames)
-		}
-		if end, why := videoEnded(sst.Source); end {
-			reason = why
-			break
-		}
-	}
-	if reason == "" { // the source is done; let the pipeline analyse the frames it still holds
-		frames = s.drainAnalysis(ctx, w, st.ID, frames)
-	}
-	if err := w.Close(); err != nil { // final records of the objects still in view
-		slog.Warn("offline analysis: closing the worker", "analysis", id, "err", err)
-	}
-	return finish(frames, reason)
-}
-
-// videoEnded reports whether the video's source is finished, and why when it failed.
-func videoEnded(st source.Status) (bool, string) {
-	switch {
-	case st.State == source.StateError:
-		return true, "video: " + st.Reason
-	case st.State == source.StateOffline && st.Reason == "end of file":
-		return true, ""
-	}
-	return false, ""
-}
-
-// fetchVideo downloads an http(s) video into a temporary file, so that it is read
-// once, to its end, and at the analysis's pace: as a network source it would drop
-// the frames the pipeline cannot keep up with and reconnect when it ends. The
-// caller removes the file.
-func fetchVideo(ctx context.Context, raw string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return "", fmt.Errorf("GET %s: %s", raw, resp.Status)
-	}
-	f, err := os.CreateTemp("", "cityeye-analysis-*"+path.Ext(req.URL.Path))
-	if err != nil {
-		return "", err
-	}
-	_, err = io.Copy(f, resp.Body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("GET %s: %w", raw, err)
-	}
-	return f.Name(), nil
-}
-
-// drainAnalysis waits, after the source's end of file, until the task's frame count
-// stops moving for a second (the source buffers a few decoded frames), at most 30 s.
-func (s *Server) drainAnalysis(ctx context.Context, w *workers.Worker, streamID string, frames int64) int64 {
-	quiet, deadline := time.Now(), time.Now().Add(30*time.Second)
-	for time.Since(quiet) < time.Second && time.Now().Before(deadline) && ctx.Err() == nil {
-		time.Sleep(analysisPoll)
-		for _, ts := range w.Status()[streamID].Tasks {
-			if ts.Frames > frames {
-				frames, quiet = ts.Frames, time.Now()
-			}
-		}
-	}
-	return frames
 }

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api"
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/testdata"
+	"github.com/cityeye/cityeye/workers"
 	"github.com/cityeye/cityeye/workers/jobs"
 )
 
@@ -86,7 +86,7 @@ func TestAnalysisOfARecordedVideo(t *testing.T) {
 	f.must("GET", "/api/v1/analyses/"+id, "market_op", "", 404)
 	f.must("GET", "/api/v1/analyses/"+id, "admin", "", 200)
 	// running the job again (at least once) leaves a finished analysis alone
-	if err := f.srv.Jobs.Enqueue(context.Background(), jobs.Job{Kind: api.KindAnalysis, Key: id}); err != nil {
+	if err := f.srv.Jobs.Enqueue(context.Background(), jobs.Job{Kind: workers.KindAnalysis, Key: id}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(500 * time.Millisecond)

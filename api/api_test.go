@@ -15,18 +15,19 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/api"
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/objects"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/scheduler"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/testdata"
 	"github.com/cityeye/cityeye/workers"
 	"github.com/cityeye/cityeye/workers/jobs"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 type noWorker struct{}
 
-func (noWorker) Apply([]workers.StreamPlan) {}
+func (noWorker) Apply([]plan.StreamPlan) {}
 
 // fixture is a server with the platform office, three departments and one user of
 // every role, each with a token (tok[user id]).

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/store"
 )
 
 // The audit trail is read here and nowhere written except by the reads it records;

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/store"
-	"github.com/cityeye/cityeye/api/watermark"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/watermark"
 )
 
 // Every read of a record, search, export and snapshot is in the audit trail with

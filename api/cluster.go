@@ -3,20 +3,9 @@ package api
 import (
 	"net/http"
 
+	"github.com/cityeye/cityeye/workers/plan"
 	"github.com/gin-gonic/gin"
-
-	"github.com/cityeye/cityeye/scheduler"
-	"github.com/cityeye/cityeye/workers"
 )
-
-type heartbeatBody struct {
-	ID          string                          `json:"id"`
-	CapacityFPS float64                         `json:"capacity_fps"` // > 0 caps the worker's model rates
-	Cores       int                             `json:"cores"`        // CPU cores; sizes its CPU device
-	GPUs        int                             `json:"gpus"`         // reported, not placed on yet
-	Status      map[string]workers.StreamStatus `json:"status"`
-	Batchers    []workers.BatchStats            `json:"batchers"` // model counters, for /metrics
-}
 
 // workerHeartbeat renews a remote worker's lease and tells it what to run.
 func workerHeartbeat(s *Server, c *gin.Context) {
@@ -24,7 +13,7 @@ func workerHeartbeat(s *Server, c *gin.Context) {
 		fail(c, http.StatusConflict, "", "this server runs its worker in process (embedded mode): start it with a distributed config to take remote workers")
 		return
 	}
-	var b heartbeatBody
+	var b plan.Heartbeat
 	if !bindJSON(c, &b) {
 		return
 	}
@@ -36,7 +25,7 @@ func workerHeartbeat(s *Server, c *gin.Context) {
 		fail(c, http.StatusBadRequest, "id", "id: 2–32 characters of a-z, 0-9, _ and -")
 		return
 	}
-	c.JSON(http.StatusOK, s.Cluster.Heartbeat(b.ID, scheduler.WorkerInfo{CapacityFPS: b.CapacityFPS, Cores: b.Cores, GPUs: b.GPUs, Batchers: b.Batchers}, b.Status))
+	c.JSON(http.StatusOK, s.Cluster.Heartbeat(b))
 }
 
 // listWorkers shows the remote workers and, by task ID, the planner's grant of

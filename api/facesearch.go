@@ -17,11 +17,11 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/decode"
 	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/store"
 )
 
 // Search by face photo: POST /api/v1/faces/search (multipart).

@@ -11,8 +11,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/store"
 )
 
 var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{1,31}$`)

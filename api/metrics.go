@@ -6,11 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cityeye/cityeye/workers/plan"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/cityeye/cityeye/workers"
 )
 
 // metrics exposes the live state in the Prometheus text format. It reads the
@@ -63,8 +62,8 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 		id       string
 		up       bool
 		cores    int
-		status   map[string]workers.StreamStatus
-		batchers []workers.BatchStats
+		status   map[string]plan.StreamStatus
+		batchers []plan.BatchStats
 	}
 	var sources []source
 	if m.s.Worker != nil {

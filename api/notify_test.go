@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/gat1400"
+	"github.com/cityeye/cityeye/gat1400"
 )
 
 // receiver is a subscriber's HTTP endpoint that can be taken down.

@@ -13,11 +13,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/objects"
-	"github.com/cityeye/cityeye/api/store"
-	"github.com/cityeye/cityeye/api/watermark"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/objects"
+	"github.com/cityeye/cityeye/watermark"
 )
 
 var recordTypes = map[string]bool{"Face": true, "Person": true, "MotorVehicle": true, "NonMotorVehicle": true}

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/cityeye/cityeye/api"
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/store"
 )
 
 // Retention per data class, in small batches: old records go with their images,

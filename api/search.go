@@ -12,8 +12,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/store"
 )
 
 // searchParams are the query parameters of GET /api/v1/search (the route table

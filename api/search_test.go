@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/testdata"
 )
 

@@ -13,13 +13,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/api/objects"
-	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/warehouse"
 	"github.com/cityeye/cityeye/scheduler"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/workers"
 	"github.com/cityeye/cityeye/workers/jobs"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // MaxBody is the largest request body accepted (JSON metadata only).
@@ -53,14 +54,14 @@ type Server struct {
 }
 
 // pipelines is the live status of every running stream, wherever it runs.
-func (s *Server) pipelines() map[string]workers.StreamStatus {
+func (s *Server) pipelines() map[string]plan.StreamStatus {
 	if s.Cluster != nil {
 		return s.Cluster.Status()
 	}
 	if s.Worker != nil {
 		return s.Worker.Status()
 	}
-	return map[string]workers.StreamStatus{}
+	return map[string]plan.StreamStatus{}
 }
 
 func (s *Server) now() time.Time {

@@ -10,9 +10,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/store"
 )
 
 // streamBody is what clients send to register or update a camera.

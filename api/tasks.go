@@ -13,8 +13,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/store"
 )
 
 type taskBody struct {

@@ -15,10 +15,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/store"
-	"github.com/cityeye/cityeye/api/viid/digest"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/gat1400/digest"
+	"github.com/cityeye/cityeye/store"
 )
 
 // The GA/T 1400 view library (/VIID) as real platforms speak it: peers register with

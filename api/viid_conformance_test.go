@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/gat1400"
+	"github.com/cityeye/cityeye/gat1400"
 )
 
 // Conformance: every data envelope round-trips under its standard name, IDs keep

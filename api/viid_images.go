@@ -10,10 +10,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/store"
-	"github.com/cityeye/cityeye/api/viid/query"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/gat1400/query"
+	"github.com/cityeye/cityeye/store"
 )
 
 // /VIID/Images uses the standard's exception envelope (GAT1400.md §2):

@@ -11,10 +11,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/store"
-	"github.com/cityeye/cityeye/api/viid/query"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/gat1400/query"
+	"github.com/cityeye/cityeye/store"
 )
 
 // viidKind describes one GA/T 1400 data resource served under /VIID.

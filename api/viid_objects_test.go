@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/gat1400"
+	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/testdata"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/viid/digest"
+	"github.com/cityeye/cityeye/gat1400/digest"
 )
 
 const peerID = "44150200001190000001" // a lower platform's VIID ID

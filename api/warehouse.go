@@ -10,9 +10,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/warehouse"
+	"github.com/cityeye/cityeye/store"
 )
 
 // warehouseOn answers 503 when this server runs without a warehouse.

@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/objects"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/warehouse"
+	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/testdata"
 	"github.com/cityeye/cityeye/testdata/services"
+	"github.com/cityeye/cityeye/workers"
 	"github.com/cityeye/cityeye/workers/jobs"
 )
 
@@ -28,15 +29,28 @@ func (f *fixture) withWarehouse(objs objects.Store, q ...jobs.Queue) *warehouse.
 	dir := f.t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &warehouse.Warehouse{DB: f.db, Objects: objs, Repo: models.Repository{Root: filepath.Join(dir, "repo")}, Scratch: dir, BenchTime: 150 * time.Millisecond}
-	if len(q) > 0 {
-		w.Queue = q[0]
-	}
-	if err := w.Start(ctx); err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() { cancel(); w.Wait() })
+	f.t.Cleanup(startWarehouse(f.t, ctx, w, q...))
+	f.t.Cleanup(cancel)
 	f.srv.Warehouse, f.srv.Repo = w, w.Repo
 	return w
+}
+
+// startWarehouse runs w's validation jobs on q (default: a new in-process queue)
+// and re-queues interrupted ones; the returned function closes the queue.
+func startWarehouse(t *testing.T, ctx context.Context, w *warehouse.Warehouse, q ...jobs.Queue) func() {
+	t.Helper()
+	queue := jobs.Queue(jobs.NewInProcess(1))
+	if len(q) > 0 {
+		queue = q[0]
+	}
+	workers.ServeWarehouse(w, queue)
+	if err := queue.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return func() { queue.Close() }
 }
 
 // starter returns a starter model's manifest and ONNX bytes.
@@ -301,10 +315,8 @@ func TestWarehouseResumesValidationAfterRestart(t *testing.T) {
 		t.Fatalf("upload: %d %v", code, out)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer func() { cancel(); w.Wait() }()
-	if err := w.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	defer cancel()
+	defer startWarehouse(t, ctx, w)()
 	if v := f.waitValidated("/api/v1/warehouse/models/acme/blazeface-front/3.0.0"); v["state"] != "validated" {
 		t.Fatalf("after restart: %v", v)
 	}

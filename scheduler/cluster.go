@@ -7,7 +7,7 @@ import (
 
 	"github.com/cityeye/cityeye/algorithms"
 	"github.com/cityeye/cityeye/scheduler/placement"
-	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // Cluster is the scheduler's Worker in distributed mode: it holds the desired stream
@@ -42,7 +42,7 @@ type Cluster struct {
 	RotationEpoch time.Time
 
 	mu       sync.Mutex
-	plans    map[string]workers.StreamPlan // desired, by stream ID
+	plans    map[string]plan.StreamPlan // desired, by stream ID
 	order    []string
 	assign   map[string]string // stream → worker
 	members  map[string]*Member
@@ -77,34 +77,16 @@ func DefaultCosts() Costs {
 
 // Member is one remote worker as the cluster sees it.
 type Member struct {
-	ID          string                          `json:"id"`
-	CapacityFPS float64                         `json:"capacity_fps"`
-	Cores       int                             `json:"cores"`
-	GPUs        int                             `json:"gpus"`
-	LastSeen    time.Time                       `json:"last_seen"`
-	Alive       bool                            `json:"alive"`
-	Streams     []string                        `json:"streams"` // assigned, time-shared ones included
-	Status      map[string]workers.StreamStatus `json:"status,omitempty"`
-	Batchers    []workers.BatchStats            `json:"batchers,omitempty"`
-	Epoch       uint64                          `json:"epoch"` // bumps when the worker's set of streams changes
-}
-
-// WorkerInfo is what a heartbeat says about the worker's hardware.
-type WorkerInfo struct {
-	CapacityFPS float64 // analysed frames/s it sustains; > 0 caps its model rates (see Costs)
-	Cores       int     // CPU cores (0 counts as 1)
-	GPUs        int     // CUDA GPUs; reported only, not placed on yet (no measured GPU costs)
-	// Batchers are the worker's model counters, for the server's /metrics.
-	Batchers []workers.BatchStats
-}
-
-// Lease is a heartbeat's answer: what the worker must run now, until TTL passes
-// without a renewal.
-type Lease struct {
-	WorkerID string               `json:"worker_id"`
-	Epoch    uint64               `json:"epoch"`
-	TTL      time.Duration        `json:"ttl_ns"`
-	Plans    []workers.StreamPlan `json:"plans"`
+	ID          string                       `json:"id"`
+	CapacityFPS float64                      `json:"capacity_fps"`
+	Cores       int                          `json:"cores"`
+	GPUs        int                          `json:"gpus"`
+	LastSeen    time.Time                    `json:"last_seen"`
+	Alive       bool                         `json:"alive"`
+	Streams     []string                     `json:"streams"` // assigned, time-shared ones included
+	Status      map[string]plan.StreamStatus `json:"status,omitempty"`
+	Batchers    []plan.BatchStats            `json:"batchers,omitempty"`
+	Epoch       uint64                       `json:"epoch"` // bumps when the worker's set of streams changes
 }
 
 // NewCluster creates an empty cluster.
@@ -112,7 +94,7 @@ func NewCluster(timeout time.Duration) *Cluster {
 	if timeout <= 0 {
 		timeout = 5 * time.Second
 	}
-	return &Cluster{Timeout: timeout, Costs: DefaultCosts(), plans: map[string]workers.StreamPlan{}, assign: map[string]string{},
+	return &Cluster{Timeout: timeout, Costs: DefaultCosts(), plans: map[string]plan.StreamPlan{}, assign: map[string]string{},
 		members: map[string]*Member{}, grants: map[string]placement.Grant{}, pixels: map[string]int{}, leased: map[string]string{}}
 }
 
@@ -124,10 +106,10 @@ func (c *Cluster) now() time.Time {
 }
 
 // Apply takes the scheduler's desired plans (the Worker interface).
-func (c *Cluster) Apply(plans []workers.StreamPlan) {
+func (c *Cluster) Apply(plans []plan.StreamPlan) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.plans, c.order = map[string]workers.StreamPlan{}, nil
+	c.plans, c.order = map[string]plan.StreamPlan{}, nil
 	for _, p := range plans {
 		c.plans[p.Stream.ID] = p
 		c.order = append(c.order, p.Stream.ID)
@@ -156,7 +138,8 @@ func (c *Cluster) SetModelFPS(model string, perCore float64) {
 }
 
 // Heartbeat records a worker's liveness, hardware and status and returns its lease.
-func (c *Cluster) Heartbeat(id string, info WorkerInfo, status map[string]workers.StreamStatus) Lease {
+func (c *Cluster) Heartbeat(hb plan.Heartbeat) plan.Lease {
+	id, status := hb.ID, hb.Status
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := c.members[id]
@@ -164,8 +147,8 @@ func (c *Cluster) Heartbeat(id string, info WorkerInfo, status map[string]worker
 		m = &Member{ID: id}
 		c.members[id] = m
 	}
-	replan := m.CapacityFPS != info.CapacityFPS || m.Cores != info.Cores || m.GPUs != info.GPUs
-	m.CapacityFPS, m.Cores, m.GPUs, m.LastSeen, m.Status, m.Batchers = info.CapacityFPS, info.Cores, info.GPUs, c.now(), status, info.Batchers
+	replan := m.CapacityFPS != hb.CapacityFPS || m.Cores != hb.Cores || m.GPUs != hb.GPUs
+	m.CapacityFPS, m.Cores, m.GPUs, m.LastSeen, m.Status, m.Batchers = hb.CapacityFPS, hb.Cores, hb.GPUs, c.now(), status, hb.Batchers
 	for s, st := range status {
 		if px := st.Source.Width * st.Source.Height; px > 0 && c.pixels[s] != px {
 			c.pixels[s] = px
@@ -217,7 +200,7 @@ func taskModels(alg string) []string {
 // placeLocked runs the planner over the live workers and the desired plans, with the
 // previous plan for stickiness, and derives assignments, grants and epochs.
 func (c *Cluster) placeLocked() {
-	var ws []placement.Worker
+	var ws []placement.Node
 	models := map[string]bool{}
 	var streams []placement.Stream
 	for _, id := range c.order {
@@ -252,7 +235,7 @@ func (c *Cluster) placeLocked() {
 			}
 			d.ModelFPS[name] = f
 		}
-		ws = append(ws, placement.Worker{ID: m.ID, Healthy: true, Devices: []placement.Device{d}})
+		ws = append(ws, placement.Node{ID: m.ID, Healthy: true, Devices: []placement.Device{d}})
 	}
 	cfg := placement.Config{TargetUtil: c.Costs.TargetUtil, KeyframeCost: c.Costs.KeyframeCost, Dwell: c.Costs.Dwell, MinFPS: 0.2}
 	if cfg.Dwell <= 0 {
@@ -335,8 +318,8 @@ func equal(a, b []string) bool {
 // leaseLocked is what m must run now: its assigned streams, with every task at its
 // granted rate, time-shared streams only during their turn, and a stream just moved
 // from another live worker only once that worker has been leased it no more.
-func (c *Cluster) leaseLocked(m *Member) Lease {
-	l := Lease{WorkerID: m.ID, Epoch: m.Epoch, TTL: c.Timeout, Plans: []workers.StreamPlan{}}
+func (c *Cluster) leaseLocked(m *Member) plan.Lease {
+	l := plan.Lease{WorkerID: m.ID, Epoch: m.Epoch, TTL: c.Timeout, Plans: []plan.StreamPlan{}}
 	now := c.now()
 	in := map[string]bool{}
 	for _, s := range m.Streams {
@@ -360,7 +343,7 @@ func (c *Cluster) leaseLocked(m *Member) Lease {
 			}
 		}
 		p := c.plans[s]
-		tasks := make([]workers.TaskPlan, len(p.Tasks))
+		tasks := make([]plan.TaskPlan, len(p.Tasks))
 		for i, t := range p.Tasks {
 			if g, ok := c.grants[t.Task.ID]; ok && g.GrantedFPS > 0 && g.GrantedFPS < t.FPS {
 				t.FPS = g.GrantedFPS
@@ -408,10 +391,10 @@ func (c *Cluster) Members() []Member {
 }
 
 // Status merges the live workers' stream status (for the API's stream views).
-func (c *Cluster) Status() map[string]workers.StreamStatus {
+func (c *Cluster) Status() map[string]plan.StreamStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := map[string]workers.StreamStatus{}
+	out := map[string]plan.StreamStatus{}
 	for _, m := range c.members {
 		if m.Alive {
 			for id, st := range m.Status {

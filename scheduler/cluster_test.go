@@ -5,17 +5,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/scheduler/placement"
-	"github.com/cityeye/cityeye/scheduler/source"
-	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/workers/plan"
+	"github.com/cityeye/cityeye/workers/source"
 )
 
-func plan(id string, fps float64) workers.StreamPlan {
-	return workers.StreamPlan{Stream: store.Stream{ID: id}, Tasks: []workers.TaskPlan{{Task: store.Task{ID: "t" + id}, FPS: fps}}}
+func streamPlan(id string, fps float64) plan.StreamPlan {
+	return plan.StreamPlan{Stream: store.Stream{ID: id}, Tasks: []plan.TaskPlan{{Task: store.Task{ID: "t" + id}, FPS: fps}}}
 }
 
-func ids(l Lease) []string {
+func ids(l plan.Lease) []string {
 	var out []string
 	for _, p := range l.Plans {
 		out = append(out, p.Stream.ID)
@@ -25,7 +25,6 @@ func ids(l Lease) []string {
 
 // one core, default costs: a stream without a frame model costs decode 25/250 = 0.1
 // (keyframes only, 0.015, at ≤ 1 fps) + fps/20 of the core.
-var oneCore = WorkerInfo{Cores: 1}
 
 // Streams are packed under the target, stay put when a stream or a worker is added,
 // move off a silent worker after Timeout, and a returning worker takes nothing back.
@@ -33,26 +32,26 @@ func TestClusterPlacement(t *testing.T) {
 	now := time.Unix(1000, 0)
 	c := NewCluster(3 * time.Second)
 	c.Now = func() time.Time { return now }
-	c.Heartbeat("w1", oneCore, nil)
-	c.Heartbeat("w2", oneCore, nil)
+	beat(c, "w1", nil)
+	beat(c, "w2", nil)
 	// a 0.35, b 0.35, c 0.2: a and b fill w1 to 0.70, c does not fit beside them
-	c.Apply([]workers.StreamPlan{plan("a", 5), plan("b", 5), plan("c", 2)})
-	l1, l2 := c.Heartbeat("w1", oneCore, nil), c.Heartbeat("w2", oneCore, nil)
+	c.Apply([]plan.StreamPlan{streamPlan("a", 5), streamPlan("b", 5), streamPlan("c", 2)})
+	l1, l2 := beat(c, "w1", nil), beat(c, "w2", nil)
 	if got := append(ids(l1), ids(l2)...); len(got) != 3 || len(ids(l1)) == 0 || len(ids(l2)) == 0 {
 		t.Fatalf("spread: w1 %v w2 %v", ids(l1), ids(l2))
 	}
 	where := map[string]string{}
-	for _, l := range []Lease{l1, l2} {
+	for _, l := range []plan.Lease{l1, l2} {
 		for _, s := range ids(l) {
 			where[s] = l.WorkerID
 		}
 	}
 	// a new stream and a new worker move nothing that runs; d (0.065) goes to the
 	// fullest device it fits (the planner keeps whole workers free), not to idle w3
-	c.Heartbeat("w3", oneCore, nil)
-	c.Apply([]workers.StreamPlan{plan("a", 5), plan("b", 5), plan("c", 2), plan("d", 1)})
+	beat(c, "w3", nil)
+	c.Apply([]plan.StreamPlan{streamPlan("a", 5), streamPlan("b", 5), streamPlan("c", 2), streamPlan("d", 1)})
 	for _, w := range []string{"w1", "w2", "w3"} {
-		for _, s := range ids(c.Heartbeat(w, oneCore, nil)) {
+		for _, s := range ids(beat(c, w, nil)) {
 			if old, ok := where[s]; ok && old != w {
 				t.Errorf("stream %s moved from %s to %s", s, old, w)
 			}
@@ -69,7 +68,7 @@ func TestClusterPlacement(t *testing.T) {
 	now = now.Add(2 * time.Second)
 	for _, w := range []string{"w1", "w2", "w3"} {
 		if w != victim {
-			c.Heartbeat(w, oneCore, nil)
+			beat(c, w, nil)
 		}
 	}
 	if c.Sweep() {
@@ -78,7 +77,7 @@ func TestClusterPlacement(t *testing.T) {
 	now = now.Add(1500 * time.Millisecond)
 	for _, w := range []string{"w1", "w2", "w3"} {
 		if w != victim {
-			c.Heartbeat(w, oneCore, nil)
+			beat(c, w, nil)
 		}
 	}
 	if !c.Sweep() {
@@ -89,7 +88,7 @@ func TestClusterPlacement(t *testing.T) {
 		if w == victim {
 			continue
 		}
-		l := c.Heartbeat(w, oneCore, nil)
+		l := beat(c, w, nil)
 		for _, s := range ids(l) {
 			owner[s] = w
 		}
@@ -98,13 +97,13 @@ func TestClusterPlacement(t *testing.T) {
 		t.Fatalf("after %s died: %v", victim, owner)
 	}
 	// the victim returns: it gets nothing back, so nothing runs twice
-	if got := ids(c.Heartbeat(victim, oneCore, nil)); len(got) != 0 {
+	if got := ids(beat(c, victim, nil)); len(got) != 0 {
 		t.Fatalf("returning worker got %v", got)
 	}
 	// a removed stream leaves its worker
-	c.Apply([]workers.StreamPlan{plan("b", 5), plan("c", 2), plan("d", 1)})
+	c.Apply([]plan.StreamPlan{streamPlan("b", 5), streamPlan("c", 2), streamPlan("d", 1)})
 	for _, w := range []string{"w1", "w2", "w3"} {
-		for _, s := range ids(c.Heartbeat(w, oneCore, nil)) {
+		for _, s := range ids(beat(c, w, nil)) {
 			if s == "a" {
 				t.Fatal("removed stream still leased")
 			}
@@ -116,12 +115,12 @@ func TestClusterPlacement(t *testing.T) {
 func TestClusterDegrades(t *testing.T) {
 	c := NewCluster(3 * time.Second)
 	c.Now = func() time.Time { return time.Unix(1000, 0) }
-	c.Heartbeat("w1", oneCore, nil)
+	beat(c, "w1", nil)
 	// two streams at 10 fps cost 0.1 + 10/20 = 0.6 each, 1.2 > 0.85: the class gives up
 	// its range (10 → 0.2) in steps of 5%; step k gives 10 − 0.49k fps, and both fit
 	// when 2 × (0.1 + f/20) ≤ 0.85, i.e. f ≤ 6.5: k = 8, f = 6.08
-	c.Apply([]workers.StreamPlan{plan("a", 10), plan("b", 10)})
-	l := c.Heartbeat("w1", oneCore, nil)
+	c.Apply([]plan.StreamPlan{streamPlan("a", 10), streamPlan("b", 10)})
+	l := beat(c, "w1", nil)
 	if len(l.Plans) != 2 {
 		t.Fatalf("lease %v", ids(l))
 	}
@@ -149,10 +148,10 @@ func TestClusterRotatesAndRefuses(t *testing.T) {
 	// decode 50 frames/s per core with no keyframe saving: a 25 fps stream costs 0.5 of
 	// the core to decode, 0.51 at its minimum 0.2 fps, so one fits, not two
 	c.Costs.DecodeFPS, c.Costs.KeyframeCost = 50, 1
-	c.Heartbeat("w1", oneCore, nil)
-	var ps []workers.StreamPlan
+	beat(c, "w1", nil)
+	var ps []plan.StreamPlan
 	for _, s := range []string{"r1", "r2", "r3", "r4", "r5"} {
-		ps = append(ps, plan(s, 5))
+		ps = append(ps, streamPlan(s, 5))
 	}
 	c.Apply(ps)
 	// r1 runs full-time first, then r2..r4 share its slot (MaxRotated 4): phases 0, 10,
@@ -175,7 +174,7 @@ func TestClusterRotatesAndRefuses(t *testing.T) {
 	for i, s := range []string{"r1", "r2", "r3", "r4", "r1", "r2"} {
 		for _, off := range []time.Duration{0, 9999 * time.Millisecond} {
 			now = time.Unix(1000, 0).Add(time.Duration(i)*10*time.Second + off)
-			l := c.Heartbeat("w1", oneCore, nil)
+			l := beat(c, "w1", nil)
 			if got := ids(l); len(got) != 1 || got[0] != s {
 				t.Fatalf("at +%v: leased %v, want [%s]", now.Sub(time.Unix(1000, 0)), got, s)
 			}
@@ -188,13 +187,13 @@ func TestClusterRotatesAndRefuses(t *testing.T) {
 		t.Errorf("assigned %v, want the 4 rotated streams", m.Streams)
 	}
 	// a 4K stream (as its worker reports) needs 2.0 of the core to decode: too big
-	c.Heartbeat("w1", oneCore, map[string]workers.StreamStatus{"r1": {StreamID: "r1", Source: source.Status{Width: 3840, Height: 2160}}})
+	beat(c, "w1", map[string]plan.StreamStatus{"r1": {StreamID: "r1", Source: source.Status{Width: 3840, Height: 2160}}})
 	if g := c.Grants()["tr1"]; g.State != placement.Unplaced || g.Code != placement.TooBig {
 		t.Errorf("grant of 4K r1: %+v", g)
 	}
 	for i := 0; i < 8; i++ {
 		now = now.Add(5 * time.Second)
-		for _, s := range ids(c.Heartbeat("w1", oneCore, nil)) {
+		for _, s := range ids(beat(c, "w1", nil)) {
 			if s == "r1" {
 				t.Fatal("unplaced stream leased")
 			}
@@ -214,24 +213,24 @@ func TestClusterRotatesAndRefuses(t *testing.T) {
 func TestClusterHandover(t *testing.T) {
 	c := NewCluster(3 * time.Second)
 	c.Now = func() time.Time { return time.Unix(1000, 0) }
-	c.Heartbeat("w1", oneCore, nil)
-	c.Apply([]workers.StreamPlan{plan("a", 5), plan("b", 5)}) // 0.35 each: both on w1
-	c.Heartbeat("w2", oneCore, nil)
-	if got := ids(c.Heartbeat("w1", oneCore, nil)); len(got) != 2 {
+	beat(c, "w1", nil)
+	c.Apply([]plan.StreamPlan{streamPlan("a", 5), streamPlan("b", 5)}) // 0.35 each: both on w1
+	beat(c, "w2", nil)
+	if got := ids(beat(c, "w1", nil)); len(got) != 2 {
 		t.Fatalf("w1 leased %v", got)
 	}
 	// a at 10 fps costs 0.1 + 0.5 = 0.6: b stays (its cost did not grow), a moves to w2
-	c.Apply([]workers.StreamPlan{plan("a", 10), plan("b", 5)})
+	c.Apply([]plan.StreamPlan{streamPlan("a", 10), streamPlan("b", 5)})
 	if m := c.Members(); len(m[0].Streams) != 1 || m[0].Streams[0] != "b" || len(m[1].Streams) != 1 || m[1].Streams[0] != "a" {
 		t.Fatalf("members %+v", m)
 	}
-	if got := ids(c.Heartbeat("w2", oneCore, nil)); len(got) != 0 {
+	if got := ids(beat(c, "w2", nil)); len(got) != 0 {
 		t.Fatalf("w2 leased %v while w1 may still run it", got)
 	}
-	if got := ids(c.Heartbeat("w1", oneCore, nil)); len(got) != 1 || got[0] != "b" {
+	if got := ids(beat(c, "w1", nil)); len(got) != 1 || got[0] != "b" {
 		t.Fatalf("w1 leased %v", got)
 	}
-	if l := c.Heartbeat("w2", oneCore, nil); len(l.Plans) != 1 || l.Plans[0].Stream.ID != "a" || l.Plans[0].Tasks[0].FPS != 10 {
+	if l := beat(c, "w2", nil); len(l.Plans) != 1 || l.Plans[0].Stream.ID != "a" || l.Plans[0].Tasks[0].FPS != 10 {
 		t.Fatalf("w2 leased %v after w1 gave a up", ids(l))
 	}
 }
@@ -242,15 +241,20 @@ func TestClusterUsesMeasuredModelCosts(t *testing.T) {
 	c := NewCluster(3 * time.Second)
 	now := time.Unix(1000, 0)
 	c.Now = func() time.Time { return now }
-	c.Heartbeat("w1", WorkerInfo{Cores: 1}, nil)
-	p := workers.StreamPlan{Stream: store.Stream{ID: "s"}, Tasks: []workers.TaskPlan{{Task: store.Task{ID: "t", Algorithm: "face_capture"}, FPS: 5}}}
-	c.Apply([]workers.StreamPlan{p})
-	if l := c.Heartbeat("w1", WorkerInfo{Cores: 1}, nil); len(l.Plans) != 1 || l.Plans[0].Tasks[0].FPS != 5 {
+	c.Heartbeat(plan.Heartbeat{ID: "w1", Cores: 1})
+	p := plan.StreamPlan{Stream: store.Stream{ID: "s"}, Tasks: []plan.TaskPlan{{Task: store.Task{ID: "t", Algorithm: "face_capture"}, FPS: 5}}}
+	c.Apply([]plan.StreamPlan{p})
+	if l := c.Heartbeat(plan.Heartbeat{ID: "w1", Cores: 1}); len(l.Plans) != 1 || l.Plans[0].Tasks[0].FPS != 5 {
 		t.Fatalf("at the default cost: %+v", l.Plans)
 	}
 	c.SetModelFPS("blazeface-back", 2) // measured: 2 frames/s per core
-	l := c.Heartbeat("w1", WorkerInfo{Cores: 1}, nil)
+	l := c.Heartbeat(plan.Heartbeat{ID: "w1", Cores: 1})
 	if len(l.Plans) != 1 || l.Plans[0].Tasks[0].FPS >= 5 || c.Grants()["t"].State != "degraded" {
 		t.Fatalf("after a slower measured cost: %+v, grant %+v", l.Plans[0].Tasks, c.Grants()["t"])
 	}
+}
+
+// beat sends a one-core worker's heartbeat with the given stream status.
+func beat(c *Cluster, id string, status map[string]plan.StreamStatus) plan.Lease {
+	return c.Heartbeat(plan.Heartbeat{ID: id, Cores: 1, Status: status})
 }

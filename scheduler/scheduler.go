@@ -13,15 +13,15 @@ import (
 	"time"
 
 	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/store"
-	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
-// Worker is what the scheduler assigns plans to: the in-process worker in embedded
-// mode, a remote worker's proxy in distributed mode.
-type Worker interface {
-	Apply(plans []workers.StreamPlan)
+// Runner is what the scheduler hands plans to: the in-process worker in embedded
+// mode, the Cluster (which leases them to remote workers) in distributed mode.
+type Runner interface {
+	Apply(plans []plan.StreamPlan)
 }
 
 // Grant is what a task was given.
@@ -36,7 +36,7 @@ type Grant struct {
 // Scheduler reconciles the store's tasks with the worker.
 type Scheduler struct {
 	DB          *store.DB
-	Worker      Worker
+	Runner      Runner
 	CapacityFPS float64          // analysed frames per second the worker sustains in total
 	MinFPS      float64          // a degraded task never drops below this (default 0.2)
 	Now         func() time.Time // the clock grants are checked against (tests set it)
@@ -47,8 +47,8 @@ type Scheduler struct {
 }
 
 // New creates a scheduler.
-func New(db *store.DB, w Worker, capacityFPS float64) *Scheduler {
-	return &Scheduler{DB: db, Worker: w, CapacityFPS: capacityFPS, MinFPS: 0.2, grants: map[string]Grant{}, kick: make(chan struct{}, 1)}
+func New(db *store.DB, w Runner, capacityFPS float64) *Scheduler {
+	return &Scheduler{DB: db, Runner: w, CapacityFPS: capacityFPS, MinFPS: 0.2, grants: map[string]Grant{}, kick: make(chan struct{}, 1)}
 }
 
 // Notify asks for a reconcile soon (after an API change).
@@ -97,10 +97,10 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 	for _, d := range deptList {
 		depts[d.ID] = &deptLoad{Department: d, streams: map[string]bool{}}
 	}
-	byStream := map[string]*workers.StreamPlan{}
+	byStream := map[string]*plan.StreamPlan{}
 	var order []string
 	for _, st := range streams {
-		byStream[st.ID] = &workers.StreamPlan{Stream: st}
+		byStream[st.ID] = &plan.StreamPlan{Stream: st}
 		order = append(order, st.ID)
 	}
 	grants := map[string]Grant{}
@@ -129,7 +129,7 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 				g.Reason = "suspended: " + reason
 				break
 			}
-			sp.Tasks = append(sp.Tasks, workers.TaskPlan{Task: t, Params: p, FPS: p.SampleFPS, GrantID: acc.GrantID})
+			sp.Tasks = append(sp.Tasks, plan.TaskPlan{Task: t, Params: p, FPS: p.SampleFPS, GrantID: acc.GrantID})
 			d.demand += p.SampleFPS
 		}
 		grants[t.ID] = g
@@ -154,7 +154,7 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 	if s.CapacityFPS > 0 && demand > s.CapacityFPS {
 		factor = s.CapacityFPS / demand
 	}
-	var plans []workers.StreamPlan
+	var plans []plan.StreamPlan
 	for _, id := range order {
 		sp := byStream[id]
 		for i := range sp.Tasks {
@@ -175,7 +175,7 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 	s.mu.Lock()
 	s.grants = grants
 	s.mu.Unlock()
-	s.Worker.Apply(plans)
+	s.Runner.Apply(plans)
 	return nil
 }
 

@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/store"
-	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
-type recordingWorker struct{ plans []workers.StreamPlan }
+type recordingWorker struct{ plans []plan.StreamPlan }
 
-func (r *recordingWorker) Apply(p []workers.StreamPlan) { r.plans = p }
+func (r *recordingWorker) Apply(p []plan.StreamPlan) { r.plans = p }
 
 func TestReconcileGrantsAndDegradesVisibly(t *testing.T) {
 	ctx := context.Background()
@@ -127,7 +127,7 @@ func TestReconcileRespectsSharingAndQuotas(t *testing.T) {
 	if r := reason("cond"); strings.Contains(r, "suspended") {
 		t.Fatalf("granted task still suspended: %q", r)
 	}
-	var plan *workers.TaskPlan
+	var plan *plan.TaskPlan
 	for _, sp := range w.plans {
 		for i := range sp.Tasks {
 			if sp.Tasks[i].Task.ID == "cond" {

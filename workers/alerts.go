@@ -10,12 +10,13 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // SaveAlert stores an alert with a snapshot that shows what triggered it: each box
 // drawn and labelled on a copy of the frame. Same crash-safe pair write as records.
-func (r *Recorder) SaveAlert(ctx context.Context, st store.Stream, tp TaskPlan, a algorithms.Alert) error {
+func (r *Recorder) SaveAlert(ctx context.Context, st store.Stream, tp plan.TaskPlan, a algorithms.Alert) error {
 	t := a.Time.In(r.Loc)
 	serial, err := r.DB.NextSerial(ctx, st.ID, t)
 	if err != nil {
@@ -57,7 +58,7 @@ func (r *Recorder) SaveAlert(ctx context.Context, st store.Stream, tp TaskPlan, 
 }
 
 // SaveMeasures stores a task's time-series samples.
-func (r *Recorder) SaveMeasures(ctx context.Context, st store.Stream, tp TaskPlan, ms []algorithms.Measure) error {
+func (r *Recorder) SaveMeasures(ctx context.Context, st store.Stream, tp plan.TaskPlan, ms []algorithms.Measure) error {
 	out := make([]store.Measure, len(ms))
 	for i, m := range ms {
 		out[i] = store.Measure{TaskID: tp.Task.ID, DeviceID: st.ID, Name: m.Name, Value: m.Value, Unit: m.Unit, Time: m.Time}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/decode"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // Batcher groups frames from many streams into one model run. Callers block in
@@ -165,25 +166,11 @@ func (b *Batcher) loop() {
 	}
 }
 
-// BatchStats are a batcher's counters since start.
-type BatchStats struct {
-	Model     string  `json:"model"`
-	Version   string  `json:"version"` // the version serving now
-	Provider  string  `json:"provider"`
-	Frames    int64   `json:"frames"`
-	Batches   int64   `json:"batches"`
-	MeanBatch float64 `json:"mean_batch"`
-	BusySec   float64 `json:"busy_seconds"`
-	WaitSec   float64 `json:"queue_wait_seconds"` // summed over frames: time queued before their batch ran
-	Swaps     int64   `json:"swaps"`              // hot swaps to another version since start
-	SwapError string  `json:"swap_error"`         // why the last swap attempt failed; "" when it succeeded
-}
-
 // Stats reports counters.
-func (b *Batcher) Stats() BatchStats {
+func (b *Batcher) Stats() plan.BatchStats {
 	m := b.model.Load()
 	f, n := b.frames.Load(), b.batches.Load()
-	s := BatchStats{Model: m.Manifest.Name, Version: m.Manifest.Version, Provider: string(m.Provider()), Frames: f, Batches: n,
+	s := plan.BatchStats{Model: m.Manifest.Name, Version: m.Manifest.Version, Provider: string(m.Provider()), Frames: f, Batches: n,
 		BusySec: time.Duration(b.busy.Load()).Seconds(), WaitSec: time.Duration(b.waited.Load()).Seconds(), Swaps: b.swaps.Load()}
 	if n > 0 {
 		s.MeanBatch = float64(f) / float64(n)

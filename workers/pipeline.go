@@ -8,29 +8,14 @@ import (
 	"time"
 
 	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models/decode"
-	"github.com/cityeye/cityeye/scheduler/source"
+	"github.com/cityeye/cityeye/workers/plan"
+	"github.com/cityeye/cityeye/workers/source"
 )
-
-// TaskPlan is one task as the scheduler grants it: FPS may be below the requested
-// sample_fps when capacity is short (the degradation is reported, never silent).
-type TaskPlan struct {
-	Task    store.Task
-	Params  algorithms.Params
-	FPS     float64
-	GrantID string // the sharing grant the task runs under, stamped on its records
-}
-
-// StreamPlan is one stream and the tasks to run on it.
-type StreamPlan struct {
-	Stream store.Stream
-	Tasks  []TaskPlan
-}
 
 // taskRun is a task's live state inside a pipeline.
 type taskRun struct {
-	plan     TaskPlan
+	plan     plan.TaskPlan
 	alg      algorithms.Algorithm
 	models   []string
 	nextDue  time.Time // sampler: next frame time this task wants
@@ -42,7 +27,7 @@ type taskRun struct {
 // pipeline decodes one stream once and feeds every task on it.
 type pipeline struct {
 	w      *Worker
-	plan   StreamPlan
+	plan   plan.StreamPlan
 	src    *source.Source
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -50,7 +35,7 @@ type pipeline struct {
 	tasks []*taskRun
 }
 
-func (w *Worker) startPipeline(plan StreamPlan) *pipeline {
+func (w *Worker) startPipeline(plan plan.StreamPlan) *pipeline {
 	ctx, cancel := context.WithCancel(w.ctx)
 	p := &pipeline{w: w, plan: plan, cancel: cancel, done: make(chan struct{})}
 	maxFPS := 0.0

@@ -12,9 +12,10 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/objects"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/objects"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // Recorder turns captures into GA/T 1400 records with a scene image (Type 14) and a
@@ -60,7 +61,7 @@ var kinds = map[string]struct {
 }
 
 // Save writes or updates the record of c's object.
-func (r *Recorder) Save(ctx context.Context, st store.Stream, tp TaskPlan, c algorithms.Capture) error {
+func (r *Recorder) Save(ctx context.Context, st store.Stream, tp plan.TaskPlan, c algorithms.Capture) error {
 	k, ok := kinds[c.Kind]
 	if !ok {
 		return fmt.Errorf("capture kind %q has no GA/T 1400 mapping", c.Kind)

@@ -11,13 +11,14 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/objects"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/decode"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/testdata"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 func newTestRecorder(t *testing.T) *Recorder {
@@ -37,7 +38,7 @@ func newTestRecorder(t *testing.T) *Recorder {
 
 var (
 	recStream = store.Stream{ID: "44150200001310000001", AdminDivision: "441502"}
-	recTask   = TaskPlan{Task: store.Task{ID: "task-1", DeptID: "police"}}
+	recTask   = plan.TaskPlan{Task: store.Task{ID: "task-1", DeptID: "police"}}
 )
 
 func capture(kind, label, key string, attrs map[string]string) algorithms.Capture {

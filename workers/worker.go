@@ -13,7 +13,7 @@ import (
 
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
-	"github.com/cityeye/cityeye/scheduler/source"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // Config configures a worker.
@@ -99,7 +99,7 @@ func (w *Worker) batcher(key string) (*Batcher, error) {
 // loaded here, outside the batch loop, while the old one keeps serving; the swap
 // happens between two batches and the old version is closed once its last batch is
 // done, so streams lose no frame. When resolving or loading fails the old version
-// keeps serving and the failure shows in BatchStats.SwapError (and the log). The
+// keeps serving and the failure shows in plan.BatchStats.SwapError (and the log). The
 // worker calls it every Config.ModelCheck; call it directly right after publishing.
 func (w *Worker) RefreshModels() { w.refreshModels(true) }
 
@@ -178,9 +178,9 @@ func (w *Worker) checkModels(every time.Duration) {
 
 // Apply makes the running pipelines match plans: new streams start, removed ones
 // stop, and a stream whose plan changed restarts (its objects get final records).
-func (w *Worker) Apply(plans []StreamPlan) {
+func (w *Worker) Apply(plans []plan.StreamPlan) {
 	w.mu.Lock()
-	want := map[string]StreamPlan{}
+	want := map[string]plan.StreamPlan{}
 	for _, p := range plans {
 		if len(p.Tasks) > 0 {
 			want[p.Stream.ID] = p
@@ -209,37 +209,20 @@ func (w *Worker) Apply(plans []StreamPlan) {
 	}
 }
 
-func fingerprint(p StreamPlan) string {
+func fingerprint(p plan.StreamPlan) string {
 	b, _ := json.Marshal(p)
 	return string(b)
 }
 
-// TaskStatus is a task's live numbers.
-type TaskStatus struct {
-	TaskID     string  `json:"task_id"`
-	Algorithm  string  `json:"algorithm"`
-	GrantedFPS float64 `json:"granted_fps"`
-	Frames     int64   `json:"frames_analysed"`
-	Captures   int64   `json:"captures"`
-	Alerts     int64   `json:"alerts"`
-}
-
-// StreamStatus is a stream's decode state and its tasks.
-type StreamStatus struct {
-	StreamID string        `json:"device_id"`
-	Source   source.Status `json:"source"`
-	Tasks    []TaskStatus  `json:"tasks"`
-}
-
 // Status reports every running pipeline.
-func (w *Worker) Status() map[string]StreamStatus {
+func (w *Worker) Status() map[string]plan.StreamStatus {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := map[string]StreamStatus{}
+	out := map[string]plan.StreamStatus{}
 	for id, p := range w.pipelines {
-		st := StreamStatus{StreamID: id, Source: p.src.Status()}
+		st := plan.StreamStatus{StreamID: id, Source: p.src.Status()}
 		for _, t := range p.tasks {
-			st.Tasks = append(st.Tasks, TaskStatus{TaskID: t.plan.Task.ID, Algorithm: t.plan.Task.Algorithm, GrantedFPS: t.plan.FPS,
+			st.Tasks = append(st.Tasks, plan.TaskStatus{TaskID: t.plan.Task.ID, Algorithm: t.plan.Task.Algorithm, GrantedFPS: t.plan.FPS,
 				Frames: t.frames.Load(), Captures: t.captures.Load(), Alerts: t.alerts.Load()})
 		}
 		out[id] = st
@@ -248,10 +231,10 @@ func (w *Worker) Status() map[string]StreamStatus {
 }
 
 // Batchers reports per-model batching counters.
-func (w *Worker) Batchers() []BatchStats {
+func (w *Worker) Batchers() []plan.BatchStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var out []BatchStats
+	var out []plan.BatchStats
 	for _, b := range w.batchers {
 		out = append(out, b.Stats())
 	}

@@ -33,12 +33,13 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/objects"
-	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/decode"
 	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 func main() {
@@ -289,7 +290,7 @@ type replay struct {
 	db    *store.DB
 	frame gocv.Mat
 	st    store.Stream
-	tp    workers.TaskPlan
+	tp    plan.TaskPlan
 	box   decode.Box
 	n     int // captures saved so far
 }
@@ -307,7 +308,7 @@ func (b *bench) newReplay(frame gocv.Mat) (*replay, error) {
 	st := store.Stream{ID: "44150200001310009999", Name: "replay"}
 	w, h := float32(frame.Cols()), float32(frame.Rows())
 	return &replay{rec: workers.NewRecorder(db, objs, nil), db: db, frame: frame.Clone(), st: st,
-		tp: workers.TaskPlan{Task: store.Task{ID: "replay", StreamID: st.ID, Algorithm: "person_vehicle_capture"}, FPS: b.fps},
+		tp: plan.TaskPlan{Task: store.Task{ID: "replay", StreamID: st.ID, Algorithm: "person_vehicle_capture"}, FPS: b.fps},
 		// a pedestrian-sized box in the middle of the frame
 		box: decode.Box{X1: w * 0.45, Y1: h * 0.35, X2: w*0.45 + w/12, Y2: h*0.35 + h/4}}, nil
 }

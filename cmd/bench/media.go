@@ -96,7 +96,7 @@ type clipInfo struct {
 	FPS           float64
 }
 
-// decodeBGR is the standalone decode baseline: the same work scheduler/source does
+// decodeBGR is the standalone decode baseline: the same work workers/source does
 // per frame (demux, decode with FFmpeg's automatic thread count, libswscale to BGR24
 // with the bilinear flag, copy into a gocv.Mat that owns its memory) and nothing
 // else: no pacing, channel, status or sampling. It hands every frame of path to fn,
@@ -144,7 +144,7 @@ func decodeBGR(path string, fn func(gocv.Mat)) (int, clipInfo, error) {
 	if err := vs.CodecParameters().ToCodecContext(cc); err != nil {
 		return 0, info, err
 	}
-	cc.SetThreadCount(0) // as scheduler/source does
+	cc.SetThreadCount(0) // as workers/source does
 	if err := cc.Open(codec, nil); err != nil {
 		return 0, info, fmt.Errorf("open decoder %s: %w", codec.Name(), err)
 	}

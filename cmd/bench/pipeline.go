@@ -15,12 +15,13 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/objects"
-	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/decode"
 	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // taskSpec is one task of a bench pipeline.
@@ -175,9 +176,9 @@ func (bw *benchWorker) close() {
 // plan is one stream of url with tasks. Every task samples at the clip's native rate
 // (a hair above, so that rounding in the timestamps never skips a frame): each
 // decoded frame is analysed by every task.
-func (b *bench) plan(streamID, url string, tasks []taskSpec) (workers.StreamPlan, error) {
+func (b *bench) plan(streamID, url string, tasks []taskSpec) (plan.StreamPlan, error) {
 	st := store.Stream{ID: streamID, Name: streamID, URL: url}
-	sp := workers.StreamPlan{Stream: st}
+	sp := plan.StreamPlan{Stream: st}
 	for _, t := range tasks {
 		var raw map[string]any
 		if err := json.Unmarshal([]byte(t.Params), &raw); err != nil {
@@ -190,7 +191,7 @@ func (b *bench) plan(streamID, url string, tasks []taskSpec) (workers.StreamPlan
 			return sp, fmt.Errorf("%s params: %w", t.ID, err)
 		}
 		task := store.Task{ID: t.ID, StreamID: st.ID, Algorithm: t.Algorithm, Params: js, Enabled: true}
-		sp.Tasks = append(sp.Tasks, workers.TaskPlan{Task: task, Params: p, FPS: b.fps * 1.001})
+		sp.Tasks = append(sp.Tasks, plan.TaskPlan{Task: task, Params: p, FPS: b.fps * 1.001})
 	}
 	return sp, nil
 }
@@ -200,7 +201,7 @@ func (b *bench) plan(streamID, url string, tasks []taskSpec) (workers.StreamPlan
 // returned (the algorithms' final captures flushed through the recorders), then
 // removes the plans. It returns the task×frame analyses counted from the workers'
 // Status. Only ws may have pipelines running meanwhile.
-func (b *bench) run(ws []*benchWorker, plans [][]workers.StreamPlan, want int) (int64, error) {
+func (b *bench) run(ws []*benchWorker, plans [][]plan.StreamPlan, want int) (int64, error) {
 	for i, bw := range ws {
 		bw.w.Apply(plans[i])
 	}
@@ -259,7 +260,7 @@ type pipelineSet struct {
 	name  string
 	tasks int
 	ws    []*benchWorker
-	plans [][]workers.StreamPlan
+	plans [][]plan.StreamPlan
 }
 
 // newPipelineSet creates the workers and runs each once with the same tasks on the
@@ -268,7 +269,7 @@ type pipelineSet struct {
 // are kept for all the rounds.
 func (b *bench) newPipelineSet(name string, groups [][]taskSpec) (*pipelineSet, error) {
 	ps := &pipelineSet{name: name}
-	warm := make([][]workers.StreamPlan, len(groups))
+	warm := make([][]plan.StreamPlan, len(groups))
 	for i, g := range groups {
 		bw, err := b.newWorker()
 		if err != nil {
@@ -288,7 +289,7 @@ func (b *bench) newPipelineSet(name string, groups [][]taskSpec) (*pipelineSet, 
 			ps.close()
 			return nil, err
 		}
-		warm[i], ps.plans = []workers.StreamPlan{wp}, append(ps.plans, []workers.StreamPlan{rp})
+		warm[i], ps.plans = []plan.StreamPlan{wp}, append(ps.plans, []plan.StreamPlan{rp})
 	}
 	if _, err := b.run(ps.ws, warm, b.warmFrames); err != nil {
 		ps.close()

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/models/engine"
 )
 

@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/testdata"
 	"github.com/cityeye/cityeye/testdata/services"
 )

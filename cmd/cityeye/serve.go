@@ -18,12 +18,12 @@ import (
 	"time"
 
 	"github.com/cityeye/cityeye/api"
-	"github.com/cityeye/cityeye/api/objects"
-	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
 	"github.com/cityeye/cityeye/models/warehouse"
 	"github.com/cityeye/cityeye/scheduler"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/workers"
 	"github.com/cityeye/cityeye/workers/jobs"
 )
@@ -131,7 +131,7 @@ type embedded struct {
 	db     *store.DB
 	worker *workers.Worker
 	sched  *scheduler.Scheduler
-	wh     *warehouse.Warehouse
+	jobs   jobs.Queue
 	http   *http.Server
 	ln     net.Listener
 	cancel context.CancelFunc
@@ -272,12 +272,17 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		q = jobs.NewAsynq(cfg.Redis, 2, "cityeye")
 	}
 	wh := &warehouse.Warehouse{DB: db, Objects: objs, Repo: models.Repository{Root: cfg.Models}, Scratch: scratch,
-		Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}, OnPublish: refresh, Queue: q}
+		Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}, OnPublish: refresh}
+	workers.ServeWarehouse(wh, q)
 	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Cluster: cluster, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
 		WatermarkKey: key, Warehouse: wh, Jobs: q}
 	srv.RegisterJobs()
 	srv.RegisterRetention(cfg.Retention)
-	if err := wh.Start(ctx); err == nil {
+	err = q.Start(ctx)
+	if err == nil {
+		err = wh.Start(ctx)
+	}
+	if err == nil {
 		err = srv.RunNotifier(ctx, 500*time.Millisecond)
 		srv.RunRetention(ctx, time.Hour)
 	}
@@ -287,7 +292,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		db.Close()
 		return nil, err
 	}
-	e := &embedded{cfg: cfg, db: db, worker: w, sched: sched, wh: wh, ln: ln, cancel: cancel, done: make(chan struct{}),
+	e := &embedded{cfg: cfg, db: db, worker: w, sched: sched, jobs: q, ln: ln, cancel: cancel, done: make(chan struct{}),
 		http: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
 	go func() {
 		if err := e.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -319,7 +324,7 @@ func (e *embedded) Stop() {
 	e.http.Shutdown(sctx)
 	e.cancel()
 	<-e.done
-	e.wh.Wait() // a validation job stops before the database closes
+	e.jobs.Close() // a running job (validation, delivery) stops before the database closes
 	if e.worker != nil {
 		if err := e.worker.Close(); err != nil {
 			slog.Warn("worker close", "err", err)

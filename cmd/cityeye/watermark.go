@@ -10,8 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cityeye/cityeye/api/store"
-	"github.com/cityeye/cityeye/api/watermark"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/watermark"
 )
 
 // watermarkKey loads the data folder's watermark key, creating it on first use. The

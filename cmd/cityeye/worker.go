@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/gat1400"
-	"github.com/cityeye/cityeye/api/objects"
-	"github.com/cityeye/cityeye/api/store"
+	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // runWorker runs one worker on one stream without the API: the same pipeline the
@@ -82,7 +83,7 @@ func runWorker(args []string) error {
 	task := store.Task{ID: "worker-" + *alg, StreamID: st.ID, Algorithm: *alg, Params: json.RawMessage(*params), Enabled: true}
 	w := workers.New(context.Background(), workers.Config{Repo: models.Repository{Root: *repo}, Engine: engine.Options{Provider: engine.Provider(*provider)}},
 		workers.NewRecorder(db, objs, nil))
-	w.Apply([]workers.StreamPlan{{Stream: st, Tasks: []workers.TaskPlan{{Task: task, Params: p, FPS: p.SampleFPS}}}})
+	w.Apply([]plan.StreamPlan{{Stream: st, Tasks: []plan.TaskPlan{{Task: task, Params: p, FPS: p.SampleFPS}}}})
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 loop:

@@ -14,12 +14,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cityeye/cityeye/api/objects"
-	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
-	"github.com/cityeye/cityeye/scheduler"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // remoteWorker is `cityeye worker --server URL`: a worker of a distributed
@@ -100,9 +100,9 @@ func (r *remoteWorker) loop(ctx context.Context) {
 	}
 }
 
-func (r *remoteWorker) heartbeat(ctx context.Context) (scheduler.Lease, error) {
-	var lease scheduler.Lease
-	b, _ := json.Marshal(map[string]any{"id": r.id, "capacity_fps": r.capacity, "cores": runtime.NumCPU(), "gpus": 0, "status": r.w.Status(), "batchers": r.w.Batchers()})
+func (r *remoteWorker) heartbeat(ctx context.Context) (plan.Lease, error) {
+	var lease plan.Lease
+	b, _ := json.Marshal(plan.Heartbeat{ID: r.id, CapacityFPS: r.capacity, Cores: runtime.NumCPU(), Status: r.w.Status(), Batchers: r.w.Batchers()})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.server+"/api/v1/workers/heartbeat", bytes.NewReader(b))
 	if err != nil {
 		return lease, err

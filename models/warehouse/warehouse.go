@@ -21,16 +21,14 @@ import (
 	"slices"
 	"time"
 
-	"github.com/cityeye/cityeye/algorithms"
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/objects"
-	"github.com/cityeye/cityeye/api/store"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
-	"github.com/cityeye/cityeye/workers/jobs"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/objects"
 )
 
-// Warehouse manages model versions. Start runs its validation jobs.
+// Warehouse manages model versions: upload checks, background validation (run by
+// the job queue through RunValidation), publish, rollback and delete.
 type Warehouse struct {
 	DB        *store.DB
 	Objects   objects.Store
@@ -40,7 +38,17 @@ type Warehouse struct {
 	BenchTime time.Duration // per batch size (default 2 s)
 	OnPublish func()        // tells workers to re-resolve their models (hot swap)
 
-	Queue jobs.Queue // where validation jobs go (default: in-process)
+	// The warehouse's background work runs on the workers' job queue, and which tasks
+	// use a model is the algorithms' knowledge: both come from above as functions
+	// (workers.ServeWarehouse sets them), so models imports neither.
+	//
+	// Enqueue queues a KindValidate job whose payload RunValidation takes; a job
+	// already queued for the same key counts as success. Nil: the version waits for
+	// the next Start.
+	Enqueue func(ctx context.Context, key string, payload []byte) error
+	// TasksUsing lists the tasks that use model@version (pinned, or following the
+	// published version). Nil: none, so nothing protects a version from deletion.
+	TasksUsing func(ctx context.Context, model, version string, published bool) ([]string, error)
 }
 
 type key struct{ Vendor, Name, Version string }
@@ -54,24 +62,10 @@ func BlobKey(sha string) string { return "warehouse/sha256/" + sha[:2] + "/" + s
 // KindValidate is the job kind of a version's background validation.
 const KindValidate = "model.validate"
 
-// Start registers the validation job with Queue (an in-process queue when nil; asynq
-// on Redis in distributed mode, where any server or worker may run it), starts the
-// queue, and re-queues what a restart interrupted: a duplicate of a job still queued
-// is refused by the queue, so several servers may all do this.
+// Start re-queues what a restart interrupted (versions still uploaded or
+// validating). Several servers may all do this: the queue refuses a duplicate of a
+// job still queued.
 func (w *Warehouse) Start(ctx context.Context) error {
-	if w.Queue == nil {
-		w.Queue = jobs.NewInProcess(1)
-	}
-	w.Queue.Handle(KindValidate, func(ctx context.Context, j jobs.Job) error {
-		var k key
-		if err := json.Unmarshal(j.Payload, &k); err != nil {
-			return fmt.Errorf("bad validation job %q: %w", j.Payload, err)
-		}
-		return w.validate(ctx, k)
-	})
-	if err := w.Queue.Start(ctx); err != nil {
-		return err
-	}
 	pending, err := w.DB.ListModelVersions(ctx, store.ModelFilter{})
 	if err != nil {
 		return err
@@ -84,11 +78,14 @@ func (w *Warehouse) Start(ctx context.Context) error {
 	return nil
 }
 
-// Wait stops the queue, waiting for a running validation to finish.
-func (w *Warehouse) Wait() {
-	if w.Queue != nil {
-		w.Queue.Close()
+// RunValidation is the KindValidate job's handler: it validates and benchmarks the
+// version named in payload.
+func (w *Warehouse) RunValidation(ctx context.Context, payload []byte) error {
+	var k key
+	if err := json.Unmarshal(payload, &k); err != nil {
+		return fmt.Errorf("bad validation job %q: %w", payload, err)
 	}
+	return w.validate(ctx, k)
 }
 
 // ErrExists is returned when the version exists with different bytes.
@@ -190,12 +187,11 @@ func orEmpty(s []string) []string {
 }
 
 func (w *Warehouse) enqueue(ctx context.Context, k key) {
-	if w.Queue == nil {
-		return // not started: Start re-queues it from the database
+	if w.Enqueue == nil {
+		return // no queue yet: Start re-queues it from the database
 	}
 	p, _ := json.Marshal(k)
-	err := w.Queue.Enqueue(ctx, jobs.Job{Kind: KindValidate, Key: k.String(), Payload: p})
-	if err != nil && !errors.Is(err, jobs.ErrDuplicate) {
+	if err := w.Enqueue(ctx, k.String(), p); err != nil {
 		slog.Warn("validation not queued; it is queued again at the next start", "model", k, "err", err)
 	}
 }
@@ -351,7 +347,10 @@ func (w *Warehouse) Delete(ctx context.Context, vendor, name, version string) er
 	if err != nil {
 		return err
 	}
-	users, err := w.tasksUsing(ctx, name, version, v.State == store.ModelPublished)
+	var users []string
+	if w.TasksUsing != nil {
+		users, err = w.TasksUsing(ctx, name, version, v.State == store.ModelPublished)
+	}
 	if err != nil {
 		return err
 	}
@@ -376,27 +375,6 @@ func (w *Warehouse) Delete(ctx context.Context, vendor, name, version string) er
 		}
 	}
 	return nil
-}
-
-// tasksUsing lists tasks that use model@version: those pinning it, and, when it is
-// the published version, enabled tasks that follow the model unpinned.
-func (w *Warehouse) tasksUsing(ctx context.Context, model, version string, published bool) ([]string, error) {
-	ts, err := w.DB.ListTasks(ctx, auth.Scope{All: true}, "")
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, t := range ts {
-		spec, ok := algorithms.Lookup(t.Algorithm)
-		if !ok || !slices.Contains(spec.Models, model) {
-			continue
-		}
-		p, _ := algorithms.ParseParams(t.Params)
-		if pin := p.Models[model]; pin == version || pin == "" && published && t.Enabled {
-			ids = append(ids, t.ID)
-		}
-	}
-	return ids, nil
 }
 
 // EnsureInstalled makes model name@version loadable by workers, for a task that pins

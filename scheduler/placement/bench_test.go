@@ -46,10 +46,10 @@ func t4() Device {
 // benchWorld: nw workers with a 16-core CPU, every 10th also a T4; ns 720p 25 fps
 // cameras (every 7th 1080p) with 5 tasks each drawn from typical pipelines, some
 // sharing a model at different rates, priorities 0–2.
-func benchWorld(nw, ns int, seed uint64) ([]Worker, []Stream) {
-	var workers []Worker
+func benchWorld(nw, ns int, seed uint64) ([]Node, []Stream) {
+	var workers []Node
 	for i := range nw {
-		w := Worker{ID: fmt.Sprintf("w%03d", i), Healthy: true, Devices: []Device{cpuDevice(16, nanodetMS)}}
+		w := Node{ID: fmt.Sprintf("w%03d", i), Healthy: true, Devices: []Device{cpuDevice(16, nanodetMS)}}
 		if i%10 == 0 {
 			w.Devices = append(w.Devices, t4())
 		}

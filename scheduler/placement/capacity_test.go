@@ -91,9 +91,9 @@ func TestSeedCapacity(t *testing.T) {
 // at its requested rate.
 func workersNeeded(devs func() []Device, streams []Stream) (int, Plan) {
 	try := func(n int) (Plan, bool) {
-		workers := make([]Worker, n)
+		workers := make([]Node, n)
 		for i := range workers {
-			workers[i] = Worker{ID: fmt.Sprintf("w%03d", i), Devices: devs(), Healthy: true}
+			workers[i] = Node{ID: fmt.Sprintf("w%03d", i), Devices: devs(), Healthy: true}
 		}
 		p := Place(Config{}, workers, streams, nil)
 		for _, g := range p.Grants {
@@ -133,7 +133,7 @@ func avgUtil(p Plan) string {
 
 // channelCost is one channel's decode and inference share of each device kind.
 func channelCost(devs []Device, s Stream) string {
-	p := newPlanner(Config{}.withDefaults(), []Worker{{ID: "w", Devices: devs, Healthy: true}}, []Stream{s}, nil)
+	p := newPlanner(Config{}.withDefaults(), []Node{{ID: "w", Devices: devs, Healthy: true}}, []Stream{s}, nil)
 	var out []string
 	for d := range p.devs {
 		c := p.ci(0, int32(d))

@@ -14,7 +14,7 @@ import (
 // cannot be lowered; six priority-0 streams fit beside it at their minimum rate, the
 // seventh and eighth take turns with the sixth, a second priority-1 stream is refused.
 func ExamplePlace() {
-	workers := []placement.Worker{{ID: "w1", Healthy: true, Devices: []placement.Device{
+	workers := []placement.Node{{ID: "w1", Healthy: true, Devices: []placement.Device{
 		{ID: "cpu", Kind: "cpu", DecodeFPS: 5000, ModelFPS: map[string]float64{"det": 100}},
 	}}}
 	stream := func(id string, fps, minFPS float64, prio int) placement.Stream {

@@ -62,8 +62,8 @@ import (
 	"time"
 )
 
-// Worker is one worker process as its heartbeat describes it.
-type Worker struct {
+// Node is one worker process as its heartbeat describes it.
+type Node struct {
 	ID      string
 	Devices []Device
 	// Loaded names the models the worker has in memory already: a stream that uses
@@ -223,7 +223,7 @@ type Grant struct {
 // is the plan in force (nil at start): what it placed stays put where it still fits,
 // which is also how a lost or returning worker is handled — call Place with the new
 // worker list and the previous plan; only the lost worker's streams move.
-func Place(cfg Config, workers []Worker, streams []Stream, prev *Plan) Plan {
+func Place(cfg Config, workers []Node, streams []Stream, prev *Plan) Plan {
 	p := newPlanner(cfg.withDefaults(), workers, streams, prev)
 	p.solve()
 	return p.build()

@@ -20,9 +20,9 @@ func cpuDev(decode float64, models map[string]float64) Device {
 	return Device{ID: "cpu", Kind: "cpu", DecodeFPS: decode, ModelFPS: models}
 }
 
-func wk(id string, devs ...Device) Worker { return Worker{ID: id, Devices: devs, Healthy: true} }
+func wk(id string, devs ...Device) Node { return Node{ID: id, Devices: devs, Healthy: true} }
 
-func std(id string) Worker { return wk(id, cpuDev(100, map[string]float64{"det": 100, "cls": 200})) }
+func std(id string) Node { return wk(id, cpuDev(100, map[string]float64{"det": 100, "cls": 200})) }
 
 func st(id string, native float64, tasks ...Task) Stream {
 	return Stream{ID: id, Pixels: 1920 * 1080, FPS: native, Tasks: tasks}
@@ -83,7 +83,7 @@ func wantGrant(t *testing.T, p Plan, task string, state State, fps float64, code
 }
 
 func TestFitsOnOneWorker(t *testing.T) {
-	p := Place(Config{}, []Worker{std("w1"), std("w2")}, smalls("a", "b", "c"), nil)
+	p := Place(Config{}, []Node{std("w1"), std("w2")}, smalls("a", "b", "c"), nil)
 	wantWhere(t, p, map[string]string{"a": "w1/cpu", "b": "w1/cpu", "c": "w1/cpu"})
 	wantUtil(t, p, map[string]float64{"w1/cpu": 0.6, "w2/cpu": 0})
 	for _, id := range []string{"a", "b", "c"} {
@@ -96,7 +96,7 @@ func TestFitsOnOneWorker(t *testing.T) {
 
 func TestSpreadsWhenOverTarget(t *testing.T) {
 	// four fill w1 to 0.8; a fifth would make 1.0 > 0.85
-	p := Place(Config{}, []Worker{std("w1"), std("w2")}, smalls("a", "b", "c", "d", "e"), nil)
+	p := Place(Config{}, []Node{std("w1"), std("w2")}, smalls("a", "b", "c", "d", "e"), nil)
 	wantWhere(t, p, map[string]string{"a": "w1/cpu", "b": "w1/cpu", "c": "w1/cpu", "d": "w1/cpu", "e": "w2/cpu"})
 	wantUtil(t, p, map[string]float64{"w1/cpu": 0.8, "w2/cpu": 0.2})
 }
@@ -110,14 +110,14 @@ func TestPrefersWorkerWithModelLoaded(t *testing.T) {
 		st("b", 10, Task{ID: "b.t", Model: "cls", FPS: 10}), // cls: w1 has it loaded
 		small("c"),
 	}
-	p := Place(Config{}, []Worker{w1, w2}, streams, nil)
+	p := Place(Config{}, []Node{w1, w2}, streams, nil)
 	wantWhere(t, p, map[string]string{"a": "w2/cpu", "b": "w1/cpu", "c": "w2/cpu"})
 	// b costs 0.1 + 10/200 = 0.15
 	wantUtil(t, p, map[string]float64{"w1/cpu": 0.15, "w2/cpu": 0.4})
 }
 
 func TestStableWhenStreamsComeAndGo(t *testing.T) {
-	workers := []Worker{std("w1"), std("w2")}
+	workers := []Node{std("w1"), std("w2")}
 	first := Place(Config{}, workers, smalls("s1", "s2", "s3", "s4", "s5", "s6"), nil)
 	want := map[string]string{"s1": "w1/cpu", "s2": "w1/cpu", "s3": "w1/cpu", "s4": "w1/cpu", "s5": "w2/cpu", "s6": "w2/cpu"}
 	wantWhere(t, first, want)
@@ -151,7 +151,7 @@ func TestGPUPreferredForHeavyModelCPUFallback(t *testing.T) {
 	heavy := func(id string) Stream { return st(id, 10, Task{ID: id + ".t", Model: "heavy", FPS: 5}) }
 	streams := []Stream{heavy("h1"), heavy("h2"), heavy("h3"),
 		st("l", 10, Task{ID: "l.t", Model: "light", FPS: 10})} // light runs on the CPU only: 0.1 + 0.1
-	p := Place(Config{}, []Worker{g}, streams, nil)
+	p := Place(Config{}, []Node{g}, streams, nil)
 	// two heavy streams on the GPU (its decode sessions), the third falls back to the CPU
 	wantWhere(t, p, map[string]string{"h1": "g/cuda:0", "h2": "g/cuda:0", "h3": "g/cpu", "l": "g/cpu"})
 	// GPU: NVDEC 0.2, SMs 0.05 → 0.2; CPU: 0.6 + 0.2
@@ -164,14 +164,14 @@ func TestGPUPreferredForHeavyModelCPUFallback(t *testing.T) {
 func TestGPUDecodeAndInferenceAreSeparateEngines(t *testing.T) {
 	// each stream: NVDEC 10/100 = 0.1, SMs 10/100 = 0.1. On a GPU the engines run side
 	// by side, so 8 streams make 0.8 (not 1.6); the 9th goes to the second GPU.
-	gpu := func(id string) Worker {
+	gpu := func(id string) Node {
 		return wk(id, Device{ID: "cuda:0", Kind: "cuda", DecodeFPS: 100, ModelFPS: map[string]float64{"det": 100}})
 	}
 	var ids []string
 	for i := 1; i <= 9; i++ {
 		ids = append(ids, fmt.Sprintf("s%d", i))
 	}
-	p := Place(Config{}, []Worker{gpu("g1"), gpu("g2")}, smalls(ids...), nil)
+	p := Place(Config{}, []Node{gpu("g1"), gpu("g2")}, smalls(ids...), nil)
 	wantUtil(t, p, map[string]float64{"g1/cuda:0": 0.8, "g2/cuda:0": 0.1})
 	if p.Assign["s9"].Worker != "g2" {
 		t.Fatalf("%v", where(p))
@@ -183,7 +183,7 @@ func TestSharedDecodeAndPerModelMaxRate(t *testing.T) {
 	// det at 5 and 2 fps share frames: 5/100; cls at 4 and 1 fps: 4/200.
 	w := wk("w", cpuDev(250, map[string]float64{"det": 100, "cls": 200}))
 	s := st("s", 25, det("d5", 5), det("d2", 2), Task{ID: "c4", Model: "cls", FPS: 4}, Task{ID: "c1", Model: "cls", FPS: 1})
-	p := Place(Config{}, []Worker{w}, []Stream{s}, nil)
+	p := Place(Config{}, []Node{w}, []Stream{s}, nil)
 	want := 0.1 + 0.05 + 0.02
 	if a := p.Assign["s"]; !near(a.Cost, want) || !near(p.Util["w/cpu"], want) {
 		t.Fatalf("cost %v util %v, want %v", a.Cost, p.Util["w/cpu"], want)
@@ -195,7 +195,7 @@ func TestSharedDecodeAndPerModelMaxRate(t *testing.T) {
 	}
 	// 720p costs 1280×720/1920×1080 = 4/9 of the decode
 	s.Pixels = 1280 * 720
-	p = Place(Config{}, []Worker{w}, []Stream{s}, nil)
+	p = Place(Config{}, []Node{w}, []Stream{s}, nil)
 	if got := p.Util["w/cpu"]; !near(got, 0.1*4/9+0.07) {
 		t.Fatalf("720p util %v", got)
 	}
@@ -204,18 +204,18 @@ func TestSharedDecodeAndPerModelMaxRate(t *testing.T) {
 func TestKeyframeOnlyDecodeWhenAllTasksAtMostOneFPS(t *testing.T) {
 	w := wk("w", cpuDev(250, map[string]float64{"det": 100, "cls": 200}))
 	slow := st("s", 25, det("d", 1), Task{ID: "c", Model: "cls", FPS: 0.5})
-	p := Place(Config{}, []Worker{w}, []Stream{slow}, nil)
+	p := Place(Config{}, []Node{w}, []Stream{slow}, nil)
 	// decode 0.1 × 0.15 + 1/100 + 0.5/200
 	if got, want := p.Util["w/cpu"], 0.015+0.01+0.0025; !near(got, want) {
 		t.Fatalf("keyframe-only util %v, want %v", got, want)
 	}
-	p = Place(Config{KeyframeCost: 0.3}, []Worker{w}, []Stream{slow}, nil)
+	p = Place(Config{KeyframeCost: 0.3}, []Node{w}, []Stream{slow}, nil)
 	if got, want := p.Util["w/cpu"], 0.03+0.01+0.0025; !near(got, want) {
 		t.Fatalf("keyframe cost 0.3: util %v, want %v", got, want)
 	}
 	// one task above 1 fps needs every frame decoded
 	slow.Tasks[0].FPS = 1.5
-	p = Place(Config{}, []Worker{w}, []Stream{slow}, nil)
+	p = Place(Config{}, []Node{w}, []Stream{slow}, nil)
 	if got, want := p.Util["w/cpu"], 0.1+0.015+0.0025; !near(got, want) {
 		t.Fatalf("full decode util %v, want %v", got, want)
 	}
@@ -224,8 +224,8 @@ func TestKeyframeOnlyDecodeWhenAllTasksAtMostOneFPS(t *testing.T) {
 // The degradation scenario: one CPU, target 0.6, decode 50 fps 1080p at 5000
 // frames/s = 0.01 per stream, det at 100 frames/s. H (priority 1) asks 40 fps with no
 // room to lower: 0.41. Each L (priority 0) asks 10 fps, minimum 2: 0.11, 0.03 at min.
-func degradeWorld() []Worker {
-	return []Worker{wk("w", cpuDev(5000, map[string]float64{"det": 100}))}
+func degradeWorld() []Node {
+	return []Node{wk("w", cpuDev(5000, map[string]float64{"det": 100}))}
 }
 
 func hi(id string) Stream {
@@ -386,7 +386,7 @@ func TestNoRotationForImportantStreams(t *testing.T) {
 }
 
 func TestWorkerLostAndBack(t *testing.T) {
-	workers := []Worker{std("w1"), std("w2"), std("w3"), std("w4")}
+	workers := []Node{std("w1"), std("w2"), std("w3"), std("w4")}
 	ids := []string{"s01", "s02", "s03", "s04", "s05", "s06", "s07", "s08", "s09", "s10"}
 	before := Place(Config{}, workers, smalls(ids...), nil)
 	want := map[string]string{}
@@ -414,8 +414,8 @@ func TestWorkerLostAndBack(t *testing.T) {
 
 func TestLostWorkerDegradesWhenTheRestIsFull(t *testing.T) {
 	// decode 10/1000 = 0.01, det 10/100 = 0.1: 0.11 per stream, 7 per worker (0.77)
-	w := func(id string) Worker { return wk(id, cpuDev(1000, map[string]float64{"det": 100})) }
-	workers := []Worker{w("w1"), w("w2"), w("w3")}
+	w := func(id string) Node { return wk(id, cpuDev(1000, map[string]float64{"det": 100})) }
+	workers := []Node{w("w1"), w("w2"), w("w3")}
 	var ids []string
 	for i := 1; i <= 18; i++ {
 		ids = append(ids, fmt.Sprintf("s%02d", i))
@@ -452,7 +452,7 @@ func TestUnplacedReasons(t *testing.T) {
 		st("mixed", 10, det("mixed.d", 1), Task{ID: "mixed.g", Model: "gpuonly", FPS: 1}),
 		small("fine"),
 	}
-	workers := []Worker{std("w1"), wk("g", Device{ID: "cuda:0", Kind: "cuda", DecodeFPS: 100, ModelFPS: map[string]float64{"gpuonly": 100}})}
+	workers := []Node{std("w1"), wk("g", Device{ID: "cuda:0", Kind: "cuda", DecodeFPS: 100, ModelFPS: map[string]float64{"gpuonly": 100}})}
 	p := Place(Config{}, workers, streams, nil)
 	g := wantGrant(t, p, "ocr.t", Unplaced, 0, NoDevice)
 	if g.Message != "no healthy device has model ocr" {
@@ -473,7 +473,7 @@ func TestUnplacedReasons(t *testing.T) {
 }
 
 func TestNativeRateCap(t *testing.T) {
-	p := Place(Config{}, []Worker{std("w")}, []Stream{st("s", 10, det("t", 25))}, nil)
+	p := Place(Config{}, []Node{std("w")}, []Stream{st("s", 10, det("t", 25))}, nil)
 	g := wantGrant(t, p, "t", OK, 10, FPSCapped)
 	if g.RequestedFPS != 25 || !strings.Contains(g.Message, "native 10 fps") {
 		t.Fatalf("%+v", g)
@@ -517,7 +517,7 @@ func TestCodecDecodeRate(t *testing.T) {
 	w.Devices[0].CodecFPS = map[string]float64{"h265": 50}
 	hevc := small("s")
 	hevc.Codec = "HEVC"
-	p := Place(Config{}, []Worker{w}, []Stream{hevc, small("h264")}, nil)
+	p := Place(Config{}, []Node{w}, []Stream{hevc, small("h264")}, nil)
 	if a := p.Assign["s"]; !near(a.Cost, 0.2+0.1) {
 		t.Fatalf("hevc cost %v", a.Cost)
 	}

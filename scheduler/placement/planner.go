@@ -144,7 +144,7 @@ type planner struct {
 	tmp     []int32
 }
 
-func newPlanner(cfg Config, workers []Worker, streams []Stream, prev *Plan) *planner {
+func newPlanner(cfg Config, workers []Node, streams []Stream, prev *Plan) *planner {
 	p := &planner{cfg: cfg}
 	models := map[string]int{}
 	codecs := map[string]int{"": 0}

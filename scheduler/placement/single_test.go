@@ -6,7 +6,7 @@ import "testing"
 // its requested rate at the lowered cost (regression: the feasibility check left the
 // minimum-rate costs behind as if they were the requested ones).
 func TestSingleStreamThatFitsOnlyLowered(t *testing.T) {
-	ws := []Worker{{ID: "w1", Healthy: true, Devices: []Device{{ID: "cpu", Kind: "cpu", DecodeFPS: 250, ModelFPS: map[string]float64{"m": 2}}}}}
+	ws := []Node{{ID: "w1", Healthy: true, Devices: []Device{{ID: "cpu", Kind: "cpu", DecodeFPS: 250, ModelFPS: map[string]float64{"m": 2}}}}}
 	ss := []Stream{{ID: "s", Tasks: []Task{{ID: "t", Model: "m", FPS: 5, MinFPS: 0.2}}}}
 	p := Place(Config{}, ws, ss, nil)
 	g := p.Grants["t"]

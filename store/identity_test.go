@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/auth"
 )
 
 // Departments, users, tokens, sharing, scopes, notices and the audit log: every

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/auth"
 )
 
 // Record features: appearance vectors (face embeddings) kept beside the records for

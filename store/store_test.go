@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/objects"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/store/objects"
 )
 
 var all = auth.Scope{All: true}

@@ -24,8 +24,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/objects"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/store/objects"
 )
 
 // ErrNotFound is returned for a missing row; ErrConflict for a duplicate key.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/auth"
 )
 
 // Application is a department's request to use a camera it does not own, and, once

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/auth"
 )
 
 // Department is a unit of the city (police, urban management, market supervision…)

@@ -12,8 +12,8 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/cityeye/cityeye/api/auth"
-	"github.com/cityeye/cityeye/api/gat1400"
+	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/gat1400"
 )
 
 // Analyst search (SearchRecords) runs on columns extracted from the GA/T 1400 body

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/auth"
 )
 
 // Subscription is a standing request to be pushed new records (a GA/T 1400

@@ -20,7 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/testdata/services"
 )
 
@@ -28,7 +28,7 @@ import (
 // month of records and measures ingest (bulk COPY and the store's SaveRecord path) and
 // the latency of the analyst searches. It runs only when CITYEYE_BENCH_ROWS is set:
 //
-//	CITYEYE_BENCH_ROWS=10000000 go test -run XXX -bench SearchPostgres -benchtime 1x -timeout 90m ./api/store/
+//	CITYEYE_BENCH_ROWS=10000000 go test -run XXX -bench SearchPostgres -benchtime 1x -timeout 90m ./store/
 //
 // CITYEYE_BENCH_RUNS (default 200) is the number of runs of each query,
 // CITYEYE_BENCH_WRITERS (default 2) the parallel COPY streams, CITYEYE_BENCH_OUT a

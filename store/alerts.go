@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/auth"
 )
 
 // Alert is an event a task raised (no chef hat, a rat, smoke, water over the gauge):

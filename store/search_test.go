@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/testdata/services"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/auth"
 )
 
 // unit returns a unit vector of dim 8 leaning towards axis i by w (w=1: the axis).

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 
-	"github.com/cityeye/cityeye/api/auth"
+	"github.com/cityeye/cityeye/auth"
 )
 
 // QueryRecords runs a GA/T 1400 query (where/args from package viid/query, whose SQL
