@@ -1,0 +1,224 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/workers/jobs"
+)
+
+// Subscriptions push what arrives to subscribers: GA/T 1400 SubscribeNotifications
+// to a ReceiveAddr (cascade platforms), and alert batches to webhooks (the Minqing
+// map). A dispatcher turns new items into notifications every ReportInterval,
+// advancing the subscription's cursor in the same transaction; a job delivers each
+// notification, retried with backoff until the receiver answers 2xx (at least once,
+// idempotent by NotificationID) or marked dead for the dead-letter view.
+
+// KindNotify is the job kind of one notification delivery.
+const KindNotify = "viid.notify"
+
+// NotifyBatch is the most items one notification carries.
+const NotifyBatch = 100
+
+// RegisterJobs registers the server's job handlers with s.Jobs; call it before the
+// queue starts.
+func (s *Server) RegisterJobs() {
+	s.Jobs.Handle(KindNotify, func(ctx context.Context, j jobs.Job) error { return s.deliver(ctx, j.Key) })
+	s.RegisterAnalysisJobs()
+}
+
+// RunNotifier re-queues what a restart left undelivered and runs the dispatcher
+// every interval until ctx ends. Its clock is the wall clock, like the stored
+// creation times it compares with.
+func (s *Server) RunNotifier(ctx context.Context, every time.Duration) error {
+	pending, err := s.DB.PendingNotifications(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range pending {
+		s.enqueueNotification(ctx, n.ID)
+	}
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
+				slog.Error("notification dispatch", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return nil
+}
+
+func (s *Server) enqueueNotification(ctx context.Context, id string) {
+	err := s.Jobs.Enqueue(ctx, jobs.Job{Kind: KindNotify, Key: id})
+	if err != nil && !errors.Is(err, jobs.ErrDuplicate) {
+		slog.Warn("notification not queued; it is queued again at the next start", "id", id, "err", err)
+	}
+}
+
+// NotifySettle is how old an item must be before it is dispatched, so a write that
+// committed late cannot slip behind a cursor.
+const NotifySettle = time.Second
+
+// Dispatch creates the notifications that are due now.
+func (s *Server) Dispatch(ctx context.Context) error {
+	now := time.Now()
+	subs, err := s.DB.DueSubscriptions(ctx, now)
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		p, err := s.DB.PrincipalOf(ctx, sub.UserID)
+		if err != nil {
+			slog.Warn("subscription's user is gone or disabled; skipping", "subscription", sub.ID, "err", err)
+			continue
+		}
+		next := now.Add(time.Duration(max(sub.ReportInterval, 1)) * time.Second)
+		n, at, id, err := s.buildNotification(ctx, sub, p, now)
+		if err != nil {
+			return err
+		}
+		if n == nil {
+			at, id = sub.CursorAt, sub.CursorID
+		}
+		if err := s.DB.Dispatch(ctx, sub, n, at, id, next); err != nil {
+			return err
+		}
+		if n != nil {
+			s.enqueueNotification(ctx, n.ID)
+		}
+	}
+	return nil
+}
+
+// buildNotification gathers a subscription's new items into one notification.
+func (s *Server) buildNotification(ctx context.Context, sub store.Subscription, p store.Principal, now time.Time) (*store.Notification, int64, string, error) {
+	serial, err := s.DB.NextSerial(ctx, s.serverID(), now)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	nid := gat1400.BusinessID(s.serverID()[:12], gat1400.BusinessSubscribe, now.In(gat1400.Location), serial)
+	settled := now.Add(-NotifySettle)
+	if sub.Kind == "alerts" {
+		as, err := s.DB.NewAlertsFor(ctx, sub, p.Scope(), settled, NotifyBatch)
+		if err != nil || len(as) == 0 {
+			return nil, 0, "", err
+		}
+		n := &store.Notification{ID: nid, SubID: sub.ID, DeptID: sub.DeptID}
+		items := make([]gin.H, len(as))
+		for i, a := range as {
+			n.Items = append(n.Items, a.ID)
+			items[i] = gin.H{"id": a.ID, "kind": a.Kind, "level": a.Level, "device_id": a.DeviceID, "longitude": a.Longitude, "latitude": a.Latitude,
+				"time": a.Time, "zone": a.Zone, "image": s.Objects.URI(a.Image), "details": a.Details}
+		}
+		n.Body, _ = json.Marshal(gin.H{"NotificationID": nid, "SubscriptionID": sub.ID, "TriggerTime": now, "Alerts": items})
+		last := as[len(as)-1]
+		return n, last.CreatedAt.UnixMilli(), last.ID, nil
+	}
+	recs, err := s.DB.NewRecordsFor(ctx, sub, p.Scope(), settled, NotifyBatch)
+	if err != nil || len(recs) == 0 {
+		return nil, 0, "", err
+	}
+	gn := gat1400.NewSubscribeNotification(nid, sub.ID, "CityEye subscription "+sub.ID, now)
+	n := &store.Notification{ID: nid, SubID: sub.ID, DeptID: sub.DeptID}
+	lists := map[string][]json.RawMessage{}
+	for _, r := range recs {
+		n.Items = append(n.Items, r.ID)
+		lists[r.Type] = append(lists[r.Type], r.Body)
+	}
+	gn.InfoIDs = strings.Join(n.Items, ",")
+	gn.ExecuteOperation = 1
+	// the bodies are stored GA/T 1400 JSON already: splice them in as they are
+	obj := map[string]any{}
+	b, _ := json.Marshal(gn)
+	json.Unmarshal(b, &obj)
+	for typ, bodies := range lists {
+		obj[typ+"ObjectList"] = map[string]any{typ + "Object": bodies}
+	}
+	n.Body, _ = json.Marshal(map[string]any{"SubscribeNotificationListObject": map[string]any{"SubscribeNotificationObject": []any{obj}}})
+	last := recs[len(recs)-1]
+	return n, last.CreatedAt.UnixMilli(), last.ID, nil
+}
+
+// MaxDeliveryAttempts is when a notification is declared dead (the queue's
+// MaxRetry+1 when set lower).
+const MaxDeliveryAttempts = 11
+
+// deliver is the job: POST the notification to its subscriber.
+func (s *Server) deliver(ctx context.Context, id string) error {
+	n, err := s.DB.GetNotification(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || n.State == "delivered" {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sub, err := s.DB.GetSubscription(ctx, n.SubID)
+	if err != nil {
+		return err
+	}
+	err = s.post(ctx, sub.ReceiveAddr, n.Body)
+	dead := err != nil && n.Attempts+1 >= s.maxAttempts()
+	if rerr := s.DB.DeliveryAttempt(ctx, id, err, dead); rerr != nil {
+		return rerr
+	}
+	if dead {
+		slog.Warn("notification dead after retries", "id", id, "to", sub.ReceiveAddr, "err", err)
+		return nil // in the dead-letter view now; POST …/retry re-queues it
+	}
+	return err
+}
+
+func (s *Server) maxAttempts() int {
+	if s.MaxDeliveryAttempts > 0 {
+		return s.MaxDeliveryAttempts
+	}
+	return MaxDeliveryAttempts
+}
+
+var notifyClient = &http.Client{Timeout: 15 * time.Second}
+
+// post sends a notification body; a 2xx whose ResponseStatus (if any) is 0 counts.
+func (s *Server) post(ctx context.Context, addr string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, addr, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/VIID+JSON;charset=UTF-8")
+	req.Header.Set("User-Identify", s.serverID())
+	resp, err := notifyClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("post to %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("%s answered %s", addr, resp.Status)
+	}
+	if sts, err := gat1400.DecodeResponseStatuses(rb); err == nil {
+		for _, st := range sts {
+			if st.StatusCode != gat1400.StatusOK {
+				return fmt.Errorf("%s refused it: StatusCode %d %s", addr, st.StatusCode, st.StatusString)
+			}
+		}
+	}
+	return nil
+}
