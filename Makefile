@@ -12,8 +12,11 @@ setup:
 build:
 	$(GO) build -o bin/cityeye ./cmd/cityeye
 
+# vet: go vet, staticcheck (pinned, installed by setup) and a tidy go.mod.
 vet:
 	$(GO) vet ./... ./testdata ./testdata/services
+	$(CITYEYE_HOME)/bin/staticcheck ./... ./testdata/...
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy (go mod tidy -diff shows what differs)"; exit 1; }
 
 test: setup vet
 	$(GO) test -count=1 -timeout 25m ./...

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 CACHE="${CITYEYE_HOME:-$HOME/.cache/cityeye}"
 ORT_VERSION=1.24.3
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+STATICCHECK_VERSION=v0.8.2
 mkdir -p "$CACHE/npm" "$CACHE/media" "$CACHE/bin"
 log() { printf '[setup] %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -89,6 +90,13 @@ fi
 if [ ! -x "$CACHE/bin/minio" ]; then
   log "go install minio@$MINIO_VERSION (a few minutes, once)"
   GOBIN="$CACHE/bin" go install "github.com/minio/minio@$MINIO_VERSION" || log "WARNING: minio install failed; distributed-mode object tests will report it"
+fi
+
+# 4b. staticcheck for `make vet` (pinned; the version file tells an upgrade apart).
+if [ "$(cat "$CACHE/bin/staticcheck.version" 2>/dev/null)" != "$STATICCHECK_VERSION" ]; then
+  log "go install staticcheck@$STATICCHECK_VERSION"
+  GOBIN="$CACHE/bin" go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+  echo "$STATICCHECK_VERSION" >"$CACHE/bin/staticcheck.version"
 fi
 
 # 5. The CityEye binary, then the starter model repository (verified by sha256).

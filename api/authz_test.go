@@ -200,7 +200,7 @@ func TestEveryRouteHasARuleAndItIsEnforced(t *testing.T) {
 		if rt.Method == "POST" || rt.Method == "PUT" {
 			body = "{}"
 		}
-		code, out := f.do(rt.Method, path, "", body)
+		code, _ := f.do(rt.Method, path, "", body)
 		if r.Public && code == 401 || !r.Public && code != 401 {
 			t.Errorf("%s %s without a token: %d (public %v)", rt.Method, path, code, r.Public)
 		}
@@ -211,7 +211,7 @@ func TestEveryRouteHasARuleAndItIsEnforced(t *testing.T) {
 			if rt.Path == "/api/v1/alerts/stream" && slices.Contains(r.Roles, u.role) {
 				continue // an endless event stream: the SSE test covers it
 			}
-			code, out = f.do(rt.Method, path, uid, body)
+			code, out := f.do(rt.Method, path, uid, body)
 			refused := code == 403 && strings.Contains(fmt.Sprint(out["error"]), "may not "+rt.Method)
 			if allowed := slices.Contains(r.Roles, u.role); allowed == refused {
 				t.Errorf("%s %s as %s (%s): %d %v; rule admits %v", rt.Method, path, uid, u.role, code, out["error"], r.Roles)

@@ -9,6 +9,7 @@ import (
 	"github.com/cityeye/cityeye/workers/plan"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -148,6 +149,6 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 // serveMetrics answers GET /metrics (Prometheus scrapes it with a bearer token).
 func serveMetrics(s *Server, c *gin.Context) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics{s}, prometheus.NewGoCollector())
+	reg.MustRegister(metrics{s}, collectors.NewGoCollector())
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(c.Writer, c.Request)
 }

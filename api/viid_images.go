@@ -21,8 +21,6 @@ import (
 // An image is stored as a record of type Image (its ImageInfo, with StoragePath
 // instead of Data) and the object lists inside it as their own records.
 
-var imageKind = viidKind{Object: "Image", Path: "Images", IDField: "ImageID"}
-
 func imageSchema() query.Schema {
 	return query.Schema{Object: "Image", Aliases: []string{"Images"}, IDField: "ImageID", Location: gat1400.Location, Fields: map[string]query.Field{
 		"ImageID": {Column: "id", Kind: query.String}, "DeviceID": {Column: "device_id", Kind: query.String},

@@ -283,7 +283,8 @@ func TestCooldown(t *testing.T) {
 		t.Fatal("cooldown not restarted by the allowed event")
 	}
 	zero := &Cooldown{}
-	if !zero.Allow("k", at(0)) || !zero.Allow("k", at(0)) {
+	first := zero.Allow("k", at(0))
+	if second := zero.Allow("k", at(0)); !first || !second {
 		t.Fatal("zero cooldown should allow every event")
 	}
 }
