@@ -170,22 +170,14 @@ func (s *Server) checkQuota(c *gin.Context, d store.Department, streamID string)
 		storeErr(c, err, "usage")
 		return false
 	}
-	if d.Quota.Tasks > 0 && tasks >= d.Quota.Tasks {
-		fail(c, http.StatusConflict, "enabled", fmt.Sprintf("quota: department %s already runs %d of its %d tasks; disable one or ask the platform office for more", d.ID, tasks, d.Quota.Tasks))
+	on, err := s.DB.ListTasks(c, auth.Scope{Dept: d.ID}, streamID)
+	if err != nil {
+		storeErr(c, err, "tasks")
 		return false
 	}
-	if d.Quota.Streams > 0 && streams >= d.Quota.Streams {
-		on, err := s.DB.ListTasks(c, auth.Scope{Dept: d.ID}, streamID)
-		if err != nil {
-			storeErr(c, err, "tasks")
-			return false
-		}
-		for _, t := range on {
-			if t.Enabled && t.DeptID == d.ID {
-				return true // the camera already counts
-			}
-		}
-		fail(c, http.StatusConflict, "device_id", fmt.Sprintf("quota: department %s already analyses %d of its %d streams", d.ID, streams, d.Quota.Streams))
+	onCamera := slices.ContainsFunc(on, func(t store.Task) bool { return t.Enabled && t.DeptID == d.ID })
+	if field, why := d.Quota.Admit(d.ID, tasks, streams, onCamera); why != "" {
+		fail(c, http.StatusConflict, field, "quota: "+why+"; disable a task or ask the platform office for more")
 		return false
 	}
 	return true

@@ -202,11 +202,8 @@ func (d *deptLoad) admit(t store.Task, acc store.Access) string {
 		}
 		return acc.Reason
 	}
-	if d.Quota.Tasks > 0 && d.tasks >= d.Quota.Tasks {
-		return fmt.Sprintf("department %s is at its quota of %d tasks", d.ID, d.Quota.Tasks)
-	}
-	if d.Quota.Streams > 0 && !d.streams[t.StreamID] && len(d.streams) >= d.Quota.Streams {
-		return fmt.Sprintf("department %s is at its quota of %d streams", d.ID, d.Quota.Streams)
+	if _, why := d.Quota.Admit(d.ID, d.tasks, len(d.streams), d.streams[t.StreamID]); why != "" {
+		return why
 	}
 	d.tasks++
 	d.streams[t.StreamID] = true

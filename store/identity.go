@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cityeye/cityeye/auth"
@@ -26,6 +27,21 @@ type Quota struct {
 	Streams  int     `json:"streams"`   // cameras with at least one enabled task
 	Tasks    int     `json:"tasks"`     // enabled tasks
 	FPSShare float64 `json:"fps_share"` // at most this fraction (0–1) of the inference capacity
+}
+
+// Admit is the quota rule, the one the API applies when a task is enabled and the
+// scheduler when it admits tasks: a department running tasks enabled tasks on
+// streams cameras may run one more unless that passes a limit (a task on a camera
+// it already analyses, onCamera, adds no camera). It returns the JSON field the
+// refusal concerns ("enabled" or "device_id") and why, or "", "" when admitted.
+func (q Quota) Admit(dept string, tasks, streams int, onCamera bool) (field, reason string) {
+	if q.Tasks > 0 && tasks >= q.Tasks {
+		return "enabled", fmt.Sprintf("department %s is at its quota of %d tasks (it runs %d)", dept, q.Tasks, tasks)
+	}
+	if q.Streams > 0 && !onCamera && streams >= q.Streams {
+		return "device_id", fmt.Sprintf("department %s is at its quota of %d streams (it analyses %d)", dept, q.Streams, streams)
+	}
+	return "", ""
 }
 
 // User is a person or machine acting for one department with one role.

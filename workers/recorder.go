@@ -44,7 +44,7 @@ type trackRecord struct {
 // NewRecorder creates a recorder.
 func NewRecorder(db *store.DB, objs objects.Store, loc *time.Location) *Recorder {
 	if loc == nil {
-		loc = Shanghai()
+		loc = gat1400.Location
 	}
 	return &Recorder{DB: db, Objects: objs, Loc: loc, Quality: 90, tracks: map[string]*trackRecord{}}
 }

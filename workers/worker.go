@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
 	"github.com/cityeye/cityeye/workers/plan"
@@ -52,7 +53,7 @@ func New(ctx context.Context, cfg Config, rec *Recorder) *Worker {
 		cfg.BatchWait = 10 * time.Millisecond
 	}
 	if cfg.Location == nil {
-		cfg.Location = Shanghai()
+		cfg.Location = gat1400.Location
 	}
 	if cfg.ModelCheck == 0 {
 		cfg.ModelCheck = 5 * time.Second
@@ -65,14 +66,6 @@ func New(ctx context.Context, cfg Config, rec *Recorder) *Worker {
 		go w.checkModels(cfg.ModelCheck)
 	}
 	return w
-}
-
-// Shanghai is China Standard Time, the zone GA/T 1400 times are written in.
-func Shanghai() *time.Location {
-	if l, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return l
-	}
-	return time.FixedZone("CST", 8*3600)
 }
 
 // batcher returns the shared batcher of a model, loading it on first use. The key is

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/cityeye/cityeye/gat1400"
 )
 
 // Limits on input. Exceeding one is an [*Error].
@@ -60,12 +62,9 @@ type Schema struct {
 	// TimeArg converts a Time value to the SQL argument. Nil means Unix milliseconds
 	// (int64), CityEye's storage of times.
 	TimeArg func(time.Time) any
-	// Location is the zone wire times are read in. Nil means UTC+8 ("CST").
+	// Location is the zone wire times are read in. Nil means gat1400.Location.
 	Location *time.Location
 }
-
-// cst is the default zone of wire times: China has had no DST since 1991.
-var cst = time.FixedZone("CST", 8*3600)
 
 // Error is a rejected query. Param names what is wrong as the client wrote it: an
 // attribute (MotorVehicle.Colour), a reserved parameter (PageRecordNum) or, for
@@ -201,7 +200,7 @@ func Parse(rawQuery string, s Schema) (*Query, error) {
 	rawQuery = strings.TrimPrefix(rawQuery, "?")
 	q := &Query{schema: s, set: map[string]bool{}}
 	if q.schema.Location == nil {
-		q.schema.Location = cst
+		q.schema.Location = gat1400.Location
 	}
 	var conds []Node
 	for _, t := range splitTerms(rawQuery) {

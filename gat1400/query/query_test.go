@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cityeye/cityeye/gat1400"
 )
 
 var faceSchema = Schema{
@@ -40,7 +42,7 @@ var vehicleSchema = Schema{
 
 // ms is a wire time (14 or 17 digits, UTC+8) as Unix milliseconds, plus extra.
 func ms(wire string, extra time.Duration) any {
-	t, _, ok := parseWireTime(wire, cst)
+	t, _, ok := parseWireTime(wire, gat1400.Location)
 	if !ok {
 		panic("bad test time " + wire)
 	}
