@@ -41,39 +41,23 @@ const (
 	MaxFaceTopK        = 100
 )
 
-// faceSearchModels is the lazily loaded detector and embedder face search runs,
-// shared by all requests of the process and reloaded when a newer version is
-// published. Searches run one at a time (mu is held for the whole detect-and-embed,
-// a few tens of milliseconds on a CPU): a rare, audited query, kept off the workers'
-// cores.
-var faceSearchModels struct {
+// faceSearch holds the detector and embedder face search runs, loaded on first use
+// and reloaded after a newer version is published (models.Loader), shared by all
+// requests of the server. Searches run one at a time (mu is held for the whole
+// detect-and-embed, a few tens of milliseconds on a CPU): a rare, audited query,
+// kept off the workers' cores.
+type faceSearch struct {
 	mu     sync.Mutex
-	loaded map[string]*models.Model // by name; Dir tells the version loaded
+	once   sync.Once
+	models *models.Loader
 }
 
-// faceModel returns the newest installed version of name, loading it on first use or
-// after a newer one was published. Call with faceSearchModels.mu held.
-func faceModel(repo models.Repository, name string) (*models.Model, error) {
-	_, dir, err := repo.Resolve(name, "")
-	if err != nil {
-		return nil, err
-	}
-	fm := &faceSearchModels
-	if fm.loaded == nil {
-		fm.loaded = map[string]*models.Model{}
-	}
-	if m := fm.loaded[name]; m != nil && m.Dir == dir {
-		return m, nil
-	}
-	m, err := models.Load(dir, engine.Options{Provider: engine.ProviderCPU, IntraOpThreads: 2})
-	if err != nil {
-		return nil, err
-	}
-	if old := fm.loaded[name]; old != nil {
-		old.Close() // no search uses it: they all hold mu
-	}
-	fm.loaded[name] = m
-	return m, nil
+// faces returns the server's face search models.
+func (s *Server) faces() *faceSearch {
+	s.faceSearch.once.Do(func() {
+		s.faceSearch.models = &models.Loader{Repo: s.Repo, Engine: engine.Options{Provider: engine.ProviderCPU, IntraOpThreads: 2}}
+	})
+	return &s.faceSearch
 }
 
 // modelRunner runs the embedding model for algorithms.EmbedFace.
@@ -100,17 +84,17 @@ type probeFace struct {
 }
 
 // embedProbe finds the best face in img and embeds it. errNoFace when there is none.
-func embedProbe(repo models.Repository, img gocv.Mat) (vec []float32, probe probeFace, model string, err error) {
-	fm := &faceSearchModels
-	fm.mu.Lock()
-	defer fm.mu.Unlock()
+func embedProbe(fs *faceSearch, img gocv.Mat) (vec []float32, probe probeFace, model string, err error) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
 	var best decode.Detection
 	bestQ := float32(-1)
 	for _, name := range []string{"blazeface-front", "blazeface-back"} {
-		det, err := faceModel(repo, name)
+		det, release, err := fs.models.Get(name)
 		if err != nil {
 			return nil, probe, "", fmt.Errorf("%w: %s: %v", errModels, name, err)
 		}
+		defer release()
 		found, err := det.Detect([]gocv.Mat{img})
 		if err != nil {
 			return nil, probe, "", err
@@ -133,10 +117,11 @@ func embedProbe(repo models.Repository, img gocv.Mat) (vec []float32, probe prob
 	}
 	probe.Box = [4]float32{best.Box.X1, best.Box.Y1, best.Box.X2, best.Box.Y2}
 	probe.Score, probe.Quality = best.Score, bestQ
-	emb, err := faceModel(repo, algorithms.FaceEmbedModel)
+	emb, release, err := fs.models.Get(algorithms.FaceEmbedModel)
 	if err != nil {
 		return nil, probe, "", fmt.Errorf("%w: %s: %v", errModels, algorithms.FaceEmbedModel, err)
 	}
+	defer release()
 	vec, err = algorithms.EmbedFace(modelRunner{emb}, img, best)
 	return vec, probe, emb.Manifest.Name + "@" + emb.Manifest.Version, err
 }
@@ -255,7 +240,7 @@ func searchFaces(s *Server, c *gin.Context) {
 	sum := sha256.Sum256(data)
 	photo := hex.EncodeToString(sum[:8])
 
-	vec, probe, model, err := embedProbe(s.Repo, img)
+	vec, probe, model, err := embedProbe(s.faces(), img)
 	switch {
 	case errors.Is(err, errNoFace):
 		fail(c, http.StatusUnprocessableEntity, "image", "image: no face found in the photo")

@@ -51,6 +51,8 @@ type Server struct {
 	// DecisionWindow is how long an owner has to decide an application (default 72 h);
 	// Remind is how long before the deadline the owner is reminded (default 24 h).
 	DecisionWindow, Remind time.Duration
+
+	faceSearch faceSearch
 }
 
 // pipelines is the live status of every running stream, wherever it runs.

@@ -12,26 +12,21 @@ import (
 )
 
 // runner runs second-stage models (embeddings, OCR) on crops for the algorithms,
-// loading each once per worker on first use. Sessions are safe for concurrent runs.
+// loading each once per worker on first use; an embedding model follows publishes
+// (models.Loader), so a task's features come from the version serving now.
 type runner struct {
 	w      *Worker
+	embeds models.Loader
 	mu     sync.Mutex
-	embeds map[string]*models.Model
 	reader *ocr.Reader
 }
 
 func (r *runner) Embed(model string, imgs []gocv.Mat) ([][]float32, error) {
-	r.mu.Lock()
-	m, ok := r.embeds[model]
-	if !ok {
-		var err error
-		if m, err = models.LoadFromRepository(r.w.cfg.Repo, model, "", r.w.cfg.Engine); err != nil {
-			r.mu.Unlock()
-			return nil, fmt.Errorf("load %s: %w", model, err)
-		}
-		r.embeds[model] = m
+	m, release, err := r.embeds.Get(model)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", model, err)
 	}
-	r.mu.Unlock()
+	defer release()
 	return m.Embed(imgs)
 }
 
@@ -56,12 +51,9 @@ func (r *runner) ReadText(img gocv.Mat) ([]algorithms.TextLine, error) {
 }
 
 func (r *runner) close() {
+	r.embeds.Close()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, m := range r.embeds {
-		m.Close()
-	}
-	r.embeds = map[string]*models.Model{}
 	if r.reader != nil {
 		r.reader.Close()
 		r.reader = nil

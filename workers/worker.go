@@ -61,7 +61,7 @@ func New(ctx context.Context, cfg Config, rec *Recorder) *Worker {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &Worker{ctx: ctx, cancel: cancel, cfg: cfg, rec: rec, pipelines: map[string]*pipeline{},
 		applied: map[string]string{}, batchers: map[string]*Batcher{}}
-	w.runner = &runner{w: w, embeds: map[string]*models.Model{}}
+	w.runner = &runner{w: w, embeds: models.Loader{Repo: cfg.Repo, Engine: cfg.Engine}}
 	if cfg.ModelCheck > 0 {
 		go w.checkModels(cfg.ModelCheck)
 	}
