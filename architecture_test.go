@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -101,7 +103,17 @@ func flat() []string {
 
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Dir,Imports,TestImports,XTestImports", "./...", "./testdata/...")
+	// ./... skips testdata folders: their packages are added by name
+	args := []string{"list", "-e", "-json=ImportPath,Dir,Imports,TestImports,XTestImports", "./..."}
+	filepath.WalkDir("testdata", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			if gofiles, _ := filepath.Glob(filepath.Join(path, "*.go")); len(gofiles) > 0 {
+				args = append(args, "./"+path)
+			}
+		}
+		return nil
+	})
+	cmd := exec.Command("go", args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,15 +1,10 @@
 package api_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/cityeye/cityeye/testdata/services"
 )
 
 // TestMain stops the servers the tests started (MinIO and Redis for the distributed warehouse).
-func TestMain(m *testing.M) {
-	code := m.Run()
-	services.StopAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { services.Main(m) }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -10,11 +9,7 @@ import (
 )
 
 // TestMain stops the PostgreSQL server the tests started.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	services.StopAll()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { services.Main(m) }
 
 // backend makes fresh, empty databases of one kind.
 type backend struct {

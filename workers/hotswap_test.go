@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cityeye/cityeye/testdata/testkit"
+
 	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/models"
@@ -83,18 +85,6 @@ func (l *frameLog) add(sender int, dets []decode.Detection, err error) {
 	l.n.Add(1)
 }
 
-// waitFor waits until cond holds or fails the test.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestHotSwapPublishedVersion: frames keep flowing from several senders while v2 is
 // published and the worker refreshes; every frame gets a result, each sender sees
 // v1's results then v2's and never v1 again, the replaced session is closed. A
@@ -157,14 +147,14 @@ func TestHotSwapPublishedVersion(t *testing.T) {
 	defer finish()
 	since := func(n int64) func() bool { return func() bool { return log.n.Load() >= n } }
 
-	waitFor(t, "frames on v1", since(50))
+	testkit.WaitFor(t, 20*time.Second, "frames on v1", since(50))
 	if err := repo.Publish(tinyModel, "2"); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
 	w.RefreshModels()
 	t.Logf("refresh to v2 took %v", time.Since(start))
-	waitFor(t, "frames on v2", since(log.n.Load()+50))
+	testkit.WaitFor(t, 20*time.Second, "frames on v2", since(log.n.Load()+50))
 
 	st := b.Stats()
 	if st.Version != "2" || st.Swaps != 1 || st.SwapError != "" {
@@ -185,7 +175,7 @@ func TestHotSwapPublishedVersion(t *testing.T) {
 	}
 	mark := log.n.Load()
 	w.RefreshModels()
-	waitFor(t, "frames after the failed swap", since(mark+50))
+	testkit.WaitFor(t, 20*time.Second, "frames after the failed swap", since(mark+50))
 	st = b.Stats()
 	if st.Version != "2" || st.Swaps != 1 || !strings.Contains(st.SwapError, tinyModel+"@3") {
 		t.Fatalf("after publishing a broken v3: %+v", st)
@@ -256,7 +246,7 @@ func TestPeriodicModelCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	installTiny(t, repo, "2", constantDetector(t, 0.9)) // unpublished newest: followed too
-	waitFor(t, "the timer to swap in v2", func() bool { return b.Stats().Version == "2" })
+	testkit.WaitFor(t, 20*time.Second, "the timer to swap in v2", func() bool { return b.Stats().Version == "2" })
 	img := gocv.NewMatWithSize(16, 16, gocv.MatTypeCV8UC3)
 	defer img.Close()
 	dets, err := b.Detect(context.Background(), img)
@@ -270,11 +260,11 @@ func TestPeriodicModelCheck(t *testing.T) {
 	if err := repo.Publish(tinyModel, "1"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the timer to swap back to v1", func() bool { return b.Stats().Version == "1" })
+	testkit.WaitFor(t, 20*time.Second, "the timer to swap back to v1", func() bool { return b.Stats().Version == "1" })
 	if err := repo.Publish(tinyModel, "2"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the timer to swap to v2 again", func() bool { return b.Stats().Version == "2" })
+	testkit.WaitFor(t, 20*time.Second, "the timer to swap to v2 again", func() bool { return b.Stats().Version == "2" })
 	if st := b.Stats(); st.Swaps != 3 || st.SwapError != "" {
 		t.Fatalf("stats %+v", st)
 	}
@@ -282,7 +272,7 @@ func TestPeriodicModelCheck(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(repo.Root, tinyModel, models.PublishedFile), []byte("7\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the timer to report the dangling pointer", func() bool { return b.Stats().SwapError != "" })
+	testkit.WaitFor(t, 20*time.Second, "the timer to report the dangling pointer", func() bool { return b.Stats().SwapError != "" })
 	if st := b.Stats(); st.Version != "2" || st.Swaps != 3 || !strings.Contains(st.SwapError, "version 7, which is not installed") {
 		t.Fatalf("dangling pointer: %+v", st)
 	}

@@ -51,19 +51,7 @@ func detector(t testing.TB, in int) *models.Model {
 
 func newAlg(t testing.TB, params string) algorithms.Algorithm {
 	t.Helper()
-	p, err := algorithms.ParseParams(json.RawMessage(params))
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, ok := algorithms.Lookup(fire.Name)
-	if !ok {
-		t.Fatal("fire_smoke not registered")
-	}
-	a, err := spec.New("task", p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	a := algtest.NewAlgorithm(t, fire.Name, params)
 	return a
 }
 

@@ -45,18 +45,7 @@ func detector(t testing.TB, in int) *models.Model {
 
 func newAlg(t testing.TB, params string) algorithms.Algorithm {
 	t.Helper()
-	p, err := algorithms.ParseParams(json.RawMessage(params))
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, ok := algorithms.Lookup(kitchen.Name)
-	if !ok {
-		t.Fatal("kitchen_hygiene not registered")
-	}
-	a, err := spec.New("task", p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := algtest.NewAlgorithm(t, kitchen.Name, params)
 	if m := a.Models(); len(m) != 1 || m[0] != kitchen.Model {
 		t.Fatalf("models %v", m)
 	}

@@ -40,18 +40,7 @@ func cm(y float64) float64 { return (0.9 - y) * 250 }
 
 func newAlg(t testing.TB, params string) algorithms.Algorithm {
 	t.Helper()
-	p, err := algorithms.ParseParams(json.RawMessage(params))
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec, ok := algorithms.Lookup(water.Name)
-	if !ok {
-		t.Fatal("waterlogging not registered")
-	}
-	a, err := spec.New("task", p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := algtest.NewAlgorithm(t, water.Name, params)
 	return a
 }
 

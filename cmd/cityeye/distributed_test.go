@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cityeye/cityeye/testdata/testkit"
+
 	"github.com/cityeye/cityeye/testdata"
 	"github.com/cityeye/cityeye/testdata/services"
 )
@@ -70,7 +72,7 @@ func TestDistributedWorkerFailover(t *testing.T) {
 	e := services.MinIO(t)
 	redis := services.Redis(t)
 	data := t.TempDir()
-	addr := freePort(t)
+	addr := testkit.FreeAddr()
 	s3 := map[string]any{"endpoint": e.Endpoint, "access_key": e.AccessKey, "secret_key": e.SecretKey, "bucket": "cityeye-dist",
 		"public_base": "http://" + addr + "/api/v1/objects/"}
 	cfg := map[string]any{"database": dsn, "s3": s3, "redis": redis, "heartbeat_timeout_s": 2, "capacity_fps": 20}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image/jpeg"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cityeye/cityeye/testdata/testkit"
 
 	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/gat1400"
@@ -43,24 +44,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
-	services.StopAll()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	services.Main(m, func() { os.RemoveAll(dir) })
 }
 
 func startServer(t *testing.T, data string, extra ...string) *server {
 	t.Helper()
-	return startServerAt(t, freePort(t), data, extra...)
+	return startServerAt(t, testkit.FreeAddr(), data, extra...)
 }
 
 // startServerAt starts on a given address: a restarted server keeps its address so

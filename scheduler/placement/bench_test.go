@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/cityeye/cityeye/testdata/testkit"
 )
 
 // Per-frame costs used by the benchmarks and the capacity question. Measured on this
@@ -87,7 +89,7 @@ func report(b *testing.B, target time.Duration, cpu0 time.Duration) {
 	per := float64(b.Elapsed()) / float64(b.N)
 	b.ReportMetric(per/1e6, "ms/op")
 	b.ReportMetric(per/float64(target), "x_target")
-	if c := cpuTime(); c > 0 {
+	if c := testkit.CPUTime(); c > 0 {
 		b.ReportMetric(float64(c-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 	}
 }
@@ -97,7 +99,7 @@ func report(b *testing.B, target time.Duration, cpu0 time.Duration) {
 func BenchmarkPlace10kTasks(b *testing.B) {
 	workers, streams := benchWorld(100, 2000, 1)
 	var p Plan
-	cpu0 := cpuTime()
+	cpu0 := testkit.CPUTime()
 	for b.Loop() {
 		p = Place(Config{}, workers, streams, nil)
 	}
@@ -132,7 +134,7 @@ func BenchmarkPlace10kTasksOverloaded(b *testing.B) {
 				allLow(streams)
 			}
 			var p Plan
-			cpu0 := cpuTime()
+			cpu0 := testkit.CPUTime()
 			for b.Loop() {
 				p = Place(Config{}, workers, streams, nil)
 			}
@@ -174,7 +176,7 @@ func BenchmarkReplanLostWorker(b *testing.B) {
 			}
 			workers[lost].Healthy = false
 			var p Plan
-			cpu0 := cpuTime()
+			cpu0 := testkit.CPUTime()
 			for b.Loop() {
 				p = Place(Config{}, workers, streams, &prev)
 			}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,11 +16,7 @@ import (
 	"github.com/cityeye/cityeye/testdata/services"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	services.StopMinIO()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { services.Main(m) }
 
 const testBase = "http://127.0.0.1:8080/api/v1/objects/"
 

@@ -17,10 +17,27 @@
 // it dies (PostgreSQL's folder is removed too, by a watchdog process).
 package services
 
+import (
+	"os"
+	"testing"
+)
+
 // StopAll stops every server this test binary started and removes their data; safe
 // to call when none was started.
 func StopAll() {
 	StopPostgres()
 	StopMinIO()
 	StopRedis()
+}
+
+// Main is a test package's TestMain that stops the servers its tests started:
+// it runs the tests, stops every service, runs cleanups, and exits with the tests'
+// code.
+func Main(m *testing.M, cleanups ...func()) {
+	code := m.Run()
+	StopAll()
+	for _, c := range cleanups {
+		c()
+	}
+	os.Exit(code)
 }

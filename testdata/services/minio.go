@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cityeye/cityeye/testdata/testkit"
+
 	"github.com/cityeye/cityeye/models/engine"
 )
 
@@ -110,7 +112,7 @@ func minioStart() (*minioServer, error) {
 	// A free port can be taken by someone else between probing and MinIO binding
 	// it; a fresh pair usually works.
 	for attempt := 0; ; attempt++ {
-		s := &minioServer{bin: bin, dir: dir, addr: freeAddr(), console: freeAddr()}
+		s := &minioServer{bin: bin, dir: dir, addr: testkit.FreeAddr(), console: testkit.FreeAddr()}
 		err = s.start()
 		if err == nil {
 			return s, nil

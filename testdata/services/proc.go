@@ -2,8 +2,6 @@ package services
 
 import (
 	"bytes"
-	"net"
-	"strconv"
 	"sync"
 )
 
@@ -35,11 +33,3 @@ func (l *serverLog) tail() string {
 }
 
 // freeAddr returns a loopback address whose port was free a moment ago.
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return ""
-	}
-	defer l.Close()
-	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cityeye/cityeye/testdata/testkit"
 )
 
 const redisStartMax = 10 * time.Second // Redis is up in a few ms; a loaded CI box may take longer
@@ -109,7 +111,7 @@ func redisStart() (*redisServer, error) {
 	// A free port can be taken by someone else between probing and Redis binding
 	// it; a fresh one usually works.
 	for attempt := 0; ; attempt++ {
-		s := &redisServer{bin: bin, dir: dir, addr: freeAddr()}
+		s := &redisServer{bin: bin, dir: dir, addr: testkit.FreeAddr()}
 		err = s.start()
 		if err == nil {
 			return s, nil

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cityeye/cityeye/testdata/testkit"
+
 	"github.com/cityeye/cityeye/testdata/services"
 )
 
@@ -46,7 +48,7 @@ func TestAsynqSharedWork(t *testing.T) {
 		}
 		return n
 	}
-	waitFor(t, "all jobs", func() bool { return count() >= jobs })
+	testkit.WaitFor(t, testWait, "all jobs", func() bool { return count() >= jobs })
 	settle()
 	mu.Lock()
 	defer mu.Unlock()
@@ -80,7 +82,7 @@ func TestAsynqRedisOutage(t *testing.T) {
 	for _, k := range []string{"n1", "n2", "n3"} {
 		enqueue(t, q, Job{Kind: "notify", Key: k})
 	}
-	waitFor(t, "n1 to start", func() bool { return c.get("n1") == 1 })
+	testkit.WaitFor(t, testWait, "n1 to start", func() bool { return c.get("n1") == 1 })
 
 	restart := services.RedisOutage(t, addr)
 	t0 := time.Now()
@@ -94,13 +96,13 @@ func TestAsynqRedisOutage(t *testing.T) {
 
 	t0 = time.Now()
 	var attempts int
-	waitFor(t, "Enqueue to work after the restart", func() bool {
+	testkit.WaitFor(t, testWait, "Enqueue to work after the restart", func() bool {
 		attempts++
 		return q.Enqueue(context.Background(), Job{Kind: "notify", Key: "n4"}) == nil
 	})
 	t.Logf("Enqueue after the restart worked in %v (attempt %d)", time.Since(t0).Round(time.Millisecond), attempts)
 	close(release)
-	waitFor(t, "every job", func() bool {
+	testkit.WaitFor(t, testWait, "every job", func() bool {
 		return c.get("n1") >= 1 && c.get("n2") >= 1 && c.get("n3") >= 1 && c.get("n4") >= 1
 	})
 	settle()

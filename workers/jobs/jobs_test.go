@@ -4,21 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/cityeye/cityeye/testdata/testkit"
+
 	"github.com/cityeye/cityeye/testdata/services"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	services.StopRedis()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { services.Main(m) }
 
 // Small timings, so retries and shutdowns take milliseconds.
 const (
@@ -133,17 +130,6 @@ func (c *counter) total() int {
 	return len(c.jobs)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testWait)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", testWait, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // settle gives a wrongly repeated job time to show up: several poll intervals and
 // retry delays.
 func settle() { time.Sleep(4 * testRetryDelay) }
@@ -168,7 +154,7 @@ func testRunsOnce(t *testing.T, q testQueue) {
 	start(t, q)
 	enqueue(t, q, Job{Kind: "echo", Key: "k1", Payload: []byte(`{"n":1}`)})
 	enqueue(t, q, Job{Kind: "echo", Payload: []byte(`{"n":2}`)}) // no key: no dedup
-	waitFor(t, "both jobs", func() bool { return c.total() == 2 })
+	testkit.WaitFor(t, testWait, "both jobs", func() bool { return c.total() == 2 })
 	settle()
 	if n := c.total(); n != 2 {
 		t.Fatalf("%d runs, want 2", n)
@@ -210,7 +196,7 @@ func testDuplicate(t *testing.T, q testQueue) {
 	enqueue(t, q, Job{Kind: "benchmark", Key: "acme/x@1.0.0"})
 	enqueue(t, q, Job{Kind: "validate", Key: "acme/y@1.0.0"})
 	start(t, q)
-	waitFor(t, "the job to start", func() bool { return c.get("acme/x@1.0.0") == 1 })
+	testkit.WaitFor(t, testWait, "the job to start", func() bool { return c.get("acme/x@1.0.0") == 1 })
 	// Running: still refused.
 	err := q.Enqueue(context.Background(), j)
 	if !errors.Is(err, ErrDuplicate) {
@@ -220,14 +206,14 @@ func testDuplicate(t *testing.T, q testQueue) {
 		t.Errorf("duplicate error does not name the key: %v", err)
 	}
 	close(release)
-	waitFor(t, "the other jobs", func() bool { return c.get("bench:acme/x@1.0.0") == 1 && c.get("acme/y@1.0.0") == 1 })
+	testkit.WaitFor(t, testWait, "the other jobs", func() bool { return c.get("bench:acme/x@1.0.0") == 1 && c.get("acme/y@1.0.0") == 1 })
 	settle()
 	if n := c.get("acme/x@1.0.0"); n != 1 {
 		t.Fatalf("duplicate job ran %d times, want 1", n)
 	}
 	// Finished: the key is free again.
 	enqueue(t, q, j)
-	waitFor(t, "the job to run again", func() bool { return c.get("acme/x@1.0.0") == 2 })
+	testkit.WaitFor(t, testWait, "the job to run again", func() bool { return c.get("acme/x@1.0.0") == 2 })
 }
 
 func testRetries(t *testing.T, q testQueue) {
@@ -254,7 +240,7 @@ func testRetries(t *testing.T, q testQueue) {
 	start(t, q)
 	t0 := time.Now()
 	enqueue(t, q, Job{Kind: "flaky", Key: "f"})
-	waitFor(t, "3 attempts", func() bool { return c.get("f") == 3 })
+	testkit.WaitFor(t, testWait, "3 attempts", func() bool { return c.get("f") == 3 })
 	t.Logf("3 attempts in %v", time.Since(t0).Round(time.Millisecond))
 	settle()
 	if n := c.get("f"); n != 3 {
@@ -271,7 +257,7 @@ func testRetries(t *testing.T, q testQueue) {
 	}
 	// Finished after the retries: the key is free.
 	enqueue(t, q, Job{Kind: "flaky", Key: "f"})
-	waitFor(t, "the job to run again", func() bool { return c.get("f") == 4 })
+	testkit.WaitFor(t, testWait, "the job to run again", func() bool { return c.get("f") == 4 })
 }
 
 func testDead(t *testing.T, q testQueue) {
@@ -287,7 +273,7 @@ func testDead(t *testing.T, q testQueue) {
 	})
 	start(t, q)
 	enqueue(t, q, Job{Kind: "doomed", Key: "d", Payload: []byte("p")})
-	waitFor(t, "the dead job", func() bool { return len(q.dead(t)) == 1 })
+	testkit.WaitFor(t, testWait, "the dead job", func() bool { return len(q.dead(t)) == 1 })
 	if n := c.get("d"); n != 4 { // MaxRetry 3
 		t.Errorf("%d attempts, want 4", n)
 	}
@@ -299,7 +285,7 @@ func testDead(t *testing.T, q testQueue) {
 	// Once the cause is fixed, the same job can be enqueued again.
 	fail.Store(false)
 	enqueue(t, q, Job{Kind: "doomed", Key: "d"})
-	waitFor(t, "the job to run again", func() bool { return c.get("d") == 5 })
+	testkit.WaitFor(t, testWait, "the job to run again", func() bool { return c.get("d") == 5 })
 	settle()
 	if n := c.get("d"); n != 5 {
 		t.Errorf("%d attempts, want 5", n)
@@ -323,7 +309,7 @@ func testConcurrency(t *testing.T, q testQueue) {
 		enqueue(t, q, Job{Kind: "work", Key: fmt.Sprint(i)})
 	}
 	start(t, q)
-	waitFor(t, "all jobs", func() bool { return c.total() == jobs })
+	testkit.WaitFor(t, testWait, "all jobs", func() bool { return c.total() == jobs })
 	if p := peak.Load(); p > 2 {
 		t.Fatalf("%d handlers ran at once with concurrency 2", p)
 	} else {
@@ -372,7 +358,7 @@ func testContextEnds(t *testing.T, q testQueue) {
 	enqueue(t, q, Job{Kind: "slow", Key: "s"})
 	<-started
 	cancel()
-	waitFor(t, "the queue to close", func() bool {
+	testkit.WaitFor(t, testWait, "the queue to close", func() bool {
 		return errors.Is(q.Enqueue(context.Background(), Job{Kind: "slow", Key: "t"}), ErrClosed)
 	})
 	q.Close() // waits for the first Close, which the context's end began

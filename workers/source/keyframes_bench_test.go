@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/cityeye/cityeye/testdata/testkit"
 )
 
 // benchClip is a 15 s 1920x1080 25 fps H.264 clip with a 2 s GOP, made once
@@ -76,14 +78,14 @@ func BenchmarkKeyframeDecode(b *testing.B) {
 	run := func(i int) {
 		o := modes[i].opts
 		o.URL, o.NoRealtime, o.Logger = path, true, quietLogger()
-		w0, c0 := time.Now(), cpuTime()
+		w0, c0 := time.Now(), testkit.CPUTime()
 		src := Open(context.Background(), o)
 		n := 0
 		for f := range src.Frames() {
 			f.Mat.Close()
 			n++
 		}
-		c, w := cpuTime()-c0, time.Since(w0)
+		c, w := testkit.CPUTime()-c0, time.Since(w0)
 		st := src.Status()
 		src.Close()
 		if n != int(dur/(2*time.Second))+1 || st.State != StateOffline {

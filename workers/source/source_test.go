@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cityeye/cityeye/testdata/testkit"
+
 	"gocv.io/x/gocv"
 )
 
@@ -113,17 +115,6 @@ func ffprobeFrames(t *testing.T, path string) (frames, width, height int) {
 		kv[k] = n
 	}
 	return kv["nb_read_frames"], kv["width"], kv["height"]
-}
-
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // consume reads frames in the background, closing their Mats.
@@ -391,7 +382,7 @@ func TestRTSPReconnect(t *testing.T) {
 	defer closeWithin(t, src, 3*time.Second)
 	c := consume(src)
 
-	waitFor(t, 10*time.Second, "frames from RTSP and state online", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "frames from RTSP and state online", func() bool {
 		return c.n.Load() >= 10 && src.Status().State == StateOnline
 	})
 	st := src.Status()
@@ -402,13 +393,13 @@ func TestRTSPReconnect(t *testing.T) {
 
 	srv.Stop()
 	t1 := time.Now()
-	waitFor(t, 5*time.Second, "state offline with a reason after the server died", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "state offline with a reason after the server died", func() bool {
 		st := src.Status()
 		return st.State == StateOffline && st.Reason != ""
 	})
 	t.Logf("offline after %s: %q", time.Since(t1).Round(time.Millisecond), src.Status().Reason)
 	// the server stays down: reconnect attempts fail with a reason
-	waitFor(t, 5*time.Second, "a failed reconnect attempt", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "a failed reconnect attempt", func() bool {
 		return src.Status().Retries >= 1
 	})
 	st = src.Status()
@@ -420,7 +411,7 @@ func TestRTSPReconnect(t *testing.T) {
 
 	startTestRTSPServer(t, addr, clipPath)
 	t2 := time.Now()
-	waitFor(t, 15*time.Second, "frames to resume after the server restarted", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "frames to resume after the server restarted", func() bool {
 		return c.n.Load() >= n0+10 && src.Status().State == StateOnline
 	})
 	st = src.Status()
@@ -430,7 +421,7 @@ func TestRTSPReconnect(t *testing.T) {
 	}
 	// The demuxer's probe buffer is decoded in a burst right after
 	// connecting; once that leaves the 2 s window FPSIn settles at 25.
-	waitFor(t, 6*time.Second, "FPSIn to settle at 25 ±20%", func() bool {
+	testkit.WaitFor(t, 6*time.Second, "FPSIn to settle at 25 ±20%", func() bool {
 		f := src.Status().FPSIn
 		return f >= 20 && f <= 30
 	})
@@ -449,10 +440,10 @@ func TestRTSPStallTimesOut(t *testing.T) {
 		ReconnectMin: 100 * time.Millisecond, ReconnectMax: 500 * time.Millisecond, Logger: quietLogger()})
 	defer closeWithin(t, src, 3*time.Second)
 	c := consume(src)
-	waitFor(t, 10*time.Second, "online", func() bool { return c.n.Load() >= 5 && src.Status().State == StateOnline })
+	testkit.WaitFor(t, 10*time.Second, "online", func() bool { return c.n.Load() >= 5 && src.Status().State == StateOnline })
 	srv.Pause()
 	t0 := time.Now()
-	waitFor(t, 5*time.Second, "offline after the stall", func() bool { return src.Status().State == StateOffline })
+	testkit.WaitFor(t, 5*time.Second, "offline after the stall", func() bool { return src.Status().State == StateOffline })
 	st := src.Status()
 	t.Logf("offline %s after the stall: %q", time.Since(t0).Round(time.Millisecond), st.Reason)
 	if !strings.Contains(st.Reason, "timeout") {
@@ -460,7 +451,7 @@ func TestRTSPStallTimesOut(t *testing.T) {
 	}
 	srv.Resume()
 	n0 := c.n.Load()
-	waitFor(t, 10*time.Second, "frames again", func() bool { return c.n.Load() >= n0+10 && src.Status().State == StateOnline })
+	testkit.WaitFor(t, 10*time.Second, "frames again", func() bool { return c.n.Load() >= n0+10 && src.Status().State == StateOnline })
 	t.Logf("recovered: %+v", src.Status())
 	c.check(t)
 }
@@ -487,21 +478,21 @@ func TestRTMPListenServer(t *testing.T) {
 	cmd := startServer()
 	c := consume(src)
 	t0 := time.Now()
-	waitFor(t, 15*time.Second, "frames over RTMP", func() bool { return c.n.Load() >= 10 && src.Status().State == StateOnline })
+	testkit.WaitFor(t, 15*time.Second, "frames over RTMP", func() bool { return c.n.Load() >= 10 && src.Status().State == StateOnline })
 	st := src.Status()
 	t.Logf("online %s after the server started: %+v", time.Since(t0).Round(time.Millisecond), st)
 	if st.Codec != "h264" || st.Width != 320 || st.Height != 240 {
 		t.Fatalf("codec %q %dx%d", st.Codec, st.Width, st.Height)
 	}
 	cmd.Process.Kill()
-	waitFor(t, 5*time.Second, "offline after the RTMP server died", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "offline after the RTMP server died", func() bool {
 		st := src.Status()
 		return st.State == StateOffline && st.Reason != ""
 	})
 	t.Logf("offline: %q", src.Status().Reason)
 	n0 := c.n.Load()
 	startServer()
-	waitFor(t, 15*time.Second, "frames after the RTMP server restarted", func() bool {
+	testkit.WaitFor(t, 15*time.Second, "frames after the RTMP server restarted", func() bool {
 		return c.n.Load() >= n0+10 && src.Status().Reconnects >= 1
 	})
 	t.Logf("resumed: %+v", src.Status())
@@ -526,7 +517,7 @@ func TestHTTPFileAndReconnectAtEOF(t *testing.T) {
 	src := Open(context.Background(), Options{URL: srv.URL + "/cam.mp4", ReconnectMin: 100 * time.Millisecond,
 		ReconnectMax: 200 * time.Millisecond, Logger: quietLogger()})
 	c := consume(src)
-	waitFor(t, 10*time.Second, "two passes over the HTTP clip", func() bool {
+	testkit.WaitFor(t, 10*time.Second, "two passes over the HTTP clip", func() bool {
 		return c.n.Load() >= 50 && src.Status().Reconnects >= 1
 	})
 	st := src.Status()
@@ -540,7 +531,7 @@ func TestHTTPFileAndReconnectAtEOF(t *testing.T) {
 
 	// 404: offline with the HTTP status as the reason
 	src = Open(context.Background(), Options{URL: srv.URL + "/missing.mp4", ReconnectMin: 100 * time.Millisecond, Logger: quietLogger()})
-	waitFor(t, 5*time.Second, "offline with reason 404", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "offline with reason 404", func() bool {
 		st := src.Status()
 		return st.State == StateOffline && strings.Contains(st.Reason, "404")
 	})
@@ -554,7 +545,7 @@ func TestUnreachableRTSP(t *testing.T) {
 		OpenTimeout: 2 * time.Second, Logger: quietLogger(),
 	})
 	c := consume(src)
-	waitFor(t, 5*time.Second, "state offline with a reason", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "state offline with a reason", func() bool {
 		st := src.Status()
 		return st.State == StateOffline && st.Reason != "" && st.Retries >= 2
 	})
@@ -595,7 +586,7 @@ func TestOpenTimeoutOnSilentServer(t *testing.T) {
 		URL: "rtsp://" + ln.Addr().String() + "/silent", OpenTimeout: 1 * time.Second,
 		ReconnectMin: 100 * time.Millisecond, Logger: quietLogger(),
 	})
-	waitFor(t, 5*time.Second, "offline after the open timeout", func() bool {
+	testkit.WaitFor(t, 5*time.Second, "offline after the open timeout", func() bool {
 		return src.Status().State == StateOffline
 	})
 	st := src.Status()
@@ -662,7 +653,7 @@ func TestCloseIsIdempotentAndContextCancels(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	src := Open(ctx, Options{URL: path, Loop: true, Logger: quietLogger()})
 	c := consume(src)
-	waitFor(t, 5*time.Second, "frames", func() bool { return c.n.Load() > 3 })
+	testkit.WaitFor(t, 5*time.Second, "frames", func() bool { return c.n.Load() > 3 })
 	cancel()
 	select {
 	case <-c.done:
@@ -701,7 +692,7 @@ func TestNoLeakAcrossLoops(t *testing.T) {
 	src := Open(context.Background(), Options{URL: path, Loop: true, NoRealtime: true, Logger: quietLogger()})
 	defer src.Close()
 	loopsAt := func(n int) float64 {
-		waitFor(t, 60*time.Second, fmt.Sprintf("%d loops", n), func() bool { return src.Status().Loops >= n })
+		testkit.WaitFor(t, 60*time.Second, fmt.Sprintf("%d loops", n), func() bool { return src.Status().Loops >= n })
 		return rssMB(t)
 	}
 	c := consume(src)

@@ -18,6 +18,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/cityeye/cityeye/algorithms"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/decode"
 	"github.com/cityeye/cityeye/models/engine"
@@ -156,4 +157,24 @@ var White = color.RGBA{R: 255, G: 255, B: 255, A: 255}
 func BGR(m gocv.Mat, x, y int) [3]uint8 {
 	v := m.GetVecbAt(y, x)
 	return [3]uint8{v[0], v[1], v[2]}
+}
+
+// NewAlgorithm makes the registered algorithm name for task "task" from params
+// (JSON), failing the test on any error; it is closed when the test ends.
+func NewAlgorithm(t testing.TB, name, params string) algorithms.Algorithm {
+	t.Helper()
+	p, err := algorithms.ParseParams(json.RawMessage(params))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, ok := algorithms.Lookup(name)
+	if !ok {
+		t.Fatalf("algorithm %s is not registered", name)
+	}
+	a, err := spec.New("task", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
 }
