@@ -31,15 +31,6 @@ type Analysis struct {
 // TaskID is the task ID the analysis's records carry.
 func (a Analysis) TaskID() string { return "analysis-" + a.ID }
 
-func (s *DB) ensureAnalyses(ctx context.Context) error {
-	_, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS analyses (id TEXT PRIMARY KEY, dept_id TEXT NOT NULL, user_id TEXT NOT NULL,
-		device_id TEXT NOT NULL, url TEXT NOT NULL, algorithm TEXT NOT NULL, params TEXT NOT NULL, state TEXT NOT NULL,
-		frames BIGINT NOT NULL, records INTEGER NOT NULL, error TEXT NOT NULL, created_at BIGINT NOT NULL, started_at BIGINT NOT NULL,
-		finished_at BIGINT NOT NULL);
-	CREATE INDEX IF NOT EXISTS analyses_dept ON analyses(dept_id, created_at)`)
-	return err
-}
-
 const analysisCols = `id, dept_id, user_id, device_id, url, algorithm, params, state, frames, records, error, created_at, started_at, finished_at`
 
 func scanAnalysis(row interface{ Scan(...any) error }) (Analysis, error) {
@@ -53,9 +44,6 @@ func scanAnalysis(row interface{ Scan(...any) error }) (Analysis, error) {
 
 // CreateAnalysis stores a queued analysis.
 func (s *DB) CreateAnalysis(ctx context.Context, a *Analysis) error {
-	if err := s.ensureAnalyses(ctx); err != nil {
-		return err
-	}
 	a.State, a.CreatedAt = "queued", now()
 	if len(a.Params) == 0 {
 		a.Params = json.RawMessage(`{}`)
@@ -67,9 +55,6 @@ func (s *DB) CreateAnalysis(ctx context.Context, a *Analysis) error {
 
 // GetAnalysis returns one analysis.
 func (s *DB) GetAnalysis(ctx context.Context, id string) (Analysis, error) {
-	if err := s.ensureAnalyses(ctx); err != nil {
-		return Analysis{}, err
-	}
 	a, err := scanAnalysis(s.db.QueryRowContext(ctx, s.q(`SELECT `+analysisCols+` FROM analyses WHERE id=?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, ErrNotFound
@@ -79,9 +64,6 @@ func (s *DB) GetAnalysis(ctx context.Context, id string) (Analysis, error) {
 
 // ListAnalyses returns a department's analyses ("" for all), newest first.
 func (s *DB) ListAnalyses(ctx context.Context, dept string, limit int) ([]Analysis, error) {
-	if err := s.ensureAnalyses(ctx); err != nil {
-		return nil, err
-	}
 	if limit <= 0 {
 		limit = 200
 	}
@@ -95,9 +77,6 @@ func (s *DB) ListAnalyses(ctx context.Context, dept string, limit int) ([]Analys
 // StartAnalysis marks a queued (or interrupted running) analysis running; it
 // returns ErrState when the analysis is already done or failed.
 func (s *DB) StartAnalysis(ctx context.Context, id string) error {
-	if err := s.ensureAnalyses(ctx); err != nil {
-		return err
-	}
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE analyses SET state='running', started_at=? WHERE id=? AND state IN ('queued','running')`), ms(now()), id)
 	if err := affected(res, err); errors.Is(err, ErrNotFound) {
 		if _, gerr := s.GetAnalysis(ctx, id); gerr != nil {
@@ -112,9 +91,6 @@ func (s *DB) StartAnalysis(ctx context.Context, id string) error {
 
 // FinishAnalysis records the outcome: done with its counts, or failed with reason.
 func (s *DB) FinishAnalysis(ctx context.Context, id string, frames int64, records int, reason string) error {
-	if err := s.ensureAnalyses(ctx); err != nil {
-		return err
-	}
 	state := "done"
 	if reason != "" {
 		state = "failed"

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cityeye/cityeye/auth"
@@ -20,14 +19,7 @@ import (
 // Record features: appearance vectors (face embeddings) kept beside the records for
 // search by photo. GA/T 1400 has no field for them that peers agree on (one server
 // puts a FeatureInfoObject in SubImageInfo, the others have none), so they stay out of
-// the GA/T body, in a table of their own keyed by the record's ID. The table is
-// created on first use (ensureFeatures), portable DDL for SQLite and PostgreSQL:
-//
-//	CREATE TABLE IF NOT EXISTS record_features (
-//		record_id TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL,
-//		vector TEXT NOT NULL, quality DOUBLE PRECISION NOT NULL, attrs TEXT NOT NULL,
-//		updated_at BIGINT NOT NULL)
-//
+// the GA/T body, in a table of their own keyed by the record's ID (record_features).
 // vector is the base64 of the little-endian float32s (TEXT, not BLOB/BYTEA, so one
 // code path serves both databases); a 192-d face feature takes 1 KiB.
 //
@@ -40,33 +32,6 @@ import (
 
 // MaxFeatureScan is the most features one SearchFeatures compares.
 const MaxFeatureScan = 200_000
-
-const featuresDDL = `CREATE TABLE IF NOT EXISTS record_features (
-	record_id TEXT PRIMARY KEY, model TEXT NOT NULL, dim INTEGER NOT NULL,
-	vector TEXT NOT NULL, quality DOUBLE PRECISION NOT NULL, attrs TEXT NOT NULL,
-	updated_at BIGINT NOT NULL)`
-
-// featuresReady remembers the databases whose table exists.
-var featuresReady sync.Map // *DB → bool
-
-// ensureFeatures creates the features table once per database. Two processes may
-// race to create it on PostgreSQL (CREATE TABLE IF NOT EXISTS is not atomic there
-// against a concurrent one): the loser's error is retried once, by when the table
-// exists.
-func (s *DB) ensureFeatures(ctx context.Context) error {
-	if _, ok := featuresReady.Load(s); ok {
-		return nil
-	}
-	_, err := s.db.ExecContext(ctx, featuresDDL)
-	if err != nil {
-		time.Sleep(50 * time.Millisecond)
-		if _, err = s.db.ExecContext(ctx, featuresDDL); err != nil {
-			return fmt.Errorf("create record_features: %w", err)
-		}
-	}
-	featuresReady.Store(s, true)
-	return nil
-}
 
 // Feature is a record's appearance vector.
 type Feature struct {
@@ -105,9 +70,6 @@ func (s *DB) SaveFeature(ctx context.Context, f Feature) error {
 	if f.RecordID == "" || f.Model == "" || len(f.Vector) == 0 {
 		return fmt.Errorf("feature needs a record ID, a model and a vector")
 	}
-	if err := s.ensureFeatures(ctx); err != nil {
-		return err
-	}
 	attrs, _ := json.Marshal(f.Attrs)
 	if f.Attrs == nil {
 		attrs = []byte("{}")
@@ -123,9 +85,6 @@ func (s *DB) SaveFeature(ctx context.Context, f Feature) error {
 // caller has checked the record is visible.
 func (s *DB) GetFeature(ctx context.Context, recordID string) (Feature, error) {
 	f := Feature{RecordID: recordID}
-	if err := s.ensureFeatures(ctx); err != nil {
-		return f, err
-	}
 	var vec, attrs string
 	err := s.db.QueryRowContext(ctx, s.q(`SELECT model, vector, quality, attrs FROM record_features WHERE record_id=?`), recordID).Scan(&f.Model, &vec, &f.Quality, &attrs)
 	if err != nil {
@@ -144,9 +103,6 @@ func (s *DB) GetFeature(ctx context.Context, recordID string) (Feature, error) {
 // PruneFeatures deletes the features of records that no longer exist (after a
 // retention purge) and returns how many it deleted.
 func (s *DB) PruneFeatures(ctx context.Context) (int64, error) {
-	if err := s.ensureFeatures(ctx); err != nil {
-		return 0, err
-	}
 	res, err := s.db.ExecContext(ctx, `DELETE FROM record_features WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.id = record_features.record_id)`)
 	if err != nil {
 		return 0, err
@@ -185,9 +141,6 @@ type FeatureMatch struct {
 func (s *DB) SearchFeatures(ctx context.Context, q FeatureQuery) (matches []FeatureMatch, scanned int, truncated bool, err error) {
 	if len(q.Vector) == 0 || q.Model == "" {
 		return nil, 0, false, fmt.Errorf("search needs a model and a probe vector")
-	}
-	if err := s.ensureFeatures(ctx); err != nil {
-		return nil, 0, false, err
 	}
 	scope, args := recordScope(q.Scope)
 	where := []string{scope, "f.model=?", "f.dim=?"}

@@ -19,17 +19,8 @@ type Peer struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-func (s *DB) ensurePeers(ctx context.Context) error {
-	_, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS viid_peers (device_id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE,
-		user_id TEXT NOT NULL, ha1 TEXT NOT NULL, created_at BIGINT NOT NULL)`)
-	return err
-}
-
 // CreatePeer stores a peer; ErrConflict if its device ID or username exists.
 func (s *DB) CreatePeer(ctx context.Context, p *Peer) error {
-	if err := s.ensurePeers(ctx); err != nil {
-		return err
-	}
 	p.CreatedAt = now()
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO viid_peers (device_id, username, user_id, ha1, created_at) VALUES (?,?,?,?,?)`),
 		p.DeviceID, p.Username, p.UserID, p.HA1, ms(p.CreatedAt))
@@ -46,9 +37,6 @@ func scanPeer(row interface{ Scan(...any) error }) (Peer, error) {
 
 // PeerBy returns the peer with a device ID (col "device_id") or username.
 func (s *DB) PeerBy(ctx context.Context, col, v string) (Peer, error) {
-	if err := s.ensurePeers(ctx); err != nil {
-		return Peer{}, err
-	}
 	if col != "device_id" {
 		col = "username"
 	}
@@ -61,17 +49,11 @@ func (s *DB) PeerBy(ctx context.Context, col, v string) (Peer, error) {
 
 // ListPeers returns all peers.
 func (s *DB) ListPeers(ctx context.Context) ([]Peer, error) {
-	if err := s.ensurePeers(ctx); err != nil {
-		return nil, err
-	}
 	return queryAll(ctx, s, `SELECT device_id, username, user_id, ha1, created_at FROM viid_peers ORDER BY device_id`, nil, scanPeer)
 }
 
 // DeletePeer removes a peer.
 func (s *DB) DeletePeer(ctx context.Context, deviceID string) error {
-	if err := s.ensurePeers(ctx); err != nil {
-		return err
-	}
 	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM viid_peers WHERE device_id=?`), deviceID)
 	return affected(res, err)
 }

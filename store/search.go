@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -20,9 +19,9 @@ import (
 // when a record is written, never on the JSON itself: plate_no, plate_color,
 // vehicle_color, vehicle_class, plus the camera's longitude and latitude, which the
 // writer sets on Record. Every plate also goes into the plates dictionary, where a
-// substring search starts. The tables and indexes that serve it are in dialect.go
-// (searchTables, searchIndexes, plateTrigram), each with the query it is for;
-// docs/bench/search.md has the measurements.
+// substring search starts. The tables and indexes that serve it are in the baseline
+// migration (migrations/*/00001_baseline.sql), each with the query it is for, and
+// dialect.go's plateTrigram; docs/bench/search.md has the measurements.
 
 // DefaultSearchWindow is the shot-time window of a search that gives no start: the
 // last 24 hours before its end (now when no end is given either). A search always has
@@ -349,94 +348,4 @@ func anys(ss []string) []any {
 		out[i] = s
 	}
 	return out
-}
-
-// ---- migration ----
-
-// querier is what the backfill needs: a *sql.DB, or the *sql.Conn holding the
-// PostgreSQL migration lock.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
-}
-
-// backfillSearch fills the search columns of records written before they existed: the
-// body fields, and the position from the camera's current catalogue entry (the best
-// there is for old records; a camera that has moved since puts its old records at its
-// new place). It runs once, when migrate has just added the columns, in batches of
-// 1000 records, one transaction each, walking the primary key.
-func backfillSearch(ctx context.Context, db querier, d dialect) (int, error) {
-	pos := map[string][2]float64{}
-	rows, err := db.QueryContext(ctx, `SELECT id, longitude, latitude FROM streams`)
-	if err != nil {
-		return 0, err
-	}
-	for rows.Next() {
-		var id string
-		var lon, lat float64
-		if err := rows.Scan(&id, &lon, &lat); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		pos[id] = [2]float64{lon, lat}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	type row struct {
-		id, device string
-		f          searchFields
-	}
-	n, last := 0, ""
-	for {
-		rows, err := db.QueryContext(ctx, d.rebind(`SELECT id, device_id, body FROM records WHERE id > ? ORDER BY id LIMIT 1000`), last)
-		if err != nil {
-			return n, err
-		}
-		var batch []row
-		for rows.Next() {
-			var r row
-			var body string
-			if err := rows.Scan(&r.id, &r.device, &body); err != nil {
-				rows.Close()
-				return n, err
-			}
-			r.f = extractSearch([]byte(body))
-			batch = append(batch, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return n, err
-		}
-		if len(batch) == 0 {
-			return n, nil
-		}
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return n, err
-		}
-		for _, r := range batch {
-			p := pos[r.device]
-			if r.f == (searchFields{}) && p == [2]float64{} {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, d.rebind(`UPDATE records SET plate_no=?, plate_color=?, vehicle_color=?, vehicle_class=?, longitude=?, latitude=? WHERE id=?`),
-				r.f.PlateNo, r.f.PlateColor, r.f.VehicleColor, r.f.VehicleClass, p[0], p[1], r.id); err != nil {
-				tx.Rollback()
-				return n, err
-			}
-			if r.f.PlateNo != "" {
-				if _, err := tx.ExecContext(ctx, d.rebind(d.insertIgnore(`plates (plate_no) VALUES (?)`)), r.f.PlateNo); err != nil {
-					tx.Rollback()
-					return n, err
-				}
-			}
-			n++
-		}
-		if err := tx.Commit(); err != nil {
-			return n, err
-		}
-		last = batch[len(batch)-1].id
-	}
 }

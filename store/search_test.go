@@ -312,39 +312,19 @@ func testSearchCursorStableUnderInserts(t *testing.T, db *DB) {
 // A database from before the search columns is migrated: the columns are added, old
 // records backfilled from their bodies and their cameras' positions, the indexes made.
 func TestSearchColumnsMigrate(t *testing.T) {
-	for _, b := range []struct {
-		name, driver string
-		dsn          func(t *testing.T) string
-		d            dialect
-		reopen       func(t *testing.T, dsn string) *DB
-	}{
-		{"sqlite", "sqlite", func(t *testing.T) string { return t.TempDir() + "/old.db" }, sqliteDialect{}, open},
-		{"postgres", "pgx", func(t *testing.T) string { return services.Postgres(t) }, postgresDialect{}, openPostgres},
-	} {
+	for _, b := range oldBackends {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := context.Background()
 			dsn := b.dsn(t)
-			old, err := sql.Open(b.driver, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
 			// the first release's schema, and one record in it
-			if _, err := old.ExecContext(ctx, strings.ReplaceAll(schema, "{{serial}}", b.d.serialPK())); err != nil {
-				t.Fatal(err)
-			}
-			for _, st := range []string{
+			b.create(t, dsn, "schema-first-release",
 				`INSERT INTO streams VALUES ('44150200001320000001','gate','file:///x','441502',115.37,22.78,'police',1,1,0,0)`,
 				`INSERT INTO records (id, type, device_id, task_id, track_key, shot_time, score, body, images, created_at, updated_at)
 					VALUES ('OLD1','MotorVehicle','44150200001320000001','t','k1',1000,0.9,'{"PlateNo":"粤n12345","PlateColor":5,"VehicleColor":"2"}','[]',0,0)`,
 				`INSERT INTO records (id, type, device_id, task_id, track_key, shot_time, score, body, images, created_at, updated_at)
 					VALUES ('OLD2','Face','44150200009990000009','t','k2',2000,0.9,'{}','[]',0,0)`,
-			} {
-				if _, err := old.ExecContext(ctx, st); err != nil {
-					t.Fatal(err)
-				}
-			}
-			old.Close()
-			db := b.reopen(t, dsn)
+			).db.Close()
+			db := b.open(t, dsn)
 			p, err := db.SearchRecords(ctx, SearchQuery{From: time.UnixMilli(0), To: time.UnixMilli(5000), Plate: "粤N12345", PlateColor: "5", VehicleColor: "2", Scope: all})
 			if err != nil || len(p.Records) != 1 || p.Records[0].ID != "OLD1" || p.Records[0].Longitude != 115.37 {
 				t.Fatalf("old record after migration: %+v %v", p.Records, err)

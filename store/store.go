@@ -1,6 +1,6 @@
 // Package store keeps CityEye's metadata and structured records in SQL: SQLite in
 // embedded mode, PostgreSQL in distributed mode, one schema and one code path with
-// the dialect differences isolated in dialect.go.
+// the dialect differences isolated in dialect.go and the migration folders.
 //
 // Records and their snapshots live in two systems (SQL and an object store), so a
 // record write is a small protocol that never leaves a record pointing at a missing
@@ -13,6 +13,10 @@
 //  4. The caller deletes the replaced objects and calls Forget on them.
 //
 // Anything still pending at start-up belongs to no record: Sweep deletes it.
+//
+// The schema lives in migrations/sqlite and migrations/postgres as numbered SQL
+// files, embedded and applied by goose at every open (migrate.go). To change it, add
+// the next numbered file to both folders; never edit one already released.
 package store
 
 import (

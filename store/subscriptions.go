@@ -52,19 +52,6 @@ type Notification struct {
 	DeliveredAt time.Time       `json:"delivered_at,omitzero"`
 }
 
-func (s *DB) ensureSubscriptions(ctx context.Context) error {
-	_, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS subscriptions (id TEXT PRIMARY KEY, kind TEXT NOT NULL, user_id TEXT NOT NULL,
-		dept_id TEXT NOT NULL, categories TEXT NOT NULL, devices TEXT NOT NULL, alert_kinds TEXT NOT NULL, area TEXT NOT NULL,
-		receive_addr TEXT NOT NULL, report_interval INTEGER NOT NULL, begin_at BIGINT NOT NULL, end_at BIGINT NOT NULL,
-		status INTEGER NOT NULL, body TEXT NOT NULL, cursor_at BIGINT NOT NULL, cursor_id TEXT NOT NULL, next_at BIGINT NOT NULL,
-		created_at BIGINT NOT NULL);
-	CREATE TABLE IF NOT EXISTS notifications (id TEXT PRIMARY KEY, sub_id TEXT NOT NULL, dept_id TEXT NOT NULL, state TEXT NOT NULL,
-		attempts INTEGER NOT NULL, last_error TEXT NOT NULL, items TEXT NOT NULL, body TEXT NOT NULL, created_at BIGINT NOT NULL,
-		delivered_at BIGINT NOT NULL);
-	CREATE INDEX IF NOT EXISTS notifications_state ON notifications(dept_id, state, created_at)`)
-	return err
-}
-
 func list(v []string) string {
 	if len(v) == 0 {
 		return ""
@@ -83,9 +70,6 @@ func unlist(v string) []string {
 // CreateSubscription stores an active subscription; its cursor starts now, so it
 // delivers what arrives from now on.
 func (s *DB) CreateSubscription(ctx context.Context, sub *Subscription) error {
-	if err := s.ensureSubscriptions(ctx); err != nil {
-		return err
-	}
 	sub.CreatedAt, sub.CursorAt, sub.NextAt = now(), ms(now()), now()
 	if len(sub.Body) == 0 {
 		sub.Body = json.RawMessage(`{}`)
@@ -118,9 +102,6 @@ func scanSub(row interface{ Scan(...any) error }) (Subscription, error) {
 
 // GetSubscription returns one subscription.
 func (s *DB) GetSubscription(ctx context.Context, id string) (Subscription, error) {
-	if err := s.ensureSubscriptions(ctx); err != nil {
-		return Subscription{}, err
-	}
 	x, err := scanSub(s.db.QueryRowContext(ctx, s.q(`SELECT `+subCols+` FROM subscriptions WHERE id=?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return x, ErrNotFound
@@ -130,9 +111,6 @@ func (s *DB) GetSubscription(ctx context.Context, id string) (Subscription, erro
 
 // ListSubscriptions returns a department's subscriptions ("" for all).
 func (s *DB) ListSubscriptions(ctx context.Context, dept, kind string) ([]Subscription, error) {
-	if err := s.ensureSubscriptions(ctx); err != nil {
-		return nil, err
-	}
 	q, args := `SELECT `+subCols+` FROM subscriptions WHERE kind=?`, []any{kind}
 	if dept != "" {
 		q, args = q+` AND dept_id=?`, append(args, dept)
@@ -142,9 +120,6 @@ func (s *DB) ListSubscriptions(ctx context.Context, dept, kind string) ([]Subscr
 
 // CancelSubscription sets status 1 (cancelled) and records why.
 func (s *DB) CancelSubscription(ctx context.Context, id string, body json.RawMessage) error {
-	if err := s.ensureSubscriptions(ctx); err != nil {
-		return err
-	}
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE subscriptions SET status=1, body=? WHERE id=?`), string(body), id)
 	return affected(res, err)
 }
@@ -152,9 +127,6 @@ func (s *DB) CancelSubscription(ctx context.Context, id string, body json.RawMes
 // DueSubscriptions returns active subscriptions whose next report is due at t; ones
 // past their end become expired (status 2).
 func (s *DB) DueSubscriptions(ctx context.Context, t time.Time) ([]Subscription, error) {
-	if err := s.ensureSubscriptions(ctx); err != nil {
-		return nil, err
-	}
 	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE subscriptions SET status=2 WHERE status=0 AND end_at>0 AND end_at<=?`), ms(t)); err != nil {
 		return nil, err
 	}
@@ -237,9 +209,6 @@ func scanNot(row interface{ Scan(...any) error }) (Notification, error) {
 
 // GetNotification returns one notification.
 func (s *DB) GetNotification(ctx context.Context, id string) (Notification, error) {
-	if err := s.ensureSubscriptions(ctx); err != nil {
-		return Notification{}, err
-	}
 	n, err := scanNot(s.db.QueryRowContext(ctx, s.q(`SELECT `+notCols+` FROM notifications WHERE id=?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return n, ErrNotFound
@@ -249,9 +218,6 @@ func (s *DB) GetNotification(ctx context.Context, id string) (Notification, erro
 
 // ListNotifications returns a department's notifications in a state ("" any), newest first.
 func (s *DB) ListNotifications(ctx context.Context, dept, state string, limit int) ([]Notification, error) {
-	if err := s.ensureSubscriptions(ctx); err != nil {
-		return nil, err
-	}
 	q, args := `SELECT `+notCols+` FROM notifications WHERE 1=1`, []any{}
 	if dept != "" {
 		q, args = q+` AND dept_id=?`, append(args, dept)
@@ -284,8 +250,5 @@ func (s *DB) RequeueNotification(ctx context.Context, id string) error {
 
 // PendingNotifications lists notifications still to deliver (re-queued at start).
 func (s *DB) PendingNotifications(ctx context.Context) ([]Notification, error) {
-	if err := s.ensureSubscriptions(ctx); err != nil {
-		return nil, err
-	}
 	return queryAll(ctx, s, `SELECT `+notCols+` FROM notifications WHERE state='pending' ORDER BY created_at`, nil, scanNot)
 }
