@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/api"
 	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/workers"
 )
 
 // Retention per data class, in small batches: old records go with their images,
@@ -54,7 +54,7 @@ func TestRetentionSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rep, err := f.srv.SweepRetention(ctx, api.Retention{RecordDays: 365, SceneDays: 30, CropDays: 200, AlertDays: 90, Batch: 2}, now)
+	rep, err := workers.SweepRetention(ctx, f.db, f.objs, workers.Retention{RecordDays: 365, SceneDays: 30, CropDays: 200, AlertDays: 90, Batch: 2}, now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,9 +48,9 @@ type Server struct {
 	MaxUpload           int64            // largest model package upload (default 512 MiB)
 	WatermarkKey        []byte           // keys the invisible mark on served snapshots
 	Now                 func() time.Time // the clock for grants and deadlines (tests set it)
-	// DecisionWindow is how long an owner has to decide an application (default 72 h);
-	// Remind is how long before the deadline the owner is reminded (default 24 h).
-	DecisionWindow, Remind time.Duration
+	// DecisionWindow is how long an owner has to decide an application (default 72 h;
+	// the scheduler's sharing sweeper reminds and expires).
+	DecisionWindow time.Duration
 
 	faceSearch faceSearch
 }

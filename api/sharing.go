@@ -226,33 +226,3 @@ func listNotices(s *Server, c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"notices": orEmpty(ns), "total": len(ns)})
 }
-
-// SweepSharing applies deadlines now: expiries, reminders, grants whose period
-// ended. The server runs it every minute; tests call it with their own clock.
-func (s *Server) SweepSharing(ctx context.Context) (store.SharingChanges, error) {
-	remind := s.Remind
-	if remind <= 0 {
-		remind = 24 * time.Hour
-	}
-	ch, err := s.DB.SweepSharing(ctx, s.now(), remind)
-	if err == nil && ch.Any() {
-		s.Scheduler.Notify()
-	}
-	return ch, err
-}
-
-// RunSharingSweeper sweeps every interval until ctx ends.
-func (s *Server) RunSharingSweeper(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := s.SweepSharing(ctx); err != nil && ctx.Err() == nil {
-			slog.Error("sharing sweep", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}

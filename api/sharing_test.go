@@ -128,21 +128,21 @@ func TestApprovalFlow(t *testing.T) {
 	// a late approval is refused
 	late := f.apply("market_op", cond.id, `["analyse"]`, `[]`, 10*24*time.Hour)
 	f.now = f.now.Add(47 * time.Hour)
-	if ch, _ := f.srv.SweepSharing(context.Background()); len(ch.Reminded) != 0 {
+	if ch, _ := f.srv.Scheduler.SweepSharing(context.Background()); len(ch.Reminded) != 0 {
 		t.Fatalf("reminded too early: %+v", ch)
 	}
 	f.now = f.now.Add(2 * time.Hour) // 49 h: the 72 h deadline is 23 h away
-	if ch, _ := f.srv.SweepSharing(context.Background()); len(ch.Reminded) != 1 || ch.Reminded[0].ID != late {
+	if ch, _ := f.srv.Scheduler.SweepSharing(context.Background()); len(ch.Reminded) != 1 || ch.Reminded[0].ID != late {
 		t.Fatalf("no reminder: %+v", ch)
 	}
-	if ch, _ := f.srv.SweepSharing(context.Background()); len(ch.Reminded) != 0 {
+	if ch, _ := f.srv.Scheduler.SweepSharing(context.Background()); len(ch.Reminded) != 0 {
 		t.Fatalf("reminded twice: %+v", ch)
 	}
 	if !strings.Contains(f.notices("police_admin"), "application.reminder "+late) {
 		t.Errorf("owner not reminded:\n%s", f.notices("police_admin"))
 	}
 	f.now = f.now.Add(24 * time.Hour)
-	if ch, _ := f.srv.SweepSharing(context.Background()); len(ch.Expired) != 1 {
+	if ch, _ := f.srv.Scheduler.SweepSharing(context.Background()); len(ch.Expired) != 1 {
 		t.Fatalf("not expired: %+v", ch)
 	}
 	if code, out := f.do("POST", "/api/v1/applications/"+late+"/approve", "police_admin", ""); code != 409 || !strings.Contains(out["error"].(string), "expired") {
@@ -160,7 +160,7 @@ func TestApprovalFlow(t *testing.T) {
 		t.Fatalf("task under a fresh grant: %s", r)
 	}
 	f.now = f.now.Add(2 * time.Hour)
-	if ch, _ := f.srv.SweepSharing(context.Background()); len(ch.Ended) != 1 || ch.Ended[0].ID != short {
+	if ch, _ := f.srv.Scheduler.SweepSharing(context.Background()); len(ch.Ended) != 1 || ch.Ended[0].ID != short {
 		t.Fatalf("grant did not end: %+v", ch)
 	}
 	if r := f.taskReason("market_op", t2); !strings.Contains(r, "suspended") {

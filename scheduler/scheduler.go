@@ -40,6 +40,7 @@ type Scheduler struct {
 	CapacityFPS float64          // analysed frames per second the worker sustains in total
 	MinFPS      float64          // a degraded task never drops below this (default 0.2)
 	Now         func() time.Time // the clock grants are checked against (tests set it)
+	Remind      time.Duration    // how long before its deadline an application's owner is reminded (default 24 h)
 
 	mu     sync.Mutex
 	grants map[string]Grant

@@ -39,7 +39,7 @@ type serveConfig struct {
 	LoopFiles   bool    `json:"loop_files"`
 	FastFiles   bool    `json:"fast_files"`
 	// Retention per data class in days (0 keeps forever); default a year each.
-	Retention api.Retention `json:"retention"`
+	Retention workers.Retention `json:"retention"`
 
 	// Distributed mode: PostgreSQL for metadata and records, an S3 server (MinIO) for
 	// objects, Redis for the job queue; analysis runs on remote `cityeye worker
@@ -54,7 +54,7 @@ type serveConfig struct {
 func (c serveConfig) distributed() bool { return c.Database != "" }
 
 func defaultServeConfig() serveConfig {
-	return serveConfig{Listen: "127.0.0.1:8080", Data: "./data", Models: defaultRepo(), Provider: "auto", CapacityFPS: 25, Retention: api.DefaultRetention}
+	return serveConfig{Listen: "127.0.0.1:8080", Data: "./data", Models: defaultRepo(), Provider: "auto", CapacityFPS: 25, Retention: workers.DefaultRetention}
 }
 
 // serveFlags registers the shared flags; the returned func applies config file,
@@ -277,14 +277,14 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Cluster: cluster, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
 		WatermarkKey: key, Warehouse: wh, Jobs: q}
 	srv.RegisterJobs()
-	srv.RegisterRetention(cfg.Retention)
+	workers.RegisterRetention(q, db, objs, cfg.Retention)
 	err = q.Start(ctx)
 	if err == nil {
 		err = wh.Start(ctx)
 	}
 	if err == nil {
 		err = srv.RunNotifier(ctx, 500*time.Millisecond)
-		srv.RunRetention(ctx, time.Hour)
+		workers.RunRetention(ctx, q, time.Hour)
 	}
 	if err != nil {
 		cancel()
@@ -299,7 +299,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 			slog.Error("http server", "err", err)
 		}
 	}()
-	go srv.RunSharingSweeper(ctx, time.Minute)
+	go sched.RunSharingSweeper(ctx, time.Minute)
 	go func() {
 		sched.Run(ctx, 10*time.Second)
 		close(e.done)

@@ -1,10 +1,12 @@
-package api
+package workers
 
 import (
 	"context"
 	"log/slog"
 	"time"
 
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/workers/jobs"
 )
 
@@ -33,7 +35,7 @@ const KindRetention = "retention.sweep"
 // batch is one short transaction that also logs the images as pending, then the
 // images are deleted and forgotten, so a record never points at a deleted image and
 // a crash leaves nothing the start-up sweep would not remove.
-func (s *Server) SweepRetention(ctx context.Context, r Retention, now time.Time) (RetentionReport, error) {
+func SweepRetention(ctx context.Context, db *store.DB, objs objects.Store, r Retention, now time.Time) (RetentionReport, error) {
 	var rep RetentionReport
 	if r.Batch <= 0 {
 		r.Batch = 500
@@ -44,10 +46,10 @@ func (s *Server) SweepRetention(ctx context.Context, r Retention, now time.Time)
 		count *int
 		run   func(time.Time) (int, []string, error)
 	}{
-		{r.SceneDays, &rep.Scenes, func(c time.Time) (int, []string, error) { return s.DB.ExpireImages(ctx, "-scene.jpg", c, r.Batch) }},
-		{r.CropDays, &rep.Crops, func(c time.Time) (int, []string, error) { return s.DB.ExpireImages(ctx, "-crop.jpg", c, r.Batch) }},
-		{r.RecordDays, &rep.Records, func(c time.Time) (int, []string, error) { return s.DB.ExpireRecords(ctx, c, r.Batch) }},
-		{r.AlertDays, &rep.Alerts, func(c time.Time) (int, []string, error) { return s.DB.ExpireAlerts(ctx, c, r.Batch) }},
+		{r.SceneDays, &rep.Scenes, func(c time.Time) (int, []string, error) { return db.ExpireImages(ctx, "-scene.jpg", c, r.Batch) }},
+		{r.CropDays, &rep.Crops, func(c time.Time) (int, []string, error) { return db.ExpireImages(ctx, "-crop.jpg", c, r.Batch) }},
+		{r.RecordDays, &rep.Records, func(c time.Time) (int, []string, error) { return db.ExpireRecords(ctx, c, r.Batch) }},
+		{r.AlertDays, &rep.Alerts, func(c time.Time) (int, []string, error) { return db.ExpireAlerts(ctx, c, r.Batch) }},
 	}
 	for _, st := range steps {
 		if st.days <= 0 {
@@ -60,11 +62,11 @@ func (s *Server) SweepRetention(ctx context.Context, r Retention, now time.Time)
 				return rep, err
 			}
 			for _, k := range keys {
-				if err := s.Objects.Delete(ctx, k); err != nil {
+				if err := objs.Delete(ctx, k); err != nil {
 					return rep, err // stays pending: the next sweep or start-up removes it
 				}
 			}
-			if err := s.DB.Forget(ctx, keys); err != nil {
+			if err := db.Forget(ctx, keys); err != nil {
 				return rep, err
 			}
 			*st.count += n
@@ -75,17 +77,17 @@ func (s *Server) SweepRetention(ctx context.Context, r Retention, now time.Time)
 		}
 	}
 	if rep.Records > 0 {
-		if _, err := s.DB.PruneFeatures(ctx); err != nil { // face features of expired records
+		if _, err := db.PruneFeatures(ctx); err != nil { // face features of expired records
 			return rep, err
 		}
 	}
 	return rep, nil
 }
 
-// RegisterRetention adds the sweep job to s.Jobs (before the queue starts).
-func (s *Server) RegisterRetention(r Retention) {
-	s.Jobs.Handle(KindRetention, func(ctx context.Context, _ jobs.Job) error {
-		rep, err := s.SweepRetention(ctx, r, time.Now())
+// RegisterRetention makes q run the sweep job (call it before the queue starts).
+func RegisterRetention(q jobs.Queue, db *store.DB, objs objects.Store, r Retention) {
+	q.Handle(KindRetention, func(ctx context.Context, _ jobs.Job) error {
+		rep, err := SweepRetention(ctx, db, objs, r, time.Now())
 		if err == nil && rep != (RetentionReport{}) {
 			slog.Info("retention sweep", "records", rep.Records, "scene_images", rep.Scenes, "crops", rep.Crops, "alerts", rep.Alerts, "objects", rep.Objects)
 		}
@@ -94,12 +96,12 @@ func (s *Server) RegisterRetention(r Retention) {
 }
 
 // RunRetention enqueues the sweep every interval (one at a time: the job key is fixed).
-func (s *Server) RunRetention(ctx context.Context, every time.Duration) {
+func RunRetention(ctx context.Context, q jobs.Queue, every time.Duration) {
 	go func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			s.Jobs.Enqueue(ctx, jobs.Job{Kind: KindRetention, Key: "periodic"})
+			q.Enqueue(ctx, jobs.Job{Kind: KindRetention, Key: "periodic"})
 			select {
 			case <-ctx.Done():
 				return
