@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/gat1400/digest"
 	"github.com/cityeye/cityeye/gat1400/query"
 	"github.com/cityeye/cityeye/store"
 )
@@ -63,7 +64,11 @@ func (s *Server) viidStoreImage(c *gin.Context, p store.Principal, im map[string
 	if err := s.checkShotTime("ImageInfo.ImageID", src.Time); err != nil { // the record's shot time
 		return id, err
 	}
-	division, err := s.viidTarget(c, p, "Image", id, device, device)
+	named, _ := info["DeviceID"].(string) // the device the image says it is from
+	if !digest.ValidDeviceID(named) {
+		named = device
+	}
+	division, err := s.viidTarget(c, p, "Image", id, named, device)
 	if err != nil {
 		return id, err
 	}

@@ -76,17 +76,20 @@ func TestVIIDPushCannotOverwriteAnotherDepartment(t *testing.T) {
 	if _, out := police.do("POST", "/VIID/Faces", faceList(onCam)); statuses(t, out)[0]["StatusCode"] != 0.0 {
 		t.Errorf("police pushes for its own camera: %v", out)
 	}
-	// and an image record of market's is not police's to replace either
-	imageID := gat1400.SourceID(dev, gat1400.SourceImage, shot, 9)
-	image := func(data string) map[string]any {
+	image := func(id, device, data string) map[string]any {
 		return map[string]any{"ImageListObject": map[string]any{"Image": []any{map[string]any{
-			"ImageInfo": map[string]any{"ImageID": imageID, "DeviceID": dev, "ShotTime": gat1400.FormatTime(shot)},
+			"ImageInfo": map[string]any{"ImageID": id, "DeviceID": device, "ShotTime": gat1400.FormatTime(shot)},
 			"Data":      base64.StdEncoding.EncodeToString([]byte(data))}}}}
 	}
-	if _, out := market.do("POST", "/VIID/Images", image("market image")); statuses(t, out)[0]["StatusCode"] != 0.0 {
+	if _, out := market.do("POST", "/VIID/Images", image(gat1400.SourceID(dev, gat1400.SourceImage, shot, 10), policeCam, "x")); statuses(t, out)[0]["StatusCode"] != 4.0 {
+		t.Errorf("market pushes an image naming police's camera: %v", out)
+	}
+	// and an image record of market's is not police's to replace either
+	imageID := gat1400.SourceID(dev, gat1400.SourceImage, shot, 9)
+	if _, out := market.do("POST", "/VIID/Images", image(imageID, dev, "market image")); statuses(t, out)[0]["StatusCode"] != 0.0 {
 		t.Fatalf("market's image: %v", out)
 	}
-	if _, out := police.do("POST", "/VIID/Images", image("police image")); statuses(t, out)[0]["StatusCode"] != 4.0 {
+	if _, out := police.do("POST", "/VIID/Images", image(imageID, dev, "police image")); statuses(t, out)[0]["StatusCode"] != 4.0 {
 		t.Errorf("police replaces market's image: %v", out)
 	}
 	r, err := f.db.GetRecord(t.Context(), auth.Scope{All: true}, imageID)

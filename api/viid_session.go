@@ -47,8 +47,10 @@ func (s *Server) viidPeer(c *gin.Context) (store.Principal, bool) {
 		s.viidStatus(c, http.StatusUnauthorized, gat1400.StatusInvalidOperation, noSession)
 		return store.Principal{}, false
 	}
+	// Not counted as a failed sign-in: no secret is being guessed (the answer is
+	// the same either way), and a peer whose address changed keeps sending until
+	// it registers again, which a lockout would then delay.
 	if sess.Remote != peerAddr(c) {
-		s.authFailed(c) // someone else's device ID: a spoofing attempt
 		s.viidStatus(c, http.StatusUnauthorized, gat1400.StatusInvalidOperation, noSession)
 		return store.Principal{}, false
 	}
