@@ -61,6 +61,9 @@ func (s *Server) authorize(rt route) gin.HandlerFunc {
 			c.Next()
 			return
 		}
+		if s.authRefused(c) {
+			return
+		}
 		tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 		if !ok && strings.HasPrefix(rt.path, "/VIID/") { // a registered VIID peer
 			p, ok := s.viidPeer(c)
@@ -82,6 +85,7 @@ func (s *Server) authorize(rt route) gin.HandlerFunc {
 		}
 		p, err := s.DB.Authenticate(c, strings.TrimSpace(tok), s.now())
 		if errors.Is(err, store.ErrBadToken) {
+			s.authFailed(c)
 			c.Header("WWW-Authenticate", `Bearer realm="cityeye", error="invalid_token"`)
 			fail(c, http.StatusUnauthorized, "Authorization", "invalid token: "+strings.ReplaceAll(err.Error(), "\n", "; "))
 			return

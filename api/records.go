@@ -138,8 +138,8 @@ func snapshotRecordID(key string) (string, bool) {
 		return "", false
 	}
 	base := path.Base(rest)
-	if id, ok := strings.CutSuffix(base, "-image.jpg"); ok && len(id) == 41 { // a pushed VIID image
-		return id, true
+	if strings.HasSuffix(base, "-image.jpg") && len(base) > 41 && base[41] == '-' { // a pushed VIID image
+		return base[:41], true
 	}
 	i := strings.Index(base, "-v")
 	if i != 48 {

@@ -53,6 +53,16 @@ type Server struct {
 	DecisionWindow time.Duration
 
 	faceSearch faceSearch
+
+	// VIIDDigestEveryRequest makes VIID peers answer a Digest challenge on every
+	// request, not only at Register (for peers behind a shared address, a NAT or a
+	// reverse proxy, where the address a session is bound to proves little).
+	VIIDDigestEveryRequest bool
+	// MaxClockSkew is how far ahead of the server's clock a record from outside may
+	// be dated (default DefaultMaxClockSkew): retention counts from the shot time,
+	// so a record dated in the future would never expire.
+	MaxClockSkew time.Duration
+	authFails    authLimiter // failed sign-ins per source address
 }
 
 // pipelines is the live status of every running stream, wherever it runs.

@@ -148,7 +148,7 @@ func TestDeadLetterAndRetry(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	f.srv.RunNotifier(ctx, 100*time.Millisecond)
-	v.do("POST", "/VIID/Faces", map[string]any{"FaceListObject": map[string]any{"FaceObject": []any{viidFace(t, "44150200001190000007", time.Now(), 9)}}})
+	v.do("POST", "/VIID/Faces", map[string]any{"FaceListObject": map[string]any{"FaceObject": []any{viidFace(t, "44150200001190000007", f.now, 9)}}})
 	var dead []any
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && len(dead) == 0; time.Sleep(100 * time.Millisecond) {
 		dead = f.must("GET", "/api/v1/notifications?state=dead", "market_op", "", 200)["notifications"].([]any)

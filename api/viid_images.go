@@ -10,8 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/gat1400/digest"
 	"github.com/cityeye/cityeye/gat1400/query"
 	"github.com/cityeye/cityeye/store"
 )
@@ -43,10 +43,7 @@ func viidImagesPost(s *Server, c *gin.Context) {
 		id, err := s.viidStoreImage(c, p, im)
 		st := gat1400.NewResponseStatus(c.Request.URL.Path, id, gat1400.StatusOK, s.now())
 		if err != nil {
-			st.StatusCode, st.StatusString = gat1400.StatusInvalidJSONContent, fmt.Sprintf("Image[%d]: %v", i, err)
-			if errors.Is(err, errForbiddenDevice) {
-				st.StatusCode = gat1400.StatusInvalidOperation
-			}
+			st.StatusCode, st.StatusString = viidStatusCode(err), fmt.Sprintf("Image[%d]: %v", i, err)
 		}
 		sts = append(sts, st)
 	}
@@ -64,12 +61,16 @@ func (s *Server) viidStoreImage(c *gin.Context, p store.Principal, im map[string
 		return id, fmt.Errorf("ImageInfo.ImageID: %v", err)
 	}
 	device := src.Device.String()
-	division := device[:6]
-	if st, err := s.DB.GetStream(c, device); err == nil {
-		division = st.AdminDivision
+	if err := s.checkShotTime("ImageInfo.ImageID", src.Time); err != nil { // the record's shot time
+		return id, err
 	}
-	if p.User.Role != auth.PlatformAdmin && !auth.InAreas(division, p.Dept.Areas) {
-		return id, fmt.Errorf("%w: %s (area %s)", errForbiddenDevice, device, division)
+	named, _ := info["DeviceID"].(string) // the device the image says it is from
+	if !digest.ValidDeviceID(named) {
+		named = device
+	}
+	division, err := s.viidTarget(c, p, "Image", id, named, device)
+	if err != nil {
+		return id, err
 	}
 	var data string
 	json.Unmarshal(im["Data"], &data)
@@ -79,7 +80,7 @@ func (s *Server) viidStoreImage(c *gin.Context, p store.Principal, im map[string
 		if blob, err = base64.StdEncoding.DecodeString(data); err != nil {
 			return id, fmt.Errorf("Data: not base64: %v", err)
 		}
-		key := fmt.Sprintf("snapshots/%s/%s/%s-image.jpg", device, src.Time.Format("20060102"), id)
+		key := fmt.Sprintf("snapshots/%s/%s/%s-v%s-image.jpg", device, src.Time.Format("20060102"), id, snapshotTag())
 		keys = []string{key}
 		info["StoragePath"] = s.Objects.URI(key)
 	}
@@ -94,14 +95,9 @@ func (s *Server) viidStoreImage(c *gin.Context, p store.Principal, im map[string
 	}
 	rec := &store.Record{ID: id, Type: "Image", DeviceID: device, TaskID: "viid:" + p.User.ID, DeptID: p.Dept.ID, Division: division,
 		TrackKey: "viid:" + id, ShotTime: src.Time, Body: body, Images: orEmpty(keys)}
-	replaced, err := s.DB.SaveRecord(c, rec)
-	if err != nil {
+	if err := s.savePushed(c, rec); err != nil {
 		return id, err
 	}
-	for _, k := range replaced {
-		s.Objects.Delete(c, k)
-	}
-	s.DB.Forget(c, replaced)
 	// the objects found in the image are records of their own
 	for _, k := range viidKinds {
 		var list map[string][]json.RawMessage

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/gat1400/query"
 	"github.com/cityeye/cityeye/store"
@@ -233,10 +232,7 @@ func viidPost(s *Server, c *gin.Context) {
 		code := gat1400.StatusOK
 		st := gat1400.NewResponseStatus(c.Request.URL.Path, id, code, s.now())
 		if err != nil {
-			st.StatusCode, st.StatusString = gat1400.StatusInvalidJSONContent, fmt.Sprintf("%sObject[%d]: %v", k.Object, i, err)
-			if errors.Is(err, errForbiddenDevice) {
-				st.StatusCode = gat1400.StatusInvalidOperation
-			}
+			st.StatusCode, st.StatusString = viidStatusCode(err), fmt.Sprintf("%sObject[%d]: %v", k.Object, i, err)
 		}
 		statuses = append(statuses, st)
 	}
@@ -244,29 +240,31 @@ func viidPost(s *Server, c *gin.Context) {
 	c.JSON(http.StatusOK, gat1400.NewResponseStatusList(statuses...))
 }
 
-var errForbiddenDevice = errors.New("device outside your department's areas")
-
 func (s *Server) viidStore(c *gin.Context, p store.Principal, k viidKind, raw json.RawMessage) (string, error) {
 	id, device, shotStr, err := k.validate(raw)
 	if err != nil {
 		return id, err
 	}
-	if device == "" && len(id) >= 20 {
-		device = id[:20]
-	}
-	division := device[:6]
-	if st, err := s.DB.GetStream(c, device); err == nil {
-		division = st.AdminDivision
-	}
-	if p.User.Role != auth.PlatformAdmin && !auth.InAreas(division, p.Dept.Areas) {
-		return id, fmt.Errorf("%w: %s (area %s)", errForbiddenDevice, device, division)
+	idDevice := id[:20] // validate parsed the 48-character ID
+	if device == "" {
+		device = idDevice
 	}
 	shot := s.now()
 	if shotStr != "" {
-		if t, err := gat1400.ParseTime(shotStr); err == nil {
-			shot = t
+		t, err := gat1400.ParseTime(shotStr)
+		if err != nil {
+			return id, fmt.Errorf("%s: %v", k.timeField(), err)
 		}
+		if err := s.checkShotTime(k.timeField(), t); err != nil {
+			return id, err
+		}
+		shot = t
 	}
+	division, err := s.viidTarget(c, p, k.Object, id, idDevice, device)
+	if err != nil {
+		return id, err
+	}
+	tag := snapshotTag()
 	// base64 images become snapshots: the same crash-safe pair write as captures
 	var obj map[string]any
 	json.Unmarshal(raw, &obj)
@@ -284,7 +282,7 @@ func (s *Server) viidStore(c *gin.Context, p store.Principal, k viidKind, raw js
 			if err != nil {
 				return id, fmt.Errorf("SubImageInfoObject[%d].Data: not base64: %v", n, err)
 			}
-			key := fmt.Sprintf("snapshots/%s/%s/%s-v1-%d.jpg", device, shot.In(gat1400.Location).Format("20060102"), id, n)
+			key := fmt.Sprintf("snapshots/%s/%s/%s-v%s-%d.jpg", device, shot.In(gat1400.Location).Format("20060102"), id, tag, n)
 			keys, blobs = append(keys, key), append(blobs, b)
 			delete(im, "Data")
 			im["StoragePath"] = s.Objects.URI(key)
@@ -304,15 +302,7 @@ func (s *Server) viidStore(c *gin.Context, p store.Principal, k viidKind, raw js
 	if rec.Images == nil {
 		rec.Images = []string{}
 	}
-	replaced, err := s.DB.SaveRecord(c, rec)
-	if err != nil {
-		return id, err
-	}
-	for _, key := range replaced {
-		s.Objects.Delete(c, key)
-	}
-	s.DB.Forget(c, replaced)
-	return id, nil
+	return id, s.savePushed(c, rec)
 }
 
 // viidDelete removes ?IDList=a,b (records of the caller's department only).

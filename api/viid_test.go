@@ -22,9 +22,19 @@ func (f *fixture) viidPeer(t *testing.T) *viidClient {
 }
 
 type viidClient struct {
-	t  *testing.T
-	f  *fixture
-	id string
+	t    *testing.T
+	f    *fixture
+	id   string
+	user string       // the peer account's user name (default lower-platform)
+	http *http.Client // default http.DefaultClient: from 127.0.0.1
+	hdr  http.Header  // extra headers on every request of do
+}
+
+func (v *viidClient) client() *http.Client {
+	if v.http != nil {
+		return v.http
+	}
+	return http.DefaultClient
 }
 
 // do sends a VIID request with User-Identify; body may be nil.
@@ -38,7 +48,10 @@ func (v *viidClient) do(method, path string, body any) (int, map[string]any) {
 	req, _ := http.NewRequest(method, v.f.url+path, rd)
 	req.Header.Set("Content-Type", "application/VIID+JSON;charset=UTF-8")
 	req.Header.Set("User-Identify", v.id)
-	resp, err := http.DefaultClient.Do(req)
+	for k, vs := range v.hdr {
+		req.Header[k] = vs
+	}
+	resp, err := v.client().Do(req)
 	if err != nil {
 		v.t.Fatal(err)
 	}
@@ -53,13 +66,27 @@ func (v *viidClient) do(method, path string, body any) (int, map[string]any) {
 // Dahua-tested client sends).
 func (v *viidClient) register(password string, fullURL bool) int {
 	v.t.Helper()
+	code, out, _ := v.registerAs(v.user, password, fullURL)
+	if code == 200 && statusCode(out) != 0.0 {
+		v.t.Fatalf("Register answered 200 with StatusCode %v (want the integer 0)", statusCode(out))
+	}
+	return code
+}
+
+// registerAs registers as the account user (default lower-platform) and returns the
+// answer to the credentials: status, body and headers.
+func (v *viidClient) registerAs(user, password string, fullURL bool) (int, map[string]any, http.Header) {
+	v.t.Helper()
 	body := `{"RegisterObject":{"DeviceID":"` + v.id + `"}}`
-	resp, err := http.Post(v.f.url+"/VIID/System/Register", "application/VIID+JSON", strings.NewReader(body))
+	resp, err := v.client().Post(v.f.url+"/VIID/System/Register", "application/VIID+JSON", strings.NewReader(body))
 	if err != nil {
 		v.t.Fatal(err)
 	}
 	resp.Body.Close()
 	ch := resp.Header.Get("WWW-Authenticate")
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return resp.StatusCode, nil, resp.Header // locked out before any challenge
+	}
 	if resp.StatusCode != 401 || !strings.HasPrefix(ch, "Digest ") || !strings.Contains(ch, `qop="auth"`) {
 		v.t.Fatalf("first Register: %d %q", resp.StatusCode, ch)
 	}
@@ -67,24 +94,24 @@ func (v *viidClient) register(password string, fullURL bool) int {
 	if fullURL {
 		uri = v.f.url + uri
 	}
-	h, err := digest.Authorize("POST", uri, ch, "lower-platform", password, 1)
+	if user == "" {
+		user = "lower-platform"
+	}
+	h, err := digest.Authorize("POST", uri, ch, user, password, 1)
 	if err != nil {
 		v.t.Fatal(err)
 	}
 	req, _ := http.NewRequest("POST", v.f.url+"/VIID/System/Register", strings.NewReader(body))
 	req.Header.Set("Authorization", h)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err = http.DefaultClient.Do(req)
+	resp, err = v.client().Do(req)
 	if err != nil {
 		v.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out struct{ ResponseStatusObject struct{ StatusCode any } }
+	var out map[string]any
 	json.NewDecoder(resp.Body).Decode(&out)
-	if resp.StatusCode == 200 && out.ResponseStatusObject.StatusCode != 0.0 {
-		v.t.Fatalf("Register answered 200 with StatusCode %v (want the integer 0)", out.ResponseStatusObject.StatusCode)
-	}
-	return resp.StatusCode
+	return resp.StatusCode, out, resp.Header
 }
 
 func statusCode(out map[string]any) any {

@@ -3,12 +3,14 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/testdata/services"
 )
 
@@ -133,4 +135,27 @@ func testConcurrentNextSerial(t *testing.T, db *DB) {
 	if len(got) != goroutines*each {
 		t.Fatalf("%d serials, want %d", len(got), goroutines*each)
 	}
+}
+
+// A record belongs to the department that produced it: an update of its track from
+// another department is refused and changes nothing (issue 14 item 5, the last line
+// of defence when two departments' pushes of one ID race).
+func TestSaveRecordKeepsDepartment(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		r := &Record{ID: "R1", Type: "Face", DeviceID: "d", TaskID: "viid:a", DeptID: "market", TrackKey: "viid:R1",
+			ShotTime: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC), Body: json.RawMessage(`{"v":1}`), Images: []string{}}
+		if _, err := db.SaveRecord(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		other := *r
+		other.DeptID, other.TaskID, other.Body = "police", "viid:b", json.RawMessage(`{"v":2}`)
+		if _, err := db.SaveRecord(ctx, &other); !errors.Is(err, ErrConflict) {
+			t.Fatalf("another department's update: %v, want ErrConflict", err)
+		}
+		got, err := db.GetRecord(ctx, auth.Scope{All: true}, "R1")
+		if err != nil || got.DeptID != "market" || string(got.Body) != `{"v":1}` {
+			t.Errorf("record after the refused update: %+v %v", got, err)
+		}
+	})
 }

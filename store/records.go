@@ -75,7 +75,8 @@ func (s *DB) Intend(ctx context.Context, keys []string) error {
 }
 
 // SaveRecord inserts or updates the record with r.TrackKey (protocol step 3). On an
-// update the record keeps its ID and creation time; the images it had are returned
+// update the record keeps its ID, department and creation time, and an update from
+// another department is refused (ErrConflict); the images it had are returned
 // (and are now pending) for the caller to delete and Forget.
 //
 // Concurrent saves of one track are serialised: the row is read FOR UPDATE, and an
@@ -90,10 +91,10 @@ func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err 
 	sf := extractSearch(r.Body)
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		replaced = nil // the transaction may run more than once
-		var id, oldImgs string
+		var id, oldImgs, dept string
 		var created int64
 		for inserted, lost := false, 0; !inserted; lost++ {
-			err := tx.QueryRowContext(ctx, s.q(`SELECT id, images, created_at FROM records WHERE track_key=?`+s.dialect.forUpdate()), r.TrackKey).Scan(&id, &oldImgs, &created)
+			err := tx.QueryRowContext(ctx, s.q(`SELECT id, images, created_at, dept_id FROM records WHERE track_key=?`+s.dialect.forUpdate()), r.TrackKey).Scan(&id, &oldImgs, &created, &dept)
 			if err == nil {
 				break // the track has its record: update it below
 			}
@@ -121,6 +122,9 @@ func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err 
 		if id != "" { // the track had a record: update it
 			if id != r.ID {
 				return fmt.Errorf("record for track %s exists as %s, update carries %s", r.TrackKey, id, r.ID)
+			}
+			if dept != r.DeptID { // results belong to the department that produced them
+				return fmt.Errorf("%w: record %s belongs to another department", ErrConflict, id)
 			}
 			r.CreatedAt, r.UpdatedAt = fromMS(created), now()
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE records SET shot_time=?, score=?, body=?, images=?, updated_at=?,

@@ -40,6 +40,12 @@ type serveConfig struct {
 	FastFiles   bool    `json:"fast_files"`
 	// Retention per data class in days (0 keeps forever); default a year each.
 	Retention workers.Retention `json:"retention"`
+	// MaxClockSkewS: records from outside (VIID pushes) dated more than this many
+	// seconds ahead of the server's clock are refused (default 300).
+	MaxClockSkewS float64 `json:"max_clock_skew_s,omitempty"`
+	// VIIDDigestEveryRequest: VIID peers must answer HTTP Digest on every request,
+	// not only at Register (peers behind a NAT or a reverse proxy share an address).
+	VIIDDigestEveryRequest bool `json:"viid_digest_every_request,omitempty"`
 
 	// Distributed mode: PostgreSQL for metadata and records, an S3 server (MinIO) for
 	// objects, Redis for the job queue; analysis runs on remote `cityeye worker
@@ -62,7 +68,7 @@ func defaultServeConfig() serveConfig {
 func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	cfg := defaultServeConfig()
 	flags := cfg
-	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s)")
+	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s)")
 	fs.StringVar(&flags.Listen, "listen", cfg.Listen, "API listen address (CITYEYE_LISTEN)")
 	fs.StringVar(&flags.Data, "data", cfg.Data, "data folder: database and snapshots (CITYEYE_DATA)")
 	fs.StringVar(&flags.Models, "models", cfg.Models, "model repository folder (CITYEYE_MODELS)")
@@ -275,7 +281,8 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}, OnPublish: refresh}
 	workers.ServeWarehouse(wh, q)
 	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Cluster: cluster, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
-		WatermarkKey: key, Warehouse: wh, Jobs: q}
+		WatermarkKey: key, Warehouse: wh, Jobs: q,
+		MaxClockSkew: time.Duration(cfg.MaxClockSkewS * float64(time.Second)), VIIDDigestEveryRequest: cfg.VIIDDigestEveryRequest}
 	srv.RegisterJobs()
 	workers.RegisterRetention(q, db, objs, cfg.Retention)
 	err = q.Start(ctx)
