@@ -3,6 +3,7 @@ module github.com/cityeye/cityeye
 go 1.26.0
 
 require (
+	github.com/NVIDIA/go-nvml v0.13.4-1
 	github.com/asticode/go-astiav v0.16.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/hibiken/asynq v0.26.0

@@ -17,9 +17,17 @@ func workerHeartbeat(s *Server, c *gin.Context) {
 	if !bindJSON(c, &b) {
 		return
 	}
-	if b.Cores < 0 || b.GPUs < 0 || b.CapacityFPS < 0 {
-		fail(c, http.StatusBadRequest, "cores", "cores, gpus and capacity_fps cannot be negative")
+	if b.Cores < 0 || b.CapacityFPS < 0 {
+		fail(c, http.StatusBadRequest, "cores", "cores and capacity_fps cannot be negative")
 		return
+	}
+	seen := map[int]bool{}
+	for _, g := range b.GPUs {
+		if g.Index < 0 || seen[g.Index] || g.NVDEC < 0 || g.NVENC < 0 || g.MemoryMB < 0 {
+			fail(c, http.StatusBadRequest, "gpus", "gpus: each needs a distinct index ≥ 0 and non-negative nvdec, nvenc and memory_mb")
+			return
+		}
+		seen[g.Index] = true
 	}
 	if !idRE.MatchString(b.ID) {
 		fail(c, http.StatusBadRequest, "id", "id: 2–32 characters of a-z, 0-9, _ and -")

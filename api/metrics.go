@@ -16,7 +16,7 @@ import (
 // metrics exposes the live state in the Prometheus text format. It reads the
 // workers (the in-process one, or every remote worker's last heartbeat), scheduler
 // and database at scrape time, so nothing on the frame path pays for it: per worker
-// liveness and cores; per stream decode rate, frames, drops and state; per task
+// liveness, cores and GPUs (memory, engine utilisation, NVDEC/NVENC count); per stream decode rate, frames, drops and state; per task
 // analysed frames, captures, alerts and granted fps; per model frames, batches, busy
 // time (÷ cores: utilisation), queue wait and mean batch; degraded, suspended and
 // unplaced tasks; records by type.
@@ -40,13 +40,16 @@ var (
 	mModelWait     = prometheus.NewDesc("cityeye_model_queue_wait_seconds_total", "Time frames waited for their batch, summed; ÷ frames is the mean queue wait.", []string{"worker", "model", "version", "provider"}, nil)
 	mWorkerUp      = prometheus.NewDesc("cityeye_worker_up", "1 while a worker heartbeats (distributed), or for the in-process worker.", []string{"worker"}, nil)
 	mWorkerCores   = prometheus.NewDesc("cityeye_worker_cores", "CPU cores a worker reports; rate(cityeye_model_busy_seconds_total) ÷ cores is its CPU utilisation by inference.", []string{"worker"}, nil)
+	mGPUMemory     = prometheus.NewDesc("cityeye_gpu_memory_bytes", "GPU memory a worker's NVML reports, total and used.", []string{"worker", "gpu", "model", "kind"}, nil)
+	mGPUUtil       = prometheus.NewDesc("cityeye_gpu_utilisation_ratio", "Share of the last NVML sample period a GPU engine was busy: sm (inference), decoder (NVDEC), encoder (NVENC), memory.", []string{"worker", "gpu", "model", "engine"}, nil)
+	mGPUEngines    = prometheus.NewDesc("cityeye_gpu_engines", "Video engines of a GPU (nvdec, nvenc) the planner sizes its decode budget with.", []string{"worker", "gpu", "model", "engine"}, nil)
 	mPlacement     = prometheus.NewDesc("cityeye_placement_tasks", "Tasks by placement state across remote workers (ok, degraded, rotated, unplaced); reasons in GET /api/v1/workers.", []string{"state"}, nil)
 	mRecords       = prometheus.NewDesc("cityeye_records", "Stored GA/T 1400 records by type.", []string{"type"}, nil)
 )
 
 func (m metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mStreamFPS, mStreamFrames, mStreamDropped, mStreamUp, mTaskFrames, mTaskCaptures, mTaskAlerts, mTaskFPS,
-		mTasksState, mModelFrames, mModelBatches, mModelBusy, mModelBatch, mModelSwaps, mModelWait, mWorkerUp, mWorkerCores, mPlacement, mRecords} {
+		mTasksState, mModelFrames, mModelBatches, mModelBusy, mModelBatch, mModelSwaps, mModelWait, mWorkerUp, mWorkerCores, mGPUMemory, mGPUUtil, mGPUEngines, mPlacement, mRecords} {
 		ch <- d
 	}
 }
@@ -65,14 +68,15 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 		cores    int
 		status   map[string]plan.StreamStatus
 		batchers []plan.BatchStats
+		gpus     []plan.GPU
 	}
 	var sources []source
 	if m.s.Worker != nil {
-		sources = append(sources, source{"local", true, runtime.NumCPU(), m.s.Worker.Status(), m.s.Worker.Batchers()})
+		sources = append(sources, source{"local", true, runtime.NumCPU(), m.s.Worker.Status(), m.s.Worker.Batchers(), nil})
 	}
 	if m.s.Cluster != nil {
 		for _, mb := range m.s.Cluster.Members() {
-			sources = append(sources, source{mb.ID, mb.Alive, mb.Cores, mb.Status, mb.Batchers})
+			sources = append(sources, source{mb.ID, mb.Alive, mb.Cores, mb.Status, mb.Batchers, mb.GPUs})
 		}
 	}
 	for _, src := range sources {
@@ -84,6 +88,16 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 		g(mWorkerCores, float64(src.cores), src.id)
 		if !src.up {
 			continue
+		}
+		for _, gp := range src.gpus {
+			id := gp.DeviceID()
+			g(mGPUMemory, float64(gp.MemoryMB)*(1<<20), src.id, id, gp.Model, "total")
+			g(mGPUMemory, float64(gp.UsedMB)*(1<<20), src.id, id, gp.Model, "used")
+			for e, u := range map[string]int{"sm": gp.UtilGPU, "decoder": gp.UtilDecoder, "encoder": gp.UtilEncoder, "memory": gp.UtilMemory} {
+				g(mGPUUtil, float64(u)/100, src.id, id, gp.Model, e)
+			}
+			g(mGPUEngines, float64(gp.NVDEC), src.id, id, gp.Model, "nvdec")
+			g(mGPUEngines, float64(gp.NVENC), src.id, id, gp.Model, "nvenc")
 		}
 		for id, st := range src.status {
 			g(mStreamFPS, st.Source.FPSIn, src.id, id)

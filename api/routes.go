@@ -158,7 +158,10 @@ var schemas = gin.H{
 		"report_interval_s": gin.H{"type": "integer", "description": "batching interval (default 1)"}}},
 	"Heartbeat": gin.H{"type": "object", "required": []string{"id"}, "properties": gin.H{
 		"id": gin.H{"type": "string"}, "capacity_fps": gin.H{"type": "number", "description": "analysed frames/s the worker sustains; > 0 caps its model rates"},
-		"cores": gin.H{"type": "integer", "description": "CPU cores: the worker's CPU device is sized from them"}, "gpus": gin.H{"type": "integer", "description": "CUDA GPUs (reported, not placed on yet)"},
+		"cores": gin.H{"type": "integer", "description": "CPU cores: the worker's CPU device is sized from them"}, "gpus": gin.H{"type": "array", "description": "the worker's NVIDIA GPUs (NVML inventory): each is a cuda:N device the planner places decode and inference on",
+			"items": gin.H{"type": "object", "properties": gin.H{"index": gin.H{"type": "integer"}, "model": gin.H{"type": "string"}, "memory_mb": gin.H{"type": "integer"},
+				"nvdec": gin.H{"type": "integer"}, "nvenc": gin.H{"type": "integer"}, "util_gpu": gin.H{"type": "integer"}, "util_decoder": gin.H{"type": "integer"}}}},
+		"bench":  gin.H{"type": "array", "description": "models the worker measured on its GPUs (device class, model, version, provider, batch_size, fps)"},
 		"status": gin.H{"type": "object"}}},
 	"Decision": gin.H{"type": "object", "properties": gin.H{"note": gin.H{"type": "string"}}},
 	"Analysis": gin.H{"type": "object", "required": []string{"device_id", "url", "algorithm"}, "properties": gin.H{

@@ -80,7 +80,7 @@ type Member struct {
 	ID          string                       `json:"id"`
 	CapacityFPS float64                      `json:"capacity_fps"`
 	Cores       int                          `json:"cores"`
-	GPUs        int                          `json:"gpus"`
+	GPUs        []plan.GPU                   `json:"gpus"`
 	LastSeen    time.Time                    `json:"last_seen"`
 	Alive       bool                         `json:"alive"`
 	Streams     []string                     `json:"streams"` // assigned, time-shared ones included
@@ -147,7 +147,7 @@ func (c *Cluster) Heartbeat(hb plan.Heartbeat) plan.Lease {
 		m = &Member{ID: id}
 		c.members[id] = m
 	}
-	replan := m.CapacityFPS != hb.CapacityFPS || m.Cores != hb.Cores || m.GPUs != hb.GPUs
+	replan := m.CapacityFPS != hb.CapacityFPS || m.Cores != hb.Cores || !sameGPUs(m.GPUs, hb.GPUs)
 	m.CapacityFPS, m.Cores, m.GPUs, m.LastSeen, m.Status, m.Batchers = hb.CapacityFPS, hb.Cores, hb.GPUs, c.now(), status, hb.Batchers
 	for s, st := range status {
 		if px := st.Source.Width * st.Source.Height; px > 0 && c.pixels[s] != px {
@@ -289,6 +289,20 @@ func (c *Cluster) assignment(s string) (placement.Assignment, bool) {
 	}
 	a, ok := c.prevPlan.Assign[s]
 	return a, ok
+}
+
+// sameGPUs compares what sizes the devices (which GPUs, their model and engines),
+// not the utilisation and memory use every heartbeat carries anew.
+func sameGPUs(a, b []plan.GPU) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Index != b[i].Index || a[i].Model != b[i].Model || a[i].NVDEC != b[i].NVDEC {
+			return false
+		}
+	}
+	return true
 }
 
 func severity(s placement.State) int {

@@ -19,6 +19,7 @@ import (
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/workers/gpu"
 	"github.com/cityeye/cityeye/workers/plan"
 )
 
@@ -32,6 +33,7 @@ type remoteWorker struct {
 	capacity          float64
 	w                 *workers.Worker
 	client            *http.Client
+	gpus              *gpu.Inventory
 }
 
 func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capacity float64, loop, fast bool) error {
@@ -58,7 +60,8 @@ func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capa
 	}
 	w := workers.New(context.Background(), workers.Config{Repo: models.Repository{Root: repo}, Engine: engine.Options{Provider: engine.Provider(provider)},
 		LoopFiles: loop, FastFiles: fast}, workers.NewRecorder(db, objs, nil))
-	rw := &remoteWorker{server: strings.TrimRight(server, "/"), token: token, id: id, capacity: capacity, w: w, client: &http.Client{Timeout: 2 * time.Second}}
+	rw := &remoteWorker{server: strings.TrimRight(server, "/"), token: token, id: id, capacity: capacity, w: w, client: &http.Client{Timeout: 2 * time.Second}, gpus: gpu.New()}
+	defer rw.gpus.Close()
 	rw.loop(ctx)
 	return w.Close() // final records of what was still running
 }
@@ -102,7 +105,7 @@ func (r *remoteWorker) loop(ctx context.Context) {
 
 func (r *remoteWorker) heartbeat(ctx context.Context) (plan.Lease, error) {
 	var lease plan.Lease
-	b, _ := json.Marshal(plan.Heartbeat{ID: r.id, CapacityFPS: r.capacity, Cores: runtime.NumCPU(), Status: r.w.Status(), Batchers: r.w.Batchers()})
+	b, _ := json.Marshal(plan.Heartbeat{ID: r.id, CapacityFPS: r.capacity, Cores: runtime.NumCPU(), GPUs: r.gpus.List(), Status: r.w.Status(), Batchers: r.w.Batchers()})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.server+"/api/v1/workers/heartbeat", bytes.NewReader(b))
 	if err != nil {
 		return lease, err

@@ -5,6 +5,7 @@
 package plan
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/cityeye/cityeye/algorithms"
@@ -25,6 +26,11 @@ type TaskPlan struct {
 type StreamPlan struct {
 	Stream store.Stream
 	Tasks  []TaskPlan
+	// Device is where the planner put the stream on its worker: "" or "cpu" decodes
+	// in software and infers on the CPU; "cuda:N" decodes on GPU N's NVDEC and runs
+	// the models on its CUDA provider, each falling back (decode to software, the
+	// session to the CPU) with the reason in the stream's and the model's status.
+	Device string `json:",omitempty"`
 }
 
 // Lease is a heartbeat's answer: what the worker must run now, until TTL passes
@@ -71,9 +77,47 @@ type BatchStats struct {
 // and the state of what it runs. The server answers with a Lease.
 type Heartbeat struct {
 	ID          string                  `json:"id"`
-	CapacityFPS float64                 `json:"capacity_fps"` // > 0 caps the worker's model rates
-	Cores       int                     `json:"cores"`        // CPU cores; sizes its CPU device
-	GPUs        int                     `json:"gpus"`         // reported, not placed on yet
+	CapacityFPS float64                 `json:"capacity_fps"`    // > 0 caps the worker's model rates
+	Cores       int                     `json:"cores"`           // CPU cores; sizes its CPU device
+	GPUs        []GPU                   `json:"gpus"`            // each becomes a "cuda:N" device of the planner
+	Bench       []DeviceBench           `json:"bench,omitempty"` // models measured on this worker's GPUs
 	Status      map[string]StreamStatus `json:"status"`
 	Batchers    []BatchStats            `json:"batchers"` // model counters, for /metrics
+}
+
+// GPU is one NVIDIA GPU as the worker's NVML inventory sees it (workers/gpu). The
+// planner sizes a "cuda:N" device from it: decode on its NVDEC engines, inference on
+// its SMs at the rates measured on the same model of card (DeviceBench).
+type GPU struct {
+	Index    int    `json:"index"` // CUDA/NVML ordinal: the N of the "cuda:N" device
+	UUID     string `json:"uuid"`
+	Model    string `json:"model"` // NVML's name, e.g. "NVIDIA H100 80GB HBM3": the device class benchmarks are keyed by
+	MemoryMB int    `json:"memory_mb"`
+	UsedMB   int    `json:"memory_used_mb"`
+	NVDEC    int    `json:"nvdec"` // decode engines
+	NVENC    int    `json:"nvenc"` // encode engines
+	// EnginesFrom says where NVDEC/NVENC come from: "nvml" (a MIG slice reports its
+	// own), "table" (workers/gpu's per-model table: NVML does not report engine
+	// counts of a whole GPU) or "assumed" (a model missing from the table: 1 NVDEC).
+	EnginesFrom string `json:"engines_from"`
+	UtilGPU     int    `json:"util_gpu"`     // % of the last sample period the SMs were busy
+	UtilMemory  int    `json:"util_memory"`  // % memory controller
+	UtilDecoder int    `json:"util_decoder"` // % NVDEC
+	UtilEncoder int    `json:"util_encoder"` // % NVENC
+	Driver      string `json:"driver"`
+	CUDA        string `json:"cuda"` // highest CUDA version the driver supports, e.g. "12.4"
+}
+
+// DeviceID is the planner's name of the GPU on its worker.
+func (g GPU) DeviceID() string { return fmt.Sprintf("cuda:%d", g.Index) }
+
+// DeviceBench is one model measured on one kind of GPU on a worker (the warehouse
+// benchmark run there): the planner sizes every GPU of that Model with it.
+type DeviceBench struct {
+	Device    string  `json:"device"` // GPU.Model, the device class
+	Model     string  `json:"model"`
+	Version   string  `json:"version"`
+	Provider  string  `json:"provider"`   // what the session really ran on ("cuda"; "cpu" means CUDA failed and the result is not used)
+	BatchSize int     `json:"batch_size"` // the batch size FPS was measured at (the fastest)
+	FPS       float64 `json:"fps"`
 }
