@@ -110,6 +110,12 @@ func (m *Model) Close() error { return m.sess.Close() }
 // Provider is the execution provider the model runs on.
 func (m *Model) Provider() engine.Provider { return m.sess.Provider() }
 
+// Device is the CUDA ordinal the model runs on, -1 on the CPU.
+func (m *Model) Device() int { return m.sess.Device() }
+
+// Fallback says why the model runs on the CPU although CUDA was considered ("" if not).
+func (m *Model) Fallback() string { return m.sess.Fallback() }
+
 // Inputs and Outputs describe the graph's tensors as ONNX Runtime sees them.
 func (m *Model) Inputs() []engine.TensorInfo  { return m.sess.Inputs() }
 func (m *Model) Outputs() []engine.TensorInfo { return m.sess.Outputs() }

@@ -106,7 +106,7 @@ func TestHotSwapPublishedVersion(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	b, err := w.batcher(tinyModel)
+	b, err := w.batcher(tinyModel, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestHotSwapPublishedVersion(t *testing.T) {
 			img := gocv.NewMatWithSize(16, 16, gocv.MatTypeCV8UC3)
 			defer img.Close()
 			for ctx.Err() == nil {
-				b, err := w.batcher(tinyModel) // as a pipeline does, per frame
+				b, err := w.batcher(tinyModel, "") // as a pipeline does, per frame
 				if err != nil {
 					log.add(s, nil, err)
 					continue
@@ -241,7 +241,7 @@ func TestPeriodicModelCheck(t *testing.T) {
 	w := New(context.Background(), Config{Repo: repo, Engine: engine.Options{Provider: engine.ProviderCPU, IntraOpThreads: 1},
 		BatchWait: time.Millisecond, ModelCheck: 20 * time.Millisecond}, nil)
 	defer w.Close()
-	b, err := w.batcher(tinyModel)
+	b, err := w.batcher(tinyModel, "")
 	if err != nil {
 		t.Fatal(err)
 	}

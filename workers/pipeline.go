@@ -51,8 +51,14 @@ func (w *Worker) startPipeline(plan plan.StreamPlan) *pipeline {
 	}
 	url := plan.Stream.URL
 	isFile := strings.HasPrefix(url, "file://") || strings.HasPrefix(url, "/")
-	p.src = source.Open(ctx, source.Options{URL: url, Loop: isFile && w.cfg.LoopFiles, Realtime: isFile && !w.cfg.FastFiles, NoRealtime: isFile && w.cfg.FastFiles, MaxFPS: maxFPS,
-		KeyframesOnly: maxFPS > 0 && maxFPS <= 1}) // every task ≤ 1 fps: key frames suffice when the GOP allows
+	opts := source.Options{URL: url, Loop: isFile && w.cfg.LoopFiles, Realtime: isFile && !w.cfg.FastFiles, NoRealtime: isFile && w.cfg.FastFiles, MaxFPS: maxFPS,
+		KeyframesOnly: maxFPS > 0 && maxFPS <= 1} // every task ≤ 1 fps: key frames suffice when the GOP allows
+	if dev, ok := strings.CutPrefix(plan.Device, "cuda:"); ok {
+		// placed on a GPU: NVDEC on that GPU, software with the reason in the
+		// stream's status when the session cannot be created
+		opts.HWAccel, opts.HWDevice = "cuda", dev
+	}
+	p.src = source.Open(ctx, opts)
 	go p.run(ctx)
 	return p
 }
@@ -93,7 +99,7 @@ func (p *pipeline) process(ctx context.Context, f source.Frame) {
 	// each model (version) once per frame, whatever the number of tasks using it
 	dets := map[string][]decode.Detection{}
 	for m := range need {
-		b, err := p.w.batcher(m)
+		b, err := p.w.batcher(m, p.plan.Device)
 		if err == nil {
 			dets[m], err = b.Detect(ctx, f.Mat)
 		}

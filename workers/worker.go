@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -68,23 +69,52 @@ func New(ctx context.Context, cfg Config, rec *Recorder) *Worker {
 	return w
 }
 
-// batcher returns the shared batcher of a model, loading it on first use. The key is
-// a model name (the version it resolves to: published, else newest; hot-swapped on
-// publish) or name@version for a task that pins a version.
-func (w *Worker) batcher(key string) (*Batcher, error) {
+// batcher returns the shared batcher of a model on a device, loading it on first
+// use: one ONNX Runtime session per (model, device). The key is a model name (the
+// version it resolves to: published, else newest; hot-swapped on publish) or
+// name@version for a task that pins a version; device is the stream plan's.
+func (w *Worker) batcher(key, device string) (*Batcher, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if b, ok := w.batchers[key]; ok {
+	bk := key
+	if device != "" {
+		bk += "#" + device
+	}
+	if b, ok := w.batchers[bk]; ok {
 		return b, nil
 	}
 	name, version, _ := strings.Cut(key, "@")
-	m, err := models.LoadFromRepository(w.cfg.Repo, name, version, w.cfg.Engine)
+	m, err := models.LoadFromRepository(w.cfg.Repo, name, version, w.engineFor(device))
 	if err != nil {
 		return nil, err
 	}
 	b := NewBatcher(m, w.cfg.BatchWait)
-	w.batchers[key] = b
+	b.device = device
+	w.batchers[bk] = b
 	return b, nil
+}
+
+// engineFor is the session options of a device: "" keeps the configured ones
+// (embedded mode: auto takes GPU 0 when there is one); "cpu" is the CPU whatever
+// the configuration, since the planner counted the stream against the CPU; "cuda:N"
+// is CUDA on ordinal N, falling back to the CPU with the reason in the batcher's
+// status — unless the worker was started with --provider cpu.
+func (w *Worker) engineFor(device string) engine.Options {
+	o := w.cfg.Engine
+	switch {
+	case device == "cpu":
+		o.Provider = engine.ProviderCPU
+	case strings.HasPrefix(device, "cuda:"):
+		n, err := strconv.Atoi(strings.TrimPrefix(device, "cuda:"))
+		if err != nil || n < 0 {
+			n = -1 // not an ordinal: the session says so and runs on the CPU
+		}
+		o.DeviceID = n
+		if o.Provider != engine.ProviderCPU {
+			o.Provider = engine.ProviderAuto
+		}
+	}
+	return o
 }
 
 // RefreshModels resolves every loaded model's name again (its published version, else
@@ -108,13 +138,14 @@ func (w *Worker) refreshModels(retryFailed bool) {
 		if w.ctx.Err() != nil {
 			return
 		}
-		if !strings.Contains(key, "@") { // pinned versions never move
-			w.refreshModel(key, b, retryFailed)
+		name, device, _ := strings.Cut(key, "#")
+		if !strings.Contains(name, "@") { // pinned versions never move
+			w.refreshModel(name, device, b, retryFailed)
 		}
 	}
 }
 
-func (w *Worker) refreshModel(name string, b *Batcher, retryFailed bool) {
+func (w *Worker) refreshModel(name, device string, b *Batcher, retryFailed bool) {
 	cur := b.Model().Manifest.Version
 	m, dir, err := w.cfg.Repo.Resolve(name, "")
 	if err != nil {
@@ -132,7 +163,7 @@ func (w *Worker) refreshModel(name string, b *Batcher, retryFailed bool) {
 		return
 	}
 	start := time.Now()
-	next, err := models.Load(dir, w.cfg.Engine)
+	next, err := models.Load(dir, w.engineFor(device))
 	if err == nil && next.Manifest.Version != m.Version { // the folder changed under us
 		next.Close()
 		err = fmt.Errorf("folder holds version %s", next.Manifest.Version)

@@ -86,3 +86,55 @@ func TestProviderChoice(t *testing.T) {
 		t.Fatalf("auto chose %s", s.Provider())
 	}
 }
+
+// Auto on a CUDA device falls back to the CPU and says why; the ordinal is only
+// kept when the session really runs on CUDA.
+func TestAutoFallbackReason(t *testing.T) {
+	missing := engine.CUDAMissing()
+	if missing == "" {
+		t.Skip("GPU and CUDA provider present: TestCUDASessionPerDevice covers this host")
+	}
+	s, err := engine.Open(blazeface(t), engine.Options{Provider: engine.ProviderAuto, DeviceID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Provider() != engine.ProviderCPU || s.Device() != -1 || s.Fallback() != missing {
+		t.Fatalf("provider %s device %d fallback %q, want cpu, -1, %q", s.Provider(), s.Device(), s.Fallback(), missing)
+	}
+	c, err := engine.Open(blazeface(t), engine.Options{Provider: engine.ProviderCPU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Fallback() != "" {
+		t.Fatalf("cpu asked for, yet fallback %q", c.Fallback())
+	}
+}
+
+// One session per (model, device): each runs on the ordinal it was opened on.
+func TestCUDASessionPerDevice(t *testing.T) {
+	if missing := engine.CUDAMissing(); missing != "" {
+		t.Skip("CUDA execution provider untested on this host: " + missing)
+	}
+	s, err := engine.Open(blazeface(t), engine.Options{Provider: engine.ProviderCUDA, DeviceID: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.Provider() != engine.ProviderCUDA || s.Device() != 0 {
+		t.Fatalf("provider %s device %d", s.Provider(), s.Device())
+	}
+	if _, err := s.Run([]engine.Tensor{{Shape: []int64{1, 128, 128, 3}, Data: make([]float32, 128*128*3)}}); err != nil {
+		t.Fatal(err)
+	}
+	// an ordinal past the last GPU: auto falls back with the reason, cuda refuses
+	a, err := engine.Open(blazeface(t), engine.Options{Provider: engine.ProviderAuto, DeviceID: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if a.Provider() != engine.ProviderCPU || a.Fallback() == "" {
+		t.Fatalf("device 64: provider %s fallback %q", a.Provider(), a.Fallback())
+	}
+}

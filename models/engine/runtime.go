@@ -102,10 +102,12 @@ const (
 var ErrNoCUDA = errors.New("CUDA execution provider unavailable")
 
 // gpuPresent reports whether an NVIDIA GPU device node exists; the CUDA provider is
-// tried only then, so CPU-only hosts never pay for a failing CUDA probe.
+// tried only then, so CPU-only hosts never pay for a failing CUDA probe. Which
+// ordinal exists is CUDA's to say (CUDA_VISIBLE_DEVICES renumbers): a device that
+// does not exist fails at session creation and auto falls back with that reason.
 func gpuPresent() bool {
-	_, err := os.Stat("/dev/nvidia0")
-	return err == nil
+	m, _ := filepath.Glob("/dev/nvidia[0-9]*")
+	return len(m) > 0
 }
 
 // cudaProviderLibrary reports whether libonnxruntime_providers_cuda.so sits beside the
@@ -114,4 +116,20 @@ func cudaProviderLibrary() (string, bool) {
 	p := filepath.Join(filepath.Dir(libPath), "libonnxruntime_providers_cuda.so")
 	_, err := os.Stat(p)
 	return p, err == nil
+}
+
+// CUDAMissing names what this host lacks for the CUDA execution provider — "" when
+// a GPU and the provider library are there (whether a session then builds on a
+// given device is only known by trying). Tests of CUDA paths skip with it.
+func CUDAMissing() string {
+	if !gpuPresent() {
+		return "no NVIDIA GPU device (/dev/nvidia0, …)"
+	}
+	if err := Init(); err != nil {
+		return err.Error()
+	}
+	if lib, ok := cudaProviderLibrary(); !ok {
+		return "CUDA provider library missing: " + filepath.Base(lib) + " beside " + filepath.Base(libPath)
+	}
+	return ""
 }

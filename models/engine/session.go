@@ -45,6 +45,8 @@ type Session struct {
 	inputs   []TensorInfo
 	outputs  []TensorInfo
 	provider Provider
+	device   int    // CUDA ordinal when provider is cuda
+	fallback string // why the session runs on the CPU although CUDA was considered
 	mu       sync.Mutex
 	closed   bool
 }
@@ -78,41 +80,47 @@ func OpenBytes(data []byte, opts Options) (*Session, error) {
 		}
 	}
 
-	so, provider, err := sessionOptions(opts)
+	so, provider, reason, err := sessionOptions(opts)
 	if err != nil {
 		return nil, err
 	}
+	s.fallback = reason
 	defer so.Destroy()
 	sess, err := ort.NewDynamicAdvancedSessionWithONNXData(data, names(s.inputs), names(s.outputs), so)
 	if err != nil && provider == ProviderCUDA && opts.Provider != ProviderCUDA {
 		// The CUDA provider registered but the session could not be built on it
 		// (driver/toolkit mismatch, for instance): fall back to CPU, loudly.
-		slog.Warn("CUDA session failed; falling back to CPU", "err", err)
-		so2, _, err2 := sessionOptions(Options{Provider: ProviderCPU, IntraOpThreads: opts.IntraOpThreads})
+		slog.Warn("CUDA session failed; falling back to CPU", "device", opts.DeviceID, "err", err)
+		so2, _, _, err2 := sessionOptions(Options{Provider: ProviderCPU, IntraOpThreads: opts.IntraOpThreads})
 		if err2 != nil {
 			return nil, err2
 		}
 		defer so2.Destroy()
 		provider = ProviderCPU
+		s.fallback = fmt.Sprintf("CUDA session on device %d failed: %v", opts.DeviceID, err)
 		sess, err = ort.NewDynamicAdvancedSessionWithONNXData(data, names(s.inputs), names(s.outputs), so2)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create session: %w", err)
 	}
 	s.sess, s.provider = sess, provider
+	if provider == ProviderCUDA {
+		s.device = opts.DeviceID
+	}
 	return s, nil
 }
 
-// sessionOptions picks the execution provider and logs the choice with its reason.
-func sessionOptions(opts Options) (*ort.SessionOptions, Provider, error) {
+// sessionOptions picks the execution provider and logs the choice with its reason;
+// reason is also returned when auto settles for the CPU (why not CUDA).
+func sessionOptions(opts Options) (*ort.SessionOptions, Provider, string, error) {
 	so, err := ort.NewSessionOptions()
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	if opts.IntraOpThreads > 0 {
 		if err := so.SetIntraOpNumThreads(opts.IntraOpThreads); err != nil {
 			so.Destroy()
-			return nil, "", err
+			return nil, "", "", err
 		}
 	}
 	want := opts.Provider
@@ -122,14 +130,13 @@ func sessionOptions(opts Options) (*ort.SessionOptions, Provider, error) {
 	switch want {
 	case ProviderCPU:
 		slog.Info("execution provider", "provider", "cpu", "reason", "requested")
-		return so, ProviderCPU, nil
+		return so, ProviderCPU, "", nil
 	case ProviderAuto, ProviderCUDA:
-		reason := ""
-		if !gpuPresent() {
-			reason = "no NVIDIA GPU device (/dev/nvidia0)"
-		} else if lib, ok := cudaProviderLibrary(); !ok {
-			reason = "CUDA provider library missing: " + lib
-		} else {
+		reason := CUDAMissing()
+		if opts.DeviceID < 0 {
+			reason = fmt.Sprintf("CUDA device %d is not a device ordinal", opts.DeviceID)
+		}
+		if reason == "" {
 			cuda, err := ort.NewCUDAProviderOptions()
 			if err == nil {
 				err = cuda.Update(map[string]string{"device_id": fmt.Sprint(opts.DeviceID)})
@@ -140,19 +147,19 @@ func sessionOptions(opts Options) (*ort.SessionOptions, Provider, error) {
 			}
 			if err == nil {
 				slog.Info("execution provider", "provider", "cuda", "device", opts.DeviceID, "reason", "GPU and CUDA provider present")
-				return so, ProviderCUDA, nil
+				return so, ProviderCUDA, "", nil
 			}
 			reason = "CUDA provider failed to register: " + err.Error()
 		}
 		if want == ProviderCUDA {
 			so.Destroy()
-			return nil, "", fmt.Errorf("%w: %s", ErrNoCUDA, reason)
+			return nil, "", "", fmt.Errorf("%w: %s", ErrNoCUDA, reason)
 		}
 		slog.Info("execution provider", "provider", "cpu", "reason", reason)
-		return so, ProviderCPU, nil
+		return so, ProviderCPU, reason, nil
 	default:
 		so.Destroy()
-		return nil, "", fmt.Errorf("unknown execution provider %q (want auto, cpu or cuda)", want)
+		return nil, "", "", fmt.Errorf("unknown execution provider %q (want auto, cpu or cuda)", want)
 	}
 }
 
@@ -164,6 +171,19 @@ func (s *Session) Outputs() []TensorInfo { return s.outputs }
 
 // Provider is the execution provider the session actually runs on.
 func (s *Session) Provider() Provider { return s.provider }
+
+// Device is the CUDA ordinal the session runs on, -1 on the CPU.
+func (s *Session) Device() int {
+	if s.provider != ProviderCUDA {
+		return -1
+	}
+	return s.device
+}
+
+// Fallback says why the session runs on the CPU although CUDA was considered
+// (Provider auto): no GPU, no CUDA provider library, a provider or session that
+// failed on the device. "" when it runs on CUDA or the CPU was asked for.
+func (s *Session) Fallback() string { return s.fallback }
 
 // Run feeds one tensor per input (in Inputs() order) and returns every output.
 func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {

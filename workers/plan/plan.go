@@ -64,6 +64,8 @@ type BatchStats struct {
 	Model     string  `json:"model"`
 	Version   string  `json:"version"` // the version serving now
 	Provider  string  `json:"provider"`
+	Device    string  `json:"device"`             // the planner's device the batcher serves: "" (embedded), "cpu" or "cuda:N"
+	Fallback  string  `json:"fallback,omitempty"` // why it runs on the CPU although its device is a GPU
 	Frames    int64   `json:"frames"`
 	Batches   int64   `json:"batches"`
 	MeanBatch float64 `json:"mean_batch"`

@@ -8,6 +8,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -86,6 +87,9 @@ type Status struct {
 	Loops     int    `json:"loops"`     // completed passes over a looping file
 	Retries   int    `json:"retries"`   // failed open attempts since the source was last online
 	HWAccel   string `json:"hwaccel"`   // "cuda" while NVDEC frames flow, "" for software
+	// HWDevice is the device asked for (Options.HWAccel:Options.HWDevice, e.g.
+	// "cuda:1"), "" when hardware decoding was not asked for.
+	HWDevice string `json:"hw_device,omitempty"`
 	// HWFallback says why Options.HWAccel is not used (empty if unused or fine).
 	HWFallback string `json:"hw_fallback,omitempty"`
 
@@ -132,6 +136,11 @@ type Options struct {
 	// logged reason. It applies to full decoding only: key frames alone are
 	// decoded in software (see KeyframesOnly).
 	HWAccel string
+	// HWDevice selects the hardware device for HWAccel: the CUDA ordinal ("0",
+	// "1", …) of the GPU the planner placed the stream on; "" = FFmpeg's default
+	// (device 0). NVDEC is used for H.264 and H.265 only; other codecs decode in
+	// software with the reason in Status.HWFallback.
+	HWDevice string
 	// KeyframesOnly decodes key frames only (H.264 IDR or recovery point,
 	// H.265 IRAP), for streams whose consumers need a frame every GOP or
 	// less often: the demuxer's packets without the key flag are dropped
@@ -270,6 +279,9 @@ func Open(ctx context.Context, opts Options) *Source {
 		maxGOP: maxGOP,
 	}
 	s.st = Status{State: StateStarting, URL: redact(opts.URL), Since: now}
+	if opts.HWAccel != "" {
+		s.st.HWDevice = opts.HWAccel + ":" + cmp.Or(opts.HWDevice, "0")
+	}
 
 	kind, input, err := parseInput(opts.URL)
 	if err != nil {

@@ -726,14 +726,20 @@ func (b *syncBuffer) String() string {
 	return b.b.String()
 }
 
-func TestHWAccelCUDAFallsBackToSoftware(t *testing.T) {
-	// This machine's FFmpeg has the cuda hwaccel compiled in but no NVIDIA
-	// driver/GPU: creating the CUDA device fails, the reason is logged and
-	// decoding continues in software with identical output.
-	path := clip(t, "clip2s.mp4")
+// nvidiaDriver reports whether this host has the NVIDIA driver loaded: hardware
+// decoding tests then expect NVDEC frames instead of the fallback.
+func nvidiaDriver() bool {
+	_, err := os.Stat("/proc/driver/nvidia")
+	return err == nil
+}
+
+// decodeAll reads every frame of a hardware-decoded file source and returns the
+// frame count, the final status and the log.
+func decodeAll(t *testing.T, opts Options) (int, Status, string) {
+	t.Helper()
 	var logs syncBuffer
-	lg := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	src := Open(context.Background(), Options{URL: path, HWAccel: "cuda", Logger: lg})
+	opts.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	src := Open(context.Background(), opts)
 	defer src.Close()
 	n := 0
 	for f := range src.Frames() {
@@ -746,13 +752,64 @@ func TestHWAccelCUDAFallsBackToSoftware(t *testing.T) {
 	st := src.Status()
 	t.Logf("decoded %d frames; status %+v", n, st)
 	t.Logf("log: %s", strings.TrimSpace(logs.String()))
+	return n, st, logs.String()
+}
+
+func TestHWAccelCUDAFallsBackToSoftware(t *testing.T) {
+	// Without an NVIDIA driver (this machine's FFmpeg has the cuda hwaccel
+	// compiled in): creating the CUDA device fails, the reason is in the status
+	// and the log, and decoding continues in software with identical output.
+	n, st, logs := decodeAll(t, Options{URL: clip(t, "clip2s.mp4"), HWAccel: "cuda", HWDevice: "1"})
+	if st.HWDevice != "cuda:1" {
+		t.Errorf("HWDevice = %q", st.HWDevice)
+	}
+	if nvidiaDriver() {
+		// a GPU host: NVDEC must work for H.264 (a second GPU may not exist)
+		if n != 50 || st.HWAccel != "cuda" && !strings.Contains(st.HWFallback, "device 1") {
+			t.Fatalf("NVDEC on a driver host: %d frames, hwaccel %q, fallback %q", n, st.HWAccel, st.HWFallback)
+		}
+		return
+	}
 	if n != 50 || st.HWAccel != "" {
 		t.Fatalf("got %d frames, HWAccel %q; want 50 software frames", n, st.HWAccel)
 	}
-	if !strings.Contains(st.HWFallback, "cuda") {
-		t.Fatalf("HWFallback = %q", st.HWFallback)
+	if !strings.Contains(st.HWFallback, "creating cuda device 1 failed") || !strings.HasSuffix(st.HWFallback, "(no NVIDIA driver)") {
+		t.Fatalf("HWFallback = %q, want the device creation failure", st.HWFallback)
 	}
-	if !strings.Contains(logs.String(), "hardware decoding unavailable") {
+	if !strings.Contains(logs, "hardware decoding unavailable") {
 		t.Fatal("the fallback reason was not logged")
+	}
+}
+
+// NVDEC is used for H.264 and H.265 only: another codec decodes in software with
+// the reason visible before any device is created (so on any host).
+func TestHWAccelOtherCodecInSoftware(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mpeg4.mp4")
+	if out, err := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+		"-i", "testsrc=size=320x240:rate=25", "-t", "1", "-c:v", "mpeg4", path).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, out)
+	}
+	n, st, _ := decodeAll(t, Options{URL: path, HWAccel: "cuda"})
+	if n != 25 || st.HWAccel != "" || st.HWFallback != "codec mpeg4 is not decoded on cuda (NVDEC is used for h264 and hevc only)" {
+		t.Fatalf("%d frames, hwaccel %q, fallback %q", n, st.HWAccel, st.HWFallback)
+	}
+}
+
+// With the driver: NVDEC decodes H.264 and H.265 and only the sampled frames are
+// downloaded. Skipped here, naming what is missing.
+func TestHWAccelNVDEC(t *testing.T) {
+	if !nvidiaDriver() {
+		t.Skip("no NVIDIA driver (/proc/driver/nvidia): NVDEC decoding is untested on this host")
+	}
+	for _, codec := range []string{"libx264", "libx265"} {
+		path := filepath.Join(t.TempDir(), codec+".mp4")
+		if out, err := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi",
+			"-i", "testsrc=size=320x240:rate=25", "-t", "2", "-c:v", codec, "-pix_fmt", "yuv420p", path).CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg %s: %v: %s", codec, err, out)
+		}
+		n, st, _ := decodeAll(t, Options{URL: path, HWAccel: "cuda", HWDevice: "0", MaxFPS: 5})
+		if st.HWAccel != "cuda" || st.HWFallback != "" || st.Frames != 50 || n < 9 || n > 11 || st.Skipped == 0 {
+			t.Errorf("%s: %d delivered of %d decoded, hwaccel %q, fallback %q", codec, n, st.Frames, st.HWAccel, st.HWFallback)
+		}
 	}
 }
