@@ -3,9 +3,12 @@ package workers
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/testdata"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // One session per (model, device): a GPU-placed stream's batcher is opened on that
@@ -44,5 +47,40 @@ func TestBatcherPerDevice(t *testing.T) {
 	}
 	if o := w.engineFor("cuda:x"); o.DeviceID != -1 {
 		t.Errorf("a device that is no ordinal: %+v", o)
+	}
+}
+
+// The GPU benchmark measures each frame model once per model of card, records the
+// class and what the session ran on; without CUDA (here) nothing is sized.
+func TestGPUBenchPerDeviceClass(t *testing.T) {
+	g := &GPUBench{Repo: testdata.Repository(), Engine: engine.Options{IntraOpThreads: 1}, Time: 20 * time.Millisecond}
+	gpus := []plan.GPU{{Index: 0, Model: "Card A"}, {Index: 1, Model: "Card A"}, {Index: 2, Model: "Card B"}}
+	g.Run(context.Background(), gpus)
+	res := g.Results()
+	installed := 0
+	for _, m := range frameModels() {
+		if _, _, err := g.Repo.Resolve(m, ""); err == nil {
+			installed++
+		}
+	}
+	if len(res) != 2*installed || installed == 0 {
+		t.Fatalf("%d results for %d installed frame models on 2 classes: %+v", len(res), installed, res)
+	}
+	cuda := engine.CUDAMissing() == ""
+	for _, r := range res {
+		if r.Device != "Card A" && r.Device != "Card B" || r.Version == "" {
+			t.Errorf("%+v", r)
+		}
+		if !cuda && (r.Provider != "cpu" || r.FPS != 0) {
+			t.Errorf("sized without CUDA: %+v", r)
+		}
+		if cuda && (r.Provider != "cuda" || r.FPS <= 0 || r.BatchSize < 1) {
+			t.Errorf("on CUDA: %+v", r)
+		}
+	}
+	start := time.Now()
+	g.Run(context.Background(), gpus) // nothing new to measure
+	if len(g.Results()) != len(res) || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("second run measured again (%s)", time.Since(start))
 	}
 }

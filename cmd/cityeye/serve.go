@@ -25,6 +25,7 @@ import (
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/workers"
+	"github.com/cityeye/cityeye/workers/gpu"
 	"github.com/cityeye/cityeye/workers/jobs"
 )
 
@@ -278,7 +279,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		q = jobs.NewAsynq(cfg.Redis, 2, "cityeye")
 	}
 	wh := &warehouse.Warehouse{DB: db, Objects: objs, Repo: models.Repository{Root: cfg.Models}, Scratch: scratch,
-		Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}, OnPublish: refresh}
+		Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}, OnPublish: refresh, GPUName: gpuName}
 	workers.ServeWarehouse(wh, q)
 	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Cluster: cluster, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
 		WatermarkKey: key, Warehouse: wh, Jobs: q,
@@ -370,7 +371,9 @@ func init() {
 }
 
 // modelCosts feeds the cluster the per-core frames/s that the warehouse measured for
-// each published version on a CPU (batch 1), replacing the built-in cost table.
+// each published version on a CPU (batch 1), replacing the built-in cost table, and
+// the frames/s measured on a class of GPU (the fastest batch size: the batcher fills
+// batches under load) for the GPUs of that class.
 func modelCosts(ctx context.Context, db *store.DB, cluster *scheduler.Cluster) {
 	vs, err := db.ListModelVersions(ctx, store.ModelFilter{State: store.ModelPublished})
 	if err != nil {
@@ -387,5 +390,27 @@ func modelCosts(ctx context.Context, db *store.DB, cluster *scheduler.Cluster) {
 				cluster.SetModelFPS(v.Name, b.FPSPerCore)
 			}
 		}
+		best := map[string]float64{}
+		for _, b := range bench {
+			if b.Provider == "cuda" && b.Device != "" && b.FPS > best[b.Device] {
+				best[b.Device] = b.FPS
+			}
+		}
+		for class, fps := range best {
+			cluster.SetGPUModelFPS(class, v.Name, fps)
+		}
 	}
+}
+
+// gpuName names the GPU of a CUDA ordinal from this host's NVML inventory, so a
+// warehouse benchmark run on CUDA records the class of card it measured.
+func gpuName(ordinal int) string {
+	inv := gpu.New()
+	defer inv.Close()
+	for _, g := range inv.List() {
+		if g.Index == ordinal {
+			return g.Model
+		}
+	}
+	return ""
 }

@@ -34,6 +34,7 @@ type remoteWorker struct {
 	w                 *workers.Worker
 	client            *http.Client
 	gpus              *gpu.Inventory
+	bench             *workers.GPUBench // the frame models measured on this worker's GPUs
 }
 
 func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capacity float64, loop, fast bool) error {
@@ -58,10 +59,15 @@ func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capa
 	if err != nil {
 		return err
 	}
-	w := workers.New(context.Background(), workers.Config{Repo: models.Repository{Root: repo}, Engine: engine.Options{Provider: engine.Provider(provider)},
+	eng := engine.Options{Provider: engine.Provider(provider)}
+	w := workers.New(context.Background(), workers.Config{Repo: models.Repository{Root: repo}, Engine: eng,
 		LoopFiles: loop, FastFiles: fast}, workers.NewRecorder(db, objs, nil))
-	rw := &remoteWorker{server: strings.TrimRight(server, "/"), token: token, id: id, capacity: capacity, w: w, client: &http.Client{Timeout: 2 * time.Second}, gpus: gpu.New()}
+	rw := &remoteWorker{server: strings.TrimRight(server, "/"), token: token, id: id, capacity: capacity, w: w, client: &http.Client{Timeout: 2 * time.Second}, gpus: gpu.New(),
+		bench: &workers.GPUBench{Repo: models.Repository{Root: repo}, Engine: eng}}
 	defer rw.gpus.Close()
+	if eng.Provider != engine.ProviderCPU {
+		go rw.benchGPUs(ctx)
+	}
 	rw.loop(ctx)
 	return w.Close() // final records of what was still running
 }
@@ -105,7 +111,7 @@ func (r *remoteWorker) loop(ctx context.Context) {
 
 func (r *remoteWorker) heartbeat(ctx context.Context) (plan.Lease, error) {
 	var lease plan.Lease
-	b, _ := json.Marshal(plan.Heartbeat{ID: r.id, CapacityFPS: r.capacity, Cores: runtime.NumCPU(), GPUs: r.gpus.List(), Status: r.w.Status(), Batchers: r.w.Batchers()})
+	b, _ := json.Marshal(plan.Heartbeat{ID: r.id, CapacityFPS: r.capacity, Cores: runtime.NumCPU(), GPUs: r.gpus.List(), Bench: r.bench.Results(), Status: r.w.Status(), Batchers: r.w.Batchers()})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.server+"/api/v1/workers/heartbeat", bytes.NewReader(b))
 	if err != nil {
 		return lease, err
@@ -123,4 +129,22 @@ func (r *remoteWorker) heartbeat(ctx context.Context) (plan.Lease, error) {
 		return lease, fmt.Errorf("%s: %s", resp.Status, e.Error)
 	}
 	return lease, json.NewDecoder(resp.Body).Decode(&lease)
+}
+
+// benchGPUs measures the frame models on this worker's GPUs at start and whenever a
+// new version is installed (checked every minute): the planner places nothing on a
+// GPU class before a model has been measured on it.
+func (r *remoteWorker) benchGPUs(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if gs := r.gpus.List(); len(gs) > 0 {
+			r.bench.Run(ctx, gs)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

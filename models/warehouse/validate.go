@@ -96,6 +96,10 @@ func matches(out any, e models.Expected) (bool, string) {
 
 // BenchResult is the measured cost of one batch size on one device.
 type BenchResult struct {
+	// Device is the class of device the run measured: "cpu", or the GPU's model as
+	// NVML names it ("NVIDIA H100 80GB HBM3"; "cuda:N" when the name is unknown).
+	// The scheduler sizes every device of that class with the result.
+	Device    string  `json:"device"`
 	Provider  string  `json:"provider"`
 	BatchSize int     `json:"batch_size"`
 	Runs      int     `json:"runs"`
@@ -111,7 +115,17 @@ type BenchResult struct {
 // Benchmark measures latency and throughput per batch size (1, 2, 4, 8 up to the
 // model's limit) on the device the model was loaded on: a warm-up run, then runs
 // until minDur has passed (at least 3). The scheduler plans with these numbers.
-func Benchmark(m *models.Model, minDur time.Duration, progress func(done, total int)) ([]BenchResult, error) {
+// gpuName names the GPU of a CUDA ordinal for BenchResult.Device (nil: "cuda:N").
+func Benchmark(m *models.Model, gpuName func(ordinal int) string, minDur time.Duration, progress func(done, total int)) ([]BenchResult, error) {
+	device := "cpu"
+	if d := m.Device(); d >= 0 {
+		device = fmt.Sprintf("cuda:%d", d)
+		if gpuName != nil {
+			if n := gpuName(d); n != "" {
+				device = n
+			}
+		}
+	}
 	sizes := []int{1}
 	for _, b := range []int{2, 4, 8} {
 		if b <= m.MaxBatch() {
@@ -145,7 +159,7 @@ func Benchmark(m *models.Model, minDur time.Duration, progress func(done, total 
 		for _, l := range lat {
 			sum += l
 		}
-		out = append(out, BenchResult{Provider: string(m.Provider()), BatchSize: n, Runs: len(lat),
+		out = append(out, BenchResult{Device: device, Provider: string(m.Provider()), BatchSize: n, Runs: len(lat),
 			LatencyMS: float64(sum.Microseconds()) / 1000 / float64(len(lat)),
 			P95MS:     float64(lat[min(len(lat)-1, len(lat)*95/100)].Microseconds()) / 1000,
 			FPS:       float64(n*len(lat)) / total.Seconds(), Cores: runtime.NumCPU()})

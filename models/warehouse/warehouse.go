@@ -37,6 +37,10 @@ type Warehouse struct {
 	Scratch   string        // folder for packages being checked
 	BenchTime time.Duration // per batch size (default 2 s)
 	OnPublish func()        // tells workers to re-resolve their models (hot swap)
+	// GPUName names the GPU of a CUDA ordinal (the worker inventory's model), so
+	// that a benchmark run on CUDA records the device class it measured; nil
+	// records "cuda:N".
+	GPUName func(ordinal int) string
 
 	// The warehouse's background work runs on the workers' job queue, and which tasks
 	// use a model is the algorithms' knowledge: both come from above as functions
@@ -260,13 +264,13 @@ func (w *Warehouse) validate(ctx context.Context, k key) error {
 			if bt <= 0 {
 				bt = 2 * time.Second
 			}
-			bench, err = Benchmark(m, bt, func(done, total int) {
+			bench, err = Benchmark(m, w.GPUName, bt, func(done, total int) {
 				w.DB.ModelProgress(ctx, k.Vendor, k.Name, k.Version, store.ModelValidating, "benchmark", 30+70*done/total)
 			})
 			if err != nil {
 				r.add("benchmark", false, "%v", err)
 			} else {
-				r.add("benchmark", true, "%d batch sizes on %s", len(bench), m.Provider())
+				r.add("benchmark", true, "%d batch sizes on %s (%s)", len(bench), m.Provider(), bench[0].Device)
 			}
 		}
 	}
