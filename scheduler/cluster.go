@@ -14,7 +14,9 @@ import (
 // plans and spreads them over the remote workers that heartbeat in. A stream (with
 // all its tasks, so it is decoded once) lives on one worker. Placement is
 // scheduler/placement's capacity-aware planner: every live worker is a CPU device
-// sized from its reported cores and Costs, streams are packed under
+// sized from its reported cores and Costs, plus one "cuda:N" device per reported GPU
+// with two budgets, decode (its NVDEC engines) and inference (the models measured
+// on that model of card); streams are packed under
 // Costs.TargetUtil, and when they do not fit the planner degrades low-priority work
 // (lower rates, then time-sharing, then refusal) and says why in Grants.
 // Placements are sticky (the previous plan is passed back to the planner: a new
@@ -49,6 +51,7 @@ type Cluster struct {
 	prevPlan *placement.Plan
 	grants   map[string]placement.Grant // by task ID, merged over the task's models
 	pixels   map[string]int             // stream → width×height its worker reported
+	codecs   map[string]string          // stream → codec its worker reported
 	leased   map[string]string          // stream → the worker whose last lease held it
 }
 
@@ -62,17 +65,29 @@ type Costs struct {
 	ModelFPS        map[string]float64 // frames/s of a model on one core
 	DefaultModelFPS float64            // a model not in ModelFPS, or a task without a frame model
 	DecodeFPS       float64            // full-decode 1080p H.264 frames/s on one core
-	KeyframeCost    float64            // keyframe-only decode as a fraction of a full one (0: planner default 0.15)
-	TargetUtil      float64            // share of a device planned at most (0: planner default 0.85)
-	Dwell           time.Duration      // a time-shared stream's turn
+	// NVDECFPS is one NVDEC engine's full-decode 1080p frames/s by codec ("h264",
+	// "h265"); a GPU decodes its engines × this. Codecs not named are not decoded on
+	// GPUs (the source decodes only H.264 and H.265 on NVDEC).
+	NVDECFPS map[string]float64
+	// GPUModelFPS is a model's frames/s on one GPU at the batch size it was measured
+	// at, by GPU model (NVML's name, the device class) then model: the warehouse
+	// benchmark run on that class (workers' heartbeats, or validation results whose
+	// device is that class). A model without a figure for a class does not run on
+	// GPUs of that class: nothing is placed on a GPU on a guess.
+	GPUModelFPS  map[string]map[string]float64
+	KeyframeCost float64       // keyframe-only decode as a fraction of a full one (0: planner default 0.15)
+	TargetUtil   float64       // share of a device planned at most (0: planner default 0.85)
+	Dwell        time.Duration // a time-shared stream's turn
 }
 
 // DefaultCosts are the measured per-core numbers (docs/bench/placement.md): blazeface
 // 28 ms → 39 frames/s after batching, nanodet 110 ms → 9, others assumed 20; decode
-// 4 ms per 720p frame → about 250 1080p frames/s.
+// 4 ms per 720p frame → about 250 1080p frames/s. The NVDEC rates are nominal, NOT
+// measured (no GPU was available; docs/bench/gpu.md): 500 1080p frames/s per engine
+// for H.264 and H.265, to be replaced by `go run ./cmd/bench -hwaccel cuda` figures.
 func DefaultCosts() Costs {
 	return Costs{ModelFPS: map[string]float64{"blazeface-back": 39, "nanodet": 9}, DefaultModelFPS: 20, DecodeFPS: 250,
-		KeyframeCost: 0.15, TargetUtil: 0.85, Dwell: 10 * time.Second}
+		NVDECFPS: map[string]float64{"h264": 500, "h265": 500}, KeyframeCost: 0.15, TargetUtil: 0.85, Dwell: 10 * time.Second}
 }
 
 // Member is one remote worker as the cluster sees it.
@@ -95,7 +110,7 @@ func NewCluster(timeout time.Duration) *Cluster {
 		timeout = 5 * time.Second
 	}
 	return &Cluster{Timeout: timeout, Costs: DefaultCosts(), plans: map[string]plan.StreamPlan{}, assign: map[string]string{},
-		members: map[string]*Member{}, grants: map[string]placement.Grant{}, pixels: map[string]int{}, leased: map[string]string{}}
+		members: map[string]*Member{}, grants: map[string]placement.Grant{}, pixels: map[string]int{}, codecs: map[string]string{}, leased: map[string]string{}}
 }
 
 func (c *Cluster) now() time.Time {
@@ -117,26 +132,6 @@ func (c *Cluster) Apply(plans []plan.StreamPlan) {
 	c.placeLocked()
 }
 
-// SetModelFPS updates a model's per-core frames/s (from the warehouse benchmark of
-// its published version) and re-places if it changed.
-func (c *Cluster) SetModelFPS(model string, perCore float64) {
-	if perCore <= 0 {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.Costs.ModelFPS[model] == perCore {
-		return
-	}
-	m := make(map[string]float64, len(c.Costs.ModelFPS)+1)
-	for k, v := range c.Costs.ModelFPS {
-		m[k] = v
-	}
-	m[model] = perCore
-	c.Costs.ModelFPS = m
-	c.placeLocked()
-}
-
 // Heartbeat records a worker's liveness, hardware and status and returns its lease.
 func (c *Cluster) Heartbeat(hb plan.Heartbeat) plan.Lease {
 	id, status := hb.ID, hb.Status
@@ -154,6 +149,13 @@ func (c *Cluster) Heartbeat(hb plan.Heartbeat) plan.Lease {
 			c.pixels[s] = px
 			replan = true
 		}
+		if cd := st.Source.Codec; cd != "" && c.codecs[s] != cd {
+			c.codecs[s] = cd
+			replan = true
+		}
+	}
+	if c.learnGPUBench(hb.Bench) {
+		replan = true
 	}
 	if !m.Alive {
 		m.Alive = true
@@ -205,7 +207,7 @@ func (c *Cluster) placeLocked() {
 	var streams []placement.Stream
 	for _, id := range c.order {
 		p := c.plans[id]
-		st := placement.Stream{ID: id, Pixels: c.pixels[id]} // 0 = 1080p; native fps 25
+		st := placement.Stream{ID: id, Pixels: c.pixels[id], Codec: c.codecs[id]} // 0 = 1080p; native fps 25; "" = h264
 		for _, t := range p.Tasks {
 			for _, m := range taskModels(t.Task.Algorithm) {
 				models[m] = true
@@ -222,20 +224,8 @@ func (c *Cluster) placeLocked() {
 	}
 	sort.Slice(alive, func(i, j int) bool { return alive[i].ID < alive[j].ID })
 	for _, m := range alive {
-		cores := float64(max(m.Cores, 1))
-		d := placement.Device{ID: "cpu", Kind: "cpu", DecodeFPS: cores * c.Costs.DecodeFPS, ModelFPS: map[string]float64{}}
-		for name := range models {
-			r, ok := c.Costs.ModelFPS[name]
-			if !ok || r <= 0 {
-				r = c.Costs.DefaultModelFPS
-			}
-			f := cores * r
-			if m.CapacityFPS > 0 {
-				f = min(f, m.CapacityFPS)
-			}
-			d.ModelFPS[name] = f
-		}
-		ws = append(ws, placement.Node{ID: m.ID, Healthy: true, Devices: []placement.Device{d}})
+		devs := append([]placement.Device{c.cpuDevice(m, models)}, c.gpuDevices(m, models)...)
+		ws = append(ws, placement.Node{ID: m.ID, Healthy: true, Devices: devs})
 	}
 	cfg := placement.Config{TargetUtil: c.Costs.TargetUtil, KeyframeCost: c.Costs.KeyframeCost, Dwell: c.Costs.Dwell, MinFPS: 0.2}
 	if cfg.Dwell <= 0 {
@@ -291,20 +281,6 @@ func (c *Cluster) assignment(s string) (placement.Assignment, bool) {
 	return a, ok
 }
 
-// sameGPUs compares what sizes the devices (which GPUs, their model and engines),
-// not the utilisation and memory use every heartbeat carries anew.
-func sameGPUs(a, b []plan.GPU) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Index != b[i].Index || a[i].Model != b[i].Model || a[i].NVDEC != b[i].NVDEC {
-			return false
-		}
-	}
-	return true
-}
-
 func severity(s placement.State) int {
 	switch s {
 	case placement.Degraded:
@@ -357,6 +333,9 @@ func (c *Cluster) leaseLocked(m *Member) plan.Lease {
 			}
 		}
 		p := c.plans[s]
+		if a, ok := c.assignment(s); ok {
+			p.Device = a.Device // cpu, or cuda:N: NVDEC and the CUDA provider on that GPU
+		}
 		tasks := make([]plan.TaskPlan, len(p.Tasks))
 		for i, t := range p.Tasks {
 			if g, ok := c.grants[t.Task.ID]; ok && g.GrantedFPS > 0 && g.GrantedFPS < t.FPS {

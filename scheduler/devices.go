@@ -1,0 +1,144 @@
+package scheduler
+
+import (
+	"strings"
+
+	"github.com/cityeye/cityeye/scheduler/placement"
+	"github.com/cityeye/cityeye/workers/plan"
+)
+
+// cpuDevice is a worker's CPU as one device: Cores × the per-core rates, each model
+// capped at the worker's capacity_fps when it reports one.
+func (c *Cluster) cpuDevice(m *Member, models map[string]bool) placement.Device {
+	cores := float64(max(m.Cores, 1))
+	d := placement.Device{ID: "cpu", Kind: "cpu", DecodeFPS: cores * c.Costs.DecodeFPS, ModelFPS: map[string]float64{}}
+	for name := range models {
+		r, ok := c.Costs.ModelFPS[name]
+		if !ok || r <= 0 {
+			r = c.Costs.DefaultModelFPS
+		}
+		f := cores * r
+		if m.CapacityFPS > 0 {
+			f = min(f, m.CapacityFPS)
+		}
+		d.ModelFPS[name] = f
+	}
+	return d
+}
+
+// SetModelFPS updates a model's per-core frames/s (from the warehouse benchmark of
+// its published version) and re-places if it changed.
+func (c *Cluster) SetModelFPS(model string, perCore float64) {
+	if perCore <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.Costs.ModelFPS[model] == perCore {
+		return
+	}
+	m := make(map[string]float64, len(c.Costs.ModelFPS)+1)
+	for k, v := range c.Costs.ModelFPS {
+		m[k] = v
+	}
+	m[model] = perCore
+	c.Costs.ModelFPS = m
+	c.placeLocked()
+}
+
+// gpuDevices are a worker's GPUs, one "cuda" device each with two budgets that the
+// planner holds under the target separately: decode on the NVDEC engines (engines ×
+// Costs.NVDECFPS per codec; codecs NVDEC is not used for cannot go there) and
+// inference on the SMs (the models measured on that model of card, at their
+// measured batch size). A GPU with no measured model still decodes nothing on its
+// own: a stream goes where all its models run.
+func (c *Cluster) gpuDevices(m *Member, models map[string]bool) []placement.Device {
+	var out []placement.Device
+	for _, g := range m.GPUs {
+		rates := c.Costs.GPUModelFPS[g.Model]
+		d := placement.Device{ID: g.DeviceID(), Kind: "cuda", DecodeFPS: float64(g.NVDEC) * c.Costs.NVDECFPS["h264"],
+			CodecFPS: map[string]float64{"h265": float64(g.NVDEC) * c.Costs.NVDECFPS["h265"]}, ModelFPS: map[string]float64{}}
+		for _, cd := range c.codecs {
+			if n := gpuCodec(cd); n != "h264" && n != "h265" {
+				d.CodecFPS[n] = 0 // decoded in software only: not on a GPU device
+			}
+		}
+		for name := range models {
+			if r := rates[name]; r > 0 {
+				d.ModelFPS[name] = r
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// gpuCodec is the planner's name of a codec a source reports.
+func gpuCodec(c string) string {
+	switch c = strings.ToLower(c); c {
+	case "", "avc":
+		return "h264"
+	case "hevc":
+		return "h265"
+	}
+	return c
+}
+
+// learnGPUBench takes a heartbeat's GPU benchmark results into Costs.GPUModelFPS
+// and reports whether a figure changed. Only runs that really ran on CUDA count.
+func (c *Cluster) learnGPUBench(bs []plan.DeviceBench) bool {
+	changed := false
+	for _, b := range bs {
+		if b.Provider == "cuda" && b.FPS > 0 && b.Device != "" && c.setGPUModelFPS(b.Device, b.Model, b.FPS) {
+			changed = true
+		}
+	}
+	return changed
+}
+
+// setGPUModelFPS records a model's frames/s on a class of GPU (copy on write: the
+// map may be shared with a caller's Costs) and reports whether it changed.
+func (c *Cluster) setGPUModelFPS(class, model string, fps float64) bool {
+	if c.Costs.GPUModelFPS[class][model] == fps {
+		return false
+	}
+	all := make(map[string]map[string]float64, len(c.Costs.GPUModelFPS)+1)
+	for k, v := range c.Costs.GPUModelFPS {
+		all[k] = v
+	}
+	one := make(map[string]float64, len(all[class])+1)
+	for k, v := range all[class] {
+		one[k] = v
+	}
+	one[model] = fps
+	all[class] = one
+	c.Costs.GPUModelFPS = all
+	return true
+}
+
+// SetGPUModelFPS records a model's frames/s on one GPU of a class (the warehouse
+// benchmark of its published version run on that class) and re-places if it changed.
+func (c *Cluster) SetGPUModelFPS(class, model string, fps float64) {
+	if fps <= 0 || class == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.setGPUModelFPS(class, model, fps) {
+		c.placeLocked()
+	}
+}
+
+// sameGPUs compares what sizes the devices (which GPUs, their model and engines),
+// not the utilisation and memory use every heartbeat carries anew.
+func sameGPUs(a, b []plan.GPU) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Index != b[i].Index || a[i].Model != b[i].Model || a[i].NVDEC != b[i].NVDEC {
+			return false
+		}
+	}
+	return true
+}
