@@ -86,6 +86,9 @@ if [ ! -s "$ORT_DIR/libonnxruntime.so.1" ]; then
     "package/bin/napi-v6/linux/$arch/libonnxruntime.so.1"
 fi
 
+# 3b. On a host with an NVIDIA driver (or CITYEYE_GPU=1): the ONNX Runtime CUDA provider.
+./.ci/setup-gpu.sh
+
 # 4. MinIO server for distributed-mode tests (pinned tag; the Go proxy refuses @latest for some modules).
 if [ ! -x "$CACHE/bin/minio" ]; then
   log "go install minio@$MINIO_VERSION (a few minutes, once)"
