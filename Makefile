@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 export CITYEYE_HOME ?= $(HOME)/.cache/cityeye
 
-.PHONY: setup build test demo bench vet clean
+.PHONY: setup build test demo bench bench-gpu vet clean
 
 setup:
 	@.ci/setup.sh
@@ -32,6 +32,13 @@ demo: setup
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
 	$(GO) run ./cmd/bench $(BENCH_FLAGS)
+
+# bench-gpu: how many 1080p25 H.264 streams one GPU analyses in real time (NVDEC →
+# batcher → nanodet on CUDA at 5 fps); refuses to run without a GPU. GPU_STREAMS is
+# where the search starts. docs/bench/gpu.md.
+GPU_STREAMS ?= 32
+bench-gpu: setup
+	$(GO) run ./cmd/bench -provider cuda -hwaccel cuda -streams $(GPU_STREAMS) $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin data

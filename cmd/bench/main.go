@@ -13,6 +13,11 @@
 // and the ratios against the targets (docs/bench/pipeline.md).
 //
 //	go run ./cmd/bench [-frames 150] [-clip vtest.avi]
+//
+// With -streams N it measures capacity instead (streams.go): how many looped camera
+// streams one device analyses in real time, e.g. on a GPU
+//
+//	go run ./cmd/bench -provider cuda -hwaccel cuda -streams 64
 package main
 
 import (
@@ -64,6 +69,14 @@ func run() error {
 	keep := flag.Bool("keep", false, "keep the temporary folder (trimmed clips, databases, snapshots)")
 	verbose := flag.Bool("v", false, "log the workers' warnings and info messages")
 	cpuProfile := flag.String("cpuprofile", "", "write a Go CPU profile of the whole run to this file")
+	// capacity mode (streams.go; docs/bench/gpu.md)
+	streams := flag.Int("streams", 0, "capacity mode: start with N looped camera streams and find the largest N that holds real time")
+	maxStreams := flag.Int("max-streams", 512, "capacity mode: stop doubling at this many streams")
+	hwaccel := flag.String("hwaccel", "", `capacity mode: "cuda" decodes on NVDEC (with -provider cuda: both on GPU 0)`)
+	size := flag.String("size", "1920x1080", "capacity mode: the generated clip's size")
+	analysisFPS := flag.Float64("analysis-fps", 5, "capacity mode: frames per second analysed per stream")
+	warmFor := flag.Duration("warm", 8*time.Second, "capacity mode: warm-up before each measured window")
+	window := flag.Duration("window", 10*time.Second, "capacity mode: measured window per N")
 	flag.Parse()
 
 	// OpenCV (preprocessing, JPEG) sizes its thread pool from the environment when it
@@ -107,6 +120,10 @@ func run() error {
 	b := &bench{ctx: context.Background(), repo: models.Repository{Root: *repo},
 		eng: engine.Options{Provider: engine.Provider(*provider), IntraOpThreads: *threads}, tmp: tmp,
 		clip: filepath.Join(tmp, "clip"+ext), warm: filepath.Join(tmp, "warm"+ext), timeout: *timeout}
+	if *streams > 0 || *hwaccel != "" {
+		b.live = true
+		return runStreams(b, max(*streams, 1), *maxStreams, *size, *hwaccel, *analysisFPS, *warmFor, *window)
+	}
 	if err := trim(src, b.clip, *frames); err != nil {
 		return err
 	}

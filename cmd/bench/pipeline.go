@@ -129,7 +129,8 @@ type bench struct {
 	warmFrames int     // frames in warm
 	fps        float64 // the clip's native rate
 	timeout    time.Duration
-	workers    int // workers created so far (for their folders)
+	workers    int  // workers created so far (for their folders)
+	live       bool // streams loop, paced at their native rate, like cameras (-streams)
 }
 
 // countingStore counts the snapshots the recorder writes (two per capture).
@@ -164,7 +165,7 @@ func (b *bench) newWorker() (*benchWorker, error) {
 	}
 	bw := &benchWorker{db: db}
 	rec := workers.NewRecorder(db, countingStore{Store: objs, puts: &bw.puts}, nil)
-	bw.w = workers.New(b.ctx, workers.Config{Repo: b.repo, Engine: b.eng, FastFiles: true}, rec)
+	bw.w = workers.New(b.ctx, workers.Config{Repo: b.repo, Engine: b.eng, FastFiles: !b.live, LoopFiles: b.live}, rec)
 	return bw, nil
 }
 
