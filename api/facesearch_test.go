@@ -104,7 +104,7 @@ func newFaceFixture(t *testing.T) *faceFixture {
 	ts := httptest.NewServer(s.router(rts))
 	t.Cleanup(ts.Close)
 	f := &faceFixture{t: t, db: db, url: ts.URL, tok: map[string]string{}}
-	tok, _, err := Bootstrap(context.Background(), db)
+	tok, _, err := Bootstrap(context.Background(), db, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

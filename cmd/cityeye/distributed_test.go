@@ -25,10 +25,19 @@ type workerProc struct {
 	logs *lockedBuffer
 }
 
+// startWorker starts a remote worker with a token bound to its ID (created once per
+// ID by the platform admin); its secrets travel in the environment, not in argv.
 func (s *server) startWorker(t *testing.T, id, dsn, s3 string) *workerProc {
 	w := &workerProc{id: id, logs: &lockedBuffer{}}
-	w.cmd = exec.Command(binary, "worker", "--server", s.url, "--id", id, "--token", s.token, "--database", dsn, "--s3", s3,
-		"--provider", "cpu", "--loop-files", "--capacity-fps", "10")
+	if s.workerTokens == nil {
+		s.workerTokens = map[string]string{}
+	}
+	if s.workerTokens[id] == "" {
+		s.post("/api/v1/users", map[string]any{"id": "worker-" + id, "name": "worker " + id, "department": "platform", "role": "worker"})
+		s.workerTokens[id] = s.post("/api/v1/users/worker-"+id+"/tokens", map[string]any{"name": id, "worker_id": id})["token"].(string)
+	}
+	w.cmd = exec.Command(binary, "worker", "--server", s.url, "--id", id, "--provider", "cpu", "--loop-files", "--capacity-fps", "10")
+	w.cmd.Env = append(os.Environ(), "CITYEYE_WORKER_TOKEN="+s.workerTokens[id], "CITYEYE_DATABASE="+dsn, "CITYEYE_S3="+s3)
 	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)

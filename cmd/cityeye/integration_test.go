@@ -33,6 +33,8 @@ type server struct {
 	url   string
 	logs  *bytes.Buffer
 	token string // the bootstrap platform administrator's
+	// workerTokens are the bound tokens of the remote workers started, by worker ID
+	workerTokens map[string]string
 }
 
 var binary string
