@@ -54,4 +54,3 @@ func TestHealthSaysOnlyUpOrDown(t *testing.T) {
 		t.Fatalf("database down: %d %v, want 503 {status: down} only", code, out)
 	}
 }
-
