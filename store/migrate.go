@@ -54,6 +54,16 @@ func migrate(ctx context.Context, db *sql.DB, d dialect) error {
 	if err != nil {
 		return err
 	}
+	// the application role (pgroles.go) owns nothing and migrates nothing: the
+	// owner does, with `cityeye db grant`; it only checks the schema is current
+	if app, err := isAppRole(ctx, db, d); err != nil {
+		return err
+	} else if app {
+		if pending, err := p.HasPending(ctx); err != nil || pending {
+			return fmt.Errorf("the schema is not current (%v): run `cityeye db grant` with the owner's DSN first", err)
+		}
+		return nil
+	}
 	if err := upgradeLegacy(ctx, db, d, locker); err != nil {
 		return fmt.Errorf("upgrade a database from before migrations: %w", err)
 	}

@@ -72,12 +72,13 @@ func (s *server) owner(stream string) string {
 	return ""
 }
 
-// Distributed mode with real PostgreSQL, MinIO and Redis and three processes: the
+// Distributed mode with real PostgreSQL (the server and workers connected as the
+// application role `cityeye db grant` set up), MinIO and Redis and three processes: the
 // server places a stream on one of two workers; kill -9 that worker mid-stream and
 // the other takes the stream within the heartbeat timeout + 1 s; the killed worker
 // comes back and does not run it again; no committed record is lost or duplicated.
 func TestDistributedWorkerFailover(t *testing.T) {
-	dsn := services.Postgres(t)
+	dsn := appRole(t, services.Postgres(t)) // the server and workers as the application role
 	e := services.MinIO(t)
 	redis := services.Redis(t)
 	data := t.TempDir()

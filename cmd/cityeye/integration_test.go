@@ -382,7 +382,7 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"worker", "--help"}, {"demo", "--help"}, {"model", "--help"}, {"version", "--help"}, {"model", "list", "--help"}, {"watermark", "inspect", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"worker", "--help"}, {"demo", "--help"}, {"model", "--help"}, {"version", "--help"}, {"model", "list", "--help"}, {"watermark", "inspect", "--help"}, {"audit", "verify", "--help"}, {"db", "grant", "--help"}} {
 		out, err := exec.Command(binary, args...).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "Usage: cityeye") {
 			t.Errorf("%v: %v\n%s", args, err, out)

@@ -186,6 +186,10 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		ln.Close()
 		return nil, err
 	}
+	if owns, err := db.OwnsAuditLog(ctx); err == nil && owns {
+		slog.Warn("this server's database role owns audit_log, so it (and anyone with its DSN) can disable the append-only triggers: " +
+			"connect the server and workers as an application role (cityeye db grant --role cityeye_app; docs/security.md)")
+	}
 	// whatever a crash left half-written belongs to no record: remove it. Embedded,
 	// before any writer runs; distributed, remote workers may be writing, so only
 	// what is older than any write in flight, now and every 10 minutes
