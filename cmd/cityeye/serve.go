@@ -64,6 +64,14 @@ func (c serveConfig) tokenLifetime() time.Duration {
 	return time.Duration(c.TokenDays) * 24 * time.Hour
 }
 
+// tokenLifetimeOrDefault is the lifetime a token without one gets.
+func (c serveConfig) tokenLifetimeOrDefault() time.Duration {
+	if c.TokenDays > 0 {
+		return c.tokenLifetime()
+	}
+	return api.DefaultTokenLifetime
+}
+
 // distributed reports whether remote workers run the analysis.
 func (c serveConfig) distributed() bool { return c.Database != "" }
 
@@ -224,7 +232,8 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	token, created, err := api.Bootstrap(ctx, db, cfg.tokenLifetime())
 	if err == nil && created {
 		err = os.WriteFile(filepath.Join(cfg.Data, "admin.token"), []byte(token+"\n"), 0o600)
-		slog.Info("created the platform administrator (user admin); its API token is in " + filepath.Join(cfg.Data, "admin.token"))
+		slog.Info("created the platform administrator (user admin); its API token is in "+filepath.Join(cfg.Data, "admin.token"),
+			"expires_in", cfg.tokenLifetimeOrDefault().String(), "renew", "POST /api/v1/users/admin/tokens before it expires")
 	}
 	var key, skey []byte
 	if err == nil {
