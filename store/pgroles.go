@@ -10,22 +10,52 @@ import (
 
 // On PostgreSQL the append-only triggers on audit_log bind everyone but the table's
 // owner, who may disable or drop them. So the schema belongs to an owner role that
-// only migrates (`cityeye db grant`, run by an administrator), and the server and
-// the remote workers connect as an application role that may read and write the
-// other tables but only INSERT and SELECT audit_log: it cannot change, delete or
-// truncate an entry, disable a trigger or alter the table.
+// only migrates (`cityeye db grant`, run by an administrator); the API servers
+// connect as an application role that may read and write the other tables but only
+// INSERT and SELECT audit_log (it cannot change, delete or truncate an entry,
+// disable a trigger or alter the table); and the remote workers, whose machines
+// hold their DSN, connect as a worker role that may only write what the frame path
+// writes (records, their snapshots' bookkeeping, features, alerts, measures) and
+// reads nothing else: not the audit log, users, tokens, streams or peers.
 //
 //	CREATE ROLE cityeye_owner LOGIN PASSWORD '…';   -- owns the database's tables
-//	CREATE ROLE cityeye_app LOGIN PASSWORD '…';     -- the server and the workers
-//	CITYEYE_DATABASE=postgres://cityeye_owner@db/cityeye cityeye db grant --role cityeye_app
-//	-- then "database": "postgres://cityeye_app@db/cityeye" in the server's config
+//	CREATE ROLE cityeye_app LOGIN PASSWORD '…';     -- the API servers
+//	CREATE ROLE cityeye_worker LOGIN PASSWORD '…';  -- the remote workers
+//	CITYEYE_DATABASE=postgres://cityeye_owner@db/cityeye cityeye db grant --role cityeye_app --worker-role cityeye_worker
 
 var roleRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
-// GrantApp gives role what the server and workers need, as the owner of the
-// schema (after OpenPostgres migrated it): every table's rows, except audit_log's,
-// which it may only insert and read. Run again after an upgrade adds tables.
+// GrantApp gives role what the API servers need, as the owner of the schema (after
+// OpenPostgres migrated it): every table's rows, except audit_log's, which it may
+// only insert and read. Run again after an upgrade adds tables.
 func (s *DB) GrantApp(ctx context.Context, role string) error {
+	return s.grant(ctx, role, func(schema string) []string {
+		return []string{
+			`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ` + schema + ` TO ` + role,
+			`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ` + schema + ` TO ` + role,
+			`REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_log FROM ` + role,
+			// it reads which migrations ran (to refuse a schema behind the code), no more
+			`REVOKE INSERT, UPDATE, DELETE ON goose_db_version FROM ` + role,
+		}
+	})
+}
+
+// GrantWorker gives role what a remote worker writes, and nothing to read beyond it
+// (workers.Recorder: SaveRecord, NextSerial, Intend/Forget, SaveFeature, SaveAlert,
+// SaveMeasures), plus which migrations ran.
+func (s *DB) GrantWorker(ctx context.Context, role string) error {
+	return s.grant(ctx, role, func(string) []string {
+		return []string{
+			`GRANT SELECT ON goose_db_version TO ` + role,
+			`GRANT SELECT, INSERT, UPDATE ON records, id_serials, record_features TO ` + role,
+			`GRANT SELECT, INSERT, DELETE ON pending_objects TO ` + role,
+			`GRANT SELECT, INSERT ON plates, alerts, measures TO ` + role,
+		}
+	})
+}
+
+// grant runs the statements stmts(schema) for an existing role, as the owner.
+func (s *DB) grant(ctx context.Context, role string, stmts func(schema string) []string) error {
 	if _, ok := s.dialect.(postgresDialect); !ok {
 		return errors.New("roles are PostgreSQL's: an embedded SQLite database has none")
 	}
@@ -50,14 +80,7 @@ func (s *DB) GrantApp(ctx context.Context, role string) error {
 	if err := s.db.QueryRowContext(ctx, `SELECT quote_ident(current_schema())`).Scan(&schema); err != nil {
 		return err
 	}
-	for _, q := range []string{
-		`GRANT USAGE ON SCHEMA ` + schema + ` TO ` + role,
-		`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ` + schema + ` TO ` + role,
-		`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ` + schema + ` TO ` + role,
-		`REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON audit_log FROM ` + role,
-		// it reads which migrations ran (to refuse a schema behind the code), no more
-		`REVOKE INSERT, UPDATE, DELETE ON goose_db_version FROM ` + role,
-	} {
+	for _, q := range append([]string{`GRANT USAGE ON SCHEMA ` + schema + ` TO ` + role}, stmts(schema)...) {
 		if _, err := s.db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("%s: %w", q, err)
 		}

@@ -82,12 +82,14 @@ func runAuditVerify(args []string) error {
 }
 
 // runDBGrant migrates a PostgreSQL database as its owner and grants the application
-// role the server and workers connect as: rows of every table, but only INSERT and
-// SELECT on the audit log (store/pgroles.go).
+// role the API servers connect as (rows of every table, but only INSERT and SELECT
+// on the audit log) and the worker role the remote workers connect as (only what
+// they write), store/pgroles.go.
 func runDBGrant(args []string) error {
-	fs := newFlags("db grant", "db grant --role ROLE   (CITYEYE_DATABASE or --database-file: the owner's DSN)")
+	fs := newFlags("db grant", "db grant --role ROLE [--worker-role ROLE]   (CITYEYE_DATABASE or --database-file: the owner's DSN)")
 	dsnFile := fs.String("database-file", "", "file holding the owner's PostgreSQL DSN (else CITYEYE_DATABASE)")
-	role := fs.String("role", "cityeye_app", "the application role to grant")
+	role := fs.String("role", "cityeye_app", "the application role of the API servers")
+	workerRole := fs.String("worker-role", "", "the role of the remote workers (records, alerts, measures only); empty: none")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -107,7 +109,13 @@ func runDBGrant(args []string) error {
 	if err := db.GrantApp(ctx, *role); err != nil {
 		return err
 	}
-	fmt.Printf("schema current; role %s may use every table but only INSERT and SELECT audit_log: connect the server and workers as %s\n", *role, *role)
+	fmt.Printf("schema current; role %s may use every table but only INSERT and SELECT audit_log: connect the API servers as %s\n", *role, *role)
+	if *workerRole != "" {
+		if err := db.GrantWorker(ctx, *workerRole); err != nil {
+			return err
+		}
+		fmt.Printf("role %s may write records, alerts and measures and read nothing else: connect the remote workers as %s\n", *workerRole, *workerRole)
+	}
 	return nil
 }
 
@@ -117,9 +125,9 @@ func init() {
 			"verify": {"check that no audit entry was changed or deleted; print the chain's head", runAuditVerify},
 		}, args)
 	})
-	register("db", "PostgreSQL roles: migrate as the owner and grant the application role", func(args []string) error {
+	register("db", "PostgreSQL roles: migrate as the owner and grant the application and worker roles", func(args []string) error {
 		return subcommands("db", map[string]command{
-			"grant": {"migrate as the owner and grant the application role (audit log: INSERT and SELECT only)", runDBGrant},
+			"grant": {"migrate as the owner and grant the application role (audit log: INSERT and SELECT only) and the worker role", runDBGrant},
 		}, args)
 	})
 }

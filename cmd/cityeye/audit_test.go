@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,24 +51,43 @@ func appendAudit(t *testing.T, db *store.DB, n int) {
 	}
 }
 
-// appRole creates a login role on the test PostgreSQL server, has `cityeye db grant`
-// migrate the database as its owner and grant the role, and returns the role's DSN:
-// the deployment docs/security.md describes, for the server and its workers.
-func appRole(t *testing.T, ownerDSN string) string {
+// dbRoles creates two login roles on the test PostgreSQL server, has `cityeye db
+// grant` migrate the database as its owner and grant them, and returns their DSNs:
+// the application role's for the API server and the worker role's for the remote
+// workers, the deployment docs/security.md describes.
+func dbRoles(t *testing.T, ownerDSN string) (appDSN, workerDSN string) {
 	t.Helper()
 	owner, err := sql.Open("pgx", ownerDSN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	role := "app_" + regexp.MustCompile(`[^a-z0-9_]`).ReplaceAllString(strings.ToLower(filepath.Base(t.TempDir())), "")
-	if _, err := owner.Exec(`CREATE ROLE ` + role + ` LOGIN`); err != nil {
+	u, err := url.Parse(ownerDSN)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { owner.Exec(`DROP OWNED BY ` + role); owner.Exec(`DROP ROLE ` + role); owner.Close() })
-	if out, ok := cityeye(t, []string{"CITYEYE_DATABASE=" + ownerDSN}, "db", "grant", "--role", role); !ok {
+	db := strings.TrimPrefix(u.Path, "/") // unique per test; roles are the cluster's
+	app, worker := "app_"+db[:min(len(db), 50)], "wrk_"+db[:min(len(db), 50)]
+	for _, r := range []string{app, worker} {
+		if _, err := owner.Exec(`CREATE ROLE ` + r + ` LOGIN`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, r := range []string{app, worker} {
+			owner.Exec(`DROP OWNED BY ` + r)
+			owner.Exec(`DROP ROLE ` + r)
+		}
+		owner.Close()
+	})
+	if out, ok := cityeye(t, []string{"CITYEYE_DATABASE=" + ownerDSN}, "db", "grant", "--role", app, "--worker-role", worker); !ok {
 		t.Fatalf("db grant: %s", out)
 	}
-	return strings.Replace(ownerDSN, "postgres://postgres@", "postgres://"+role+"@", 1)
+	as := func(role string) string {
+		v := *u
+		v.User = url.User(role)
+		return v.String()
+	}
+	return as(app), as(worker)
 }
 
 var headRE = regexp.MustCompile(`head (\d+:[0-9a-f]{64})`)
@@ -112,8 +132,9 @@ func TestAuditVerifyDetectsTamperingSQLite(t *testing.T) {
 	}
 }
 
-// Issue 14 item 9, PostgreSQL: the server and workers connect as an application role
-// that `cityeye db grant` gave INSERT and SELECT on audit_log only. With it the log
+// Issue 14 item 9, PostgreSQL: the server connects as an application role that
+// `cityeye db grant` gave INSERT and SELECT on audit_log only, the workers as a
+// worker role that reads none of it. With it the log
 // can be appended to from many connections at once (the chain stays one line) but
 // not changed, deleted, truncated, nor its triggers disabled or dropped; what the
 // owner does behind it shows in `cityeye audit verify`.
@@ -124,7 +145,7 @@ func TestAuditLogPostgresAppRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer owner.Close()
-	appDSN := appRole(t, ownerDSN)
+	appDSN, workerDSN := dbRoles(t, ownerDSN)
 	app, err := store.OpenPostgres(context.Background(), appDSN) // what the server does: no migration as the app role
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +172,27 @@ func TestAuditLogPostgresAppRole(t *testing.T) {
 		if _, err := raw.Exec(q); err == nil && !strings.HasPrefix(q, "INSERT") {
 			t.Errorf("the app role may %s", q)
 		}
+	}
+	// a worker's DSN opens the database (what `cityeye worker` does) and writes what
+	// the frame path writes, but reads nothing else
+	wdb, err := store.OpenPostgres(context.Background(), workerDSN)
+	if err != nil {
+		t.Fatalf("the worker role cannot open the database: %v", err)
+	}
+	wdb.Close()
+	wraw, err := sql.Open("pgx", workerDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wraw.Close()
+	for _, q := range []string{`SELECT count(*) FROM audit_log`, `SELECT count(*) FROM users`, `SELECT count(*) FROM tokens`,
+		`SELECT count(*) FROM streams`, `SELECT count(*) FROM viid_peers`, `INSERT INTO audit_log (id, at, user_id, dept_id, token_id, action, target, grant_id, remote, status, detail) VALUES (2000, 0, 'x', 'x', 'x', 'x', 'x', '', '', 200, '')`} {
+		if _, err := wraw.Exec(q); err == nil {
+			t.Errorf("the worker role may %s", q)
+		}
+	}
+	if _, err := wraw.Exec(`INSERT INTO measures (task_id, device_id, name, value, unit, at) VALUES ('t', 'd', 'n', 1, 'u', 1)`); err != nil {
+		t.Errorf("the worker role cannot write a measure: %v", err)
 	}
 	appEnv := []string{"CITYEYE_DATABASE=" + appDSN}
 	// the forged INSERT above (no hash) went in: the chain shows it
