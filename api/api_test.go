@@ -33,6 +33,7 @@ func (noWorker) Apply([]plan.StreamPlan) {}
 // every role, each with a token (tok[user id]).
 type fixture struct {
 	t    *testing.T
+	dir  string // holds the SQLite database c.db and the objects
 	url  string
 	db   *store.DB
 	srv  *api.Server
@@ -49,9 +50,12 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	if _, err := db.SetStreamKey(context.Background(), []byte("fedcba9876543210fedcba9876543210")); err != nil {
+		t.Fatal(err)
+	}
 	objs, _ := objects.NewLocal(filepath.Join(dir, "objects"), "")
 	w := workers.New(context.Background(), workers.Config{}, nil)
-	f := &fixture{t: t, db: db, objs: objs, tok: map[string]string{}, now: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
+	f := &fixture{t: t, dir: dir, db: db, objs: objs, tok: map[string]string{}, now: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
 	sched := scheduler.New(db, noWorker{}, 10)
 	sched.Now = func() time.Time { return f.now }
 	f.srv = &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: testdata.Repository(), Started: time.Now(),
@@ -67,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 	ts := httptest.NewServer(f.srv.Handler())
 	t.Cleanup(ts.Close)
 	f.url = ts.URL
-	tok, created, err := api.Bootstrap(context.Background(), db)
+	tok, created, err := api.Bootstrap(context.Background(), db, 0)
 	if err != nil || !created {
 		t.Fatalf("bootstrap: %v %v", created, err)
 	}

@@ -33,6 +33,12 @@ func workerHeartbeat(s *Server, c *gin.Context) {
 		fail(c, http.StatusBadRequest, "id", "id: 2–32 characters of a-z, 0-9, _ and -")
 		return
 	}
+	// the lease carries camera credentials and a heartbeat claims streams: only the
+	// worker the token was issued for may heartbeat, under its own ID
+	if p := who(c); p.WorkerID == "" || p.WorkerID != b.ID {
+		fail(c, http.StatusForbidden, "id", "id: this token is not bound to worker "+quote(b.ID)+" (the platform administrator creates worker tokens with worker_id)")
+		return
+	}
 	c.JSON(http.StatusOK, s.Cluster.Heartbeat(b))
 }
 

@@ -1,10 +1,15 @@
 package api
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"image"
+	_ "image/jpeg" // registers the formats image.DecodeConfig reads the size of
+	_ "image/png"
 	"io"
 	"net/http"
 	"net/url"
@@ -34,30 +39,77 @@ import (
 // the caller's record scope applied in the SQL). Every search is audited
 // ("face.search"), with a hash of the photo so the trail shows whose face was sought.
 
-// Face search limits.
+// Face search limits. A photo is decoded into width×height×3 bytes whatever its
+// file size (a 10 MiB PNG of one colour can declare 30000×30000 pixels, 2.7 GB), so
+// its dimensions are read from the header and checked before it is decoded.
 const (
-	MaxFaceSearchImage = 10 << 20 // bytes of the uploaded photo
-	DefaultFaceTopK    = 10
-	MaxFaceTopK        = 100
+	MaxFaceSearchImage  = 10 << 20   // bytes of the uploaded photo
+	MaxFaceSearchPixels = 40_000_000 // width × height (an 8000×5000 photo; 120 MB decoded)
+	DefaultFaceTopK     = 10
+	MaxFaceTopK         = 100
+	// FaceSearchConcurrency searches run at once, each with its own detector and
+	// embedder (a few tens of milliseconds on two CPU threads per model), so the
+	// memory and cores searches take are bounded; more wait up to faceSearchWait.
+	FaceSearchConcurrency = 2
 )
 
-// faceSearch holds the detector and embedder face search runs, loaded on first use
-// and reloaded after a newer version is published (models.Loader), shared by all
-// requests of the server. Searches run one at a time (mu is held for the whole
-// detect-and-embed, a few tens of milliseconds on a CPU): a rare, audited query,
-// kept off the workers' cores.
+// faceSearchWait is how long a search waits for a free slot before a 503.
+var faceSearchWait = 10 * time.Second
+
+// faceSearch holds the server's face search slots: FaceSearchConcurrency model
+// loaders (detectors and embedder, loaded on first use and reloaded after a newer
+// version is published, models.Loader). A search takes a slot for its decode,
+// detect and embed and gives it back, so searches run in parallel up to the bound
+// and never share a model session.
 type faceSearch struct {
-	mu     sync.Mutex
-	once   sync.Once
-	models *models.Loader
+	once  sync.Once
+	slots chan *models.Loader
 }
 
-// faces returns the server's face search models.
+// faces returns the server's face search slots.
 func (s *Server) faces() *faceSearch {
 	s.faceSearch.once.Do(func() {
-		s.faceSearch.models = &models.Loader{Repo: s.Repo, Engine: engine.Options{Provider: engine.ProviderCPU, IntraOpThreads: 2}}
+		s.faceSearch.slots = make(chan *models.Loader, FaceSearchConcurrency)
+		for range FaceSearchConcurrency {
+			s.faceSearch.slots <- &models.Loader{Repo: s.Repo, Engine: engine.Options{Provider: engine.ProviderCPU, IntraOpThreads: 2}}
+		}
 	})
 	return &s.faceSearch
+}
+
+// errBusy: every slot stayed taken for faceSearchWait.
+var errBusy = errors.New("face search is busy")
+
+// take waits for a free slot; give it back with give.
+func (fs *faceSearch) take(ctx context.Context) (*models.Loader, error) {
+	t := time.NewTimer(faceSearchWait)
+	defer t.Stop()
+	select {
+	case l := <-fs.slots:
+		return l, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		return nil, errBusy
+	}
+}
+
+func (fs *faceSearch) give(l *models.Loader) { fs.slots <- l }
+
+// photoSize reads a photo's format and dimensions from its header without decoding
+// it, and refuses what is not a JPEG or PNG or is over MaxFaceSearchPixels.
+func photoSize(data []byte) (status int, msg string) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	switch {
+	case err != nil || (format != "jpeg" && format != "png"):
+		return http.StatusBadRequest, "image: not a JPEG or PNG photo"
+	case cfg.Width <= 0 || cfg.Height <= 0:
+		return http.StatusBadRequest, "image: the photo declares no size"
+	case int64(cfg.Width)*int64(cfg.Height) > MaxFaceSearchPixels:
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("image: %d×%d pixels is over the limit of %d megapixels; downscale the photo",
+			cfg.Width, cfg.Height, MaxFaceSearchPixels/1_000_000)
+	}
+	return 0, ""
 }
 
 // modelRunner runs the embedding model for algorithms.EmbedFace.
@@ -84,13 +136,11 @@ type probeFace struct {
 }
 
 // embedProbe finds the best face in img and embeds it. errNoFace when there is none.
-func embedProbe(fs *faceSearch, img gocv.Mat) (vec []float32, probe probeFace, model string, err error) {
-	fs.mu.Lock()
-	defer fs.mu.Unlock()
+func embedProbe(slot *models.Loader, img gocv.Mat) (vec []float32, probe probeFace, model string, err error) {
 	var best decode.Detection
 	bestQ := float32(-1)
 	for _, name := range []string{"blazeface-front", "blazeface-back"} {
-		det, release, err := fs.models.Get(name)
+		det, release, err := slot.Get(name)
 		if err != nil {
 			return nil, probe, "", fmt.Errorf("%w: %s: %v", errModels, name, err)
 		}
@@ -117,7 +167,7 @@ func embedProbe(fs *faceSearch, img gocv.Mat) (vec []float32, probe probeFace, m
 	}
 	probe.Box = [4]float32{best.Box.X1, best.Box.Y1, best.Box.X2, best.Box.Y2}
 	probe.Score, probe.Quality = best.Score, bestQ
-	emb, release, err := fs.models.Get(algorithms.FaceEmbedModel)
+	emb, release, err := slot.Get(algorithms.FaceEmbedModel)
 	if err != nil {
 		return nil, probe, "", fmt.Errorf("%w: %s: %v", errModels, algorithms.FaceEmbedModel, err)
 	}
@@ -228,19 +278,32 @@ func searchFaces(s *Server, c *gin.Context) {
 		fail(c, http.StatusBadRequest, "image", "image: unreadable or over the size limit")
 		return
 	}
+	if code, msg := photoSize(data); code != 0 {
+		fail(c, code, "image", msg)
+		return
+	}
+	// the slot is taken before decoding: the bound covers the decoded photos too
+	fs := s.faces()
+	slot, err := fs.take(c)
+	if err != nil {
+		c.Header("Retry-After", "5")
+		fail(c, http.StatusServiceUnavailable, "", "face search is busy: retry in a few seconds")
+		return
+	}
+	defer fs.give(slot)
 	img, err := gocv.IMDecode(data, gocv.IMReadColor)
 	if err != nil || img.Empty() {
 		if err == nil {
 			img.Close()
 		}
-		fail(c, http.StatusBadRequest, "image", "image: not a decodable photo (JPEG, PNG, BMP …)")
+		fail(c, http.StatusBadRequest, "image", "image: not a decodable JPEG or PNG photo")
 		return
 	}
 	defer img.Close()
 	sum := sha256.Sum256(data)
 	photo := hex.EncodeToString(sum[:8])
 
-	vec, probe, model, err := embedProbe(s.faces(), img)
+	vec, probe, model, err := embedProbe(slot, img)
 	switch {
 	case errors.Is(err, errNoFace):
 		fail(c, http.StatusUnprocessableEntity, "image", "image: no face found in the photo")
@@ -295,7 +358,7 @@ func searchFaces(s *Server, c *gin.Context) {
 // the OpenAPI components here so the route line needs nothing else.
 func init() {
 	schemas["FaceSearch"] = gin.H{"type": "object", "required": []string{"image"}, "properties": gin.H{
-		"image":     gin.H{"type": "string", "format": "binary", "description": "a photo with the face to find (JPEG, PNG …, at most 10 MiB); the best face in it is searched"},
+		"image":     gin.H{"type": "string", "format": "binary", "description": "a JPEG or PNG photo with the face to find (at most 10 MiB and 40 megapixels); the best face in it is searched"},
 		"from":      gin.H{"type": "string", "description": "shot time from (RFC 3339 or YYYYMMDDhhmmss)"},
 		"to":        gin.H{"type": "string", "description": "shot time to"},
 		"device_id": gin.H{"type": "array", "items": gin.H{"type": "string"}, "description": "cameras to search (repeatable or comma-separated); default all the caller may see"},

@@ -32,6 +32,7 @@ var faceSearchRoute = route{http.MethodPost, "/api/v1/faces/search", "Search Fac
 
 type faceFixture struct {
 	t   *testing.T
+	srv *Server
 	db  *store.DB
 	url string
 	tok map[string]string
@@ -103,8 +104,8 @@ func newFaceFixture(t *testing.T) *faceFixture {
 	}
 	ts := httptest.NewServer(s.router(rts))
 	t.Cleanup(ts.Close)
-	f := &faceFixture{t: t, db: db, url: ts.URL, tok: map[string]string{}}
-	tok, _, err := Bootstrap(context.Background(), db)
+	f := &faceFixture{t: t, srv: s, db: db, url: ts.URL, tok: map[string]string{}}
+	tok, _, err := Bootstrap(context.Background(), db, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

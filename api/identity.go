@@ -24,10 +24,16 @@ func checkID(field, v string) (string, string) {
 	return "", ""
 }
 
+// DefaultTokenLifetime is how long an API token lives when its creator names no
+// lifetime, the bootstrap administrator's included (Server.TokenLifetime overrides it).
+const DefaultTokenLifetime = 90 * 24 * time.Hour
+
 // Bootstrap makes a fresh database usable: when it has no users it creates the
 // platform office (all areas) and its administrator, and returns a new token for
-// it (created true). Call it at start-up; show the token once.
-func Bootstrap(ctx context.Context, db *store.DB) (token string, created bool, err error) {
+// it (created true), valid for lifetime (0: DefaultTokenLifetime). Call it at
+// start-up; show the token once. Before it expires the administrator makes a new one
+// with POST /api/v1/users/admin/tokens.
+func Bootstrap(ctx context.Context, db *store.DB, lifetime time.Duration) (token string, created bool, err error) {
 	n, err := db.CountUsers(ctx)
 	if err != nil || n > 0 {
 		return "", false, err
@@ -42,8 +48,12 @@ func Bootstrap(ctx context.Context, db *store.DB) (token string, created bool, e
 	if err := db.CreateUser(ctx, &store.User{ID: "admin", Name: "Platform administrator", DeptID: "platform", Role: auth.PlatformAdmin}); err != nil {
 		return "", false, err
 	}
+	if lifetime <= 0 {
+		lifetime = DefaultTokenLifetime
+	}
 	token = auth.NewToken()
-	if err := db.CreateToken(ctx, &store.Token{ID: newID(), UserID: "admin", Name: "bootstrap"}, token); err != nil {
+	t := &store.Token{ID: newID(), UserID: "admin", Name: "bootstrap", ExpiresAt: time.Now().UTC().Add(lifetime)}
+	if err := db.CreateToken(ctx, t, token); err != nil {
 		return "", false, err
 	}
 	return token, true, nil
@@ -192,6 +202,12 @@ func createUser(s *Server, c *gin.Context) {
 		fail(c, http.StatusForbidden, "department", "a department admin creates users of its own department only, and no platform admins")
 		return
 	}
+	// a worker receives every department's stream URLs in its lease and a vendor's
+	// models run on every department's video: the platform office vouches for both
+	if !isAdmin(p) && (b.Role == auth.WorkerRole || b.Role == auth.Vendor) {
+		fail(c, http.StatusForbidden, "role", "role: only the platform administrator creates "+string(b.Role)+" accounts")
+		return
+	}
 	if b.Role == auth.PlatformAdmin && b.DeptID != "platform" {
 		fail(c, http.StatusBadRequest, "role", "platform_admin users belong to the platform department")
 		return
@@ -259,6 +275,14 @@ func disableUser(s *Server, c *gin.Context) {
 type tokenBody struct {
 	Name          string `json:"name"`
 	ExpiresInDays int    `json:"expires_in_days"`
+	WorkerID      string `json:"worker_id"`
+}
+
+func (s *Server) tokenLifetime() time.Duration {
+	if s.TokenLifetime > 0 {
+		return s.TokenLifetime
+	}
+	return DefaultTokenLifetime
 }
 
 func createToken(s *Server, c *gin.Context) {
@@ -271,19 +295,34 @@ func createToken(s *Server, c *gin.Context) {
 		return
 	}
 	if b.ExpiresInDays < 0 || b.ExpiresInDays > 3650 {
-		fail(c, http.StatusBadRequest, "expires_in_days", "expires_in_days: 0 (never) to 3650")
+		fail(c, http.StatusBadRequest, "expires_in_days", "expires_in_days: 1 to 3650; 0 or absent for the default")
 		return
 	}
-	t := &store.Token{ID: newID(), UserID: u.ID, Name: b.Name}
-	if b.ExpiresInDays > 0 {
-		t.ExpiresAt = s.now().Add(time.Duration(b.ExpiresInDays) * 24 * time.Hour)
+	// a worker token is bound to one worker ID (the heartbeat's id must match), and
+	// only the platform office issues it: the worker itself may not mint others
+	switch {
+	case u.Role == auth.WorkerRole && !isAdmin(who(c)):
+		fail(c, http.StatusForbidden, "", "only the platform administrator creates worker tokens")
+		return
+	case u.Role == auth.WorkerRole && !idRE.MatchString(b.WorkerID):
+		fail(c, http.StatusBadRequest, "worker_id", "worker_id: the ID of the worker this token may heartbeat as (2–32 characters of a-z, 0-9, _ and -)")
+		return
+	case u.Role != auth.WorkerRole && b.WorkerID != "":
+		fail(c, http.StatusBadRequest, "worker_id", "worker_id: only for users with the worker role")
+		return
 	}
+	life := s.tokenLifetime()
+	if b.ExpiresInDays > 0 {
+		life = time.Duration(b.ExpiresInDays) * 24 * time.Hour
+	}
+	t := &store.Token{ID: newID(), UserID: u.ID, Name: b.Name, WorkerID: b.WorkerID, ExpiresAt: s.now().Add(life)}
 	secret := auth.NewToken()
 	if err := s.DB.CreateToken(c, t, secret); err != nil {
 		storeErr(c, err, "token")
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"token": secret, "id": t.ID, "user_id": u.ID, "expires_at": t.ExpiresAt, "note": "store the token now: it is not shown again"})
+	c.JSON(http.StatusCreated, gin.H{"token": secret, "id": t.ID, "user_id": u.ID, "worker_id": t.WorkerID, "expires_at": t.ExpiresAt,
+		"note": "store the token now: it is not shown again"})
 }
 
 func listTokens(s *Server, c *gin.Context) {

@@ -24,7 +24,7 @@ func apiRoutes() []route {
 		{http.MethodGet, "/api/v1/algorithms", "Registered algorithms and the models they use", signedIn, nil, "", listAlgorithms},
 		{http.MethodGet, "/api/v1/models", "Models in the repository", signedIn, nil, "", listModels},
 		{http.MethodGet, "/metrics", "Prometheus metrics: streams, tasks, models, scheduling states, records", admin, nil, "", serveMetrics},
-		{http.MethodPost, "/api/v1/workers/heartbeat", "A remote worker's heartbeat: its status in, its lease (the streams it must run) out", roles(auth.PlatformAdmin, auth.WorkerRole), nil, "Heartbeat", workerHeartbeat},
+		{http.MethodPost, "/api/v1/workers/heartbeat", "A remote worker's heartbeat: its status in, its lease (the streams it must run) out", roles(auth.WorkerRole), nil, "Heartbeat", workerHeartbeat},
 		{http.MethodGet, "/api/v1/workers", "Remote workers: liveness, capacity, streams, and every task's placement grant (distributed mode)", admin, nil, "", listWorkers},
 		{http.MethodGet, "/api/v1/stats", "Record counts, pipeline status and batching counters (platform-wide)", admin, nil, "", stats},
 
@@ -139,7 +139,9 @@ var schemas = gin.H{
 	"User": gin.H{"type": "object", "required": []string{"id", "name", "department", "role"}, "properties": gin.H{
 		"id": gin.H{"type": "string"}, "name": gin.H{"type": "string"}, "department": gin.H{"type": "string"},
 		"role": gin.H{"type": "string", "enum": auth.Roles}}},
-	"Token": gin.H{"type": "object", "properties": gin.H{"name": gin.H{"type": "string"}, "expires_in_days": gin.H{"type": "integer"}}},
+	"Token": gin.H{"type": "object", "properties": gin.H{"name": gin.H{"type": "string"},
+		"expires_in_days": gin.H{"type": "integer", "minimum": 0, "maximum": 3650, "description": "lifetime in days; 0 or absent: the server's default (90)"},
+		"worker_id":       gin.H{"type": "string", "description": "worker users only (platform admin): the one worker ID this token may heartbeat as"}}},
 	"Application": gin.H{"type": "object", "required": []string{"device_id", "reason", "rights", "starts_at", "ends_at"}, "properties": gin.H{
 		"device_id": gin.H{"type": "string"}, "reason": gin.H{"type": "string"},
 		"rights":     gin.H{"type": "array", "items": gin.H{"type": "string", "enum": auth.AllRights}},

@@ -51,6 +51,9 @@ type Server struct {
 	// DecisionWindow is how long an owner has to decide an application (default 72 h;
 	// the scheduler's sharing sweeper reminds and expires).
 	DecisionWindow time.Duration
+	// TokenLifetime is how long a new API token lives when its creator names no
+	// lifetime (default DefaultTokenLifetime, 90 days).
+	TokenLifetime time.Duration
 
 	faceSearch faceSearch
 

@@ -108,7 +108,9 @@ func createStream(s *Server, c *gin.Context) {
 		storeErr(c, err, "stream "+st.ID)
 		return
 	}
-	c.JSON(http.StatusCreated, st)
+	out := *st
+	out.URL = redactURL(out.URL)
+	c.JSON(http.StatusCreated, out)
 }
 
 // checkStream validates a stream body and the caller's right to register it: a
@@ -159,7 +161,8 @@ func (s *Server) ownedStream(c *gin.Context, id string) (store.Stream, bool) {
 }
 
 func updateStream(s *Server, c *gin.Context) {
-	if _, ok := s.ownedStream(c, c.Param("id")); !ok {
+	old, ok := s.ownedStream(c, c.Param("id"))
+	if !ok {
 		return
 	}
 	var b streamBody
@@ -173,6 +176,7 @@ func updateStream(s *Server, c *gin.Context) {
 		fail(c, http.StatusBadRequest, "device_id", "device_id cannot change; register a new stream instead")
 		return
 	}
+	b.URL = keepCredentials(b.URL, old.URL) // a URL read back from GET, redacted, keeps them
 	st, ok := s.checkStream(c, b)
 	if !ok {
 		return
@@ -182,7 +186,9 @@ func updateStream(s *Server, c *gin.Context) {
 		return
 	}
 	s.Scheduler.Notify() // sharing or area changes may suspend other departments' tasks
-	c.JSON(http.StatusOK, st)
+	out := *st
+	out.URL = redactURL(out.URL)
+	c.JSON(http.StatusOK, out)
 }
 
 func getStream(s *Server, c *gin.Context) {
@@ -192,7 +198,12 @@ func getStream(s *Server, c *gin.Context) {
 		storeErr(c, err, "stream "+c.Param("id"))
 		return
 	}
-	v := s.view(p, st)
+	mine, err := s.ownTasks(c, p, st.ID)
+	if err != nil {
+		storeErr(c, err, "tasks")
+		return
+	}
+	v := s.view(p, st, mine)
 	if !isAdmin(p) {
 		acc, err := s.DB.Access(c, p.Dept, st, s.now())
 		if err != nil {
@@ -204,26 +215,6 @@ func getStream(s *Server, c *gin.Context) {
 	c.JSON(http.StatusOK, v)
 }
 
-// streamView is a stream with its live decode status and, for a department, what
-// it may do with it. The URL (which carries camera credentials) is shown to the
-// owner and the platform office only.
-type streamView struct {
-	store.Stream
-	Status any           `json:"status"`
-	Access *store.Access `json:"access,omitempty"`
-}
-
-func (s *Server) view(p store.Principal, st store.Stream) streamView {
-	if !isAdmin(p) && st.OwnerDept != p.Dept.ID {
-		st.URL = ""
-	}
-	v := streamView{Stream: st, Status: map[string]string{"state": "idle", "reason": "no enabled task"}}
-	if ws, ok := s.pipelines()[st.ID]; ok {
-		v.Status = ws
-	}
-	return v
-}
-
 func listStreams(s *Server, c *gin.Context) {
 	p := who(c)
 	sts, err := s.DB.ListStreams(c, p.Scope(), s.now())
@@ -231,9 +222,14 @@ func listStreams(s *Server, c *gin.Context) {
 		storeErr(c, err, "streams")
 		return
 	}
+	mine, err := s.ownTasks(c, p, "")
+	if err != nil {
+		storeErr(c, err, "tasks")
+		return
+	}
 	out := make([]streamView, 0, len(sts))
 	for _, st := range sts {
-		out = append(out, s.view(p, st))
+		out = append(out, s.view(p, st, mine))
 	}
 	c.JSON(http.StatusOK, gin.H{"streams": out, "total": len(out)})
 }

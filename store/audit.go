@@ -10,7 +10,10 @@ import (
 
 // AuditEntry is one access to evidence (调阅追溯): who read what, when, from where,
 // under which grant, and with what result. The table is append-only: the database
-// itself refuses UPDATE and DELETE on it, and the API offers no route that would.
+// itself refuses UPDATE and DELETE on it (on PostgreSQL the server connects as a
+// role that may only INSERT and SELECT it, pgroles.go), the API offers no route that
+// would, and the entries are hash-chained (auditchain.go), so a row changed or
+// deleted by whoever owns the database shows in VerifyAudit.
 type AuditEntry struct {
 	ID      int64     `json:"id"`
 	At      time.Time `json:"at"`
@@ -23,23 +26,47 @@ type AuditEntry struct {
 	Remote  string    `json:"remote"`
 	Status  int       `json:"status"` // the HTTP status the caller got
 	Detail  string    `json:"detail,omitempty"`
+	// PrevHash is the previous entry's Hash; Hash is SHA-256 over this entry's
+	// fields and PrevHash (auditHash). Both empty on entries older than the chain.
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
 }
 
-// Audit appends an entry and returns its ID (the invisible watermark carries it).
+// Audit appends an entry, chained to the previous one, and returns its ID (the
+// invisible watermark carries it). Appends are serialised so that the chain is one
+// line: on PostgreSQL by a transaction-level advisory lock, on SQLite by its single
+// connection. The entry takes the next ID after the last one, so IDs have no gaps.
 func (s *DB) Audit(ctx context.Context, e *AuditEntry) error {
 	if e.At.IsZero() {
 		e.At = now()
 	}
-	return s.db.QueryRowContext(ctx, s.q(`INSERT INTO audit_log (at, user_id, dept_id, token_id, action, target, grant_id, remote, status, detail) VALUES (?,?,?,?,?,?,?,?,?,?) RETURNING id`),
-		ms(e.At), e.UserID, e.DeptID, e.TokenID, e.Action, e.Target, e.GrantID, e.Remote, e.Status, e.Detail).Scan(&e.ID)
+	e.At = e.At.UTC().Truncate(time.Millisecond)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if lock := s.dialect.auditLock(); lock != "" {
+			if _, err := tx.ExecContext(ctx, lock); err != nil {
+				return err
+			}
+		}
+		var last int64
+		var prev string
+		err := tx.QueryRowContext(ctx, `SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1`).Scan(&last, &prev)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		e.ID, e.PrevHash = last+1, prev
+		e.Hash = auditHash(*e)
+		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO audit_log (id, at, user_id, dept_id, token_id, action, target, grant_id, remote, status, detail, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+			e.ID, ms(e.At), e.UserID, e.DeptID, e.TokenID, e.Action, e.Target, e.GrantID, e.Remote, e.Status, e.Detail, e.PrevHash, e.Hash)
+		return err
+	})
 }
 
-const auditCols = `id, at, user_id, dept_id, token_id, action, target, grant_id, remote, status, detail`
+const auditCols = `id, at, user_id, dept_id, token_id, action, target, grant_id, remote, status, detail, prev_hash, hash`
 
 func scanAudit(row interface{ Scan(...any) error }) (AuditEntry, error) {
 	var e AuditEntry
 	var at int64
-	err := row.Scan(&e.ID, &at, &e.UserID, &e.DeptID, &e.TokenID, &e.Action, &e.Target, &e.GrantID, &e.Remote, &e.Status, &e.Detail)
+	err := row.Scan(&e.ID, &at, &e.UserID, &e.DeptID, &e.TokenID, &e.Action, &e.Target, &e.GrantID, &e.Remote, &e.Status, &e.Detail, &e.PrevHash, &e.Hash)
 	e.At = fromMS(at)
 	return e, err
 }

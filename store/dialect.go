@@ -21,6 +21,7 @@ type dialect interface {
 	rebind(q string) string
 	insertIgnore(rest string) string
 	mapErr(err error) error
+	auditLock() string        // a statement serialising audit appends until the transaction ends ("": already serial)
 	forUpdate() string        // suffix of a SELECT that locks the rows it reads until the transaction ends
 	retryable(err error) bool // the transaction failed on a conflict with another and may be run again
 	indexExists() string      // a query with one parameter, the index name, that returns a row if it exists
@@ -44,6 +45,9 @@ func (sqliteDialect) columns() string                     { return "SELECT name 
 
 // SQLite has one process and, in OpenSQLite, one connection: nobody to lock out.
 func (sqliteDialect) migrationLocker() (lock.SessionLocker, error) { return nil, nil }
+
+// SQLite: OpenSQLite's one connection runs one transaction at a time.
+func (sqliteDialect) auditLock() string { return "" }
 
 // SQLite has one writer at a time (and OpenSQLite one connection): a transaction's
 // reads cannot go stale, so there is nothing to lock and nothing to retry.
@@ -87,6 +91,13 @@ func (postgresDialect) columns() string {
 // takes minutes (docs/bench/search.md, "Upgrading a large database").
 func (postgresDialect) migrationLocker() (lock.SessionLocker, error) {
 	return lock.NewPostgresSessionLocker(lock.WithLockID(migrationLock), lock.WithLockTimeout(1, 3600))
+}
+
+// auditLockKey is the pg_advisory_xact_lock key that serialises audit appends.
+const auditLockKey int64 = 0x43697479_41756431 // "CityAud1"
+
+func (postgresDialect) auditLock() string {
+	return "SELECT pg_advisory_xact_lock(" + strconv.FormatInt(auditLockKey, 10) + ")"
 }
 
 // Under READ COMMITTED (the default, kept on purpose: NextSerial's INSERT … ON

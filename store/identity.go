@@ -62,13 +62,16 @@ type Token struct {
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 	Revoked   bool      `json:"revoked"`
+	// WorkerID binds a worker user's token to the one worker it may heartbeat as.
+	WorkerID string `json:"worker_id,omitempty"`
 }
 
 // Principal is who is calling: the user, their department and the token used.
 type Principal struct {
-	User    User
-	Dept    Department
-	TokenID string
+	User     User
+	Dept     Department
+	TokenID  string
+	WorkerID string // the worker ID the token is bound to ("" for other users)
 }
 
 // Scope is the data this principal may see.
@@ -183,8 +186,8 @@ func (s *DB) CreateToken(ctx context.Context, t *Token, secret string) error {
 	if !t.ExpiresAt.IsZero() {
 		exp = ms(t.ExpiresAt)
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tokens (id, hash, user_id, name, created_at, expires_at, revoked) VALUES (?,?,?,?,?,?,?)`),
-		t.ID, auth.HashToken(secret), t.UserID, t.Name, ms(t.CreatedAt), exp, false)
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tokens (id, hash, user_id, name, created_at, expires_at, revoked, worker_id) VALUES (?,?,?,?,?,?,?,?)`),
+		t.ID, auth.HashToken(secret), t.UserID, t.Name, ms(t.CreatedAt), exp, false, t.WorkerID)
 	return s.dialect.mapErr(err)
 }
 
@@ -194,12 +197,12 @@ func (s *DB) RevokeToken(ctx context.Context, id string) error {
 	return affected(res, err)
 }
 
-const tokenCols = `id, user_id, name, created_at, expires_at, revoked`
+const tokenCols = `id, user_id, name, created_at, expires_at, revoked, worker_id`
 
 func scanToken(row interface{ Scan(...any) error }) (Token, error) {
 	var t Token
 	var c, e int64
-	err := row.Scan(&t.ID, &t.UserID, &t.Name, &c, &e, &t.Revoked)
+	err := row.Scan(&t.ID, &t.UserID, &t.Name, &c, &e, &t.Revoked, &t.WorkerID)
 	t.CreatedAt = fromMS(c)
 	if e != 0 {
 		t.ExpiresAt = fromMS(e)
@@ -229,10 +232,10 @@ func (s *DB) Authenticate(ctx context.Context, secret string, at time.Time) (Pri
 	var p Principal
 	var exp int64
 	var revoked bool
-	row := s.db.QueryRowContext(ctx, s.q(`SELECT t.id, t.expires_at, t.revoked, u.id, u.name, u.dept_id, u.role, u.disabled, u.created_at
+	row := s.db.QueryRowContext(ctx, s.q(`SELECT t.id, t.worker_id, t.expires_at, t.revoked, u.id, u.name, u.dept_id, u.role, u.disabled, u.created_at
 		FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash=?`), auth.HashToken(secret))
 	var uc int64
-	err := row.Scan(&p.TokenID, &exp, &revoked, &p.User.ID, &p.User.Name, &p.User.DeptID, &p.User.Role, &p.User.Disabled, &uc)
+	err := row.Scan(&p.TokenID, &p.WorkerID, &exp, &revoked, &p.User.ID, &p.User.Name, &p.User.DeptID, &p.User.Role, &p.User.Disabled, &uc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, ErrBadToken
 	}

@@ -32,6 +32,10 @@ var migrationFiles embed.FS
 // others find the work done.
 const migrationLock int64 = 0x43697479_45796531 // "CityEye1"
 
+// migrateTarget, when > 0, stops migrate at that version: the adoption test checks
+// the baseline alone, then the migrations after it (migrate_test.go).
+var migrateTarget int64
+
 // migrate brings the database up to the newest migration: first a database made
 // before migrations began gets what the baseline cannot add (upgradeLegacy), then goose
 // applies what is pending, then the optional extras (the plate trigram index) are
@@ -54,10 +58,24 @@ func migrate(ctx context.Context, db *sql.DB, d dialect) error {
 	if err != nil {
 		return err
 	}
+	// the application role (pgroles.go) owns nothing and migrates nothing: the
+	// owner does, with `cityeye db grant`; it only checks the schema is current
+	if app, err := isAppRole(ctx, db, d); err != nil {
+		return err
+	} else if app {
+		if pending, err := p.HasPending(ctx); err != nil || pending {
+			return fmt.Errorf("the schema is not current (%v): run `cityeye db grant` with the owner's DSN first", err)
+		}
+		return nil
+	}
 	if err := upgradeLegacy(ctx, db, d, locker); err != nil {
 		return fmt.Errorf("upgrade a database from before migrations: %w", err)
 	}
-	res, err := p.Up(ctx)
+	up := p.Up
+	if migrateTarget > 0 {
+		up = func(ctx context.Context) ([]*goose.MigrationResult, error) { return p.UpTo(ctx, migrateTarget) }
+	}
+	res, err := up(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

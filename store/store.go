@@ -21,6 +21,7 @@ package store
 
 import (
 	"context"
+	"crypto/cipher"
 	"database/sql"
 	"errors"
 	"time"
@@ -34,8 +35,9 @@ var (
 
 // DB is the SQL store. Open it with OpenSQLite or OpenPostgres.
 type DB struct {
-	db      *sql.DB
-	dialect dialect
+	db        *sql.DB
+	dialect   dialect
+	streamKey cipher.AEAD // encrypts stream URLs at rest (secrets.go); nil: plain text
 }
 
 // Ping checks the database answers.

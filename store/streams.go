@@ -29,7 +29,7 @@ type Stream struct {
 func (s *DB) CreateStream(ctx context.Context, st *Stream) error {
 	st.CreatedAt, st.UpdatedAt = now(), now()
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO streams (id, name, url, admin_division, longitude, latitude, owner_dept, point_type, sharing, created_at, updated_at)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?)`), st.ID, st.Name, st.URL, st.AdminDivision, st.Longitude, st.Latitude, st.OwnerDept, st.PointType, st.Sharing, ms(st.CreatedAt), ms(st.UpdatedAt))
+		VALUES (?,?,?,?,?,?,?,?,?,?,?)`), st.ID, st.Name, s.sealURL(st.ID, st.URL), st.AdminDivision, st.Longitude, st.Latitude, st.OwnerDept, st.PointType, st.Sharing, ms(st.CreatedAt), ms(st.UpdatedAt))
 	return s.dialect.mapErr(err)
 }
 
@@ -37,23 +37,27 @@ func (s *DB) CreateStream(ctx context.Context, st *Stream) error {
 func (s *DB) UpdateStream(ctx context.Context, st *Stream) error {
 	st.UpdatedAt = now()
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE streams SET name=?, url=?, admin_division=?, longitude=?, latitude=?, owner_dept=?, point_type=?, sharing=?, updated_at=? WHERE id=?`),
-		st.Name, st.URL, st.AdminDivision, st.Longitude, st.Latitude, st.OwnerDept, st.PointType, st.Sharing, ms(st.UpdatedAt), st.ID)
+		st.Name, s.sealURL(st.ID, st.URL), st.AdminDivision, st.Longitude, st.Latitude, st.OwnerDept, st.PointType, st.Sharing, ms(st.UpdatedAt), st.ID)
 	return affected(res, err)
 }
 
 const streamCols = `id, name, url, admin_division, longitude, latitude, owner_dept, point_type, sharing, created_at, updated_at`
 
-func scanStream(row interface{ Scan(...any) error }) (Stream, error) {
+// scanStream reads a stream row, decrypting its URL.
+func (s *DB) scanStream(row interface{ Scan(...any) error }) (Stream, error) {
 	var st Stream
 	var c, u int64
 	err := row.Scan(&st.ID, &st.Name, &st.URL, &st.AdminDivision, &st.Longitude, &st.Latitude, &st.OwnerDept, &st.PointType, &st.Sharing, &c, &u)
 	st.CreatedAt, st.UpdatedAt = fromMS(c), fromMS(u)
+	if err == nil {
+		st.URL, err = s.openURL(st.ID, st.URL)
+	}
 	return st, err
 }
 
 // GetStream returns one stream.
 func (s *DB) GetStream(ctx context.Context, id string) (Stream, error) {
-	st, err := scanStream(s.db.QueryRowContext(ctx, s.q(`SELECT `+streamCols+` FROM streams WHERE id=?`), id))
+	st, err := s.scanStream(s.db.QueryRowContext(ctx, s.q(`SELECT `+streamCols+` FROM streams WHERE id=?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, ErrNotFound
 	}
@@ -63,7 +67,7 @@ func (s *DB) GetStream(ctx context.Context, id string) (Stream, error) {
 // VisibleStream returns one stream if the scope may see it at t.
 func (s *DB) VisibleStream(ctx context.Context, sc auth.Scope, id string, t time.Time) (Stream, error) {
 	cond, args := streamScope(sc, t)
-	st, err := scanStream(s.db.QueryRowContext(ctx, s.q(`SELECT `+streamCols+` FROM streams WHERE id=? AND `+cond), append([]any{id}, args...)...))
+	st, err := s.scanStream(s.db.QueryRowContext(ctx, s.q(`SELECT `+streamCols+` FROM streams WHERE id=? AND `+cond), append([]any{id}, args...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, ErrNotFound
 	}
@@ -73,7 +77,7 @@ func (s *DB) VisibleStream(ctx context.Context, sc auth.Scope, id string, t time
 // ListStreams returns the streams a scope may see at t, by ID.
 func (s *DB) ListStreams(ctx context.Context, sc auth.Scope, t time.Time) ([]Stream, error) {
 	cond, args := streamScope(sc, t)
-	return queryAll(ctx, s, `SELECT `+streamCols+` FROM streams WHERE `+cond+` ORDER BY id`, args, scanStream)
+	return queryAll(ctx, s, `SELECT `+streamCols+` FROM streams WHERE `+cond+` ORDER BY id`, args, s.scanStream)
 }
 
 // DeleteStream deletes a stream and its tasks (records stay: they are evidence).

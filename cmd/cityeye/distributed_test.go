@@ -25,10 +25,19 @@ type workerProc struct {
 	logs *lockedBuffer
 }
 
+// startWorker starts a remote worker with a token bound to its ID (created once per
+// ID by the platform admin); its secrets travel in the environment, not in argv.
 func (s *server) startWorker(t *testing.T, id, dsn, s3 string) *workerProc {
 	w := &workerProc{id: id, logs: &lockedBuffer{}}
-	w.cmd = exec.Command(binary, "worker", "--server", s.url, "--id", id, "--token", s.token, "--database", dsn, "--s3", s3,
-		"--provider", "cpu", "--loop-files", "--capacity-fps", "10")
+	if s.workerTokens == nil {
+		s.workerTokens = map[string]string{}
+	}
+	if s.workerTokens[id] == "" {
+		s.post("/api/v1/users", map[string]any{"id": "worker-" + id, "name": "worker " + id, "department": "platform", "role": "worker"})
+		s.workerTokens[id] = s.post("/api/v1/users/worker-"+id+"/tokens", map[string]any{"name": id, "worker_id": id})["token"].(string)
+	}
+	w.cmd = exec.Command(binary, "worker", "--server", s.url, "--id", id, "--provider", "cpu", "--loop-files", "--capacity-fps", "10")
+	w.cmd.Env = append(os.Environ(), "CITYEYE_WORKER_TOKEN="+s.workerTokens[id], "CITYEYE_DATABASE="+dsn, "CITYEYE_S3="+s3)
 	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -63,12 +72,13 @@ func (s *server) owner(stream string) string {
 	return ""
 }
 
-// Distributed mode with real PostgreSQL, MinIO and Redis and three processes: the
+// Distributed mode with real PostgreSQL (the server and the workers connected as the
+// roles `cityeye db grant` set up), MinIO and Redis and three processes: the
 // server places a stream on one of two workers; kill -9 that worker mid-stream and
 // the other takes the stream within the heartbeat timeout + 1 s; the killed worker
 // comes back and does not run it again; no committed record is lost or duplicated.
 func TestDistributedWorkerFailover(t *testing.T) {
-	dsn := services.Postgres(t)
+	dsn, workerDSN := dbRoles(t, services.Postgres(t)) // the server as the application role, workers as the worker role
 	e := services.MinIO(t)
 	redis := services.Redis(t)
 	data := t.TempDir()
@@ -81,8 +91,8 @@ func TestDistributedWorkerFailover(t *testing.T) {
 	os.WriteFile(cfgPath, b, 0o600)
 	s := startServerAt(t, addr, data, "--config", cfgPath)
 	s3j, _ := json.Marshal(s3)
-	w1 := s.startWorker(t, "w1", dsn, string(s3j))
-	w2 := s.startWorker(t, "w2", dsn, string(s3j))
+	w1 := s.startWorker(t, "w1", workerDSN, string(s3j))
+	w2 := s.startWorker(t, "w2", workerDSN, string(s3j))
 	procs := map[string]*workerProc{"w1": w1, "w2": w2}
 	for deadline := time.Now().Add(20 * time.Second); len(s.members()) < 2; time.Sleep(200 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -125,7 +135,7 @@ func TestDistributedWorkerFailover(t *testing.T) {
 		t.Errorf("re-placement took %v, want ≤ timeout + 1 s", took)
 	}
 	// the killed worker comes back under the same ID: it gets nothing back
-	back := s.startWorker(t, first, dsn, string(s3j))
+	back := s.startWorker(t, first, workerDSN, string(s3j))
 	time.Sleep(3 * time.Second)
 	if m := s.members()[first]; !m.Alive || len(m.Streams) != 0 || s.owner(cam) != second {
 		t.Fatalf("after %s returned: %+v, owner %s\n%s", first, s.members(), s.owner(cam), back.logs)

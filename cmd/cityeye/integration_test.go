@@ -33,6 +33,8 @@ type server struct {
 	url   string
 	logs  *bytes.Buffer
 	token string // the bootstrap platform administrator's
+	// workerTokens are the bound tokens of the remote workers started, by worker ID
+	workerTokens map[string]string
 }
 
 var binary string
@@ -380,7 +382,7 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"worker", "--help"}, {"demo", "--help"}, {"model", "--help"}, {"version", "--help"}, {"model", "list", "--help"}, {"watermark", "inspect", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"serve", "--help"}, {"worker", "--help"}, {"demo", "--help"}, {"model", "--help"}, {"version", "--help"}, {"model", "list", "--help"}, {"watermark", "inspect", "--help"}, {"audit", "verify", "--help"}, {"db", "grant", "--help"}} {
 		out, err := exec.Command(binary, args...).CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "Usage: cityeye") {
 			t.Errorf("%v: %v\n%s", args, err, out)

@@ -47,6 +47,9 @@ type serveConfig struct {
 	// VIIDDigestEveryRequest: VIID peers must answer HTTP Digest on every request,
 	// not only at Register (peers behind a NAT or a reverse proxy share an address).
 	VIIDDigestEveryRequest bool `json:"viid_digest_every_request,omitempty"`
+	// TokenDays is the lifetime of an API token whose creator names none, the
+	// bootstrap administrator's included (default 90).
+	TokenDays int `json:"token_days,omitempty"`
 
 	// Distributed mode: PostgreSQL for metadata and records, an S3 server (MinIO) for
 	// objects, Redis for the job queue; analysis runs on remote `cityeye worker
@@ -55,6 +58,19 @@ type serveConfig struct {
 	S3               *objects.S3Config `json:"s3,omitempty"`
 	Redis            string            `json:"redis,omitempty"` // host:port
 	HeartbeatTimeout float64           `json:"heartbeat_timeout_s,omitempty"`
+}
+
+// tokenLifetime is TokenDays as a duration (0: the API's default, 90 days).
+func (c serveConfig) tokenLifetime() time.Duration {
+	return time.Duration(c.TokenDays) * 24 * time.Hour
+}
+
+// tokenLifetimeOrDefault is the lifetime a token without one gets.
+func (c serveConfig) tokenLifetimeOrDefault() time.Duration {
+	if c.TokenDays > 0 {
+		return c.tokenLifetime()
+	}
+	return api.DefaultTokenLifetime
 }
 
 // distributed reports whether remote workers run the analysis.
@@ -69,7 +85,7 @@ func defaultServeConfig() serveConfig {
 func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	cfg := defaultServeConfig()
 	flags := cfg
-	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s)")
+	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request, token_days; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s)")
 	fs.StringVar(&flags.Listen, "listen", cfg.Listen, "API listen address (CITYEYE_LISTEN)")
 	fs.StringVar(&flags.Data, "data", cfg.Data, "data folder: database and snapshots (CITYEYE_DATA)")
 	fs.StringVar(&flags.Models, "models", cfg.Models, "model repository folder (CITYEYE_MODELS)")
@@ -179,6 +195,10 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		ln.Close()
 		return nil, err
 	}
+	if owns, err := db.OwnsAuditLog(ctx); err == nil && owns {
+		slog.Warn("this server's database role owns audit_log, so it (and anyone with its DSN) can disable the append-only triggers: " +
+			"connect the server and workers as an application role (cityeye db grant --role cityeye_app; docs/security.md)")
+	}
 	// whatever a crash left half-written belongs to no record: remove it. Embedded,
 	// before any writer runs; distributed, remote workers may be writing, so only
 	// what is older than any write in flight, now and every 10 minutes
@@ -210,14 +230,24 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 			}
 		}()
 	}
-	token, created, err := api.Bootstrap(ctx, db)
+	token, created, err := api.Bootstrap(ctx, db, cfg.tokenLifetime())
 	if err == nil && created {
 		err = os.WriteFile(filepath.Join(cfg.Data, "admin.token"), []byte(token+"\n"), 0o600)
-		slog.Info("created the platform administrator (user admin); its API token is in " + filepath.Join(cfg.Data, "admin.token"))
+		slog.Info("created the platform administrator (user admin); its API token is in "+filepath.Join(cfg.Data, "admin.token"),
+			"expires_in", cfg.tokenLifetimeOrDefault().String(), "renew", "POST /api/v1/users/admin/tokens before it expires")
 	}
-	var key []byte
+	var key, skey []byte
 	if err == nil {
 		key, err = watermarkKey(cfg.Data)
+	}
+	if err == nil {
+		skey, err = streamKey(cfg.Data)
+	}
+	if err == nil {
+		var n int
+		if n, err = db.SetStreamKey(ctx, skey); n > 0 {
+			slog.Info("encrypted the stream URLs stored in plain text by an older version", "streams", n)
+		}
 	}
 	if err != nil {
 		cancel()
@@ -283,7 +313,8 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	workers.ServeWarehouse(wh, q)
 	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Cluster: cluster, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
 		WatermarkKey: key, Warehouse: wh, Jobs: q,
-		MaxClockSkew: time.Duration(cfg.MaxClockSkewS * float64(time.Second)), VIIDDigestEveryRequest: cfg.VIIDDigestEveryRequest}
+		MaxClockSkew: time.Duration(cfg.MaxClockSkewS * float64(time.Second)), VIIDDigestEveryRequest: cfg.VIIDDigestEveryRequest,
+		TokenLifetime: cfg.tokenLifetime()}
 	srv.RegisterJobs()
 	workers.RegisterRetention(q, db, objs, cfg.Retention)
 	err = q.Start(ctx)

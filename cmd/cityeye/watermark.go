@@ -16,12 +16,21 @@ import (
 
 // watermarkKey loads the data folder's watermark key, creating it on first use. The
 // key never leaves the server: without it nobody can read or forge the invisible mark.
-func watermarkKey(data string) ([]byte, error) {
-	path := filepath.Join(data, "watermark.key")
+func watermarkKey(data string) ([]byte, error) { return dataKey(data, "watermark.key") }
+
+// streamKey loads the key stream URLs (camera credentials) are encrypted with in the
+// database, creating it on first use. Back it up with the watermark key: without it
+// the stored stream URLs cannot be read.
+func streamKey(data string) ([]byte, error) { return dataKey(data, "stream.key") }
+
+// dataKey loads a 32-byte secret key from the data folder, creating it (mode 0600)
+// on first use.
+func dataKey(data, name string) ([]byte, error) {
+	path := filepath.Join(data, name)
 	k, err := os.ReadFile(path)
 	if err == nil {
 		if len(k) != 32 {
-			return nil, fmt.Errorf("%s: want 32 bytes, found %d; restore it from backup (marks made with another key cannot be read)", path, len(k))
+			return nil, fmt.Errorf("%s: want 32 bytes, found %d; restore it from backup (what was made with another key cannot be read)", path, len(k))
 		}
 		return k, nil
 	}

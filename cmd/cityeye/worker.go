@@ -33,11 +33,14 @@ func runWorker(args []string) error {
 	repo := fs.String("models", defaultRepo(), "model repository folder")
 	provider := fs.String("provider", "auto", "execution provider: auto, cpu or cuda")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until the stream ends or Ctrl-C)")
-	server := fs.String("server", "", "distributed mode: the CityEye server URL to take streams from (then --id, --token, --database, --s3)")
-	id := fs.String("id", "", "distributed mode: this worker's ID (stable across restarts)")
-	token := fs.String("token", "", "distributed mode: an API token with the worker role (or CITYEYE_TOKEN)")
-	dsn := fs.String("database", "", "distributed mode: PostgreSQL DSN for records")
-	s3 := fs.String("s3", "", `distributed mode: S3 config JSON {"endpoint","access_key","secret_key","bucket","public_base"}`)
+	server := fs.String("server", "", "distributed mode: the CityEye server URL to take streams from (then --id, a token, a database and S3)")
+	id := fs.String("id", "", "distributed mode: this worker's ID (stable across restarts; its token is bound to it)")
+	token := fs.String("token", "", "refused: a token on the command line is visible in ps; use --token-file or CITYEYE_WORKER_TOKEN")
+	tokenFile := fs.String("token-file", "", "distributed mode: file holding the worker's API token (else CITYEYE_WORKER_TOKEN, then CITYEYE_TOKEN)")
+	dsn := fs.String("database", "", "distributed mode: PostgreSQL DSN for records, without a password (~/.pgpass), else use --database-file or CITYEYE_DATABASE")
+	dsnFile := fs.String("database-file", "", "distributed mode: file holding the PostgreSQL DSN (else CITYEYE_DATABASE)")
+	s3 := fs.String("s3", "", `distributed mode: S3 config JSON {"endpoint","access_key","bucket","public_base"} without secret_key, else use --s3-file or CITYEYE_S3`)
+	s3File := fs.String("s3-file", "", "distributed mode: file holding the S3 config JSON with its secret_key (else CITYEYE_S3)")
 	capacity := fs.Float64("capacity-fps", 0, "distributed mode: analysed frames per second this worker sustains; > 0 caps its model rates in placement (0: sized from its cores alone)")
 	loop := fs.Bool("loop-files", false, "distributed mode: loop file:// streams like live cameras")
 	fast := fs.Bool("fast-files", false, "distributed mode: decode file:// streams as fast as possible")
@@ -45,7 +48,11 @@ func runWorker(args []string) error {
 		return err
 	}
 	if *server != "" {
-		return runRemoteWorker(*server, *token, *id, *dsn, *s3, *repo, *provider, *capacity, *loop, *fast)
+		tok, db, s3cfg, err := workerSecrets(*token, *tokenFile, *dsn, *dsnFile, *s3, *s3File)
+		if err != nil {
+			return err
+		}
+		return runRemoteWorker(*server, tok, *id, db, s3cfg, *repo, *provider, *capacity, *loop, *fast)
 	}
 	if _, err := gat1400.ParseDeviceID(*device); err != nil {
 		return fmt.Errorf("--device-id: %w", err)

@@ -38,11 +38,8 @@ type remoteWorker struct {
 }
 
 func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capacity float64, loop, fast bool) error {
-	if token == "" {
-		token = os.Getenv("CITYEYE_TOKEN")
-	}
 	if id == "" || token == "" || dsn == "" || s3json == "" {
-		return fmt.Errorf("--server needs --id, --token (or CITYEYE_TOKEN), --database and --s3")
+		return fmt.Errorf("--server needs --id, a token (--token-file or CITYEYE_WORKER_TOKEN), a database (--database, --database-file or CITYEYE_DATABASE) and S3 (--s3, --s3-file or CITYEYE_S3)")
 	}
 	var s3cfg objects.S3Config
 	if err := json.Unmarshal([]byte(s3json), &s3cfg); err != nil {
