@@ -15,9 +15,12 @@ import (
 func TestWorkersShowGPUs(t *testing.T) {
 	f := newFixture(t)
 	f.srv.Cluster = scheduler.NewCluster(5 * time.Second)
+	f.worker("gpu-01")
+	f.worker("cpu-01")
+	f.worker("gpu-02")
 	hb := `{"id":"gpu-01","cores":16,"gpus":[{"index":0,"uuid":"GPU-1","model":"NVIDIA H100 80GB HBM3","memory_mb":81559,"memory_used_mb":1024,
 		"nvdec":7,"nvenc":0,"engines_from":"table","util_gpu":35,"util_decoder":60}]}`
-	f.must("POST", "/api/v1/workers/heartbeat", "admin", hb, 200)
+	f.must("POST", "/api/v1/workers/heartbeat", "wk-gpu-01", hb, 200)
 	ws := f.must("GET", "/api/v1/workers", "admin", "", 200)["workers"].([]any)
 	gpus := ws[0].(map[string]any)["gpus"].([]any)
 	if g := gpus[0].(map[string]any); len(gpus) != 1 || g["model"] != "NVIDIA H100 80GB HBM3" || g["nvdec"] != 7.0 || g["util_decoder"] != 60.0 {
@@ -41,9 +44,9 @@ func TestWorkersShowGPUs(t *testing.T) {
 		}
 	}
 	// a CPU-only worker reports an empty list
-	f.must("POST", "/api/v1/workers/heartbeat", "admin", `{"id":"cpu-01","cores":4,"gpus":[]}`, 200)
+	f.must("POST", "/api/v1/workers/heartbeat", "wk-cpu-01", `{"id":"cpu-01","cores":4,"gpus":[]}`, 200)
 	for _, bad := range []string{`[{"index":-1}]`, `[{"index":0},{"index":0}]`, `[{"index":0,"nvdec":-2}]`} {
-		if out := f.must("POST", "/api/v1/workers/heartbeat", "admin", `{"id":"gpu-02","gpus":`+bad+`}`, 400); out["field"] != "gpus" {
+		if out := f.must("POST", "/api/v1/workers/heartbeat", "wk-gpu-02", `{"id":"gpu-02","gpus":`+bad+`}`, 400); out["field"] != "gpus" {
 			t.Errorf("%s: %v", bad, out)
 		}
 	}
