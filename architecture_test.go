@@ -24,12 +24,12 @@ var layers = [][]string{
 	{"workers"},
 	{"algorithms"},
 	{"models"},
-	{"store", "gat1400", "auth", "watermark"}, // the shared domain
+	{"store", "gat1400", "auth", "watermark", "netguard"}, // the shared domain
 }
 
 // domainOrder: within the domain layer imports run one way too (store keeps
 // records whose types and rights come from gat1400 and auth).
-var domainOrder = []string{"store", "gat1400", "auth", "watermark"}
+var domainOrder = []string{"store", "gat1400", "auth", "watermark", "netguard"}
 
 // testOnly folders hold helpers for tests: only test files may import them, and
 // they may import anything but api and cmd.
