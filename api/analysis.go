@@ -13,6 +13,7 @@ import (
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/workers"
 	"github.com/cityeye/cityeye/workers/jobs"
+	"github.com/cityeye/cityeye/workers/source"
 )
 
 // Offline video analysis over HTTP: create, read and list analyses. The job that
@@ -21,7 +22,7 @@ import (
 // RegisterAnalysisJobs registers the offline analysis handler with s.Jobs; call it
 // before the queue starts (RegisterJobs does).
 func (s *Server) RegisterAnalysisJobs() {
-	a := &workers.Analyses{DB: s.DB, Objects: s.Objects, Repo: s.Repo, Now: s.now}
+	a := &workers.Analyses{DB: s.DB, Objects: s.Objects, Repo: s.Repo, Now: s.now, ImportDirs: s.ImportDirs, Outbound: s.Outbound, MaxDownload: s.MaxDownload}
 	a.Register(s.Jobs)
 }
 
@@ -32,14 +33,19 @@ type analysisBody struct {
 	Params    json.RawMessage `json:"params"`
 }
 
-// checkVideoURL accepts a recorded video: file:///absolute/path or http(s)://.
-func checkVideoURL(raw string) error {
+// checkVideoURL accepts a recorded video: a file under an import folder, or an
+// http(s) URL whose host, if an IP literal, the outbound guard allows. The answer
+// for a file outside the folders is the same whether it exists or not.
+func (s *Server) checkVideoURL(raw string) error {
 	if err := checkStreamURL(raw); err != nil {
 		return err
 	}
 	switch u, _ := url.Parse(raw); u.Scheme {
-	case "file", "http", "https":
-		return nil
+	case "file":
+		_, err := source.ImportPath(raw, s.ImportDirs)
+		return err
+	case "http", "https":
+		return s.checkReceiveAddr(raw)
 	default:
 		return fmt.Errorf("scheme %q not supported for a recorded video (file, http, https)", u.Scheme)
 	}
@@ -50,7 +56,7 @@ func createAnalysis(s *Server, c *gin.Context) {
 	if !bindJSON(c, &b) {
 		return
 	}
-	if err := checkVideoURL(b.URL); err != nil {
+	if err := s.checkVideoURL(b.URL); err != nil {
 		fail(c, http.StatusBadRequest, "url", "url: "+err.Error())
 		return
 	}

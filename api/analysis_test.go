@@ -110,8 +110,8 @@ func TestAnalysisOfARecordedVideo(t *testing.T) {
 	}
 	f.must("POST", "/api/v1/analyses", "market_analyst", body(cameras[1].id, clip), 403) // analysts may not create
 
-	// a missing file ends failed, with the reason
-	a = f.must("POST", "/api/v1/analyses", "police_op", body(cameras[1].id, "file:///nonexistent/cityeye/missing.mp4"), 202)
+	// a missing file in the import folder ends failed, with the reason
+	a = f.must("POST", "/api/v1/analyses", "police_op", body(cameras[1].id, "file://"+testdata.MediaDir()+"/cityeye-missing.mp4"), 202)
 	got = f.waitAnalysis(a["id"].(string), "police_op", 30*time.Second)
 	t.Logf("missing file: %v", got)
 	if got["state"] != "failed" || !strings.Contains(fmt.Sprint(got["error"]), "missing.mp4") {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cityeye/cityeye/api"
 	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/netguard"
 	"github.com/cityeye/cityeye/scheduler"
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/store/objects"
@@ -42,7 +43,11 @@ type fixture struct {
 	now  time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture configures what a platform administrator would: the test media folder
+// as the import folder for file:// sources, and loopback as an allowed outbound
+// target (the tests' webhook receivers and video servers run on 127.0.0.1). opts
+// change the configuration before the server starts.
+func newFixture(t *testing.T, opts ...func(*api.Server)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "c.db"))
@@ -59,7 +64,11 @@ func newFixture(t *testing.T) *fixture {
 	sched := scheduler.New(db, noWorker{}, 10)
 	sched.Now = func() time.Time { return f.now }
 	f.srv = &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: testdata.Repository(), Started: time.Now(),
-		WatermarkKey: []byte("0123456789abcdef0123456789abcdef"), Now: func() time.Time { return f.now }}
+		WatermarkKey: []byte("0123456789abcdef0123456789abcdef"), Now: func() time.Time { return f.now },
+		ImportDirs: []string{testdata.MediaDir()}, Outbound: netguard.MustNew("127.0.0.1/32")}
+	for _, o := range opts {
+		o(f.srv)
+	}
 	q := jobs.NewInProcess(2)
 	q.RetryDelay = func(int, error) time.Duration { return 100 * time.Millisecond }
 	q.MaxRetry = 100

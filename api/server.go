@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/warehouse"
+	"github.com/cityeye/cityeye/netguard"
 	"github.com/cityeye/cityeye/scheduler"
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/store/objects"
@@ -66,6 +68,16 @@ type Server struct {
 	// so a record dated in the future would never expire.
 	MaxClockSkew time.Duration
 	authFails    authLimiter // failed sign-ins per source address
+	// Outbound is the policy for every request to an address a user names (alert
+	// webhooks, notification receivers, downloaded videos); nil: no internal address.
+	Outbound *netguard.Guard
+	// ImportDirs are the folders file:// streams and analyses may name (absolute;
+	// none: file:// is refused).
+	ImportDirs []string
+	// MaxDownload caps a downloaded video (default 2 GiB).
+	MaxDownload int64
+	notifyOnce  sync.Once
+	notifyHTTP  *http.Client
 }
 
 // pipelines is the live status of every running stream, wherever it runs.

@@ -13,6 +13,7 @@ import (
 	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/workers/source"
 )
 
 // streamBody is what clients send to register or update a camera.
@@ -123,6 +124,12 @@ func (s *Server) checkStream(c *gin.Context, b streamBody) (*store.Stream, bool)
 	if field, err := b.validate(); err != nil {
 		fail(c, http.StatusBadRequest, field, field+": "+err.Error())
 		return nil, false
+	}
+	if u, _ := url.Parse(b.URL); u != nil && u.Scheme == "file" { // url.Parse lower-cases the scheme
+		if _, err := source.ImportPath(b.URL, s.ImportDirs); err != nil {
+			fail(c, http.StatusBadRequest, "url", "url: "+err.Error())
+			return nil, false
+		}
 	}
 	if !isAdmin(p) && b.OwnerDept != p.Dept.ID {
 		fail(c, http.StatusForbidden, "owner_department", "owner_department: you register cameras for your own department ("+p.Dept.ID+") only")

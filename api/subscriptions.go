@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -19,10 +20,20 @@ import (
 
 var detailTypes = map[string]string{"11": "Person", "12": "Face", "13": "MotorVehicle", "14": "NonMotorVehicle"}
 
-func checkReceiveAddr(v string) error {
+// checkReceiveAddr accepts an http(s) URL without credentials; an IP literal the
+// outbound guard refuses is refused now (a name is checked when connecting, after
+// resolution).
+func (s *Server) checkReceiveAddr(v string) error {
 	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
 		return errors.New("an http(s) URL such as http://host:port/VIID/SubscribeNotifications")
+	}
+	port, _ := strconv.Atoi(u.Port())
+	if port == 0 {
+		port = map[string]int{"http": 80, "https": 443}[u.Scheme]
+	}
+	if s.Outbound.CheckLiteral(u.Hostname(), uint16(port)) != nil {
+		return errors.New("internal addresses are not allowed unless the platform administrator allows them")
 	}
 	return nil
 }
@@ -58,7 +69,7 @@ func viidSubscribe(s *Server, c *gin.Context) {
 			}
 		}
 		if err == nil {
-			err = checkReceiveAddr(sb.ReceiveAddr)
+			err = s.checkReceiveAddr(sb.ReceiveAddr)
 			if err != nil {
 				err = fmt.Errorf("ReceiveAddr: %w", err)
 			}
@@ -154,7 +165,7 @@ func createAlertSubscription(s *Server, c *gin.Context) {
 	if !bindJSON(c, &b) {
 		return
 	}
-	if err := checkReceiveAddr(b.ReceiveURL); err != nil {
+	if err := s.checkReceiveAddr(b.ReceiveURL); err != nil {
 		fail(c, http.StatusBadRequest, "receive_url", "receive_url: "+err.Error())
 		return
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/netguard"
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/workers/jobs"
 )
@@ -194,22 +194,29 @@ func (s *Server) maxAttempts() int {
 	return MaxDeliveryAttempts
 }
 
-var notifyClient = &http.Client{Timeout: 15 * time.Second}
+// notifyClient delivers through the outbound guard, without redirects.
+func (s *Server) notifyClient() *http.Client {
+	s.notifyOnce.Do(func() { s.notifyHTTP = s.Outbound.Client(netguard.Options{Timeout: 15 * time.Second}) })
+	return s.notifyHTTP
+}
 
 // post sends a notification body; a 2xx whose ResponseStatus (if any) is 0 counts.
+// Errors name the address the subscriber gave but not why it could not be reached
+// (refused, timed out, not allowed read the same), so they map no network.
 func (s *Server) post(ctx context.Context, addr string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, addr, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return fmt.Errorf("post to %s: not a valid URL", addr)
 	}
 	req.Header.Set("Content-Type", "application/VIID+JSON;charset=UTF-8")
 	req.Header.Set("User-Identify", s.serverID())
-	resp, err := notifyClient.Do(req)
+	resp, err := s.notifyClient().Do(req)
 	if err != nil {
-		return fmt.Errorf("post to %s: %w", addr, err)
+		slog.Warn("notification delivery failed", "to", addr, "err", err)
+		return fmt.Errorf("post to %s: %s", addr, netguard.Public(err))
 	}
 	defer resp.Body.Close()
-	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	rb, _ := netguard.ReadAll(resp.Body, 1<<20)
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("%s answered %s", addr, resp.Status)
 	}

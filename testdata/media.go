@@ -12,6 +12,10 @@ import (
 	"github.com/cityeye/cityeye/models/engine"
 )
 
+// MediaDir is the folder the test media are in: tests configure it as the server's
+// import folder for file:// sources.
+func MediaDir() string { return filepath.Join(engine.Home(), "media") }
+
 // Media returns the path of a test media file, failing the test if setup has not
 // installed it.
 func Media(t testing.TB, name string) string {

@@ -3,19 +3,16 @@ package workers
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"os"
-	"path"
 	"time"
 
 	"github.com/cityeye/cityeye/algorithms"
 	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/netguard"
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/store/objects"
 	"github.com/cityeye/cityeye/workers/jobs"
@@ -41,6 +38,13 @@ type Analyses struct {
 	Objects objects.Store
 	Repo    models.Repository
 	Now     func() time.Time // the clock sharing grants are checked against (nil: time.Now)
+	// ImportDirs are the folders a file:// video may be under; Outbound guards the
+	// download of an http(s) one, of at most MaxDownload bytes (default 2 GiB)
+	// within DownloadTimeout (default 30 min).
+	ImportDirs      []string
+	Outbound        *netguard.Guard
+	MaxDownload     int64
+	DownloadTimeout time.Duration
 }
 
 // Register makes q run analysis jobs; call it before q starts.
@@ -109,16 +113,27 @@ func (r *Analyses) Run(ctx context.Context, id string) error {
 	st.URL = a.URL
 	switch u, _ := url.Parse(a.URL); u.Scheme {
 	case "file":
-		if _, err := os.Stat(u.Path); err != nil {
+		// checked again now: the folders or the links in them may have changed
+		p, err := source.ImportedFile(a.URL, r.ImportDirs)
+		if errors.Is(err, source.ErrNotImported) {
 			return finish(0, "video: "+err.Error())
 		}
+		var fi os.FileInfo
+		if err == nil {
+			fi, err = os.Stat(p)
+		}
+		if err != nil || !fi.Mode().IsRegular() {
+			return finish(0, "video "+a.URL+" cannot be read")
+		}
+		st.URL = (&url.URL{Scheme: "file", Path: p}).String()
 	case "http", "https":
-		tmp, err := fetchVideo(ctx, a.URL)
+		tmp, err := r.fetchVideo(ctx, a.URL)
 		if ctx.Err() != nil {
 			return ctx.Err() // interrupted: it runs again
 		}
 		if err != nil {
-			return finish(0, "video: "+err.Error())
+			slog.Warn("offline analysis: download failed", "analysis", id, "url", a.URL, "err", err)
+			return finish(0, "video: download failed: "+publicDownloadError(err))
 		}
 		defer os.Remove(tmp)
 		st.URL = "file://" + tmp
@@ -144,6 +159,10 @@ func (r *Analyses) Run(ctx context.Context, id string) error {
 			frames = max(frames, ts.Frames)
 		}
 		if end, why := videoEnded(sst.Source); end {
+			if why != "" { // the source's reason may name a local path: log it, show less
+				slog.Warn("offline analysis: video failed", "analysis", id, "reason", why)
+				why = "video: the file could not be decoded"
+			}
 			reason = why
 			break
 		}
@@ -166,38 +185,6 @@ func videoEnded(st source.Status) (bool, string) {
 		return true, ""
 	}
 	return false, ""
-}
-
-// fetchVideo downloads an http(s) video into a temporary file, so that it is read
-// once, to its end, and at the analysis's pace: as a network source it would drop
-// the frames the pipeline cannot keep up with and reconnect when it ends. The
-// caller removes the file.
-func fetchVideo(ctx context.Context, raw string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return "", fmt.Errorf("GET %s: %s", raw, resp.Status)
-	}
-	f, err := os.CreateTemp("", "cityeye-analysis-*"+path.Ext(req.URL.Path))
-	if err != nil {
-		return "", err
-	}
-	_, err = io.Copy(f, resp.Body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("GET %s: %w", raw, err)
-	}
-	return f.Name(), nil
 }
 
 // drainAnalysis waits, after the source's end of file, until the task's frame count

@@ -131,6 +131,14 @@ func (s *Source) inputOptions() *astiav.Dictionary {
 	if s.kind == kindNetwork {
 		set("analyzeduration", strconv.FormatInt(probeBudget.Microseconds(), 10))
 	}
+	// Only the protocols the scheme needs: a playlist or SDP behind the URL cannot
+	// send FFmpeg to file:, other hosts' protocols or anything else.
+	if wl := protocolWhitelist(scheme, s.kind); wl != "" {
+		if strings.HasPrefix(scheme, "rtsp") && s.opts.RTSPTransport == "http" {
+			wl += ",http" // RTSP tunnelled in HTTP
+		}
+		set("protocol_whitelist", wl)
+	}
 	switch scheme {
 	case "rtsp", "rtsps":
 		// FFmpeg 5.x: "timeout" is the RTSP socket I/O timeout in µs
@@ -146,6 +154,29 @@ func (s *Source) inputOptions() *astiav.Dictionary {
 		set("timeout", us)
 	}
 	return d
+}
+
+// protocolWhitelist is FFmpeg's protocol_whitelist for an input: what the scheme
+// itself needs and nothing more.
+func protocolWhitelist(scheme string, kind sourceKind) string {
+	if kind == kindFile {
+		return "file"
+	}
+	switch scheme {
+	case "rtsp":
+		return "rtsp,rtp,udp,tcp"
+	case "rtsps":
+		return "rtsps,rtsp,rtp,udp,tcp,tls"
+	case "rtmp":
+		return "rtmp,tcp"
+	case "rtmps":
+		return "rtmps,rtmp,tcp,tls"
+	case "rtmpt":
+		return "rtmpt,rtmp,http,tcp"
+	case "http", "https":
+		return "http,https,tcp,tls"
+	}
+	return ""
 }
 
 // ioResult classifies an open/probe/read error.
