@@ -76,8 +76,13 @@ type Server struct {
 	ImportDirs []string
 	// MaxDownload caps a downloaded video (default 2 GiB).
 	MaxDownload int64
-	notifyOnce  sync.Once
-	notifyHTTP  *http.Client
+	// FeedRecheck is how often a live feed re-checks its caller's token (default
+	// 5 s); FeedMaxPerUser is how many feeds one user may hold open (default 3).
+	FeedRecheck    time.Duration
+	FeedMaxPerUser int
+	feed           feedHub
+	notifyOnce     sync.Once
+	notifyHTTP     *http.Client
 }
 
 // pipelines is the live status of every running stream, wherever it runs.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,9 +14,19 @@ import (
 	"github.com/cityeye/cityeye/store"
 )
 
+// DefaultFeedRecheck is how often a live feed re-checks its caller's token by
+// default; DefaultFeedMaxPerUser is how many feeds one user may hold open.
+const (
+	DefaultFeedRecheck    = 5 * time.Second
+	DefaultFeedMaxPerUser = 3
+)
+
 // streamAlerts is the live feed (Server-Sent Events) of alerts the caller may see,
-// optionally filtered by kinds and area. It reads the database, so alerts raised by
-// any worker process appear.
+// optionally filtered by kinds and area. One poller (feedHub) watches the database
+// for all feeds, so alerts raised by any worker process appear; a feed reads its
+// own scope only when the poller saw something new. The caller's token is checked
+// again every FeedRecheck and the feed ends when it is revoked, expired or its user
+// disabled.
 func streamAlerts(s *Server, c *gin.Context) {
 	p := who(c)
 	kinds := map[string]bool{}
@@ -29,20 +40,44 @@ func streamAlerts(s *Server, c *gin.Context) {
 		fail(c, http.StatusBadRequest, "area", "area: a 6-digit GB/T 2260 code")
 		return
 	}
+	limit := s.FeedMaxPerUser
+	if limit <= 0 {
+		limit = DefaultFeedMaxPerUser
+	}
+	after := time.Now() // alerts' creation times are wall-clock
+	fc, ok := s.feed.join(p.User.ID, limit, after, s.DB)
+	if !ok {
+		fail(c, http.StatusTooManyRequests, "", fmt.Sprintf("at most %d live feeds per user; close one first", limit))
+		return
+	}
+	defer s.feed.leave(fc)
 	c.Header("Content-Type", "text/event-stream")
 	c.Header("Cache-Control", "no-store")
 	c.Status(http.StatusOK)
 	c.Writer.Flush()
-	after := time.Now() // alerts' creation times are wall-clock
-	tick := time.NewTicker(300 * time.Millisecond)
-	defer tick.Stop()
+	recheck := s.FeedRecheck
+	if recheck <= 0 {
+		recheck = DefaultFeedRecheck
+	}
+	tok := strings.TrimSpace(strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer "))
+	check := time.NewTicker(recheck)
+	defer check.Stop()
 	for {
 		select {
 		case <-c.Request.Context().Done():
 			return
-		case <-tick.C:
+		case <-check.C:
+			np, err := s.DB.Authenticate(c.Request.Context(), tok, s.now())
+			if err != nil || !slices.Contains(readers.roles, np.User.Role) || np.User.ID != p.User.ID {
+				fmt.Fprintf(c.Writer, "event: end\ndata: {\"reason\":\"credentials no longer valid\"}\n\n")
+				c.Writer.Flush()
+				return
+			}
+			p = np // a changed department or role changes what the feed may show
+			continue
+		case <-fc.wake:
 		}
-		as, err := s.DB.ListAlerts(c, store.AlertFilter{Scope: p.Scope(), After: after, Limit: 100})
+		as, err := s.DB.ListAlerts(c.Request.Context(), store.AlertFilter{Scope: p.Scope(), After: after, Limit: 100})
 		if err != nil {
 			return
 		}
