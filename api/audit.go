@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,8 +12,29 @@ import (
 	"github.com/cityeye/cityeye/store"
 )
 
-// The audit trail is read here and nowhere written except by the reads it records;
-// there is deliberately no route that changes or deletes an entry.
+// The audit trail is read here and written only by what it records: reads of
+// evidence, and every way data leaves the platform (subscription pushes, webhooks,
+// live feed sessions). There is deliberately no route that changes or deletes an
+// entry.
+
+// auditDelivery records one push of a notification before it leaves: the user who
+// set the subscription up, which subscription, where to and how many items.
+func (s *Server) auditDelivery(ctx context.Context, sub store.Subscription, n store.Notification) error {
+	action := "subscription.push"
+	if sub.Kind == "alerts" {
+		action = "webhook.push"
+	}
+	return s.DB.Audit(ctx, &store.AuditEntry{At: s.now(), UserID: sub.UserID, DeptID: sub.DeptID, Action: action, Target: sub.ID,
+		Status: http.StatusOK, Detail: fmt.Sprintf("notification %s: %d items to %s (attempt %d)", n.ID, len(n.Items), sub.ReceiveAddr, n.Attempts+1)})
+}
+
+// auditFeed records a live feed session opening or closing for the caller of c;
+// it runs on its own context so the close is recorded after the client left.
+func (s *Server) auditFeed(c *gin.Context, action string, status int, detail string) error {
+	p := who(c)
+	return s.DB.Audit(context.WithoutCancel(c.Request.Context()), &store.AuditEntry{At: s.now(), UserID: p.User.ID, DeptID: p.Dept.ID,
+		TokenID: p.TokenID, Action: action, Target: c.Request.URL.RequestURI(), Remote: c.ClientIP(), Status: status, Detail: detail})
+}
 
 func listAudit(s *Server, c *gin.Context) {
 	f := store.AuditFilter{UserID: c.Query("user_id"), DeptID: c.Query("department"), Action: c.Query("action"), Target: c.Query("target")}

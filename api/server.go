@@ -74,6 +74,9 @@ type Server struct {
 	// ImportDirs are the folders file:// streams and analyses may name (absolute;
 	// none: file:// is refused).
 	ImportDirs []string
+	// TrustedProxies are the proxies (IPs or CIDRs) whose X-Forwarded-For is believed
+	// for the audit trail's address; none by default.
+	TrustedProxies []string
 	// MaxDownload caps a downloaded video (default 2 GiB).
 	MaxDownload int64
 	// FeedRecheck is how often a live feed re-checks its caller's token (default
@@ -123,6 +126,11 @@ func (s *Server) Handler() http.Handler { return s.router(routes()) }
 func (s *Server) router(rts []route) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// ClientIP (the audit trail's address) believes X-Forwarded-For only from the
+	// configured proxies; none by default
+	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
+		panic("api: trusted proxies: " + err.Error())
+	}
 	r.Use(gin.Recovery())
 	r.NoRoute(func(c *gin.Context) {
 		fail(c, http.StatusNotFound, "", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)

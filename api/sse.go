@@ -26,7 +26,7 @@ const (
 // for all feeds, so alerts raised by any worker process appear; a feed reads its
 // own scope only when the poller saw something new. The caller's token is checked
 // again every FeedRecheck and the feed ends when it is revoked, expired or its user
-// disabled.
+// disabled. Opening and closing are in the audit trail.
 func streamAlerts(s *Server, c *gin.Context) {
 	p := who(c)
 	kinds := map[string]bool{}
@@ -47,10 +47,19 @@ func streamAlerts(s *Server, c *gin.Context) {
 	after := time.Now() // alerts' creation times are wall-clock
 	fc, ok := s.feed.join(p.User.ID, limit, after, s.DB)
 	if !ok {
+		s.auditFeed(c, "alerts.feed.open", http.StatusTooManyRequests, fmt.Sprintf("over %d open feeds", limit))
 		fail(c, http.StatusTooManyRequests, "", fmt.Sprintf("at most %d live feeds per user; close one first", limit))
 		return
 	}
 	defer s.feed.leave(fc)
+	if err := s.auditFeed(c, "alerts.feed.open", http.StatusOK, c.Request.URL.RawQuery); err != nil {
+		fail(c, http.StatusServiceUnavailable, "", "audit log unavailable, feed refused")
+		return
+	}
+	sent, opened, ended := 0, time.Now(), "client left"
+	defer func() {
+		s.auditFeed(c, "alerts.feed.close", http.StatusOK, fmt.Sprintf("%d alerts sent in %s; %s", sent, time.Since(opened).Round(time.Second), ended))
+	}()
 	c.Header("Content-Type", "text/event-stream")
 	c.Header("Cache-Control", "no-store")
 	c.Status(http.StatusOK)
@@ -69,6 +78,7 @@ func streamAlerts(s *Server, c *gin.Context) {
 		case <-check.C:
 			np, err := s.DB.Authenticate(c.Request.Context(), tok, s.now())
 			if err != nil || !slices.Contains(readers.roles, np.User.Role) || np.User.ID != p.User.ID {
+				ended = "credentials no longer valid"
 				fmt.Fprintf(c.Writer, "event: end\ndata: {\"reason\":\"credentials no longer valid\"}\n\n")
 				c.Writer.Flush()
 				return
@@ -79,6 +89,7 @@ func streamAlerts(s *Server, c *gin.Context) {
 		}
 		as, err := s.DB.ListAlerts(c.Request.Context(), store.AlertFilter{Scope: p.Scope(), After: after, Limit: 100})
 		if err != nil {
+			ended = "database error"
 			return
 		}
 		for i := len(as) - 1; i >= 0; i-- { // oldest first
@@ -92,6 +103,7 @@ func streamAlerts(s *Server, c *gin.Context) {
 			b, _ := json.Marshal(gin.H{"id": a.ID, "kind": a.Kind, "level": a.Level, "device_id": a.DeviceID, "longitude": a.Longitude,
 				"latitude": a.Latitude, "time": a.Time, "zone": a.Zone, "image": s.Objects.URI(a.Image)})
 			fmt.Fprintf(c.Writer, "id: %s\nevent: alert\ndata: %s\n\n", a.ID, b)
+			sent++
 		}
 		c.Writer.Flush()
 	}

@@ -38,6 +38,13 @@ func (s *Server) checkReceiveAddr(v string) error {
 	return nil
 }
 
+// auditSubscribe records who set up a push of data out of the platform, and where to.
+func (s *Server) auditSubscribe(c *gin.Context, sub store.Subscription) error {
+	p := who(c)
+	return s.DB.Audit(c, &store.AuditEntry{At: s.now(), UserID: p.User.ID, DeptID: p.Dept.ID, TokenID: p.TokenID, Action: "subscription.create",
+		Target: sub.ID, Remote: c.ClientIP(), Status: http.StatusCreated, Detail: sub.Kind + " to " + sub.ReceiveAddr})
+}
+
 // viidSubscribe: POST /VIID/Subscribes with SubscribeListObject.
 func viidSubscribe(s *Server, c *gin.Context) {
 	var env struct {
@@ -89,6 +96,9 @@ func viidSubscribe(s *Server, c *gin.Context) {
 		}
 		if err == nil {
 			err = s.DB.CreateSubscription(c, &sub)
+		}
+		if err == nil {
+			err = s.auditSubscribe(c, sub)
 		}
 		st := gat1400.NewResponseStatus(c.Request.URL.Path, sb.SubscribeID, gat1400.StatusOK, s.now())
 		if err != nil {
@@ -180,7 +190,11 @@ func createAlertSubscription(s *Server, c *gin.Context) {
 	p := who(c)
 	sub := store.Subscription{ID: "alerts-" + newID(), Kind: "alerts", UserID: p.User.ID, DeptID: p.Dept.ID, AlertKinds: b.Kinds, Area: b.Area,
 		ReceiveAddr: b.ReceiveURL, ReportInterval: max(b.ReportInterval, 1)}
-	if err := s.DB.CreateSubscription(c, &sub); err != nil {
+	err := s.DB.CreateSubscription(c, &sub)
+	if err == nil {
+		err = s.auditSubscribe(c, sub)
+	}
+	if err != nil {
 		storeErr(c, err, "subscription")
 		return
 	}

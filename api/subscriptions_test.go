@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -131,6 +132,11 @@ func TestSubscriptionDeliveredExactlyOnceAfterOutage(t *testing.T) {
 	t.Logf("%d records in %d notifications, %d delivery attempts across the outage", len(want), len(rcv.byID), attempts)
 	if attempts <= len(ns) {
 		t.Errorf("no retries happened: %d attempts for %d notifications", attempts, len(ns))
+	}
+	// every attempt to push data out is in the audit trail (issue 14 item 8)
+	pushes := f.auditEntries("limit=1000&action=subscription.push&target=" + subID)
+	if len(pushes) != attempts || pushes[0]["department"] != "market" || !strings.Contains(fmt.Sprint(pushes[0]["detail"]), rcv.URL) {
+		t.Errorf("%d pushes in the audit trail for %d delivery attempts: %v", len(pushes), attempts, pushes)
 	}
 }
 

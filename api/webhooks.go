@@ -175,6 +175,11 @@ func (s *Server) deliver(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	// every push of data out of the platform is in the audit trail, written before
+	// the data leaves (no trail, no push: the job is retried)
+	if err := s.auditDelivery(ctx, sub, n); err != nil {
+		return err
+	}
 	err = s.post(ctx, sub.ReceiveAddr, n.Body)
 	dead := err != nil && n.Attempts+1 >= s.maxAttempts()
 	if rerr := s.DB.DeliveryAttempt(ctx, id, err, dead); rerr != nil {
