@@ -43,8 +43,8 @@ func flameClip(t *testing.T) string {
 // A running fire task (the model-free baseline) raises alerts that reach a live
 // Server-Sent Events subscriber with location, level and snapshot.
 func TestAlertStreamFromRunningTask(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--loop-files")
 	clip := flameClip(t)
+	s := startServer(t, t.TempDir(), "--loop-files", "--import-dirs", filepath.Dir(clip))
 	s.post("/api/v1/departments", map[string]any{"id": "forestry", "name": "Forestry bureau", "areas": []string{"441500"}}, 201, 409)
 	s.post("/api/v1/streams", map[string]any{"device_id": "44150200001310000031", "name": "hillside", "url": "file://" + clip,
 		"admin_division": "441502", "longitude": 115.41, "latitude": 22.80, "owner_department": "forestry", "point_type": 2, "sharing": 2})

@@ -43,6 +43,8 @@ func runDemo(args []string) error {
 		return err
 	}
 	cfg := *cfgp
+	// the demo's clips are file:// cameras: their folder is an import folder
+	cfg.ImportDirs = append(cfg.ImportDirs, filepath.Join(engine.Home(), "media"))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *duration > 0 {

@@ -59,7 +59,8 @@ func startServer(t *testing.T, data string, extra ...string) *server {
 func startServerAt(t *testing.T, addr, data string, extra ...string) *server {
 	t.Helper()
 	s := &server{t: t, url: "http://" + addr, logs: &bytes.Buffer{}}
-	s.cmd = exec.Command(binary, append([]string{"serve", "--listen", addr, "--data", data, "--provider", "cpu"}, extra...)...)
+	// the test media folder is an import folder, as an administrator would configure it
+	s.cmd = exec.Command(binary, append([]string{"serve", "--listen", addr, "--data", data, "--provider", "cpu", "--import-dirs", testdata.MediaDir()}, extra...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
 	"github.com/cityeye/cityeye/models/warehouse"
+	"github.com/cityeye/cityeye/netguard"
 	"github.com/cityeye/cityeye/scheduler"
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/store/objects"
@@ -50,6 +51,18 @@ type serveConfig struct {
 	// TokenDays is the lifetime of an API token whose creator names none, the
 	// bootstrap administrator's included (default 90).
 	TokenDays int `json:"token_days,omitempty"`
+
+	// Security settings of the platform administrator. ImportDirs: the folders
+	// file:// streams and analyses may name (none: file:// is refused).
+	// OutboundAllow: internal targets webhooks, notification receivers and video
+	// downloads may reach (CIDR, IP, IP:port or host:port; public addresses need no
+	// entry). TrustedProxies: reverse proxies whose X-Forwarded-For is believed for
+	// the audit trail (none: the peer address). MaxDownloadMiB caps a downloaded
+	// video (default 2048).
+	ImportDirs     []string `json:"import_dirs,omitempty"`
+	OutboundAllow  []string `json:"outbound_allow,omitempty"`
+	TrustedProxies []string `json:"trusted_proxies,omitempty"`
+	MaxDownloadMiB int64    `json:"max_download_mib,omitempty"`
 
 	// Distributed mode: PostgreSQL for metadata and records, an S3 server (MinIO) for
 	// objects, Redis for the job queue; analysis runs on remote `cityeye worker
@@ -85,7 +98,12 @@ func defaultServeConfig() serveConfig {
 func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	cfg := defaultServeConfig()
 	flags := cfg
-	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request, token_days; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s)")
+	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request, token_days; "+
+		"security: import_dirs, outbound_allow, trusted_proxies, max_download_mib; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s)")
+	var importDirs, outboundAllow, trustedProxies string
+	fs.StringVar(&importDirs, "import-dirs", "", "comma-separated folders file:// streams and analyses may name (CITYEYE_IMPORT_DIRS)")
+	fs.StringVar(&outboundAllow, "outbound-allow", "", "comma-separated internal targets webhooks and downloads may reach: CIDR, IP, IP:port, host:port (CITYEYE_OUTBOUND_ALLOW)")
+	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed (CITYEYE_TRUSTED_PROXIES)")
 	fs.StringVar(&flags.Listen, "listen", cfg.Listen, "API listen address (CITYEYE_LISTEN)")
 	fs.StringVar(&flags.Data, "data", cfg.Data, "data folder: database and snapshots (CITYEYE_DATA)")
 	fs.StringVar(&flags.Models, "models", cfg.Models, "model repository folder (CITYEYE_MODELS)")
@@ -104,13 +122,16 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 			}
 		}
 		env := map[string]func(string) error{
-			"CITYEYE_LISTEN":       func(v string) error { cfg.Listen = v; return nil },
-			"CITYEYE_DATA":         func(v string) error { cfg.Data = v; return nil },
-			"CITYEYE_MODELS":       func(v string) error { cfg.Models = v; return nil },
-			"CITYEYE_PROVIDER":     func(v string) error { cfg.Provider = v; return nil },
-			"CITYEYE_CAPACITY_FPS": func(v string) (err error) { cfg.CapacityFPS, err = strconv.ParseFloat(v, 64); return },
-			"CITYEYE_LOOP_FILES":   func(v string) (err error) { cfg.LoopFiles, err = strconv.ParseBool(v); return },
-			"CITYEYE_FAST_FILES":   func(v string) (err error) { cfg.FastFiles, err = strconv.ParseBool(v); return },
+			"CITYEYE_LISTEN":          func(v string) error { cfg.Listen = v; return nil },
+			"CITYEYE_DATA":            func(v string) error { cfg.Data = v; return nil },
+			"CITYEYE_MODELS":          func(v string) error { cfg.Models = v; return nil },
+			"CITYEYE_PROVIDER":        func(v string) error { cfg.Provider = v; return nil },
+			"CITYEYE_CAPACITY_FPS":    func(v string) (err error) { cfg.CapacityFPS, err = strconv.ParseFloat(v, 64); return },
+			"CITYEYE_LOOP_FILES":      func(v string) (err error) { cfg.LoopFiles, err = strconv.ParseBool(v); return },
+			"CITYEYE_FAST_FILES":      func(v string) (err error) { cfg.FastFiles, err = strconv.ParseBool(v); return },
+			"CITYEYE_IMPORT_DIRS":     func(v string) error { cfg.ImportDirs = splitList(v); return nil },
+			"CITYEYE_OUTBOUND_ALLOW":  func(v string) error { cfg.OutboundAllow = splitList(v); return nil },
+			"CITYEYE_TRUSTED_PROXIES": func(v string) error { cfg.TrustedProxies = splitList(v); return nil },
 		}
 		for k, set := range env {
 			if v, ok := os.LookupEnv(k); ok {
@@ -135,10 +156,52 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 				cfg.LoopFiles = flags.LoopFiles
 			case "fast-files":
 				cfg.FastFiles = flags.FastFiles
+			case "import-dirs":
+				cfg.ImportDirs = splitList(importDirs)
+			case "outbound-allow":
+				cfg.OutboundAllow = splitList(outboundAllow)
+			case "trusted-proxies":
+				cfg.TrustedProxies = splitList(trustedProxies)
 			}
 		})
 		return nil
 	}
+}
+
+// splitList splits a comma-separated setting, dropping empty entries.
+func splitList(v string) []string {
+	var out []string
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// security checks the administrator's security settings and puts them in the
+// form the server takes: absolute import folders, a parsed outbound policy.
+func (c serveConfig) security() (dirs []string, guard *netguard.Guard, err error) {
+	for _, d := range c.ImportDirs {
+		a, err := filepath.Abs(d)
+		if err != nil {
+			return nil, nil, fmt.Errorf("import_dirs %q: %w", d, err)
+		}
+		if fi, err := os.Stat(a); err != nil || !fi.IsDir() {
+			return nil, nil, fmt.Errorf("import_dirs %q: not a folder", d)
+		}
+		dirs = append(dirs, a)
+	}
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return nil, nil, fmt.Errorf("trusted_proxies %q: want an IP or a CIDR", p)
+		}
+	}
+	if c.MaxDownloadMiB < 0 {
+		return nil, nil, errors.New("max_download_mib: must not be negative")
+	}
+	guard, err = netguard.New(c.OutboundAllow)
+	return dirs, guard, err
 }
 
 func decodeConfig(b []byte, cfg *serveConfig) error {
@@ -162,6 +225,10 @@ type embedded struct {
 }
 
 func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
+	importDirs, outbound, err := cfg.security()
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(parent)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -314,7 +381,8 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Cluster: cluster, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
 		WatermarkKey: key, Warehouse: wh, Jobs: q,
 		MaxClockSkew: time.Duration(cfg.MaxClockSkewS * float64(time.Second)), VIIDDigestEveryRequest: cfg.VIIDDigestEveryRequest,
-		TokenLifetime: cfg.tokenLifetime()}
+		TokenLifetime: cfg.tokenLifetime(),
+		ImportDirs:    importDirs, Outbound: outbound, TrustedProxies: cfg.TrustedProxies, MaxDownload: cfg.MaxDownloadMiB << 20}
 	srv.RegisterJobs()
 	workers.RegisterRetention(q, db, objs, cfg.Retention)
 	err = q.Start(ctx)
