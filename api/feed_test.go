@@ -91,6 +91,9 @@ func TestLiveFeedEndsWhenCredentialsGoAndIsCapped(t *testing.T) {
 	if other.code != 200 {
 		t.Errorf("another user's feed: %d", other.code)
 	}
+	// the poller of the feeds that ended above may take a moment to exit
+	for deadline := time.Now().Add(time.Second); f.srv.FeedPollers() != 1 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	}
 	if n := f.srv.FeedPollers(); n != 1 {
 		t.Errorf("%d poll loops for the feeds open together, want one shared", n)
 	}
