@@ -52,7 +52,8 @@ func (w *Worker) startPipeline(plan plan.StreamPlan) *pipeline {
 	url := plan.Stream.URL
 	isFile := strings.HasPrefix(url, "file://") || strings.HasPrefix(url, "/")
 	opts := source.Options{URL: url, Loop: isFile && w.cfg.LoopFiles, Realtime: isFile && !w.cfg.FastFiles, NoRealtime: isFile && w.cfg.FastFiles, MaxFPS: maxFPS,
-		KeyframesOnly: maxFPS > 0 && maxFPS <= 1} // every task ≤ 1 fps: key frames suffice when the GOP allows
+		KeyframesOnly: maxFPS > 0 && maxFPS <= 1, // every task ≤ 1 fps: key frames suffice when the GOP allows
+		RestrictFiles: w.cfg.RestrictFiles, ImportDirs: w.cfg.ImportDirs}
 	if dev, ok := strings.CutPrefix(plan.Device, "cuda:"); ok {
 		// placed on a GPU: NVDEC on that GPU, software with the reason in the
 		// stream's status when the session cannot be created

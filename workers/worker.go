@@ -29,6 +29,9 @@ type Config struct {
 	// ModelCheck is how often the worker re-resolves its models to pick up a newly
 	// published version (see RefreshModels): default 5s, negative disables the check.
 	ModelCheck time.Duration
+	// RestrictFiles: file:// streams only under ImportDirs (see source.Options).
+	RestrictFiles bool
+	ImportDirs    []string
 }
 
 // Worker runs the pipelines the scheduler assigns to it. In embedded mode there is

@@ -358,7 +358,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	} else {
 		rec := workers.NewRecorder(db, objs, nil)
 		w = workers.New(ctx, workers.Config{Repo: models.Repository{Root: cfg.Models}, Engine: engine.Options{Provider: engine.Provider(cfg.Provider)},
-			LoopFiles: cfg.LoopFiles, FastFiles: cfg.FastFiles}, rec)
+			LoopFiles: cfg.LoopFiles, FastFiles: cfg.FastFiles, RestrictFiles: true, ImportDirs: importDirs}, rec)
 		sched = scheduler.New(db, w, cfg.CapacityFPS)
 		refresh = w.RefreshModels
 	}

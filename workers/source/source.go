@@ -114,6 +114,12 @@ type Status struct {
 // Options configures a Source.
 type Options struct {
 	URL string // rtsp://, rtmp://, http(s):// (MP4/FLV), file:///abs/path or a plain path
+	// RestrictFiles opens a file input only under ImportDirs (the platform's import
+	// folders), links resolved: the API checks at registration, this also refuses a
+	// stream registered before the folders were configured or written to the
+	// database directly.
+	RestrictFiles bool
+	ImportDirs    []string
 	// Loop restarts file sources at EOF (demo "live" cameras).
 	Loop bool
 	// Realtime paces file sources at their native fps. Pacing is also on by
@@ -289,6 +295,14 @@ func Open(ctx context.Context, opts Options) *Source {
 		close(s.frames)
 		close(s.done)
 		return s
+	}
+	if kind == kindFile && opts.RestrictFiles {
+		if _, err := ImportedFile((&url.URL{Scheme: "file", Path: input}).String(), opts.ImportDirs); errors.Is(err, ErrNotImported) {
+			s.setError(err.Error())
+			close(s.frames)
+			close(s.done)
+			return s
+		}
 	}
 	s.kind, s.input = kind, input
 	// pacing: on when asked, or by default for looping files
