@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -153,8 +154,8 @@ func demoSummary(e *embedded) error {
 	for _, b := range e.worker.Batchers() {
 		fmt.Printf("model %-15s on %s: %d frames in %d batches (mean batch %.2f), %.1fs busy\n", b.Model, b.Provider, b.Frames, b.Batches, b.MeanBatch, b.BusySec)
 	}
-	fmt.Printf("browse: curl -H \"Authorization: Bearer $(cat %s)\" %s/api/v1/records?type=Person  (run `cityeye serve --data %s` to keep browsing)\n",
-		filepath.Join(e.cfg.Data, "admin.token"), e.URL(), e.cfg.Data)
+	fmt.Printf("browse: curl -H \"Authorization: Bearer $(cat %s)\" %s/api/v1/records?type=Person  (run `cityeye serve --data %s --import-dirs %s` to keep browsing)\n",
+		filepath.Join(e.cfg.Data, "admin.token"), e.URL(), e.cfg.Data, strings.Join(e.cfg.ImportDirs, ","))
 	if total == 0 {
 		return fmt.Errorf("the demo produced no captures")
 	}
