@@ -21,7 +21,6 @@ import (
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
 	"github.com/cityeye/cityeye/models/warehouse"
-	"github.com/cityeye/cityeye/netguard"
 	"github.com/cityeye/cityeye/scheduler"
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/store/objects"
@@ -166,42 +165,6 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 		})
 		return nil
 	}
-}
-
-// splitList splits a comma-separated setting, dropping empty entries.
-func splitList(v string) []string {
-	var out []string
-	for _, e := range strings.Split(v, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// security checks the administrator's security settings and puts them in the
-// form the server takes: absolute import folders, a parsed outbound policy.
-func (c serveConfig) security() (dirs []string, guard *netguard.Guard, err error) {
-	for _, d := range c.ImportDirs {
-		a, err := filepath.Abs(d)
-		if err != nil {
-			return nil, nil, fmt.Errorf("import_dirs %q: %w", d, err)
-		}
-		if fi, err := os.Stat(a); err != nil || !fi.IsDir() {
-			return nil, nil, fmt.Errorf("import_dirs %q: not a folder", d)
-		}
-		dirs = append(dirs, a)
-	}
-	for _, p := range c.TrustedProxies {
-		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
-			return nil, nil, fmt.Errorf("trusted_proxies %q: want an IP or a CIDR", p)
-		}
-	}
-	if c.MaxDownloadMiB < 0 {
-		return nil, nil, errors.New("max_download_mib: must not be negative")
-	}
-	guard, err = netguard.New(c.OutboundAllow)
-	return dirs, guard, err
 }
 
 func decodeConfig(b []byte, cfg *serveConfig) error {
