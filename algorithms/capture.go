@@ -82,7 +82,8 @@ func newCapture(taskID, model string, kinds map[string]string, p Params, defScor
 		score:   float32(p.Threshold("score", defScore)),
 		minSize: float32(p.Threshold("min_size", 16)),
 		minHits: 3, every: 2 * time.Second,
-		tracker:  track.New(0.3, 2*time.Second),
+		tracker: track.New(track.Config{FPS: p.SampleFPS, High: float32(p.Threshold("score", defScore)),
+			Family: func(label string) string { return kinds[label] }}),
 		objs:     map[uint64]*object{},
 		quality:  func(f Frame, d decode.Detection) float32 { return detQuality(d, f.Mat.Cols(), f.Mat.Rows()) },
 		betterBy: 1.15,
@@ -112,7 +113,7 @@ func (c *capture) process(f Frame, all map[string][]decode.Detection) []Capture 
 	w, h := f.Mat.Cols(), f.Mat.Rows()
 	var dets []decode.Detection
 	for _, d := range all[c.model] {
-		if _, ok := c.kinds[d.Label]; !ok || d.Score < c.score {
+		if _, ok := c.kinds[d.Label]; !ok {
 			continue
 		}
 		if d.Box.W() < c.minSize || d.Box.H() < c.minSize {
@@ -129,6 +130,9 @@ func (c *capture) process(f Frame, all map[string][]decode.Detection) []Capture 
 	var out []Capture
 	for i, d := range dets {
 		k := assigned[i]
+		if k == nil {
+			continue // a low-score detection that continues no track
+		}
 		o := c.objs[k.ID]
 		if o == nil {
 			o = &object{best: Capture{TrackKey: fmt.Sprintf("%s/%d", c.taskKey, k.ID), Kind: c.kinds[d.Label], Label: d.Label, Appear: f.Time}}
