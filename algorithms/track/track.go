@@ -27,14 +27,24 @@ type Config struct {
 	Low float32
 	// NewTrack: only a detection this confident starts a track (default High+0.1).
 	NewTrack float32
-	// LostFrames is how many frames a track stays lost before it ends (default 3 s
-	// of frames at FPS).
+	// LostFrames is how many frames a track stays lost before it ends (default 5 s
+	// of frames at FPS: a person behind a pole or a group, or missed by the
+	// detector for a few frames, is still the same person).
 	LostFrames int
 	// Margin grows both boxes by this fraction of their size on each side before
 	// IoU (buffered IoU): at low sampling rates an object moves more than its own
 	// width between frames. Default 0.3/ (FPS/5) clamped to [0, 0.6]: 0.3 at 5 fps,
 	// 0.6 at 2 fps and below.
 	Margin float32
+	// Gate is the largest appearance distance (Bhattacharyya distance of the
+	// features given to Update, in [0,1]) at which a detection may continue a track
+	// (default 0.5); it only applies where both have a feature. Two people in
+	// different clothes who pass each other keep their own tracks.
+	Gate float32
+	// ReID is the largest appearance distance at which a lost track is found again
+	// away from its predicted box (default 0.4; negative: never), and Reach how far it may have
+	// gone meanwhile, in box heights per second (default 1: a brisk walk).
+	ReID, Reach float64
 	// Family maps a detector label to the family matched class-agnostically (a car
 	// re-detected as a truck continues its track); default: the label itself.
 	Family func(label string) string
@@ -65,6 +75,7 @@ type Track struct {
 	FirstSeen time.Time
 	LastSeen  time.Time
 
+	feat   []float32 // appearance: moving average of the confident detections' features
 	kf     *kalman
 	at     int64 // the frame the filter state refers to
 	last   int64 // the frame of the latest match
@@ -102,10 +113,19 @@ func New(c Config) *Tracker {
 		c.NewTrack = c.High + 0.1
 	}
 	if c.LostFrames <= 0 {
-		c.LostFrames = max(1, int(math.Round(3*c.FPS)))
+		c.LostFrames = max(1, int(math.Round(5*c.FPS)))
 	}
 	if c.Margin <= 0 {
 		c.Margin = float32(min(0.6, 0.3*5/c.FPS))
+	}
+	if c.Gate <= 0 {
+		c.Gate = 0.5
+	}
+	if c.ReID == 0 {
+		c.ReID = 0.4
+	}
+	if c.Reach <= 0 {
+		c.Reach = 1
 	}
 	if c.Family == nil {
 		c.Family = func(l string) string { return l }
@@ -119,8 +139,9 @@ func (tr *Tracker) Config() Config { return tr.cfg }
 // Update matches dets seen at t to tracks and returns, per detection, its track (nil
 // for a detection that neither continued a track nor was confident enough to start
 // one), and the tracks that ended: lost for longer than LostFrames, or tentative and
-// unmatched.
-func (tr *Tracker) Update(t time.Time, dets []decode.Detection) (assigned []*Track, ended []*Track) {
+// unmatched. feats, if not nil, holds an appearance feature per detection (a
+// normalised histogram; nil entries have none): see Config.Gate.
+func (tr *Tracker) Update(t time.Time, dets []decode.Detection, feats [][]float32) (assigned []*Track, ended []*Track) {
 	tr.advance(t)
 	for _, k := range tr.tracks {
 		dt := float64(tr.frame - k.at)
@@ -150,7 +171,7 @@ func (tr *Tracker) Update(t time.Time, dets []decode.Detection) (assigned []*Tra
 	}
 	matched := map[*Track]bool{}
 	// 1: confident detections against confirmed tracks, followed and lost
-	rest := tr.match(t, dets, high, active, limitFirst, assigned, matched)
+	rest := tr.match(t, dets, feats, high, active, limitFirst, assigned, matched)
 	// 2: low-score detections against the followed ones still unmatched
 	var followed []*Track
 	for _, k := range active {
@@ -158,9 +179,19 @@ func (tr *Tracker) Update(t time.Time, dets []decode.Detection) (assigned []*Tra
 			followed = append(followed, k)
 		}
 	}
-	tr.match(t, dets, low, followed, limitSecond, assigned, matched)
+	tr.match(t, dets, feats, low, followed, limitSecond, assigned, matched)
 	// 3: the remaining confident detections against tentative tracks
-	rest = tr.match(t, dets, rest, tentative, limitTentative, assigned, matched)
+	rest = tr.match(t, dets, feats, rest, tentative, limitTentative, assigned, matched)
+	// 4: re-identification: a confident detection that overlaps no prediction may
+	// still be a lost track reappearing (from behind a pole, after missed frames
+	// at a low sampling rate) if it looks alike and is within walking distance
+	var lost []*Track
+	for _, k := range active {
+		if !matched[k] && k.lost {
+			lost = append(lost, k)
+		}
+	}
+	rest = tr.reidentify(t, dets, feats, rest, lost, assigned, matched)
 	var live []*Track
 	for _, k := range tr.tracks {
 		switch {
@@ -178,7 +209,7 @@ func (tr *Tracker) Update(t time.Time, dets []decode.Detection) (assigned []*Tra
 			live = append(live, k)
 		}
 	}
-	// 4: new tracks from confident detections nothing claimed
+	// 5: new tracks from confident detections nothing claimed
 	for _, i := range rest {
 		d := dets[i]
 		if d.Score < tr.cfg.NewTrack {
@@ -187,12 +218,58 @@ func (tr *Tracker) Update(t time.Time, dets []decode.Detection) (assigned []*Tra
 		tr.nextID++
 		k := &Track{ID: tr.nextID, Family: tr.cfg.Family(d.Label), kf: newKalman(d.Box), at: tr.frame, FirstSeen: t,
 			Confirmed: tr.frame == 0} // on the first frame ByteTrack confirms at once
-		k.hit(t, tr.frame, d)
+		k.hit(t, tr.frame, d, featAt(feats, i), tr.cfg.High)
 		live = append(live, k)
 		assigned[i] = k
 	}
 	tr.tracks = live
 	return assigned, ended
+}
+
+// reidentify matches dets[idx] to lost tracks by appearance distance (at most
+// Config.ReID) among those whose centre is within reach of the track's last box:
+// one box height plus Reach box heights per second lost.
+func (tr *Tracker) reidentify(t time.Time, dets []decode.Detection, feats [][]float32, idx []int, tracks []*Track, assigned []*Track, matched map[*Track]bool) []int {
+	if len(idx) == 0 || len(tracks) == 0 || feats == nil || tr.cfg.ReID < 0 {
+		return idx
+	}
+	cost := make([][]float64, len(tracks))
+	for r, k := range tracks {
+		cost[r] = make([]float64, len(idx))
+		secs := float64(tr.frame-k.last) / tr.cfg.FPS
+		h := float64(k.Box.H())
+		reach := h * (1 + tr.cfg.Reach*secs)
+		kx, ky := float64(k.Box.X1+k.Box.X2)/2, float64(k.Box.Y1+k.Box.Y2)/2
+		for c, i := range idx {
+			d, f := dets[i], featAt(feats, i)
+			cost[r][c] = infeasible
+			if k.feat == nil || f == nil || tr.cfg.Family(d.Label) != k.Family {
+				continue
+			}
+			dx, dy := float64(d.Box.X1+d.Box.X2)/2-kx, float64(d.Box.Y1+d.Box.Y2)/2-ky
+			if dx*dx+dy*dy > reach*reach || math.Abs(float64(d.Box.H())/h-1) > 0.5 {
+				continue
+			}
+			cost[r][c] = float64(Distance(k.feat, f))
+		}
+	}
+	var rest []int
+	taken := make([]bool, len(idx))
+	for r, c := range assign(cost, float64(tr.cfg.ReID)) {
+		if c < 0 {
+			continue
+		}
+		k, i := tracks[r], idx[c]
+		k.hit(t, tr.frame, dets[i], featAt(feats, i), tr.cfg.High)
+		k.kf = newKalman(dets[i].Box) // the motion before the gap says little about now
+		assigned[i], matched[k], taken[c] = k, true, true
+	}
+	for c, i := range idx {
+		if !taken[c] {
+			rest = append(rest, i)
+		}
+	}
+	return rest
 }
 
 // advance moves the frame counter to t: gaps are counted at the sampling rate, so a
@@ -204,9 +281,15 @@ func (tr *Tracker) advance(t time.Time) {
 	tr.prev = t
 }
 
-// match assigns dets[idx] to tracks by minimum total (1 − buffered IoU) under limit,
-// within families, records the matches, and returns the detections left.
-func (tr *Tracker) match(t time.Time, dets []decode.Detection, idx []int, tracks []*Track, limit float64, assigned []*Track, matched map[*Track]bool) []int {
+// appearanceWeight adds the appearance distance to the IoU cost, so that among
+// overlapping candidates the one that looks alike wins.
+const appearanceWeight = 0.5
+
+// match assigns dets[idx] to tracks by minimum total cost under limit, within
+// families: a pair is feasible when 1 − buffered IoU < limit and the appearance
+// distance is within the gate, and costs 1 − IoU + appearanceWeight·distance.
+// It records the matches and returns the detections left.
+func (tr *Tracker) match(t time.Time, dets []decode.Detection, feats [][]float32, idx []int, tracks []*Track, limit float64, assigned []*Track, matched map[*Track]bool) []int {
 	if len(idx) == 0 || len(tracks) == 0 {
 		return idx
 	}
@@ -221,17 +304,27 @@ func (tr *Tracker) match(t time.Time, dets []decode.Detection, idx []int, tracks
 				cost[r][c] = infeasible
 				continue
 			}
-			cost[r][c] = 1 - float64(decode.IoU(pb, grow(d.Box, tr.cfg.Margin)))
+			iouCost := 1 - float64(decode.IoU(pb, grow(d.Box, tr.cfg.Margin)))
+			if iouCost >= limit {
+				cost[r][c] = infeasible
+				continue
+			}
+			dist := Distance(k.feat, featAt(feats, i))
+			if dist > tr.cfg.Gate {
+				cost[r][c] = infeasible
+				continue
+			}
+			cost[r][c] = iouCost + appearanceWeight*float64(dist)
 		}
 	}
 	var rest []int
 	taken := make([]bool, len(idx))
-	for r, c := range assign(cost, limit) {
+	for r, c := range assign(cost, limit+appearanceWeight) {
 		if c < 0 {
 			continue
 		}
 		k := tracks[r]
-		k.hit(t, tr.frame, dets[idx[c]])
+		k.hit(t, tr.frame, dets[idx[c]], featAt(feats, idx[c]), tr.cfg.High)
 		k.kf.update(dets[idx[c]].Box)
 		assigned[idx[c]] = k
 		matched[k] = true
@@ -245,8 +338,18 @@ func (tr *Tracker) match(t time.Time, dets []decode.Detection, idx []int, tracks
 	return rest
 }
 
-// hit records a matched detection.
-func (k *Track) hit(t time.Time, frame int64, d decode.Detection) {
+// hit records a matched detection; a confident one also updates the appearance
+// (a low-score detection is usually partly hidden by something else).
+func (k *Track) hit(t time.Time, frame int64, d decode.Detection, feat []float32, high float32) {
+	if feat != nil && d.Score >= high {
+		if k.feat == nil {
+			k.feat = append([]float32(nil), feat...)
+		} else {
+			for i := range k.feat {
+				k.feat[i] = 0.9*k.feat[i] + 0.1*feat[i]
+			}
+		}
+	}
 	if k.Hits > 0 {
 		k.Confirmed = true // a tentative track unmatched once has ended: hits are consecutive
 	}
@@ -263,6 +366,26 @@ func (k *Track) hit(t time.Time, frame int64, d decode.Detection) {
 	if k.labels[d.Label] > k.labels[k.Label] {
 		k.Label = d.Label
 	}
+}
+
+func featAt(feats [][]float32, i int) []float32 {
+	if i < len(feats) {
+		return feats[i]
+	}
+	return nil
+}
+
+// Distance is the Bhattacharyya distance √(1 − Σ√(aᵢbᵢ)) of two normalised
+// histograms, 0 when either is missing.
+func Distance(a, b []float32) float32 {
+	if len(a) == 0 || len(a) != len(b) {
+		return 0
+	}
+	var s float64
+	for i := range a {
+		s += math.Sqrt(float64(a[i]) * float64(b[i]))
+	}
+	return float32(math.Sqrt(max(0, 1-s)))
 }
 
 // grow enlarges b by m of its width and height on each side.

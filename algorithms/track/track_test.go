@@ -50,7 +50,7 @@ func run(tr *Tracker, fps float64, n int, objs []walker, visible func(i, frame i
 			dets = append(dets, d)
 			who = append(who, i)
 		}
-		a, e := tr.Update(t0.Add(time.Duration(float64(f)/fps*float64(time.Second))), dets)
+		a, e := tr.Update(t0.Add(time.Duration(float64(f)/fps*float64(time.Second))), dets, nil)
 		ended = append(ended, e...)
 		for i := range objs {
 			ids[i] = append(ids[i], 0)
@@ -171,7 +171,7 @@ func TestTrackerLostBufferAndTentative(t *testing.T) {
 				dets = append(dets, o.at(f))
 			}
 		}
-		_, e := tr.Update(t0.Add(time.Duration(f)*500*time.Millisecond), dets)
+		_, e := tr.Update(t0.Add(time.Duration(f)*500*time.Millisecond), dets, nil)
 		for _, k := range e {
 			endedAt[k.ID], confirmed[k.ID] = f, k.Confirmed
 		}
@@ -184,10 +184,52 @@ func TestTrackerLostBufferAndTentative(t *testing.T) {
 	}
 	// a gap in the frames (the worker skipped some) counts as the frames missed
 	tr = New(Config{FPS: 5, LostFrames: 5})
-	tr.Update(t0, []decode.Detection{objs[0].at(0)})
-	tr.Update(t0.Add(200*time.Millisecond), []decode.Detection{objs[0].at(1)})
-	if _, e := tr.Update(t0.Add(1400*time.Millisecond), nil); len(e) != 1 {
+	tr.Update(t0, []decode.Detection{objs[0].at(0)}, nil)
+	tr.Update(t0.Add(200*time.Millisecond), []decode.Detection{objs[0].at(1)}, nil)
+	if _, e := tr.Update(t0.Add(1400*time.Millisecond), nil, nil); len(e) != 1 {
 		t.Fatalf("a 6-frame gap did not end the track (%d ended)", len(e))
+	}
+}
+
+// hist is a synthetic appearance feature: all weight in bin i of 4.
+func hist(i int) []float32 {
+	f := make([]float32, 4)
+	f[i] = 1
+	return f
+}
+
+// A lost person who turns while hidden (reappearing 3 s later where no prediction
+// overlaps) is found again by appearance within walking reach; someone who looks
+// different at that spot is a new track, and so is the same look too far away.
+func TestTrackerReidentifies(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	box := func(x, y float32) decode.Detection {
+		return decode.Detection{Box: decode.Box{X1: x, Y1: y, X2: x + 30, Y2: y + 80}, Score: 0.8, Label: "person"}
+	}
+	for _, c := range []struct {
+		name   string
+		x, y   float32
+		look   int
+		sameID bool
+	}{
+		{"same look, turned back", 150, 160, 0, true},
+		{"other look, same place", 150, 160, 1, false},
+		{"same look, out of reach", 700, 160, 0, false},
+	} {
+		tr := New(Config{FPS: 2})
+		var first uint64
+		for f := range 5 { // walks right 20 px per frame
+			a, _ := tr.Update(t0.Add(time.Duration(f)*500*time.Millisecond), []decode.Detection{box(100+20*float32(f), 100)}, [][]float32{hist(0)})
+			first = a[0].ID
+		}
+		for f := 5; f < 11; f++ { // hidden 3 s
+			tr.Update(t0.Add(time.Duration(f)*500*time.Millisecond), nil, nil)
+		}
+		a, _ := tr.Update(t0.Add(11*500*time.Millisecond), []decode.Detection{box(c.x, c.y)}, [][]float32{hist(c.look)})
+		got := a[0] != nil && a[0].ID == first
+		if got != c.sameID {
+			t.Errorf("%s: continued the track = %v, want %v", c.name, got, c.sameID)
+		}
 	}
 }
 
