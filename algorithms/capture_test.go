@@ -143,6 +143,10 @@ func TestCaptureSuppressesStaticPerson(t *testing.T) {
 	if len(caps) == 0 || caps[0].Kind != "Person" {
 		t.Fatalf("a walking person was not recorded: %d captures", len(caps))
 	}
+	// the frame is black: so are the clothes (ClothingColors on the best shot)
+	if a := caps[0].Attributes; a[AttrCoatColor] != ColorBlack || a[AttrTrousersColor] != ColorBlack {
+		t.Fatalf("clothing attributes %v", a)
+	}
 	// swaying on the spot (a tree in the wind, a flag) by a third of its height is not moving
 	if caps := runPerson(t, p, 300, func(i int) decode.Detection { return person(100+float32(i%3)*6, 20, 0.8) }); len(caps) != 0 {
 		t.Fatalf("a swaying 'person' was recorded %d times", len(caps))

@@ -63,7 +63,7 @@ func (c *capture) readPlate(o *object, frame gocv.Mat, box decode.Box, t time.Ti
 // newVehicleCapture is person/vehicle capture with the motor-vehicle second stage:
 // plate reads (OCR on the vehicle crop, on each emitted best shot and on up to
 // maxPlateReads frames in all, valid mainland plates only, voted over the track) and
-// the body colour of the best shot.
+// the body colour of the best shot; people get their coat and trousers colours.
 func newVehicleCapture(taskID string, p Params) *capture {
 	c := newCapture(taskID, "nanodet", map[string]string{
 		"person": "Person", "car": "MotorVehicle", "bus": "MotorVehicle", "truck": "MotorVehicle",
@@ -91,6 +91,12 @@ func newVehicleCapture(taskID string, p Params) *capture {
 		}
 	}
 	c.enrich = func(c *capture, o *object) {
+		if o.best.Kind == "Person" {
+			coat, trousers := ClothingColors(o.best.Frame, o.best.Box)
+			o.setAttr(AttrCoatColor, coat)
+			o.setAttr(AttrTrousersColor, trousers)
+			return
+		}
 		if o.best.Kind != "MotorVehicle" {
 			return
 		}
