@@ -139,6 +139,7 @@ func (c *capture) process(f Frame, all map[string][]decode.Detection) []Capture 
 	}
 	// objects are tracked everywhere (one identity when they cross the ROI's
 	// border) but confirmed and shot only inside the ROI
+	c.tracker.SetBounds(w, h)
 	assigned, ended := c.tracker.Update(f.Time, dets, feats)
 	var out []Capture
 	for i, d := range dets {

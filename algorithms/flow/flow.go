@@ -105,6 +105,7 @@ func (a *alg) Process(f algorithms.Frame, all map[string][]decode.Detection) alg
 			feats = append(feats, algorithms.Appearance(f.Mat, d.Box))
 		}
 	}
+	a.tracker.SetBounds(f.Mat.Cols(), f.Mat.Rows())
 	assigned, ended := a.tracker.Update(f.Time, dets, feats)
 	count := map[string]int{}
 	seen := map[uint64]bool{}

@@ -96,6 +96,7 @@ type Tracker struct {
 	frame  int64
 	prev   time.Time
 	tracks []*Track
+	w, h   float32 // frame size, if known (SetBounds)
 }
 
 // New returns a tracker; see Config for the defaults.
@@ -246,6 +247,9 @@ func (tr *Tracker) reidentify(t time.Time, dets []decode.Detection, feats [][]fl
 			if k.feat == nil || f == nil || tr.cfg.Family(d.Label) != k.Family {
 				continue
 			}
+			if out := tr.exits(k.Box, k.kf.x[4], k.kf.x[5], true); out != 0 && tr.exits(d.Box, 0, 0, false)&out == 0 {
+				continue // walked out there and this one is not coming back in there
+			}
 			dx, dy := float64(d.Box.X1+d.Box.X2)/2-kx, float64(d.Box.Y1+d.Box.Y2)/2-ky
 			if dx*dx+dy*dy > reach*reach || math.Abs(float64(d.Box.H())/h-1) > 0.5 {
 				continue
@@ -270,6 +274,35 @@ func (tr *Tracker) reidentify(t time.Time, dets []decode.Detection, feats [][]fl
 		}
 	}
 	return rest
+}
+
+// SetBounds gives the frame size (w×h pixels), so that a track last seen at the
+// frame's edge moving out of it is re-identified only by someone coming back in at
+// that edge: whoever looks alike elsewhere is another person.
+func (tr *Tracker) SetBounds(w, h int) { tr.w, tr.h = float32(w), float32(h) }
+
+// exits is which edges a box touches (within 1 % of the frame's size), as a bit set
+// (1 left, 2 right, 4 top, 8 bottom), counting only those the velocity (vx, vy)
+// points out of when moving is set.
+func (tr *Tracker) exits(b decode.Box, vx, vy float64, moving bool) int {
+	if tr.w <= 0 {
+		return 0
+	}
+	mx, my := 0.01*tr.w, 0.01*tr.h
+	e := 0
+	if b.X1 <= mx && (!moving || vx < 0) {
+		e |= 1
+	}
+	if b.X2 >= tr.w-mx && (!moving || vx > 0) {
+		e |= 2
+	}
+	if b.Y1 <= my && (!moving || vy < 0) {
+		e |= 4
+	}
+	if b.Y2 >= tr.h-my && (!moving || vy > 0) {
+		e |= 8
+	}
+	return e
 }
 
 // advance moves the frame counter to t: gaps are counted at the sampling rate, so a

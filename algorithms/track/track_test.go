@@ -233,6 +233,35 @@ func TestTrackerReidentifies(t *testing.T) {
 	}
 }
 
+// Someone who walked out of the frame at its left edge is re-identified only by a
+// lookalike coming back in at that edge, not by one appearing in the middle.
+func TestTrackerWalkedOutIsNotReidentifiedElsewhere(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	box := func(x float32) decode.Detection {
+		return decode.Detection{Box: decode.Box{X1: x, Y1: 100, X2: x + 30, Y2: 180}, Score: 0.8, Label: "person"}
+	}
+	for _, c := range []struct {
+		name   string
+		x      float32
+		sameID bool
+	}{{"back in at the left edge", 0, true}, {"in the middle", 60, false}} {
+		tr := New(Config{FPS: 2})
+		tr.SetBounds(640, 480)
+		var id uint64
+		for f := range 5 { // walks left 20 px per frame to the edge
+			a, _ := tr.Update(t0.Add(time.Duration(f)*500*time.Millisecond), []decode.Detection{box(80 - 20*float32(f))}, [][]float32{hist(0)})
+			id = a[0].ID
+		}
+		for f := 5; f < 9; f++ {
+			tr.Update(t0.Add(time.Duration(f)*500*time.Millisecond), nil, nil)
+		}
+		a, _ := tr.Update(t0.Add(9*500*time.Millisecond), []decode.Detection{box(c.x)}, [][]float32{hist(0)})
+		if got := a[0] != nil && a[0].ID == id; got != c.sameID {
+			t.Errorf("%s: continued the track = %v, want %v", c.name, got, c.sameID)
+		}
+	}
+}
+
 // The Kalman filter learns a constant velocity from noisy boxes.
 func TestKalmanVelocity(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
