@@ -159,7 +159,7 @@ func Names() []string {
 type Params struct {
 	SampleFPS  float64            `json:"sample_fps"`           // frames per second this task analyses (default 5)
 	ROI        [][2]float64       `json:"roi,omitempty"`        // polygon in normalised [0,1] image coordinates
-	Thresholds map[string]float64 `json:"thresholds,omitempty"` // score (detection), min_size (pixels)
+	Thresholds map[string]float64 `json:"thresholds,omitempty"` // score (detection), score.<label> (a track's minimum peak score), min_size (pixels)
 	Schedule   *Schedule          `json:"schedule,omitempty"`   // daily window; nil = always
 	// Models pins model versions (name → version); unpinned models follow the
 	// warehouse's published version and switch when a new one is published.
@@ -228,7 +228,13 @@ func ParseParams(raw json.RawMessage) (Params, error) {
 				return p, &FieldError{"params.thresholds.min_size", "must be in [0,4096] pixels"}
 			}
 		default:
-			return p, &FieldError{"params.thresholds." + k, "unknown threshold (known: score, min_size)"}
+			if ok, isClass := validClassThreshold(k, v); isClass {
+				if !ok {
+					return p, &FieldError{"params.thresholds." + k, "a label's minimum score, in (0,1)"}
+				}
+				continue
+			}
+			return p, &FieldError{"params.thresholds." + k, "unknown threshold (known: score, score.<label>, min_size)"}
 		}
 	}
 	if s := p.Schedule; s != nil {

@@ -2,15 +2,11 @@ package algorithms
 
 import (
 	"fmt"
-	"image"
 	"log/slog"
 	"maps"
 	"math"
 	"sort"
-	"strconv"
 	"time"
-
-	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/algorithms/track"
 	"github.com/cityeye/cityeye/models/decode"
@@ -28,12 +24,15 @@ type capture struct {
 	model   string
 	kinds   map[string]string // detector label → GA/T 1400 kind
 	params  Params
-	score   float32
-	minSize float32
-	minHits int
-	every   time.Duration
-	tracker *track.Tracker
-	objs    map[uint64]*object
+	score   float32 // the tracker's first-pass threshold (task "score")
+	// labelScore is the algorithm's default minimum peak score per label (see
+	// classScore; tasks override it with "score.<label>" thresholds).
+	labelScore map[string]float32
+	minSize    float32
+	minHits    int
+	every      time.Duration
+	tracker    *track.Tracker
+	objs       map[uint64]*object
 	// quality scores a detection as a candidate best shot (default detQuality).
 	quality func(f Frame, d decode.Detection) float32
 	// betterBy is how much more quality a detection needs to replace the best shot
@@ -60,6 +59,12 @@ type object struct {
 	hits     int
 	hasFrame bool
 
+	// confirmation evidence (confirm.go)
+	roiHits        int     // confident detections inside the ROI
+	peak           float32 // highest score inside the ROI
+	started        bool
+	x0, y0, travel float32 // first feet position; farthest since, in box heights
+
 	featShot time.Time // the shot Feature was computed on
 	vehicle  *vehicleState
 }
@@ -75,14 +80,21 @@ func (c *capture) warn(kind string, err error) {
 	}
 }
 
-func newCapture(taskID, model string, kinds map[string]string, p Params, defScore float64) *capture {
+// newCapture sets up capture; reid enables the tracker's re-identification of lost
+// tracks by colour appearance (bodies; faces need their embedding instead).
+func newCapture(taskID, model string, kinds map[string]string, p Params, defScore float64, reid bool) *capture {
+	cfg := track.Config{FPS: p.SampleFPS, High: float32(p.Threshold("score", defScore)),
+		Family: func(label string) string { return kinds[label] }}
+	if !reid {
+		cfg.ReID = -1
+	}
 	return &capture{
 		taskKey: fmt.Sprintf("%s/%x", taskID, time.Now().UnixNano()),
 		model:   model, kinds: kinds, params: p,
 		score:   float32(p.Threshold("score", defScore)),
 		minSize: float32(p.Threshold("min_size", 16)),
 		minHits: 3, every: 2 * time.Second,
-		tracker:  track.New(0.3, 2*time.Second),
+		tracker:  track.New(cfg),
 		objs:     map[uint64]*object{},
 		quality:  func(f Frame, d decode.Detection) float32 { return detQuality(d, f.Mat.Cols(), f.Mat.Rows()) },
 		betterBy: 1.15,
@@ -112,31 +124,41 @@ func (c *capture) process(f Frame, all map[string][]decode.Detection) []Capture 
 	w, h := f.Mat.Cols(), f.Mat.Rows()
 	var dets []decode.Detection
 	for _, d := range all[c.model] {
-		if _, ok := c.kinds[d.Label]; !ok || d.Score < c.score {
+		if _, ok := c.kinds[d.Label]; !ok {
 			continue
 		}
 		if d.Box.W() < c.minSize || d.Box.H() < c.minSize {
 			continue
 		}
-		cx, cy := float64(d.Box.X1+d.Box.X2)/2/float64(w), float64(d.Box.Y1+d.Box.Y2)/2/float64(h)
-		if !c.params.InROI(cx, cy) {
-			continue
-		}
 		dets = append(dets, d)
 	}
 	dets = c.dedupe(dets)
-	assigned, ended := c.tracker.Update(f.Time, dets)
+	feats := make([][]float32, len(dets))
+	for i, d := range dets {
+		feats[i] = Appearance(f.Mat, d.Box)
+	}
+	// objects are tracked everywhere (one identity when they cross the ROI's
+	// border) but confirmed and shot only inside the ROI
+	c.tracker.SetBounds(w, h)
+	assigned, ended := c.tracker.Update(f.Time, dets, feats)
 	var out []Capture
 	for i, d := range dets {
 		k := assigned[i]
+		if k == nil {
+			continue // a low-score detection that continues no track
+		}
 		o := c.objs[k.ID]
 		if o == nil {
-			o = &object{best: Capture{TrackKey: fmt.Sprintf("%s/%d", c.taskKey, k.ID), Kind: c.kinds[d.Label], Label: d.Label, Appear: f.Time}}
+			o = &object{best: Capture{TrackKey: fmt.Sprintf("%s/%d", c.taskKey, k.ID), Kind: c.kinds[d.Label], Appear: f.Time}}
 			c.objs[k.ID] = o
 		}
 		o.hits++
+		o.best.Label = k.Label // the track's majority label (car and truck are one family)
+		cx, cy := float64(d.Box.X1+d.Box.X2)/2/float64(w), float64(d.Box.Y1+d.Box.Y2)/2/float64(h)
+		inROI := c.params.InROI(cx, cy)
+		o.observeShape(d, inROI, c.score)
 		improved := false
-		if q := c.quality(f, d); q > o.quality*c.betterBy || !o.hasFrame {
+		if q := c.quality(f, d); inROI && (q > o.quality*c.betterBy || !o.hasFrame) {
 			improved = true
 			o.quality = q
 			if o.hasFrame {
@@ -148,10 +170,10 @@ func (c *capture) process(f Frame, all map[string][]decode.Detection) []Capture 
 			o.det = d
 			o.dirty = true
 		}
-		if c.observe != nil {
+		if c.observe != nil && o.hasFrame {
 			c.observe(c, o, f, d, improved)
 		}
-		if o.hits >= c.minHits && o.dirty && (!o.emitted || (f.Time.Sub(o.lastEmit) >= c.every && o.quality > 1.15*o.emittedQ)) {
+		if o.hasFrame && o.dirty && c.confirmed(o) && (!o.emitted || (f.Time.Sub(o.lastEmit) >= c.every && o.quality > 1.15*o.emittedQ)) {
 			out = append(out, c.emit(o, f.Time, false))
 		}
 	}
@@ -201,11 +223,15 @@ func (c *capture) emit(o *object, t time.Time, final bool) Capture {
 	return cp
 }
 
-// finish returns the final capture of an object that left, if it was ever confirmed.
+// finish returns the final capture of an object that left, if it was ever confirmed
+// (a record exists).
 func (c *capture) finish(o *object, lastSeen time.Time) (Capture, bool) {
+	if !o.hasFrame {
+		return Capture{}, false // never inside the ROI
+	}
 	defer o.best.Frame.Close()
-	if !o.emitted && o.hits < c.minHits {
-		return Capture{}, false // seen too briefly: likely a false detection
+	if !o.emitted {
+		return Capture{}, false // never confirmed: no record exists
 	}
 	o.best.Disappear = lastSeen
 	o.dirty = true
@@ -243,7 +269,7 @@ func (o *object) setAttr(k, v string) {
 // best shot the face embedding (EmbedFace) in Feature, with the keypoints and the
 // quality factors in Attributes.
 func newFaceCapture(taskID string, p Params) *capture {
-	c := newCapture(taskID, "blazeface-back", map[string]string{"face": "Face"}, p, 0.6)
+	c := newCapture(taskID, "blazeface-back", map[string]string{"face": "Face"}, p, 0.6, false)
 	c.quality = func(f Frame, d decode.Detection) float32 { return FaceQuality(f.Mat, d).Total }
 	c.betterBy = 1 // the best shot is the track's maximum of FaceQuality
 	c.enrich = func(c *capture, o *object) {
@@ -264,110 +290,6 @@ func newFaceCapture(taskID string, p Params) *capture {
 			return
 		}
 		o.best.Feature, o.featShot = v, o.best.Shot
-	}
-	return c
-}
-
-// Vehicle second stage.
-const (
-	maxPlateReads = 5             // OCR runs per vehicle track at most
-	plateReadGap  = time.Second   // between reads on frames that are not emitted
-	plateMargin   = float32(0.05) // the vehicle crop OCR reads is the box grown by this much
-	minPlateSide  = float32(48)   // vehicles smaller than this (shorter side) are not read
-)
-
-type vehicleState struct {
-	votes    PlateVote
-	reads    int
-	lastRead time.Time
-	readShot time.Time    // the best shot last read, so an emission does not read it twice
-	plates   []decode.Box // plate boxes read on that shot (frame pixels): not body colour
-}
-
-// readPlate runs OCR on the vehicle's crop of frame and adds the valid plates to the
-// vote, with the colour of each plate's pixels.
-func (c *capture) readPlate(o *object, frame gocv.Mat, box decode.Box, t time.Time) {
-	v := o.vehicle
-	if c.run == nil || v.reads >= maxPlateReads || min(box.W(), box.H()) < minPlateSide {
-		return
-	}
-	v.reads++
-	v.lastRead = t
-	mx, my := plateMargin*box.W(), plateMargin*box.H()
-	r := image.Rect(int(box.X1-mx), int(box.Y1-my), int(box.X2+mx+0.5), int(box.Y2+my+0.5)).Intersect(image.Rect(0, 0, frame.Cols(), frame.Rows()))
-	if r.Dx() < 8 || r.Dy() < 8 {
-		return
-	}
-	roi := frame.Region(r)
-	crop := roi.Clone()
-	roi.Close()
-	defer crop.Close()
-	lines, err := c.run.ReadText(crop)
-	if err != nil {
-		c.warn("ocr", err)
-		return
-	}
-	for _, p := range PlateCandidates(lines) {
-		p.Color = PlateColor(crop, p.Box)
-		p.Box = decode.Box{X1: p.Box.X1 + float32(r.Min.X), Y1: p.Box.Y1 + float32(r.Min.Y), X2: p.Box.X2 + float32(r.Min.X), Y2: p.Box.Y2 + float32(r.Min.Y)}
-		v.votes.Add(p)
-		if t.Equal(o.best.Shot) {
-			v.plates = append(v.plates, p.Box)
-		}
-	}
-}
-
-// newVehicleCapture is person/vehicle capture with the motor-vehicle second stage:
-// plate reads (OCR on the vehicle crop, on each emitted best shot and on up to
-// maxPlateReads frames in all, valid mainland plates only, voted over the track) and
-// the body colour of the best shot.
-func newVehicleCapture(taskID string, p Params) *capture {
-	c := newCapture(taskID, "nanodet", map[string]string{
-		"person": "Person", "car": "MotorVehicle", "bus": "MotorVehicle", "truck": "MotorVehicle",
-		"motorcycle": "NonMotorVehicle", "bicycle": "NonMotorVehicle",
-	}, p, 0.4)
-	c.observe = func(c *capture, o *object, f Frame, d decode.Detection, improved bool) {
-		if o.best.Kind != "MotorVehicle" {
-			return
-		}
-		if o.vehicle == nil {
-			o.vehicle = &vehicleState{}
-		}
-		v := o.vehicle
-		// a few reads between emissions, on new best shots, while there is budget
-		// left for the emissions' own reads and no plate is agreed on yet
-		if improved && o.hits >= c.minHits && o.emitted && v.reads < maxPlateReads-1 && f.Time.Sub(v.lastRead) >= plateReadGap {
-			if r, ok := v.votes.Result(); !ok || r.Agreeing < 2 {
-				v.readShot, v.plates = o.best.Shot, nil
-				c.readPlate(o, f.Mat, d.Box, f.Time)
-			}
-		}
-	}
-	c.enrich = func(c *capture, o *object) {
-		if o.best.Kind != "MotorVehicle" {
-			return
-		}
-		if o.vehicle == nil {
-			o.vehicle = &vehicleState{}
-		}
-		v := o.vehicle
-		if !v.readShot.Equal(o.best.Shot) {
-			v.readShot, v.plates = o.best.Shot, nil
-			c.readPlate(o, o.best.Frame, o.best.Box, o.best.Shot)
-		}
-		if r, ok := v.votes.Result(); ok {
-			o.setAttr(AttrPlateNo, r.Text)
-			o.setAttr(AttrPlateColor, r.Color)
-			o.setAttr(AttrPlateReliability, strconv.Itoa(r.Reliability))
-			o.setAttr(AttrPlateReads, fmt.Sprintf("%d/%d", r.Agreeing, r.Reads))
-		}
-		name, dark := VehicleColor(o.best.Frame, o.best.Box, v.plates...)
-		o.setAttr(AttrVehicleColor, name)
-		depth := ""
-		if name != "" {
-			depth = map[bool]string{true: "dark", false: "light"}[dark]
-		}
-		o.setAttr(AttrVehicleColorDepth, depth)
 	}
 	return c
 }

@@ -97,3 +97,16 @@ func BenchmarkPlateOCR(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "crops/s")
 }
+
+// BenchmarkAppearance is the tracker's appearance feature for one person-sized box
+// (about 40×100 pixels) of a vtest.avi frame: capture computes it per detection.
+func BenchmarkAppearance(b *testing.B) {
+	frame := firstFrame(b, "vtest.avi", 30)
+	defer frame.Close()
+	box := decode.Box{X1: 400, Y1: 200, X2: 440, Y2: 300}
+	for range b.N {
+		if algorithms.Appearance(frame, box) == nil {
+			b.Fatal("no feature")
+		}
+	}
+}

@@ -251,8 +251,10 @@ func (r *Recorder) body(c algorithms.Capture, sub gat1400.Subtype, tr *trackReco
 		obj = gat1400.Face{FaceID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
 			FaceAppearTime: appear, FaceDisAppearTime: gone, ShotTime: shot, StatusFlags: gat1400.UncertainFlags(), SubImageList: images}
 	case gat1400.SubtypePerson:
+		// clothing colours of the best shot (algorithms.ClothingColors), omitted when unclassified
 		obj = gat1400.Person{PersonID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
-			PersonAppearTime: appear, PersonDisAppearTime: gone, ShotTime: shot, StatusFlags: gat1400.UncertainFlags(), SubImageList: images}
+			PersonAppearTime: appear, PersonDisAppearTime: gone, ShotTime: shot, StatusFlags: gat1400.UncertainFlags(), SubImageList: images,
+			CoatColor: colorCode(c.Attributes[algorithms.AttrCoatColor]), TrousersColor: colorCode(c.Attributes[algorithms.AttrTrousersColor])}
 	case gat1400.SubtypeMotorVehicle:
 		v := gat1400.MotorVehicle{MotorVehicleID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
 			StorageUrl1: images.SubImageInfoObject[1].StoragePath, StorageUrl3: images.SubImageInfoObject[0].StoragePath,

@@ -99,6 +99,21 @@ func TestRecorderVehicleFields(t *testing.T) {
 	}
 }
 
+// A person's clothing colours reach Person CoatColor and TrousersColor as ColorType
+// codes; unclassified ones are left out.
+func TestRecorderPersonClothing(t *testing.T) {
+	r := newTestRecorder(t)
+	_, b := savedBody(t, r, capture("Person", "person", "p/1", map[string]string{
+		algorithms.AttrCoatColor: algorithms.ColorRed, algorithms.AttrTrousersColor: algorithms.ColorBlue}))
+	if b["CoatColor"] != "4" || b["TrousersColor"] != "5" {
+		t.Errorf("red coat, blue trousers: %v", b)
+	}
+	_, b = savedBody(t, r, capture("Person", "person", "p/2", nil))
+	if _, ok := b["CoatColor"]; ok {
+		t.Errorf("CoatColor without a colour: %v", b)
+	}
+}
+
 // A face's feature is stored beside its record, not in the GA/T body; an update of
 // the track replaces it; search finds the record within the caller's scope only.
 func TestRecorderFaceFeature(t *testing.T) {

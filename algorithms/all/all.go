@@ -5,6 +5,7 @@ package all
 import (
 	_ "github.com/cityeye/cityeye/algorithms"         // person_vehicle_capture, face_capture
 	_ "github.com/cityeye/cityeye/algorithms/fire"    // fire_smoke
+	_ "github.com/cityeye/cityeye/algorithms/flow"    // people_flow
 	_ "github.com/cityeye/cityeye/algorithms/kitchen" // kitchen_hygiene
 	_ "github.com/cityeye/cityeye/algorithms/quality" // video_quality
 	_ "github.com/cityeye/cityeye/algorithms/water"   // waterlogging

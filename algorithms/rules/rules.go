@@ -86,6 +86,10 @@ func (l Line) side(p Point) float64 {
 	return -((l.B[0]-l.A[0])*(p[1]-l.A[1]) - (l.B[1]-l.A[1])*(p[0]-l.A[0]))
 }
 
+// Side is >0 when p is left of A→B, <0 right, 0 on the line (see side): callers
+// keep their last point strictly off the line for Crossed.
+func (l Line) Side(p Point) float64 { return l.side(p) }
+
 // Crossed reports whether moving from prev to cur crosses the segment in a direction
 // that counts. A point exactly on the line has not crossed yet, so neither a move onto
 // the line nor a move off it counts: callers tracking an object should keep as prev
