@@ -255,11 +255,13 @@ func TestEmbeddedCapturesRealVideo(t *testing.T) {
 	}
 	t.Logf("records by type: %v", byType)
 	// vtest.avi: ~240 sampled frames with 3-8 pedestrians each (well over 1000
-	// person detections). Measured here: 136 Person records (IoU tracking at 3 fps
-	// fragments tracks on occlusions and detector flicker). The range is that
-	// measurement with margin: far from zero and far from one per detection.
-	if byType["Person"] < 40 || byType["Person"] > 250 {
-		t.Errorf("Person records %d, want 40-250\n%s", byType["Person"], s.logs)
+	// person detections) and 20 person passages counted by hand
+	// (algorithms/testdata, docs/bench/capture.md). The tracker and capture rules
+	// give 22 Person records at 3 fps on the same detections (the IoU tracker before
+	// them: 136). The range is 0.6–1.75 × the passages: one record per passer-by,
+	// with room for a real-time source that drops frames on a loaded machine.
+	if byType["Person"] < 12 || byType["Person"] > 35 {
+		t.Errorf("Person records %d, want 12-35 (20 passages)\n%s", byType["Person"], s.logs)
 	}
 	// the portrait crosses the frame three times in 12 s
 	if byType["Face"] < 2 || byType["Face"] > 6 {
