@@ -119,8 +119,6 @@ func (m Manifest) Validate() error {
 		return fieldErr("version", "must look like 1, 1.2 or 1.2.3 (optionally -suffix)")
 	case !tasks[m.Task]:
 		return fieldErr("task", fmt.Sprintf("unknown task %q", m.Task))
-	case !fileRE.MatchString(m.File):
-		return fieldErr("file", "must be a plain file name")
 	case !shaRE.MatchString(m.SHA256):
 		return fieldErr("sha256", "must be 64 lowercase hex digits")
 	case m.License == "":
@@ -133,10 +131,13 @@ func (m Manifest) Validate() error {
 	if err := m.Input.Validate(); err != nil {
 		return &FieldError{Field: "input", Msg: err.Error()}
 	}
+	if err := m.checkPaths(); err != nil {
+		return err
+	}
 	files := map[string]bool{}
 	for i, f := range m.Files {
-		if !fileRE.MatchString(f.Name) || !shaRE.MatchString(f.SHA256) {
-			return fieldErr(fmt.Sprintf("files[%d]", i), "needs a plain file name and a sha256")
+		if !shaRE.MatchString(f.SHA256) {
+			return fieldErr(fmt.Sprintf("files[%d].sha256", i), "must be 64 lowercase hex digits")
 		}
 		files[f.Name] = true
 	}

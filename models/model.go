@@ -3,8 +3,6 @@ package models
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"gocv.io/x/gocv"
 
@@ -39,7 +37,7 @@ func Load(dir string, opts engine.Options) (*Model, error) {
 		return nil, fmt.Errorf("%s@%s: %w", m.Name, m.Version, err)
 	}
 	if c, ok := mod.cfg.(*decode.CTCConfig); ok {
-		f, err := os.Open(filepath.Join(dir, c.Dictionary))
+		f, err := m.OpenFile(dir, c.Dictionary)
 		if err != nil {
 			return nil, fmt.Errorf("%s@%s: dictionary: %w", m.Name, m.Version, err)
 		}
@@ -49,7 +47,11 @@ func Load(dir string, opts engine.Options) (*Model, error) {
 			return nil, err
 		}
 	}
-	mod.sess, err = engine.Open(filepath.Join(dir, m.File), opts)
+	path, err := m.FilePath(dir, m.File)
+	if err != nil {
+		return nil, fmt.Errorf("%s@%s: %w", m.Name, m.Version, err)
+	}
+	mod.sess, err = engine.Open(path, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -199,25 +199,31 @@ func ReadManifest(dir string) (Manifest, error) {
 }
 
 // Verify checks the model file and extra files against the manifest's digests.
+// Files are opened as OpenFile does: listed names only, never through a symlink.
 func Verify(dir string, m Manifest) error {
-	if err := checkSHA(filepath.Join(dir, m.File), m.SHA256); err != nil {
+	if err := checkSHA(dir, m, m.File, m.SHA256); err != nil {
 		return err
 	}
 	for _, f := range m.Files {
-		if err := checkSHA(filepath.Join(dir, f.Name), f.SHA256); err != nil {
+		if err := checkSHA(dir, m, f.Name, f.SHA256); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func checkSHA(path, want string) error {
-	got, err := FileSHA256(path)
+func checkSHA(dir string, m Manifest, name, want string) error {
+	f, err := m.OpenFile(dir, name)
 	if err != nil {
 		return err
 	}
-	if got != want {
-		return fmt.Errorf("%s: sha256 %s, manifest says %s", path, got, want)
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("%s: %w", name, unwrapPath(err))
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return fmt.Errorf("%s: sha256 %s, manifest says %s", name, got, want)
 	}
 	return nil
 }
@@ -256,7 +262,7 @@ func (r Repository) Install(m Manifest, files map[string][]byte) error {
 	}
 	defer os.RemoveAll(tmp)
 	for name, data := range files {
-		if !fileRE.MatchString(name) {
+		if !m.Listed(name) || checkFileName(name) != nil {
 			return fmt.Errorf("bad file name %q", name)
 		}
 		if err := os.WriteFile(filepath.Join(tmp, name), data, 0o644); err != nil {

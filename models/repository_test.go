@@ -28,14 +28,18 @@ func TestManifestValidateNamesField(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := map[string]func(*Manifest){
-		"name":         func(m *Manifest) { m.Name = "Bad Name" },
-		"version":      func(m *Manifest) { m.Version = "v1" },
-		"task":         func(m *Manifest) { m.Task = "magic" },
-		"sha256":       func(m *Manifest) { m.SHA256 = "abc" },
-		"file":         func(m *Manifest) { m.File = "../x.onnx" },
-		"decoder.type": func(m *Manifest) { m.Decoder.Type = "ssdx" },
-		"input":        func(m *Manifest) { m.Input.Layout = "chw" },
-		"license":      func(m *Manifest) { m.License = "" },
+		"name":          func(m *Manifest) { m.Name = "Bad Name" },
+		"version":       func(m *Manifest) { m.Version = "v1" },
+		"task":          func(m *Manifest) { m.Task = "magic" },
+		"sha256":        func(m *Manifest) { m.SHA256 = "abc" },
+		"file":          func(m *Manifest) { m.File = "../x.onnx" },
+		"decoder.type":  func(m *Manifest) { m.Decoder.Type = "ssdx" },
+		"input":         func(m *Manifest) { m.Input.Layout = "chw" },
+		"license":       func(m *Manifest) { m.License = "" },
+		"files[0].name": func(m *Manifest) { m.Files = []File{{Name: "manifest.json", SHA256: m.SHA256}} },
+		"decoder.params.dictionary": func(m *Manifest) {
+			m.Decoder = Decoder{Type: "ctc", Params: json.RawMessage(`{"dictionary":"../../admin.token"}`)}
+		},
 	}
 	for field, mutate := range cases {
 		m := good
@@ -82,6 +86,31 @@ func TestRepositoryInstallResolveVerify(t *testing.T) {
 	}
 	if _, _, err := repo.Resolve("nope", ""); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown model: %v", err)
+	}
+}
+
+// A package file replaced by a symlink (to a file outside, here the "secret") is
+// never followed: Verify and Load refuse it.
+func TestRepositoryRefusesSymlinkedFiles(t *testing.T) {
+	repo := Repository{Root: t.TempDir()}
+	data, dict := []byte("one"), []byte("a\nb\n")
+	m := manifest("m", "1.0.0", data)
+	m.Files = []File{{Name: "dict.txt", SHA256: sum(dict)}}
+	if err := repo.Install(m, map[string][]byte{"model.onnx": data, "dict.txt": dict}); err != nil {
+		t.Fatal(err)
+	}
+	dir := repo.Dir("m", "1.0.0")
+	secret := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secret, dict, 0o600) // same bytes: only the link itself can be refused
+	os.Remove(filepath.Join(dir, "dict.txt"))
+	if err := os.Symlink(secret, filepath.Join(dir, "dict.txt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(dir, m); err == nil || !strings.Contains(err.Error(), "symlink") || strings.Contains(err.Error(), dir) {
+		t.Fatalf("symlinked file: %v", err)
+	}
+	if _, err := Load(dir, engine.Options{Provider: engine.ProviderCPU}); err == nil {
+		t.Fatal("a symlinked package file loaded")
 	}
 }
 

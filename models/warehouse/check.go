@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strings"
 
 	"gocv.io/x/gocv"
 	"google.golang.org/protobuf/proto"
@@ -130,7 +131,7 @@ func Check(p *Package, dir string, opts engine.Options) (*models.Model, error) {
 	}
 	m, err := models.Load(dir, opts)
 	if err != nil {
-		return nil, problem("model", "ONNX Runtime cannot load it: %v", err)
+		return nil, problem("model", "ONNX Runtime cannot load it: %s", scrub(err, dir))
 	}
 	if err := checkInput(p.Manifest, m.Inputs()[0]); err != nil {
 		m.Close()
@@ -140,7 +141,7 @@ func Check(p *Package, dir string, opts engine.Options) (*models.Model, error) {
 	defer blank.Close()
 	if _, err := Infer(m, []gocv.Mat{blank}); err != nil {
 		m.Close()
-		return nil, problem("manifest.decoder", "decoder %q cannot read the model's real output: %v (outputs: %s)", p.Manifest.Decoder.Type, err, describe(m.Outputs()))
+		return nil, problem("manifest.decoder", "decoder %q cannot read the model's real output: %s (outputs: %s)", p.Manifest.Decoder.Type, scrub(err, dir), describe(m.Outputs()))
 	}
 	return m, nil
 }
@@ -165,6 +166,12 @@ func checkInput(m models.Manifest, in engine.TensorInfo) error {
 		return problem("manifest.input", "declares %dx%d (%s) but the graph's input %s is %v", s.Width, s.Height, s.Layout, in.Name, in.Shape)
 	}
 	return nil
+}
+
+// scrub drops the scratch folder from an error text: answers and reports name
+// package files, never where they lie on the server.
+func scrub(err error, dir string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), ""), dir, ".")
 }
 
 func describe(ts []engine.TensorInfo) string {

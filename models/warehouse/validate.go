@@ -2,7 +2,6 @@ package warehouse
 
 import (
 	"fmt"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -38,7 +37,12 @@ func (r *Report) add(name string, ok bool, format string, args ...any) {
 func checkSamples(m *models.Model, dir string, r *Report) {
 	for i, s := range m.Manifest.Samples {
 		name := fmt.Sprintf("sample %d (%s)", i, s.File)
-		img := gocv.IMRead(filepath.Join(dir, s.File), gocv.IMReadColor)
+		path, err := m.Manifest.FilePath(dir, s.File)
+		if err != nil {
+			r.add(name, false, "%v", err)
+			continue
+		}
+		img := gocv.IMRead(path, gocv.IMReadColor)
 		if img.Empty() {
 			r.add(name, false, "not a readable image")
 			continue

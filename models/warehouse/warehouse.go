@@ -249,7 +249,7 @@ func (w *Warehouse) validate(ctx context.Context, k key) error {
 	}
 	m, err := models.Load(dir, w.Engine)
 	if err != nil {
-		r.add("load", false, "%v", err)
+		r.add("load", false, "%s", scrub(err, dir))
 	} else {
 		defer m.Close()
 		r.add("load", true, "loaded on %s; inputs %s; outputs %s", m.Provider(), describe(m.Inputs()), describe(m.Outputs()))
