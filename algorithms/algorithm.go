@@ -7,7 +7,6 @@ package algorithms
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/algorithms/rules"
+	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/decode"
 )
 
@@ -161,8 +161,11 @@ type Params struct {
 	ROI        [][2]float64       `json:"roi,omitempty"`        // polygon in normalised [0,1] image coordinates
 	Thresholds map[string]float64 `json:"thresholds,omitempty"` // score (detection), score.<label> (a track's minimum peak score), min_size (pixels)
 	Schedule   *Schedule          `json:"schedule,omitempty"`   // daily window; nil = always
-	// Models pins model versions (name → version); unpinned models follow the
-	// warehouse's published version and switch when a new one is published.
+	// Models chooses the build of the algorithm's models, by model name: a version
+	// of the platform's model ("1.2.0"), or a vendor's ("acme/nanodet" follows its
+	// published version, "acme/nanodet@1.1.0" pins one; see models.ParseRef). Models
+	// not named follow the platform's published version and switch when a new one
+	// is published.
 	Models map[string]string `json:"models,omitempty"`
 
 	// The shared event rules (package rules): named zones, tripwires, persistence,
@@ -184,9 +187,17 @@ type FieldError struct{ Field, Msg string }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
 
-// ParseParams decodes and validates task parameters.
-var pinRE = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+-]{0,31}$`)
+// ModelRef is the build of model name the task runs (see Params.Models).
+func (p Params) ModelRef(name string) models.Ref {
+	if s, ok := p.Models[name]; ok {
+		if r, err := models.ParseRef(name, s); err == nil {
+			return r
+		}
+	}
+	return models.Ref{Vendor: models.PlatformVendor, Name: name}
+}
 
+// ParseParams decodes and validates task parameters.
 func ParseParams(raw json.RawMessage) (Params, error) {
 	p := Params{SampleFPS: 5}
 	if len(raw) > 0 && string(raw) != "null" {
@@ -213,8 +224,8 @@ func ParseParams(raw json.RawMessage) (Params, error) {
 		}
 	}
 	for name, v := range p.Models {
-		if !pinRE.MatchString(v) {
-			return p, &FieldError{"params.models." + name, "a model version such as 1.2.0"}
+		if _, err := models.ParseRef(name, v); err != nil {
+			return p, &FieldError{"params.models." + name, "a model version such as 1.2.0, or vendor/" + name + "[@version]: " + err.Error()}
 		}
 	}
 	for k, v := range p.Thresholds {

@@ -77,7 +77,8 @@ func apiRoutes() []route {
 		{http.MethodGet, "/api/v1/warehouse/models/:vendor/:name/:version", "A model version: state, validation progress, report and benchmark", signedIn, nil, "", getModelVersion},
 		{http.MethodGet, "/api/v1/warehouse/models/:vendor/:name/:version/report", "Validation progress, report and benchmark of a version", signedIn, nil, "", modelReport},
 		{http.MethodGet, "/api/v1/warehouse/models/:vendor/:name/:version/download", "Download a version's ONNX file", vendors, nil, "", downloadModelVersion},
-		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/:version/publish", "Publish a validated version; workers following the model switch to it", vendors, nil, "", publishModelVersion},
+		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/:version/publish", "Vendors: request publishing a validated version (202); the platform admin: approve and publish it, tasks following vendor/name switch to it", vendors, nil, "", publishModelVersion},
+		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/:version/reject", "Reject a vendor's publish request, with a reason (audited)", admin, nil, "RejectPublish", rejectPublish},
 		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/:version/deprecate", "Deprecate a version", vendors, nil, "", deprecateModelVersion},
 		{http.MethodDelete, "/api/v1/warehouse/models/:vendor/:name/:version", "Delete a version (refused while published and in use)", vendors, nil, "", deleteModelVersion},
 		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/rollback", "Re-publish the previously published version", vendors, nil, "", rollbackModel},
@@ -166,6 +167,8 @@ var schemas = gin.H{
 		"bench":  gin.H{"type": "array", "description": "models the worker measured on its GPUs (device class, model, version, provider, batch_size, fps)"},
 		"status": gin.H{"type": "object"}}},
 	"Decision": gin.H{"type": "object", "properties": gin.H{"note": gin.H{"type": "string"}}},
+	"RejectPublish": gin.H{"type": "object", "required": []string{"reason"}, "properties": gin.H{
+		"reason": gin.H{"type": "string", "description": "why the version is not published (in the audit log)"}}},
 	"Analysis": gin.H{"type": "object", "required": []string{"device_id", "url", "algorithm"}, "properties": gin.H{
 		"device_id": gin.H{"type": "string", "description": "a registered camera the caller's department may analyse; its records carry this camera"},
 		"url":       gin.H{"type": "string", "description": "the recorded video: file:///absolute/path or http(s)://"},
@@ -178,6 +181,8 @@ var schemas = gin.H{
 			"roi":        gin.H{"type": "array", "items": gin.H{"type": "array", "items": gin.H{"type": "number"}, "minItems": 2, "maxItems": 2}},
 			"thresholds": gin.H{"type": "object", "additionalProperties": gin.H{"type": "number"}},
 			"schedule":   gin.H{"type": "object", "properties": gin.H{"start": gin.H{"type": "string"}, "end": gin.H{"type": "string"}}},
+			"models": gin.H{"type": "object", "additionalProperties": gin.H{"type": "string"},
+				"description": "by the algorithm's model name: a version of the platform's model (1.2.0), or a vendor's build: vendor/name (its published version) or vendor/name@version"},
 		}}}},
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cityeye/cityeye/algorithms"
 	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/store"
 )
 
@@ -70,20 +71,20 @@ func (s *Server) validateTask(c *gin.Context, b taskBody) (store.Department, boo
 	}
 	needs := alg.Models()
 	alg.Close()
-	for _, name := range needs { // the models this configuration runs must be there, with the contract's labels
-		if field, msg := s.checkContract(spec, name, params.Models[name]); field != "" {
-			fail(c, http.StatusBadRequest, field, msg)
-			return dept, false
-		}
-	}
-	for name, version := range params.Models {
+	for name := range params.Models {
 		f := "params.models." + name
 		if !slices.Contains(spec.Models, name) {
 			fail(c, http.StatusBadRequest, f, f+": "+b.Algorithm+" does not use model "+name+" (it uses "+strings.Join(spec.Models, ", ")+")")
 			return dept, false
 		}
-		if err := s.ensureModel(c, name, version); err != nil {
+		if err := s.ensureModel(c, params.ModelRef(name)); err != nil {
 			fail(c, http.StatusBadRequest, f, f+": "+err.Error())
+			return dept, false
+		}
+	}
+	for _, name := range needs { // the models this configuration runs must be there, with the contract's labels
+		if field, msg := s.checkContract(spec, name, params.ModelRef(name)); field != "" {
+			fail(c, http.StatusBadRequest, field, msg)
 			return dept, false
 		}
 	}
@@ -122,13 +123,11 @@ func (s *Server) validateTask(c *gin.Context, b taskBody) (store.Department, boo
 	return dept, true
 }
 
-// checkContract reports (field, message) when the model an algorithm runs is not
-// installed or lacks the labels its contract needs.
-func (s *Server) checkContract(spec algorithms.Spec, name, version string) (string, string) {
-	if version != "" {
-		return "", "" // pinned: checked by ensureModel
-	}
-	m, _, err := s.Repo.Resolve(name, "")
+// checkContract reports (field, message) when the build of model name a task chose
+// (ref: the platform's, or a vendor's) is not installed or lacks the labels the
+// algorithm's contract needs.
+func (s *Server) checkContract(spec algorithms.Spec, name string, ref models.Ref) (string, string) {
+	m, _, err := s.Repo.Resolve(models.QualifiedName(ref.Vendor, ref.Name), ref.Version)
 	var con *algorithms.Contract
 	for i := range spec.Contracts {
 		if spec.Contracts[i].Name == name {
@@ -136,31 +135,39 @@ func (s *Server) checkContract(spec algorithms.Spec, name, version string) (stri
 		}
 	}
 	if err != nil {
+		if ref.Vendor != models.PlatformVendor {
+			return "params.models." + name, "params.models." + name + ": vendor " + ref.Vendor + " has no published " + name + " (a vendor's version runs once the platform admin approved it)"
+		}
 		msg := "algorithm: " + spec.Name + " needs model " + name + ", which is not installed"
 		if con != nil {
-			msg += " (a " + con.Task + " model with labels " + strings.Join(con.Labels, ", ") + "): publish one in the warehouse under that name"
+			msg += " (a " + con.Task + " model with labels " + strings.Join(con.Labels, ", ") + "): the platform publishes one under that name, or the task names a vendor's (params.models: {\"" + name + "\": \"vendor/" + name + "\"})"
 		}
 		return "algorithm", msg
 	}
 	if con != nil {
 		for _, l := range con.Labels {
 			if !slices.Contains(m.Labels, l) {
-				return "algorithm", "algorithm: model " + name + "@" + m.Version + " lacks label " + quote(l) + " that " + spec.Name + " needs (labels " + strings.Join(con.Labels, ", ") + ")"
+				return "algorithm", "algorithm: model " + m.QualifiedName() + "@" + m.Version + " lacks label " + quote(l) + " that " + spec.Name + " needs (labels " + strings.Join(con.Labels, ", ") + ")"
 			}
 		}
 	}
 	return "", ""
 }
 
-// ensureModel makes a pinned model version available to the workers.
-func (s *Server) ensureModel(c *gin.Context, name, version string) error {
-	if _, _, err := s.Repo.Resolve(name, version); err == nil {
+// ensureModel makes a pinned model version available to the workers: only the
+// named vendor's own version, and only one the platform admin approved.
+func (s *Server) ensureModel(c *gin.Context, ref models.Ref) error {
+	if ref.Version == "" {
+		return nil // follows the vendor's published version: checkContract finds it
+	}
+	q := models.QualifiedName(ref.Vendor, ref.Name)
+	if _, _, err := s.Repo.Resolve(q, ref.Version); err == nil {
 		return nil
 	}
 	if s.Warehouse == nil {
-		return fmt.Errorf("version %s of %s is not installed", version, name)
+		return fmt.Errorf("version %s of %s is not installed", ref.Version, q)
 	}
-	return s.Warehouse.EnsureInstalled(c, name, version)
+	return s.Warehouse.EnsureInstalled(c, ref.Vendor, ref.Name, ref.Version)
 }
 
 // checkQuota refuses one more enabled task (on streamID) beyond the department's quota.

@@ -24,10 +24,11 @@ func (s *Server) warehouseOn(c *gin.Context) bool {
 	return true
 }
 
-// ownVendor: a vendor acts on its own namespace (its department ID) only.
+// ownVendor: a vendor acts on its own namespace (its department ID) only; the
+// platform's namespace (its starter models' names) is the platform admin's alone.
 func ownVendor(c *gin.Context, vendor string) bool {
 	p := who(c)
-	if isAdmin(p) || p.Dept.ID == vendor {
+	if isAdmin(p) || p.Dept.ID == vendor && vendor != models.PlatformVendor {
 		return true
 	}
 	fail(c, http.StatusForbidden, "vendor", "vendor: you act for vendor "+p.Dept.ID+" only, not "+vendor)
@@ -164,19 +165,67 @@ func downloadModelVersion(s *Server, c *gin.Context) {
 	c.Data(http.StatusOK, "application/octet-stream", b)
 }
 
+// publishModelVersion: a vendor's call puts the version up for approval (202); the
+// platform admin's call approves and publishes it. Both go to the audit log.
 func publishModelVersion(s *Server, c *gin.Context) {
 	if !s.warehouseOn(c) {
 		return
 	}
-	if !ownVendor(c, c.Param("vendor")) {
+	vendor, name, version := c.Param("vendor"), c.Param("name"), c.Param("version")
+	if !ownVendor(c, vendor) {
 		return
 	}
-	v, err := s.Warehouse.Publish(c, c.Param("vendor"), c.Param("name"), c.Param("version"))
+	target := "model " + vendor + "/" + name + "@" + version
+	p := who(c)
+	if !isAdmin(p) {
+		v, err := s.Warehouse.RequestPublish(c, vendor, name, version, p.User.ID)
+		if err != nil {
+			storeErr(c, err, "model version")
+			return
+		}
+		if _, ok := s.audit(c, "model.publish_request", target, "", http.StatusAccepted, "awaits the platform admin's approval"); ok {
+			c.JSON(http.StatusAccepted, v)
+		}
+		return
+	}
+	detail := "published by the platform admin"
+	if old, err := s.DB.GetModelVersion(c, vendor, name, version); err == nil && old.PublishRequestedBy != "" {
+		detail = "approved the request of " + old.PublishRequestedBy
+	}
+	v, err := s.Warehouse.Publish(c, vendor, name, version)
 	if err != nil {
 		storeErr(c, err, "model version")
 		return
 	}
-	c.JSON(http.StatusOK, v)
+	if _, ok := s.audit(c, "model.publish_approve", target, "", http.StatusOK, detail); ok {
+		c.JSON(http.StatusOK, v)
+	}
+}
+
+// rejectPublish: the platform admin turns a vendor's publish request down, saying why.
+func rejectPublish(s *Server, c *gin.Context) {
+	if !s.warehouseOn(c) {
+		return
+	}
+	var b struct {
+		Reason string `json:"reason"`
+	}
+	if !bindJSON(c, &b) {
+		return
+	}
+	if strings.TrimSpace(b.Reason) == "" {
+		fail(c, http.StatusBadRequest, "reason", "reason: say why the version is not published")
+		return
+	}
+	vendor, name, version := c.Param("vendor"), c.Param("name"), c.Param("version")
+	v, err := s.Warehouse.RejectPublish(c, vendor, name, version)
+	if err != nil {
+		storeErr(c, err, "model version")
+		return
+	}
+	if _, ok := s.audit(c, "model.publish_reject", "model "+vendor+"/"+name+"@"+version, "", http.StatusOK, b.Reason); ok {
+		c.JSON(http.StatusOK, v)
+	}
 }
 
 func rollbackModel(s *Server, c *gin.Context) {
@@ -191,7 +240,10 @@ func rollbackModel(s *Server, c *gin.Context) {
 		storeErr(c, err, "model")
 		return
 	}
-	c.JSON(http.StatusOK, v)
+	// back to the version the platform admin approved before; audited like a publish
+	if _, ok := s.audit(c, "model.rollback", "model "+v.Vendor+"/"+v.Name+"@"+v.Version, "", http.StatusOK, "re-published the previously approved version"); ok {
+		c.JSON(http.StatusOK, v)
+	}
 }
 
 func deprecateModelVersion(s *Server, c *gin.Context) {

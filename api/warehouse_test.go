@@ -22,11 +22,13 @@ import (
 	"github.com/cityeye/cityeye/workers/jobs"
 )
 
-// withWarehouse attaches a started warehouse over objs with its own repository;
-// validation jobs go through q (nil: in-process).
+// withWarehouse attaches a started warehouse over objs with its own repository
+// (holding the platform's blazeface-back); validation jobs go through q (nil:
+// in-process).
 func (f *fixture) withWarehouse(objs objects.Store, q ...jobs.Queue) *warehouse.Warehouse {
 	f.t.Helper()
 	dir := f.t.TempDir()
+	installStarter(f.t, models.Repository{Root: filepath.Join(dir, "repo")}, "blazeface-back")
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &warehouse.Warehouse{DB: f.db, Objects: objs, Repo: models.Repository{Root: filepath.Join(dir, "repo")}, Scratch: dir, BenchTime: 150 * time.Millisecond}
 	f.t.Cleanup(startWarehouse(f.t, ctx, w, q...))
@@ -51,6 +53,41 @@ func startWarehouse(t *testing.T, ctx context.Context, w *warehouse.Warehouse, q
 		t.Fatal(err)
 	}
 	return func() { queue.Close() }
+}
+
+// installStarter copies a starter model version into repo, as the platform's own.
+func installStarter(t *testing.T, repo models.Repository, name string) {
+	t.Helper()
+	m, dir, err := testdata.Repository().Resolve(name, "")
+	if err != nil {
+		t.Fatalf("%v (run make setup)", err)
+	}
+	files := map[string][]byte{}
+	for _, n := range append([]string{m.File}, fileNames(m)...) {
+		if files[n], err = os.ReadFile(filepath.Join(dir, n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := repo.Install(m, files); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fileNames(m models.Manifest) []string {
+	var out []string
+	for _, f := range m.Files {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+// publish has the vendor request publishing a version and the platform admin approve it.
+func (f *fixture) publish(path string) map[string]any {
+	f.t.Helper()
+	if v := f.must("POST", path+"/publish", "vendor", "", 202); v["state"] != "validated" || v["publish_requested_by"] != "vendor" {
+		f.t.Fatalf("publish request: %v", v)
+	}
+	return f.must("POST", path+"/publish", "admin", "", 200)
 }
 
 // starter returns a starter model's manifest and ONNX bytes.
@@ -185,10 +222,11 @@ func warehouseLifecycle(t *testing.T, f *fixture, objs objects.Store, q ...jobs.
 	}
 	f.waitValidated("/api/v1/warehouse/models/acme/blazeface-back/1.1.0")
 
-	// publish 1.0.0, then 1.1.0; the repository pointer follows; roll back to 1.0.0
-	f.must("POST", path+"/publish", "vendor", "", 200)
-	f.must("POST", "/api/v1/warehouse/models/acme/blazeface-back/1.1.0/publish", "vendor", "", 200)
-	if p, _, _ := w.Repo.Published("blazeface-back"); p != "1.1.0" {
+	// publish 1.0.0, then 1.1.0 (each requested by the vendor, approved by the
+	// platform admin); the repository pointer follows; roll back to 1.0.0
+	f.publish(path)
+	f.publish("/api/v1/warehouse/models/acme/blazeface-back/1.1.0")
+	if p, _, _ := w.Repo.Published("acme/blazeface-back"); p != "1.1.0" {
 		t.Fatalf("repository publishes %q", p)
 	}
 	if got := f.must("GET", path, "vendor", "", 200)["state"]; got != "validated" {
@@ -197,7 +235,7 @@ func warehouseLifecycle(t *testing.T, f *fixture, objs objects.Store, q ...jobs.
 	if out := f.must("POST", "/api/v1/warehouse/models/acme/blazeface-back/rollback", "vendor", "", 200); out["version"] != "1.0.0" || out["state"] != "published" {
 		t.Fatalf("rollback: %v", out)
 	}
-	if p, _, _ := w.Repo.Published("blazeface-back"); p != "1.0.0" {
+	if p, _, _ := w.Repo.Published("acme/blazeface-back"); p != "1.0.0" {
 		t.Fatalf("repository after rollback publishes %q", p)
 	}
 	if list := f.must("GET", "/api/v1/warehouse/models?task=face_detection&label=face&vendor=acme", "analyst_is_not_here", "", 401); list != nil {
@@ -209,14 +247,14 @@ func warehouseLifecycle(t *testing.T, f *fixture, objs objects.Store, q ...jobs.
 
 	// deleting the published version while a task uses the model is refused
 	f.must("POST", "/api/v1/streams", "police_op", cameras[1].body(), 201)
-	f.must("POST", "/api/v1/tasks", "police_op", `{"device_id":"`+cameras[1].id+`","algorithm":"face_capture"}`, 201)
+	f.must("POST", "/api/v1/tasks", "police_op", `{"device_id":"`+cameras[1].id+`","algorithm":"face_capture","params":{"models":{"blazeface-back":"acme/blazeface-back"}}}`, 201)
 	if code, out := f.do("DELETE", path, "vendor", ""); code != 409 || !strings.Contains(out["error"].(string), "in use by tasks") || !strings.Contains(out["error"].(string), "published") {
 		t.Errorf("delete in use: %d %v", code, out)
 	}
 	// a task may pin a validated version that is not published: it is installed for the
 	// workers, and that version cannot be deleted while pinned
-	pinned := f.must("POST", "/api/v1/tasks", "police_op", `{"device_id":"`+cameras[1].id+`","algorithm":"face_capture","params":{"models":{"blazeface-back":"1.1.0"}}}`, 201)
-	if _, _, err := w.Repo.Resolve("blazeface-back", "1.1.0"); err != nil {
+	pinned := f.must("POST", "/api/v1/tasks", "police_op", `{"device_id":"`+cameras[1].id+`","algorithm":"face_capture","params":{"models":{"blazeface-back":"acme/blazeface-back@1.1.0"}}}`, 201)
+	if _, _, err := w.Repo.Resolve("acme/blazeface-back", "1.1.0"); err != nil {
 		t.Fatalf("pinned version not installed: %v", err)
 	}
 	if code, out := f.do("DELETE", "/api/v1/warehouse/models/acme/blazeface-back/1.1.0", "vendor", ""); code != 409 || !strings.Contains(out["error"].(string), pinned["id"].(string)) {

@@ -113,6 +113,8 @@ var (
 // Validate reports the first invalid field by its JSON name.
 func (m Manifest) Validate() error {
 	switch {
+	case m.Vendor != "" && !vendorRE.MatchString(m.Vendor):
+		return fieldErr("vendor", "2-32 characters of a-z, 0-9, _ and -")
 	case !nameRE.MatchString(m.Name):
 		return fieldErr("name", "must be 1-64 lowercase letters, digits, '.', '_' or '-'")
 	case !versionRE.MatchString(m.Version):

@@ -20,37 +20,56 @@ const ManifestFile = "manifest.json"
 // ErrNotFound is returned for an unknown model or version.
 var ErrNotFound = errors.New("model not found")
 
-// Repository is a folder of models: <root>/<name>/<version>/{manifest.json, model file, extras}.
+// Repository is a folder of models: <root>/<name>/<version>/{manifest.json, model
+// file, extras} for the platform's models and <root>/_vendors/<vendor>/<name>/<version>
+// for every other vendor's. Methods take repository keys: "name" or "vendor/name".
 type Repository struct{ Root string }
 
-// Dir is a version's folder.
-func (r Repository) Dir(name, version string) string { return filepath.Join(r.Root, name, version) }
-
-// List returns every valid manifest, by name then version.
-func (r Repository) List() ([]Manifest, error) {
-	names, err := os.ReadDir(r.Root)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+// Dir is a version's folder; q must be a valid key (see SplitName).
+func (r Repository) Dir(q, version string) string {
+	d, err := r.modelDir(q)
 	if err != nil {
+		return filepath.Join(r.Root, vendorsDir, "invalid", version)
+	}
+	return filepath.Join(d, version)
+}
+
+// List returns every valid manifest, by repository key then version.
+func (r Repository) List() ([]Manifest, error) {
+	var out []Manifest
+	add := func(folder string) error {
+		names, err := os.ReadDir(folder)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		for _, n := range names {
+			if !n.IsDir() || !nameRE.MatchString(n.Name()) {
+				continue
+			}
+			vs, _ := os.ReadDir(filepath.Join(folder, n.Name()))
+			for _, v := range vs {
+				m, err := ReadManifest(filepath.Join(folder, n.Name(), v.Name()))
+				if err == nil && r.Dir(m.QualifiedName(), m.Version) == filepath.Join(folder, n.Name(), v.Name()) {
+					out = append(out, m)
+				}
+			}
+		}
+		return err
+	}
+	if err := add(r.Root); err != nil {
 		return nil, err
 	}
-	var out []Manifest
-	for _, n := range names {
-		if !n.IsDir() {
-			continue
-		}
-		vs, _ := os.ReadDir(filepath.Join(r.Root, n.Name()))
-		for _, v := range vs {
-			m, err := ReadManifest(filepath.Join(r.Root, n.Name(), v.Name()))
-			if err == nil {
-				out = append(out, m)
+	vendors, _ := os.ReadDir(filepath.Join(r.Root, vendorsDir))
+	for _, v := range vendors {
+		if v.IsDir() && vendorRE.MatchString(v.Name()) {
+			if err := add(filepath.Join(r.Root, vendorsDir, v.Name())); err != nil {
+				return nil, err
 			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].Name != out[j].Name {
-			return out[i].Name < out[j].Name
+		if a, b := out[i].QualifiedName(), out[j].QualifiedName(); a != b {
+			return a < b
 		}
 		return CompareVersions(out[i].Version, out[j].Version) < 0
 	})
@@ -67,23 +86,16 @@ const PublishedFile = "PUBLISHED"
 // a valid manifest for name@version. The pointer is replaced atomically (temporary
 // file, fsync, rename): readers see the old or the new version, never a torn file.
 func (r Repository) Publish(name, version string) error {
-	if !nameRE.MatchString(name) {
-		return fieldErr("name", "must be 1-64 lowercase letters, digits, '.', '_' or '-'")
+	dir, err := r.modelDir(name)
+	if err != nil {
+		return fieldErr("name", "must be name or vendor/name, 1-64 lowercase letters, digits, '.', '_' or '-'")
 	}
 	if !versionRE.MatchString(version) {
 		return fieldErr("version", "must look like 1, 1.2 or 1.2.3 (optionally -suffix)")
 	}
-	m, err := ReadManifest(r.Dir(name, version))
-	if errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("%w: %s@%s is not installed", ErrNotFound, name, version)
-	}
-	if err != nil {
+	if _, err := r.read(name, version); err != nil {
 		return err
 	}
-	if m.Name != name || m.Version != version {
-		return fmt.Errorf("%s: manifest says %s@%s", r.Dir(name, version), m.Name, m.Version)
-	}
-	dir := filepath.Join(r.Root, name)
 	f, err := os.CreateTemp(dir, ".published-")
 	if err != nil {
 		return err
@@ -117,10 +129,11 @@ func (r Repository) Publish(name, version string) error {
 // the model has no pointer (Resolve then picks the newest version). The named
 // version is not checked here; Resolve reports a pointer to a missing version.
 func (r Repository) Published(name string) (version string, ok bool, err error) {
-	if !nameRE.MatchString(name) {
-		return "", false, fmt.Errorf("%w: %q is not a model name", ErrNotFound, name)
+	dir, err := r.modelDir(name)
+	if err != nil {
+		return "", false, err
 	}
-	path := filepath.Join(r.Root, name, PublishedFile)
+	path := filepath.Join(dir, PublishedFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", false, nil
@@ -140,46 +153,61 @@ func (r Repository) Published(name string) (version string, ok bool, err error) 
 // pointer naming a version that is not installed is an error (wrapping ErrNotFound),
 // never a silent fallback to another version.
 func (r Repository) Resolve(name, version string) (Manifest, string, error) {
-	if version == "" && nameRE.MatchString(name) {
+	if _, err := r.modelDir(name); err != nil {
+		return Manifest{}, "", err
+	}
+	if version == "" {
 		p, ok, err := r.Published(name)
 		if err != nil {
 			return Manifest{}, "", err
 		}
 		if ok {
-			dir := r.Dir(name, p)
-			m, err := ReadManifest(dir)
-			if errors.Is(err, os.ErrNotExist) {
-				return Manifest{}, "", fmt.Errorf("%w: %s is published as version %s, which is not installed (%s)",
-					ErrNotFound, name, p, filepath.Join(r.Root, name, PublishedFile))
-			}
+			m, err := r.read(name, p)
 			if err != nil {
 				return Manifest{}, "", fmt.Errorf("%s is published as version %s: %w", name, p, err)
 			}
-			return m, dir, nil
+			return m, r.Dir(name, p), nil
 		}
 	}
 	if version != "" {
-		dir := r.Dir(name, version)
-		m, err := ReadManifest(dir)
-		if errors.Is(err, os.ErrNotExist) {
-			return Manifest{}, "", fmt.Errorf("%w: %s@%s", ErrNotFound, name, version)
+		if !versionRE.MatchString(version) {
+			return Manifest{}, "", fmt.Errorf("%w: %q is not a version", ErrNotFound, version)
 		}
-		return m, dir, err
+		m, err := r.read(name, version)
+		return m, r.Dir(name, version), err
 	}
 	all, err := r.List()
 	if err != nil {
 		return Manifest{}, "", err
 	}
+	vendor, bare, _ := SplitName(name)
 	var best *Manifest
 	for i := range all {
-		if all[i].Name == name {
+		if all[i].QualifiedName() == QualifiedName(vendor, bare) {
 			best = &all[i]
 		}
 	}
 	if best == nil {
 		return Manifest{}, "", fmt.Errorf("%w: %s (run `make setup` to install the starter models)", ErrNotFound, name)
 	}
-	return *best, r.Dir(best.Name, best.Version), nil
+	return *best, r.Dir(name, best.Version), nil
+}
+
+// read reads an installed version's manifest and checks that it is the model the
+// folder stands for: a manifest claiming another vendor, name or version is refused.
+func (r Repository) read(name, version string) (Manifest, error) {
+	m, err := ReadManifest(r.Dir(name, version))
+	if errors.Is(err, os.ErrNotExist) {
+		return m, fmt.Errorf("%w: %s@%s is not installed", ErrNotFound, name, version)
+	}
+	if err != nil {
+		return m, err
+	}
+	vendor, bare, _ := SplitName(name)
+	if m.QualifiedName() != QualifiedName(vendor, bare) || m.Version != version {
+		return m, fmt.Errorf("%s@%s: its manifest says %s@%s", name, version, m.QualifiedName(), m.Version)
+	}
+	return m, nil
 }
 
 // ReadManifest reads and validates dir/manifest.json.
@@ -249,9 +277,9 @@ func (r Repository) Install(m Manifest, files map[string][]byte) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	final := r.Dir(m.Name, m.Version)
+	final := r.Dir(m.QualifiedName(), m.Version)
 	if _, err := os.Stat(final); err == nil {
-		return fmt.Errorf("%s@%s is already installed", m.Name, m.Version)
+		return fmt.Errorf("%s@%s is already installed", m.QualifiedName(), m.Version)
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return err

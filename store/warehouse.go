@@ -30,6 +30,9 @@ type ModelVersion struct {
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
 	PublishedAt time.Time       `json:"published_at,omitzero"` // the last time it became the published version
+	// A vendor's pending request to publish (the platform admin approves or rejects).
+	PublishRequestedBy string    `json:"publish_requested_by,omitempty"`
+	PublishRequestedAt time.Time `json:"publish_requested_at,omitzero"`
 }
 
 // Model version states.
@@ -52,13 +55,14 @@ func (s *DB) CreateModelVersion(ctx context.Context, v *ModelVersion) error {
 	return s.dialect.mapErr(err)
 }
 
-const mvCols = `vendor, name, version, task, labels, sha256, size, manifest, state, stage, progress, report, bench, uploaded_by, created_at, updated_at, published_at`
+const mvCols = `vendor, name, version, task, labels, sha256, size, manifest, state, stage, progress, report, bench, uploaded_by, created_at, updated_at, published_at, publish_requested_by, publish_requested_at`
 
 func scanMV(row interface{ Scan(...any) error }) (ModelVersion, error) {
 	var v ModelVersion
 	var labels, manifest, report, bench string
-	var c, u, p int64
-	err := row.Scan(&v.Vendor, &v.Name, &v.Version, &v.Task, &labels, &v.SHA256, &v.Size, &manifest, &v.State, &v.Stage, &v.Progress, &report, &bench, &v.UploadedBy, &c, &u, &p)
+	var c, u, p, r int64
+	err := row.Scan(&v.Vendor, &v.Name, &v.Version, &v.Task, &labels, &v.SHA256, &v.Size, &manifest, &v.State, &v.Stage, &v.Progress, &report, &bench, &v.UploadedBy, &c, &u, &p,
+		&v.PublishRequestedBy, &r)
 	_ = json.Unmarshal([]byte(labels), &v.Labels)
 	v.Manifest = json.RawMessage(manifest)
 	if report != "" {
@@ -67,7 +71,7 @@ func scanMV(row interface{ Scan(...any) error }) (ModelVersion, error) {
 	if bench != "" {
 		v.Bench = json.RawMessage(bench)
 	}
-	v.CreatedAt, v.UpdatedAt, v.PublishedAt = fromMS(c), fromMS(u), optMS(p)
+	v.CreatedAt, v.UpdatedAt, v.PublishedAt, v.PublishRequestedAt = fromMS(c), fromMS(u), optMS(p), optMS(r)
 	return v, err
 }
 
@@ -158,9 +162,45 @@ func (s *DB) PublishModelVersion(ctx context.Context, vendor, name, version stri
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE model_versions SET state=?, updated_at=? WHERE vendor=? AND name=? AND state=?`), ModelValidated, t, vendor, name, ModelPublished); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE model_versions SET state=?, published_at=?, updated_at=? WHERE vendor=? AND name=? AND version=?`), ModelPublished, t, t, vendor, name, version)
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE model_versions SET state=?, published_at=?, updated_at=?, publish_requested_by='', publish_requested_at=0 WHERE vendor=? AND name=? AND version=?`), ModelPublished, t, t, vendor, name, version)
 		return err
 	})
+}
+
+// RequestPublish records a vendor's request to publish a validated version; only the
+// platform admin publishes it (PublishModelVersion) or rejects it (ClearPublishRequest).
+func (s *DB) RequestPublish(ctx context.Context, vendor, name, version, by string) error {
+	t := ms(now())
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE model_versions SET publish_requested_by=?, publish_requested_at=?, updated_at=? WHERE vendor=? AND name=? AND version=? AND state=?`),
+		by, t, t, vendor, name, version, ModelValidated)
+	if n, _ := rowsAffected(res, err); n == 1 || err != nil {
+		return err
+	}
+	v, err := s.GetModelVersion(ctx, vendor, name, version)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s/%s@%s is %s; only validated versions can be put up for publishing", ErrState, vendor, name, version, v.State)
+}
+
+// ClearPublishRequest withdraws a pending request (rejected); ErrState when none is pending.
+func (s *DB) ClearPublishRequest(ctx context.Context, vendor, name, version string) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE model_versions SET publish_requested_by='', publish_requested_at=0, updated_at=? WHERE vendor=? AND name=? AND version=? AND publish_requested_at<>0`),
+		ms(now()), vendor, name, version)
+	if n, _ := rowsAffected(res, err); n == 1 || err != nil {
+		return err
+	}
+	if _, err := s.GetModelVersion(ctx, vendor, name, version); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s/%s@%s has no pending publish request", ErrState, vendor, name, version)
+}
+
+func rowsAffected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // DeleteModelVersion removes a version's row; the caller checks it is not in use.

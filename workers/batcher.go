@@ -171,7 +171,7 @@ func (b *Batcher) loop() {
 func (b *Batcher) Stats() plan.BatchStats {
 	m := b.model.Load()
 	f, n := b.frames.Load(), b.batches.Load()
-	s := plan.BatchStats{Model: m.Manifest.Name, Version: m.Manifest.Version, Provider: string(m.Provider()), Device: b.device, Fallback: m.Fallback(), Frames: f, Batches: n,
+	s := plan.BatchStats{Model: m.Manifest.QualifiedName(), Version: m.Manifest.Version, Provider: string(m.Provider()), Device: b.device, Fallback: m.Fallback(), Frames: f, Batches: n,
 		BusySec: time.Duration(b.busy.Load()).Seconds(), WaitSec: time.Duration(b.waited.Load()).Seconds(), Swaps: b.swaps.Load()}
 	if n > 0 {
 		s.MeanBatch = float64(f) / float64(n)

@@ -17,8 +17,8 @@ import (
 type taskRun struct {
 	plan     plan.TaskPlan
 	alg      algorithms.Algorithm
-	models   []string
-	nextDue  time.Time // sampler: next frame time this task wants
+	models   map[string]string // the algorithm's model name → the batcher key the task uses
+	nextDue  time.Time         // sampler: next frame time this task wants
 	frames   atomic.Int64
 	captures atomic.Int64
 	alerts   atomic.Int64
@@ -46,7 +46,7 @@ func (w *Worker) startPipeline(plan plan.StreamPlan) *pipeline {
 			slog.Error("task not started", "task", tp.Task.ID, "err", err)
 			continue
 		}
-		p.tasks = append(p.tasks, &taskRun{plan: tp, alg: alg, models: modelKeys(alg.Models(), tp.Params.Models)})
+		p.tasks = append(p.tasks, &taskRun{plan: tp, alg: alg, models: modelKeys(alg.Models(), tp.Params)})
 		maxFPS = max(maxFPS, tp.FPS)
 	}
 	url := plan.Stream.URL
@@ -114,8 +114,7 @@ func (p *pipeline) process(ctx context.Context, f source.Frame) {
 	for _, t := range due {
 		t.frames.Add(1)
 		byName := make(map[string][]decode.Detection, len(t.models))
-		for _, k := range t.models { // the algorithm asks by model name
-			name, _, _ := strings.Cut(k, "@")
+		for name, k := range t.models { // the algorithm asks by its model name
 			byName[name] = dets[k]
 		}
 		p.save(ctx, t, t.alg.Process(frame, byName))
@@ -152,15 +151,13 @@ func (p *pipeline) stop() {
 	<-p.done
 }
 
-// modelKeys names the batchers a task uses: the model name, or name@version where
-// the task pins a version.
-func modelKeys(names []string, pins map[string]string) []string {
-	keys := make([]string, len(names))
-	for i, n := range names {
-		keys[i] = n
-		if v := pins[n]; v != "" {
-			keys[i] = n + "@" + v
-		}
+// modelKeys names the batchers a task uses, by the algorithm's model name: the
+// repository key of the build the task chose (the platform's model, or
+// vendor/name), with @version where it pins one (see algorithms.Params.Models).
+func modelKeys(names []string, p algorithms.Params) map[string]string {
+	keys := make(map[string]string, len(names))
+	for _, n := range names {
+		keys[n] = p.ModelRef(n).Key()
 	}
 	return keys
 }

@@ -27,14 +27,14 @@ func ServeWarehouse(w *warehouse.Warehouse, q jobs.Queue) {
 		}
 		return err
 	}
-	w.TasksUsing = func(ctx context.Context, model, version string, published bool) ([]string, error) {
-		return TasksUsing(ctx, w.DB, model, version, published)
+	w.TasksUsing = func(ctx context.Context, vendor, model, version string, published bool) ([]string, error) {
+		return TasksUsing(ctx, w.DB, vendor, model, version, published)
 	}
 }
 
-// TasksUsing lists tasks that use model@version: those pinning it, and, when it is
-// the published version, enabled tasks that follow the model unpinned.
-func TasksUsing(ctx context.Context, db *store.DB, model, version string, published bool) ([]string, error) {
+// TasksUsing lists tasks that use vendor's model@version: those pinning it, and, when
+// it is the published version, enabled tasks that follow vendor's model unpinned.
+func TasksUsing(ctx context.Context, db *store.DB, vendor, model, version string, published bool) ([]string, error) {
 	ts, err := db.ListTasks(ctx, auth.Scope{All: true}, "")
 	if err != nil {
 		return nil, err
@@ -46,7 +46,11 @@ func TasksUsing(ctx context.Context, db *store.DB, model, version string, publis
 			continue
 		}
 		p, _ := algorithms.ParseParams(t.Params)
-		if pin := p.Models[model]; pin == version || pin == "" && published && t.Enabled {
+		ref := p.ModelRef(model)
+		if ref.Vendor != vendor {
+			continue
+		}
+		if ref.Version == version || ref.Version == "" && published && t.Enabled {
 			ids = append(ids, t.ID)
 		}
 	}

@@ -243,6 +243,10 @@ func modelPublish(args []string) error {
 	if err := c.do(http.MethodPost, "/api/v1/warehouse/models/"+ref+"/"+version+"/publish", "", nil, &v); err != nil {
 		return err
 	}
+	if v.State != "published" { // a vendor's call is a request the platform admin approves
+		fmt.Printf("requested publishing %s/%s@%s; it is published once the platform admin approves\n", v.Vendor, v.Name, v.Version)
+		return nil
+	}
 	fmt.Printf("published %s/%s@%s\n", v.Vendor, v.Name, v.Version)
 	return nil
 }

@@ -435,9 +435,11 @@ func init() {
 // modelCosts feeds the cluster the per-core frames/s that the warehouse measured for
 // each published version on a CPU (batch 1), replacing the built-in cost table, and
 // the frames/s measured on a class of GPU (the fastest batch size: the batcher fills
-// batches under load) for the GPUs of that class.
+// batches under load) for the GPUs of that class. Only the platform's own models set
+// the cost of a model name: another vendor's build never changes how every task
+// using that name is planned.
 func modelCosts(ctx context.Context, db *store.DB, cluster *scheduler.Cluster) {
-	vs, err := db.ListModelVersions(ctx, store.ModelFilter{State: store.ModelPublished})
+	vs, err := db.ListModelVersions(ctx, store.ModelFilter{Vendor: models.PlatformVendor, State: store.ModelPublished})
 	if err != nil {
 		slog.Warn("model costs", "err", err)
 		return

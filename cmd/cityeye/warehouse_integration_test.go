@@ -72,9 +72,11 @@ func (s *server) waitBatcher(model, version string, after int64) batcherJSON {
 	return batcherJSON{}
 }
 
-// A vendor pushes a model with the CLI (progress bar, validation report, benchmark),
-// lists it, publishes it while a face capture task runs on it: the task's batcher
-// switches version without the stream stopping; rollback switches back.
+// The platform admin pushes a new build of the platform's own model with the CLI
+// (progress bar, validation report, benchmark), lists it, publishes it while a face
+// capture task runs on it: the task's batcher switches version without the stream
+// stopping; rollback switches back. (Another vendor's build never reaches tasks that
+// name the bare model: see api's TestWarehouseVendorCannotReplaceAnothersModel.)
 func TestWarehouseCLIAndHotSwap(t *testing.T) {
 	repo := t.TempDir()
 	m, onnx := copyStarter(t, repo, "blazeface-back")
@@ -85,27 +87,27 @@ func TestWarehouseCLIAndHotSwap(t *testing.T) {
 	dir := t.TempDir()
 	push := func(version string) string {
 		mm := m
-		mm.Vendor, mm.Version, mm.SHA256 = "acme", version, ""
+		mm.Vendor, mm.Version, mm.SHA256 = "platform", version, ""
 		b, _ := json.Marshal(mm)
 		path := filepath.Join(dir, version+".json")
 		os.WriteFile(path, b, 0o644)
 		return s.cli("model", "push", "--manifest", path, "--model", onnx)
 	}
 	out := push("9.0.0")
-	if !strings.Contains(out, "acme/blazeface-back@9.0.0: validated") || !strings.Contains(out, "benchmark cpu batch 1") || !strings.Contains(out, "100%") {
+	if !strings.Contains(out, "platform/blazeface-back@9.0.0: validated") || !strings.Contains(out, "benchmark cpu batch 1") || !strings.Contains(out, "100%") {
 		t.Fatalf("push output:\n%s", out)
 	}
 	push("9.1.0")
-	if out := s.cli("model", "list", "--vendor", "acme"); !strings.Contains(out, "9.0.0") || !strings.Contains(out, "9.1.0") || !strings.Contains(out, "validated") {
+	if out := s.cli("model", "list", "--vendor", "platform"); !strings.Contains(out, "9.0.0") || !strings.Contains(out, "9.1.0") || !strings.Contains(out, "validated") {
 		t.Fatalf("list:\n%s", out)
 	}
 
 	recsBefore := len(s.records())
-	s.cli("model", "publish", "acme/blazeface-back@9.0.0")
+	s.cli("model", "publish", "platform/blazeface-back@9.0.0")
 	swapped := s.waitBatcher("blazeface-back", "9.0.0", before.Frames)
-	s.cli("model", "publish", "acme/blazeface-back@9.1.0")
+	s.cli("model", "publish", "platform/blazeface-back@9.1.0")
 	s.waitBatcher("blazeface-back", "9.1.0", swapped.Frames)
-	if out := s.cli("model", "rollback", "acme/blazeface-back"); !strings.Contains(out, "9.0.0 is published") {
+	if out := s.cli("model", "rollback", "platform/blazeface-back"); !strings.Contains(out, "9.0.0 is published") {
 		t.Fatalf("rollback: %s", out)
 	}
 	b := s.waitBatcher("blazeface-back", "9.0.0", swapped.Frames)

@@ -50,9 +50,9 @@ type Warehouse struct {
 	// already queued for the same key counts as success. Nil: the version waits for
 	// the next Start.
 	Enqueue func(ctx context.Context, key string, payload []byte) error
-	// TasksUsing lists the tasks that use model@version (pinned, or following the
-	// published version). Nil: none, so nothing protects a version from deletion.
-	TasksUsing func(ctx context.Context, model, version string, published bool) ([]string, error)
+	// TasksUsing lists the tasks that use vendor/model@version (pinned, or following
+	// the published version). Nil: none, so nothing protects a version from deletion.
+	TasksUsing func(ctx context.Context, vendor, model, version string, published bool) ([]string, error)
 }
 
 type key struct{ Vendor, Name, Version string }
@@ -286,8 +286,11 @@ func (w *Warehouse) validate(ctx context.Context, k key) error {
 	return w.DB.FinishValidation(ctx, k.Vendor, k.Name, k.Version, state, rj, bj)
 }
 
-// Publish makes a validated version the published one and installs it for the
-// workers; tasks that follow the model switch at their next batch.
+// Publish makes a validated version the published one of vendor/name and installs
+// it for the workers; tasks that follow vendor/name switch at their next batch. Each
+// vendor has its own namespace in the repository (the platform's is the bare
+// names), so publishing never changes what another vendor's name resolves to. It is
+// the platform admin's approval: vendors only RequestPublish.
 func (w *Warehouse) Publish(ctx context.Context, vendor, name, version string) (store.ModelVersion, error) {
 	v, err := w.DB.GetModelVersion(ctx, vendor, name, version)
 	if err != nil {
@@ -296,7 +299,8 @@ func (w *Warehouse) Publish(ctx context.Context, vendor, name, version string) (
 	if v.State != store.ModelValidated && v.State != store.ModelPublished {
 		return v, fmt.Errorf("%w: %s/%s@%s is %s; only validated versions can be published", store.ErrState, vendor, name, version, v.State)
 	}
-	if _, _, err := w.Repo.Resolve(name, version); err != nil {
+	q := models.QualifiedName(vendor, name)
+	if _, _, err := w.Repo.Resolve(q, version); err != nil {
 		if err := w.install(ctx, v); err != nil {
 			return v, err
 		}
@@ -304,11 +308,27 @@ func (w *Warehouse) Publish(ctx context.Context, vendor, name, version string) (
 	if err := w.DB.PublishModelVersion(ctx, vendor, name, version); err != nil {
 		return v, err
 	}
-	if err := w.Repo.Publish(name, version); err != nil {
+	if err := w.Repo.Publish(q, version); err != nil {
 		return v, fmt.Errorf("published in the database but the repository pointer failed (retry publish): %w", err)
 	}
 	if w.OnPublish != nil {
 		w.OnPublish()
+	}
+	return w.DB.GetModelVersion(ctx, vendor, name, version)
+}
+
+// RequestPublish puts a validated version up for the platform admin's approval.
+func (w *Warehouse) RequestPublish(ctx context.Context, vendor, name, version, by string) (store.ModelVersion, error) {
+	if err := w.DB.RequestPublish(ctx, vendor, name, version, by); err != nil {
+		return store.ModelVersion{}, err
+	}
+	return w.DB.GetModelVersion(ctx, vendor, name, version)
+}
+
+// RejectPublish turns a pending publish request down; the version stays validated.
+func (w *Warehouse) RejectPublish(ctx context.Context, vendor, name, version string) (store.ModelVersion, error) {
+	if err := w.DB.ClearPublishRequest(ctx, vendor, name, version); err != nil {
+		return store.ModelVersion{}, err
 	}
 	return w.DB.GetModelVersion(ctx, vendor, name, version)
 }
@@ -353,7 +373,7 @@ func (w *Warehouse) Delete(ctx context.Context, vendor, name, version string) er
 	}
 	var users []string
 	if w.TasksUsing != nil {
-		users, err = w.TasksUsing(ctx, name, version, v.State == store.ModelPublished)
+		users, err = w.TasksUsing(ctx, vendor, name, version, v.State == store.ModelPublished)
 	}
 	if err != nil {
 		return err
@@ -381,32 +401,25 @@ func (w *Warehouse) Delete(ctx context.Context, vendor, name, version string) er
 	return nil
 }
 
-// EnsureInstalled makes model name@version loadable by workers, for a task that pins
-// it: already in the repository (starter models, published versions), or a validated
-// warehouse version, which it installs.
-func (w *Warehouse) EnsureInstalled(ctx context.Context, name, version string) error {
-	if _, _, err := w.Repo.Resolve(name, version); err == nil {
+// EnsureInstalled makes vendor/name@version loadable by workers, for a task that
+// pins it: already in the repository (starter models, published versions), or a
+// version of that vendor the platform admin approved (published now or before),
+// which it installs. Another vendor's version, or one never approved, is not found.
+func (w *Warehouse) EnsureInstalled(ctx context.Context, vendor, name, version string) error {
+	if _, _, err := w.Repo.Resolve(models.QualifiedName(vendor, name), version); err == nil {
 		return nil
 	}
-	var found []store.ModelVersion
-	for _, state := range []string{store.ModelValidated, store.ModelPublished} {
-		vs, err := w.DB.ListModelVersions(ctx, store.ModelFilter{Name: name, State: state})
-		if err != nil {
-			return err
-		}
-		for _, v := range vs {
-			if v.Version == version {
-				found = append(found, v)
-			}
-		}
+	v, err := w.DB.GetModelVersion(ctx, vendor, name, version)
+	if err == nil && (v.State != store.ModelValidated && v.State != store.ModelPublished || v.PublishedAt.IsZero()) {
+		err = store.ErrNotFound
 	}
-	switch len(found) {
-	case 0:
-		return fmt.Errorf("%w: no installed or validated version %s of model %s", store.ErrNotFound, version, name)
-	case 1:
-		return w.install(ctx, found[0])
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: no installed or validated version %s of model %s that the platform admin approved", store.ErrNotFound, version, models.QualifiedName(vendor, name))
+		}
+		return err
 	}
-	return fmt.Errorf("%w: %d vendors have %s@%s; the repository holds one per name", store.ErrConflict, len(found), name, version)
+	return w.install(ctx, v)
 }
 
 // install lays a stored version into the workers' repository.
