@@ -47,9 +47,14 @@ type Server struct {
 	Jobs                jobs.Queue
 	MaxDeliveryAttempts int
 	viidState           *viidState
-	MaxUpload           int64            // largest model package upload (default 512 MiB)
-	WatermarkKey        []byte           // keys the invisible mark on served snapshots
-	Now                 func() time.Time // the clock for grants and deadlines (tests set it)
+	MaxUpload           int64 // largest model package upload (default 512 MiB)
+	// MaxConcurrentUploads caps model uploads being received and checked at once
+	// (default DefaultMaxConcurrentUploads); more are answered 429.
+	MaxConcurrentUploads int
+	uploads              chan struct{}
+	uploadsOnce          sync.Once
+	WatermarkKey         []byte           // keys the invisible mark on served snapshots
+	Now                  func() time.Time // the clock for grants and deadlines (tests set it)
 	// DecisionWindow is how long an owner has to decide an application (default 72 h;
 	// the scheduler's sharing sweeper reminds and expires).
 	DecisionWindow time.Duration

@@ -1,17 +1,12 @@
 package api
 
 import (
-	"errors"
-	"io"
-	"mime/multipart"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/models"
-	"github.com/cityeye/cityeye/models/warehouse"
 	"github.com/cityeye/cityeye/store"
 )
 
@@ -33,83 +28,6 @@ func ownVendor(c *gin.Context, vendor string) bool {
 	}
 	fail(c, http.StatusForbidden, "vendor", "vendor: you act for vendor "+p.Dept.ID+" only, not "+vendor)
 	return false
-}
-
-func readPart(fh *multipart.FileHeader) ([]byte, error) {
-	f, err := fh.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(f)
-}
-
-func uploadModel(s *Server, c *gin.Context) {
-	if !s.warehouseOn(c) {
-		return
-	}
-	form, err := c.MultipartForm()
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			fail(c, http.StatusRequestEntityTooLarge, "model", "upload over the limit of "+strconv.FormatInt(s.maxUpload()>>20, 10)+" MiB")
-			return
-		}
-		fail(c, http.StatusBadRequest, "body", "a multipart/form-data body with parts manifest, model and files is required: "+err.Error())
-		return
-	}
-	defer form.RemoveAll()
-	if len(form.Value["manifest"]) != 1 {
-		fail(c, http.StatusBadRequest, "manifest", "manifest: exactly one manifest part (JSON) is required")
-		return
-	}
-	var m models.Manifest
-	if err := decodeStrict(strings.NewReader(form.Value["manifest"][0]), &m); err != nil {
-		field, msg := describeJSONError(err)
-		fail(c, http.StatusBadRequest, "manifest."+field, "manifest: "+msg)
-		return
-	}
-	p := who(c)
-	if m.Vendor == "" && !isAdmin(p) {
-		m.Vendor = p.Dept.ID
-	}
-	if m.Vendor != "" && !ownVendor(c, m.Vendor) {
-		return
-	}
-	if len(form.File["model"]) != 1 {
-		fail(c, http.StatusBadRequest, "model", "model: exactly one ONNX file part named model is required")
-		return
-	}
-	pkg := &warehouse.Package{Manifest: m, Files: map[string][]byte{}}
-	if pkg.Model, err = readPart(form.File["model"][0]); err != nil {
-		fail(c, http.StatusBadRequest, "model", "model: "+err.Error())
-		return
-	}
-	for _, fh := range form.File["files"] {
-		if _, dup := pkg.Files[fh.Filename]; dup {
-			fail(c, http.StatusBadRequest, "files", "files: "+quote(fh.Filename)+" uploaded twice")
-			return
-		}
-		if pkg.Files[fh.Filename], err = readPart(fh); err != nil {
-			fail(c, http.StatusBadRequest, "files", "files: "+err.Error())
-			return
-		}
-	}
-	v, created, err := s.Warehouse.Upload(c, p.User.ID, pkg)
-	var pr *warehouse.Problem
-	switch {
-	case errors.As(err, &pr):
-		fail(c, http.StatusUnprocessableEntity, pr.Field, pr.Error())
-	case errors.Is(err, warehouse.ErrExists):
-		fail(c, http.StatusConflict, "manifest.version", err.Error())
-	case err != nil:
-		storeErr(c, err, "model version")
-	case created:
-		c.Header("Location", "/api/v1/warehouse/models/"+v.Vendor+"/"+v.Name+"/"+v.Version)
-		c.JSON(http.StatusAccepted, v)
-	default:
-		c.JSON(http.StatusOK, v) // the same bytes again: nothing new stored
-	}
 }
 
 func listModelVersions(s *Server, c *gin.Context) {

@@ -11,6 +11,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/cityeye/cityeye/models/warehouse"
 )
 
 // command is one subcommand; run gets the arguments after its name.
@@ -40,6 +42,7 @@ func usage(w io.Writer) {
 }
 
 func main() {
+	warehouse.SandboxMain() // the model sandbox child: a re-executed cityeye, never a command
 	level := slog.LevelInfo
 	if os.Getenv("CITYEYE_DEBUG") != "" {
 		level = slog.LevelDebug

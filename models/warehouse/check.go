@@ -1,11 +1,13 @@
 package warehouse
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +16,7 @@ import (
 
 	"gocv.io/x/gocv"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/engine"
@@ -35,16 +38,17 @@ var (
 	vendorRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{1,31}$`)
 )
 
-// Package is one upload: the manifest, the ONNX bytes and the extra files the
-// manifest lists (dictionaries, sample images).
+// Package is one upload: the manifest, and the ONNX file and the extra files the
+// manifest lists (dictionaries, sample images) as files on disk, where the upload
+// streamed them: a package is never held in memory whole.
 type Package struct {
 	Manifest models.Manifest
-	Model    []byte
-	Files    map[string][]byte
+	Model    string            // path of the ONNX file
+	Files    map[string]string // extra file name → path of its bytes
 }
 
-// prepare fills and checks everything that needs no model run: manifest fields,
-// digests, the extra files, and that the bytes really are an ONNX model.
+// prepare fills and checks everything that needs neither the model's bytes parsed
+// nor a model run: manifest fields, digests and the extra files.
 func (p *Package) prepare() error {
 	m := &p.Manifest
 	if !vendorRE.MatchString(m.Vendor) {
@@ -53,11 +57,10 @@ func (p *Package) prepare() error {
 	if !semverRE.MatchString(m.Version) {
 		return problem("manifest.version", "%q is not a semantic version such as 1.4.2", m.Version)
 	}
-	if len(p.Model) == 0 {
+	got, size, err := fileSHA(p.Model)
+	if err != nil || size == 0 {
 		return problem("model", "the ONNX file is missing or empty")
 	}
-	sum := sha256.Sum256(p.Model)
-	got := hex.EncodeToString(sum[:])
 	if m.SHA256 != "" && m.SHA256 != got {
 		return problem("manifest.sha256", "%s does not match the uploaded model (its sha256 is %s): the file is truncated or not the one described", m.SHA256, got)
 	}
@@ -65,13 +68,16 @@ func (p *Package) prepare() error {
 	if m.File == "" {
 		m.File = "model.onnx"
 	}
-	for name, b := range p.Files {
+	for name, path := range p.Files {
 		i := slices.IndexFunc(m.Files, func(f models.File) bool { return f.Name == name })
 		if i < 0 {
 			return problem("files", "%q was uploaded but is not listed in manifest.files", name)
 		}
-		sum := sha256.Sum256(b)
-		if h := hex.EncodeToString(sum[:]); m.Files[i].SHA256 == "" {
+		h, _, err := fileSHA(path)
+		if err != nil {
+			return err
+		}
+		if m.Files[i].SHA256 == "" {
 			m.Files[i].SHA256 = h
 		} else if m.Files[i].SHA256 != h {
 			return problem(fmt.Sprintf("manifest.files[%d].sha256", i), "does not match the uploaded %s (%s)", name, h)
@@ -89,18 +95,24 @@ func (p *Package) prepare() error {
 		}
 		return problem("manifest", "%v", err)
 	}
-	var mp onnxpb.ModelProto
-	if err := proto.Unmarshal(p.Model, &mp); err != nil {
-		return problem("model", "not an ONNX model (protobuf: %v); a truncated upload looks like this too", err)
-	}
-	if mp.Graph == nil || len(mp.Graph.Node) == 0 || len(mp.OpsetImport) == 0 {
-		return problem("model", "not an ONNX model: no graph, nodes or opset import")
-	}
 	return nil
 }
 
-// writeTo lays the package out as a repository version folder.
-func (p *Package) writeTo(dir string) error {
+// fileSHA hashes a file as it streams from disk.
+func fileSHA(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	return hex.EncodeToString(h.Sum(nil)), n, err
+}
+
+// layout moves the package's files into dir (on the same file system) as a
+// repository version folder, with the manifest; p then points at them.
+func (p *Package) layout(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -108,42 +120,138 @@ func (p *Package) writeTo(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, models.ManifestFile), b, 0o644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, p.Manifest.File), p.Model, 0o644); err != nil {
+	move := func(from, name string) (string, error) {
+		to := filepath.Join(dir, name)
+		if from == to {
+			return to, nil
+		}
+		return to, os.Rename(from, to)
+	}
+	var err error
+	if p.Model, err = move(p.Model, p.Manifest.File); err != nil {
 		return err
 	}
-	for name, data := range p.Files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+	for name, path := range p.Files {
+		if p.Files[name], err = move(path, name); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Check runs every check that is quick enough to answer the upload with: the
-// package, loading in ONNX Runtime, the declared input against the graph's, and the
-// decoder on the model's real output. It returns the loaded model (close it).
-func Check(p *Package, dir string, opts engine.Options) (*models.Model, error) {
+// check runs the checks quick enough to answer the upload with, the model's in the
+// sandbox: the package, then (in the child) the bytes are ONNX without external
+// data, load in ONNX Runtime, the declared input matches the graph's, and the
+// decoder reads the model's real output. A *Problem is the vendor's to fix.
+func (w *Warehouse) check(ctx context.Context, p *Package, dir string) error {
 	if err := p.prepare(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := p.writeTo(dir); err != nil {
-		return nil, err
+	if err := p.layout(dir); err != nil {
+		return err
+	}
+	lim := w.Limits.withDefaults()
+	res, err := w.sandbox(ctx, sandboxRequest{Op: "check", Dir: dir, Engine: engine.Options{Provider: engine.ProviderCPU, IntraOpThreads: 1},
+		Memory: lim.Memory, CPU: lim.CheckCPU}, lim.CheckWall, nil)
+	var le *LimitError
+	if errors.As(err, &le) {
+		return problem("model", "the model check was stopped: %s", le.Msg)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Problem != nil {
+		return res.Problem
+	}
+	return nil
+}
+
+// checkDir is the sandboxed side of check, on the version folder dir.
+func checkDir(dir string, opts engine.Options, memory int64) *Problem {
+	man, err := models.ReadManifest(dir)
+	if err != nil {
+		return problem("manifest", "%s", scrub(err, dir))
+	}
+	path, err := man.FilePath(dir, man.File)
+	if err != nil {
+		return problem("model", "%v", err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return problem("model", "%s", scrub(err, dir))
+	}
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(b, &mp); err != nil {
+		return problem("model", "not an ONNX model (protobuf: %v); a truncated upload looks like this too", err)
+	}
+	b = nil
+	if mp.Graph == nil || len(mp.Graph.Node) == 0 || len(mp.OpsetImport) == 0 {
+		return problem("model", "not an ONNX model: no graph, nodes or opset import")
+	}
+	if name, ok := externalTensor(mp.ProtoReflect()); ok {
+		return problem("model", "tensor %q keeps its data in an external file; CityEye takes self-contained ONNX files only (save the model without external data)", name)
 	}
 	m, err := models.Load(dir, opts)
 	if err != nil {
-		return nil, problem("model", "ONNX Runtime cannot load it: %s", scrub(err, dir))
+		return problem("model", "ONNX Runtime cannot load it: %s%s", scrub(err, dir), memoryHint(err, memory))
 	}
-	if err := checkInput(p.Manifest, m.Inputs()[0]); err != nil {
-		m.Close()
-		return nil, err
+	defer m.Close()
+	if err := checkInput(man, m.Inputs()[0]); err != nil {
+		var pr *Problem
+		errors.As(err, &pr)
+		return pr
 	}
 	blank := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(127, 127, 127, 0), 480, 640, gocv.MatTypeCV8UC3)
 	defer blank.Close()
 	if _, err := Infer(m, []gocv.Mat{blank}); err != nil {
-		m.Close()
-		return nil, problem("manifest.decoder", "decoder %q cannot read the model's real output: %s (outputs: %s)", p.Manifest.Decoder.Type, scrub(err, dir), describe(m.Outputs()))
+		if hint := memoryHint(err, memory); hint != "" {
+			return problem("model", "running it on a blank frame failed: %s%s", scrub(err, dir), hint)
+		}
+		return problem("manifest.decoder", "decoder %q cannot read the model's real output: %s (outputs: %s)", man.Decoder.Type, scrub(err, dir), describe(m.Outputs()))
 	}
-	return m, nil
+	return nil
+}
+
+// memoryHint explains an allocation failure: the model wanted more than the
+// sandbox's memory limit.
+func memoryHint(err error, memory int64) string {
+	if s := err.Error(); strings.Contains(s, "bad_alloc") || strings.Contains(s, "Failed to allocate") {
+		return fmt.Sprintf(" (the model needs more than the %d MiB memory limit)", memory>>20)
+	}
+	return ""
+}
+
+// externalTensor finds a tensor anywhere in the model (initializers, attributes,
+// subgraphs, functions, training info) whose data lives in an external file, which
+// ONNX Runtime would read from a path the vendor chose.
+func externalTensor(m protoreflect.Message) (string, bool) {
+	if t, ok := m.Interface().(*onnxpb.TensorProto); ok && (t.DataLocation == onnxpb.TensorProto_EXTERNAL || len(t.ExternalData) > 0) {
+		return t.Name, true
+	}
+	var name string
+	var found bool
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind {
+			return true
+		}
+		switch {
+		case fd.IsList():
+			for i := 0; i < v.List().Len() && !found; i++ {
+				name, found = externalTensor(v.List().Get(i).Message())
+			}
+		case fd.IsMap():
+			v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+				if fd.MapValue().Kind() == protoreflect.MessageKind {
+					name, found = externalTensor(mv.Message())
+				}
+				return !found
+			})
+		default:
+			name, found = externalTensor(v.Message())
+		}
+		return !found
+	})
+	return name, found
 }
 
 // checkInput compares the declared preprocessing with the graph's image input.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/decode"
+	"github.com/cityeye/cityeye/models/engine"
 )
 
 // Report is what validation found: each check with its outcome.
@@ -31,6 +32,35 @@ func (r *Report) add(name string, ok bool, format string, args ...any) {
 	if !ok {
 		r.Passed = false
 	}
+}
+
+// validateDir is the sandboxed side of validation, on the version folder dir: load,
+// the vendor's samples, then the benchmark, reporting progress.
+func validateDir(dir string, opts engine.Options, gpuName func(int) string, benchTime time.Duration, progress func(stage string, percent int)) (Report, []BenchResult) {
+	r := Report{Passed: true}
+	m, err := models.Load(dir, opts)
+	if err != nil {
+		r.add("load", false, "%s", scrub(err, dir))
+		return r, nil
+	}
+	defer m.Close()
+	r.add("load", true, "loaded on %s; inputs %s; outputs %s", m.Provider(), describe(m.Inputs()), describe(m.Outputs()))
+	progress("samples", 15)
+	if len(m.Manifest.Samples) == 0 {
+		r.add("samples", true, "the manifest declares no sample images")
+	}
+	checkSamples(m, dir, &r)
+	if !r.Passed {
+		return r, nil
+	}
+	progress("benchmark", 30)
+	bench, err := Benchmark(m, gpuName, benchTime, func(done, total int) { progress("benchmark", 30+70*done/total) })
+	if err != nil {
+		r.add("benchmark", false, "%s", scrub(err, dir))
+		return r, nil
+	}
+	r.add("benchmark", true, "%d batch sizes on %s (%s)", len(bench), m.Provider(), bench[0].Device)
+	return r, bench
 }
 
 // checkSamples runs each vendor sample and compares with what it must produce.

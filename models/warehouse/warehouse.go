@@ -10,8 +10,6 @@ package warehouse
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +39,10 @@ type Warehouse struct {
 	// that a benchmark run on CUDA records the device class it measured; nil
 	// records "cuda:N".
 	GPUName func(ordinal int) string
+	// Limits bound the sandboxed check and validation (see sandbox.go); SandboxExe is
+	// the binary re-executed for them (default: this process's own executable).
+	Limits     Limits
+	SandboxExe string
 
 	// The warehouse's background work runs on the workers' job queue, and which tasks
 	// use a model is the algorithms' knowledge: both come from above as functions
@@ -107,24 +109,21 @@ func (w *Warehouse) Upload(ctx context.Context, by string, p *Package) (store.Mo
 	// an existing version answers first: identical content is idempotent, other
 	// content a conflict, whatever else might be wrong with it
 	if old, err := w.DB.GetModelVersion(ctx, p.Manifest.Vendor, p.Manifest.Name, p.Manifest.Version); err == nil {
-		sum := sha256.Sum256(p.Model)
-		if old.SHA256 == hex.EncodeToString(sum[:]) && sameFiles(old.Manifest, p.Files) {
+		if sum, _, err := fileSHA(p.Model); err == nil && old.SHA256 == sum && sameFiles(old.Manifest, p.Files) {
 			return old, false, nil
 		}
 		return old, false, fmt.Errorf("%w: %s/%s@%s was uploaded with sha256 %s; bump the version for new bytes", ErrExists, old.Vendor, old.Name, old.Version, old.SHA256)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return store.ModelVersion{}, false, err
 	}
-	m, err := Check(p, dir, engine.Options{Provider: engine.ProviderCPU, IntraOpThreads: 1})
-	if err != nil {
+	if err := w.check(ctx, p, filepath.Join(dir, "version")); err != nil {
 		return store.ModelVersion{}, false, err
 	}
-	m.Close()
 	man := p.Manifest
 	// the store's crash-safe pair write (see package store): new blobs are logged as
 	// pending, written, then the row is inserted and the log cleared; whatever a crash
 	// leaves pending, the start-up sweep deletes. Never a row without its bytes.
-	blobs := map[string][]byte{man.SHA256: p.Model}
+	blobs := map[string]string{man.SHA256: p.Model}
 	for _, f := range man.Files {
 		blobs[f.SHA256] = p.Files[f.Name]
 	}
@@ -139,16 +138,23 @@ func (w *Warehouse) Upload(ctx context.Context, by string, p *Package) (store.Mo
 	if err := w.DB.Intend(ctx, fresh); err != nil {
 		return store.ModelVersion{}, false, err
 	}
-	for sha, b := range blobs {
-		if slices.Contains(fresh, BlobKey(sha)) {
-			if err := w.Objects.Put(ctx, BlobKey(sha), b, "application/octet-stream"); err != nil {
-				return store.ModelVersion{}, false, err
-			}
+	var size int64
+	for sha, path := range blobs {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return store.ModelVersion{}, false, err
 		}
-	}
-	size := int64(len(p.Model))
-	for _, b := range p.Files {
-		size += int64(len(b))
+		size += fi.Size()
+		if !slices.Contains(fresh, BlobKey(sha)) {
+			continue
+		}
+		b, err := os.ReadFile(path) // the object store takes whole objects; uploads at once are capped
+		if err == nil {
+			err = w.Objects.Put(ctx, BlobKey(sha), b, "application/octet-stream")
+		}
+		if err != nil {
+			return store.ModelVersion{}, false, err
+		}
 	}
 	mj, _ := json.Marshal(man)
 	v := store.ModelVersion{Vendor: man.Vendor, Name: man.Name, Version: man.Version, Task: man.Task, Labels: orEmpty(man.Labels),
@@ -168,15 +174,17 @@ func (w *Warehouse) Upload(ctx context.Context, by string, p *Package) (store.Mo
 }
 
 // sameFiles reports whether uploaded extra files are exactly the stored version's.
-func sameFiles(stored json.RawMessage, files map[string][]byte) bool {
+func sameFiles(stored json.RawMessage, files map[string]string) bool {
 	var old models.Manifest
 	if json.Unmarshal(stored, &old) != nil || len(old.Files) != len(files) {
 		return false
 	}
 	for _, f := range old.Files {
-		b, ok := files[f.Name]
-		sum := sha256.Sum256(b)
-		if !ok || hex.EncodeToString(sum[:]) != f.SHA256 {
+		path, ok := files[f.Name]
+		if !ok {
+			return false
+		}
+		if sum, _, err := fileSHA(path); err != nil || sum != f.SHA256 {
 			return false
 		}
 	}
@@ -206,22 +214,40 @@ func (w *Warehouse) materialize(ctx context.Context, v store.ModelVersion, dir s
 	if err := json.Unmarshal(v.Manifest, &m); err != nil {
 		return nil, err
 	}
-	p := &Package{Manifest: m, Files: map[string][]byte{}}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	p := &Package{Manifest: m, Files: map[string]string{}}
+	fetch := func(name, sha string) (string, error) {
+		b, err := w.Objects.Get(ctx, BlobKey(sha))
+		if err != nil {
+			return "", fmt.Errorf("%s of %s/%s@%s: %w", name, v.Vendor, v.Name, v.Version, err)
+		}
+		path := filepath.Join(dir, name)
+		return path, os.WriteFile(path, b, 0o644)
+	}
 	var err error
-	if p.Model, err = w.Objects.Get(ctx, BlobKey(m.SHA256)); err != nil {
-		return nil, fmt.Errorf("model bytes of %s/%s@%s: %w", v.Vendor, v.Name, v.Version, err)
+	if p.Model, err = fetch(m.File, m.SHA256); err != nil {
+		return nil, err
 	}
 	for _, f := range m.Files {
-		if p.Files[f.Name], err = w.Objects.Get(ctx, BlobKey(f.SHA256)); err != nil {
-			return nil, fmt.Errorf("file %s of %s/%s@%s: %w", f.Name, v.Vendor, v.Name, v.Version, err)
+		if p.Files[f.Name], err = fetch(f.Name, f.SHA256); err != nil {
+			return nil, err
 		}
 	}
-	return p, p.writeTo(dir)
+	if err := p.layout(dir); err != nil {
+		return nil, err
+	}
+	return p, models.Verify(dir, m)
 }
 
-// validate is the background job: samples, then the benchmark, with progress.
-// It is idempotent (jobs run at least once): a version already decided is left alone,
-// and an error (database or object store down) makes the queue retry it.
+// validate is the background job: samples, then the benchmark, with progress, in
+// the sandbox. It is idempotent (jobs run at least once): a version already decided
+// is left alone, and an error (database or object store down) makes the queue
+// retry it. A model stopped by a sandbox limit is rejected with the reason.
 func (w *Warehouse) validate(ctx context.Context, k key) error {
 	v, err := w.DB.GetModelVersion(ctx, k.Vendor, k.Name, k.Version)
 	if errors.Is(err, store.ErrNotFound) {
@@ -241,47 +267,40 @@ func (w *Warehouse) validate(ctx context.Context, k key) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	r := &Report{Passed: true}
-	var bench []BenchResult
-	p, err := w.materialize(ctx, v, dir)
-	if err != nil {
+	if _, err := w.materialize(ctx, v, dir); err != nil {
 		return err // the object store is unreachable: retry later
 	}
-	m, err := models.Load(dir, w.Engine)
-	if err != nil {
-		r.add("load", false, "%s", scrub(err, dir))
-	} else {
-		defer m.Close()
-		r.add("load", true, "loaded on %s; inputs %s; outputs %s", m.Provider(), describe(m.Inputs()), describe(m.Outputs()))
-		w.DB.ModelProgress(ctx, k.Vendor, k.Name, k.Version, store.ModelValidating, "samples", 15)
-		if len(p.Manifest.Samples) == 0 {
-			r.add("samples", true, "the manifest declares no sample images")
-		}
-		checkSamples(m, dir, r)
-		if r.Passed {
-			w.DB.ModelProgress(ctx, k.Vendor, k.Name, k.Version, store.ModelValidating, "benchmark", 30)
-			bt := w.BenchTime
-			if bt <= 0 {
-				bt = 2 * time.Second
-			}
-			bench, err = Benchmark(m, w.GPUName, bt, func(done, total int) {
-				w.DB.ModelProgress(ctx, k.Vendor, k.Name, k.Version, store.ModelValidating, "benchmark", 30+70*done/total)
-			})
-			if err != nil {
-				r.add("benchmark", false, "%v", err)
-			} else {
-				r.add("benchmark", true, "%d batch sizes on %s (%s)", len(bench), m.Provider(), bench[0].Device)
-			}
-		}
+	bt := w.BenchTime
+	if bt <= 0 {
+		bt = 2 * time.Second
+	}
+	lim := w.Limits.withDefaults()
+	req := sandboxRequest{Op: "validate", Dir: dir, Engine: w.Engine, BenchTime: bt, Memory: lim.Memory, CPU: lim.ValidateCPU}
+	if w.GPUName != nil { // the child cannot call back: it gets the name of the card it may run on
+		req.GPUName = w.GPUName(w.Engine.DeviceID)
+	}
+	res, err := w.sandbox(ctx, req,
+		lim.ValidateWall, func(stage string, percent int) {
+			w.DB.ModelProgress(ctx, k.Vendor, k.Name, k.Version, store.ModelValidating, stage, percent)
+		})
+	var le *LimitError
+	switch {
+	case errors.As(err, &le):
+		res.Report, res.Bench = &Report{Passed: true}, nil
+		res.Report.add("sandbox", false, "validation was stopped: %s", le.Msg)
+	case err != nil:
+		return err
+	case res.Report == nil:
+		return fmt.Errorf("validation of %s gave no report", k)
 	}
 	state := store.ModelValidated
-	if !r.Passed {
+	if !res.Report.Passed {
 		state = store.ModelRejected
 	}
-	rj, _ := json.Marshal(r)
-	bj, _ := json.Marshal(bench)
-	if bench == nil {
-		bj = nil
+	rj, _ := json.Marshal(res.Report)
+	var bj []byte
+	if res.Bench != nil {
+		bj, _ = json.Marshal(res.Bench)
 	}
 	return w.DB.FinishValidation(ctx, k.Vendor, k.Name, k.Version, state, rj, bj)
 }
@@ -433,9 +452,14 @@ func (w *Warehouse) install(ctx context.Context, v store.ModelVersion) error {
 	if err != nil {
 		return err
 	}
-	files := map[string][]byte{p.Manifest.File: p.Model}
-	for n, b := range p.Files {
-		files[n] = b
+	files := map[string][]byte{}
+	for n, path := range p.Files {
+		if files[n], err = os.ReadFile(path); err != nil {
+			return err
+		}
+	}
+	if files[p.Manifest.File], err = os.ReadFile(p.Model); err != nil {
+		return err
 	}
 	if err := w.Repo.Install(p.Manifest, files); err != nil {
 		return fmt.Errorf("install into the model repository: %w", err)
