@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/models/warehouse"
+	"github.com/cityeye/cityeye/store"
 )
 
 // DefaultMaxConcurrentUploads is how many model uploads are checked at once by
@@ -51,7 +53,8 @@ func uploadModel(s *Server, c *gin.Context) {
 	defer release()
 	stage, err := os.MkdirTemp(s.Warehouse.Scratch, "parts-")
 	if err != nil {
-		fail(c, http.StatusInternalServerError, "", "no room for the upload")
+		slog.Error("model upload: staging folder", "err", err)
+		fail(c, http.StatusInternalServerError, "", "no room for the upload; see the server log")
 		return
 	}
 	defer os.RemoveAll(stage)
@@ -131,8 +134,11 @@ func uploadModel(s *Server, c *gin.Context) {
 		fail(c, http.StatusUnprocessableEntity, pr.Field, pr.Error())
 	case errors.Is(err, warehouse.ErrExists):
 		fail(c, http.StatusConflict, "manifest.version", err.Error())
-	case err != nil:
+	case errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrState):
 		storeErr(c, err, "model version")
+	case err != nil: // the server's own trouble (disk, object store, sandbox): no paths in the answer
+		slog.Error("model upload", "vendor", pkg.Manifest.Vendor, "name", pkg.Manifest.Name, "err", err)
+		fail(c, http.StatusInternalServerError, "", "the upload could not be checked or stored; see the server log")
 	case created:
 		c.Header("Location", "/api/v1/warehouse/models/"+v.Vendor+"/"+v.Name+"/"+v.Version)
 		c.JSON(http.StatusAccepted, v)
@@ -158,9 +164,14 @@ func savePart(stage string, n int, r io.Reader) (string, error) {
 // uploadErr answers a failed read of the body: 413 over the limit, else 400.
 func uploadErr(s *Server, c *gin.Context, field string, err error) {
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
+	var pe *os.PathError
+	switch {
+	case errors.As(err, &mbe):
 		fail(c, http.StatusRequestEntityTooLarge, "model", "upload over the limit of "+strconv.FormatInt(s.maxUpload()>>20, 10)+" MiB")
-		return
+	case errors.As(err, &pe): // writing the part to disk failed: the server's trouble
+		slog.Error("model upload: saving a part", "err", err)
+		fail(c, http.StatusInternalServerError, "", "the upload could not be saved; see the server log")
+	default:
+		fail(c, http.StatusBadRequest, field, field+": the multipart body cannot be read: "+err.Error())
 	}
-	fail(c, http.StatusBadRequest, field, field+": the multipart body cannot be read: "+err.Error())
 }

@@ -76,6 +76,10 @@ type sandboxLine struct {
 	Bench    []BenchResult `json:"bench,omitempty"`
 }
 
+// errSandbox is a failure of the sandbox itself (the server's, logged with its
+// details), not of the model: the caller retries, and answers name no server path.
+var errSandbox = errors.New("the model sandbox could not run; see the server log")
+
 // LimitError says the model was stopped by a sandbox limit or crashed the child: the
 // model's fault, not the server's.
 type LimitError struct{ Msg string }
@@ -92,7 +96,8 @@ func (w *Warehouse) sandbox(ctx context.Context, req sandboxRequest, wall time.D
 	if exe == "" {
 		var err error
 		if exe, err = os.Executable(); err != nil {
-			return sandboxLine{}, fmt.Errorf("model sandbox: %w", err)
+			slog.Error("model sandbox: no executable to re-run", "err", err)
+			return sandboxLine{}, errSandbox
 		}
 	}
 	body, _ := json.Marshal(req)
@@ -119,7 +124,8 @@ func (w *Warehouse) sandbox(ctx context.Context, req sandboxRequest, wall time.D
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Start(); err != nil {
 		wr.Close()
-		return sandboxLine{}, fmt.Errorf("model sandbox: %w", err)
+		slog.Error("model sandbox did not start", "exe", exe, "err", err)
+		return sandboxLine{}, errSandbox
 	}
 	wr.Close()
 	var out sandboxLine
@@ -151,7 +157,7 @@ func (w *Warehouse) sandbox(ctx context.Context, req sandboxRequest, wall time.D
 		}
 		return out, &LimitError{fmt.Sprintf("the model crashed the check or ran out of its %d MiB memory limit", req.Memory>>20)}
 	case err != nil:
-		return out, fmt.Errorf("model sandbox: %w", err)
+		return out, errSandbox
 	}
 	return out, &LimitError{"the check ended without an answer"}
 }
