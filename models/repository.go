@@ -163,6 +163,11 @@ func (r Repository) Resolve(name, version string) (Manifest, string, error) {
 		}
 		if ok {
 			m, err := r.read(name, p)
+			if errors.Is(err, ErrNotFound) {
+				dir, _ := r.modelDir(name)
+				return Manifest{}, "", fmt.Errorf("%w: %s is published as version %s, which is not installed (%s)",
+					ErrNotFound, name, p, filepath.Join(dir, PublishedFile))
+			}
 			if err != nil {
 				return Manifest{}, "", fmt.Errorf("%s is published as version %s: %w", name, p, err)
 			}
