@@ -46,7 +46,7 @@ export default async function cameras(main, ctx) {
   clear(main,
     h('div.titlebar', h('h2', t('nav_cameras')),
       ctx.can('POST /api/v1/streams') ? h('a.button', { href: '#/cameras/new', dataset: { testid: 'new-camera' } }, t('new_camera')) : null),
-    filters, list);
+    filters, h('section.card', list));
   draw();
   if (ctx.can('GET /api/v1/applications')) main.append(await inbox(ctx));
 }

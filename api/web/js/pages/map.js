@@ -26,6 +26,7 @@ export default async function map(main, ctx) {
   const view = makeView(box, pts, ctx.config.map_tiles);
   for (const s of streams) {
     view.place(h('div.cam', { title: s.name, dataset: { testid: 'map-camera', device: s.device_id } }), s.longitude, s.latitude);
+    view.place(h('span.cam-label', s.name), s.longitude, s.latitude);
   }
   const show = a => clear(panel, h('dl.kv', { dataset: { testid: 'alert-detail' } },
     kv(t('kind'), t('kind_' + a.kind, a.kind)), kv(t('level'), badge(t('level_' + a.level), 'level-' + a.level)),
