@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -42,7 +43,7 @@ func newBrowser(t *testing.T, base string) *browser {
 		t.Skip("console browser tests need Chromium: apt-get install chromium (make setup installs it)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
-		chromedp.WindowSize(1366, 768), chromedp.Flag("lang", "zh-CN"), chromedp.Env("LANG=zh_CN.UTF-8", "LANGUAGE=zh_CN:zh"))
+		chromedp.WindowSize(1366, 768), chromedp.Flag("lang", "zh-CN"))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelB := chromedp.NewContext(actx)
 	if err := chromedp.Do(ctx); err != nil {
@@ -97,7 +98,14 @@ func (b *browser) open(token string) *tab {
 			b.t.Errorf("uncaught errors in the page: %v", errs)
 		}
 	})
-	tb.do(chromedp.EmulateViewport(1366, 768), chromedp.Navigate(b.base+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=token]`)))
+	zh := chromedp.Func(func(ctx context.Context, t *chromedp.Target) error { // the browser's own widgets in Chinese, times in China
+		if _, err := cdp.Call(ctx, t, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: "zh_CN"}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Shanghai"})
+		return err
+	})
+	tb.do(chromedp.EmulateViewport(1366, 768), zh, chromedp.Navigate(b.base+"/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=token]`)))
 	if token != "" {
 		tb.do(chromedp.SendKeys(chromedp.CSS(`[data-testid=token]`), token), clickQ(`[data-testid=login]`))
 		tb.wait(`document.querySelector('[data-testid=who]')`, 10*time.Second, "logged in")
@@ -210,4 +218,6 @@ func (tb *tab) setFile(selector, path string) {
 func jsString(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // clickQ clicks the first element matching a CSS selector.
-func clickQ(selector string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(selector)) }
+func clickQ(selector string) chromedp.Action[chromedp.Void] {
+	return chromedp.Click(chromedp.CSS(selector))
+}

@@ -156,7 +156,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		an.goTo("captures", `[data-testid=capture]`)
 		an.eval(`(() => { document.querySelector('[name=type]').value = 'Person'; return true })()`, new(bool))
 		an.do(clickQ(`[data-testid=search]`))
-		an.wait(`[...document.querySelectorAll('[data-testid=capture] img')].some(i => i.src.startsWith('blob:'))`, 10*time.Second, "thumbnails")
+		an.wait(`(() => { const imgs = [...document.querySelectorAll('[data-testid=capture] img')];
+			return imgs.some(i => i.src.startsWith('blob:')) && imgs.every(i => i.src.startsWith('blob:') || i.classList.contains('broken')) })()`, 10*time.Second, "thumbnails")
 		an.shot("07-captures")
 		an.do(clickQ(`[data-testid=capture]`))
 		an.wait(`document.querySelector('[data-testid=scene]') && document.querySelector('[data-testid=scene]').width > 300`, 10*time.Second, "the scene image with its box")
@@ -238,15 +239,20 @@ func TestConsoleInBrowser(t *testing.T) {
 		// the page polls the version while it validates; the test records what it shows
 		var seen []string
 		deadline := time.Now().Add(90 * time.Second)
-		for done := false; !done && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		for time.Now().Before(deadline) {
+			var done bool // read first: the progress read next is then at least as new
+			ven.eval(`['validated', 'rejected'].includes(document.querySelector('[data-testid=validation]')?.dataset.state)`, &done)
 			var p string
 			ven.eval(`(document.querySelector('[data-testid=progress]') || {}).textContent || ''`, &p)
 			if len(seen) == 0 || seen[len(seen)-1] != p {
 				seen = append(seen, p)
 			}
-			ven.eval(`!!(document.querySelector('[data-testid=report]') && document.querySelector('[data-testid=benchmark]'))`, &done)
+			if done {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
-		ven.wait(`document.querySelector('[data-testid=report]') && document.querySelector('[data-testid=benchmark]')`, time.Second, "the report and benchmark")
+		ven.wait(`document.querySelector('[data-testid=report]') && document.querySelector('[data-testid=benchmark]')`, time.Second, "the report and benchmark once validation ended")
 		if len(seen) < 2 || seen[len(seen)-1] != "100%" {
 			t.Errorf("progress seen %v, want it to move and end at 100%%", seen)
 		}

@@ -99,7 +99,7 @@ const S = {
   new_user: ['新建用户', 'New user'], user_id: ['用户ID', 'user ID'], create_user: ['创建用户', 'Create user'],
   new_department: ['新建部门', 'New department'], dept_id: ['部门ID', 'department ID'], areas: ['辖区（行政区划代码）', 'areas (GB/T 2260 codes)'],
   quota_streams: ['路数配额', 'stream quota'], quota_tasks: ['任务配额', 'task quota'], create_department: ['创建部门', 'Create department'],
-  streams: ['视频路数', 'streams'],
+  streams: ['视频路数', 'streams'], choose_file: ['选择文件', 'Choose file'], now: ['现在', 'now'], no_file: ['未选择文件', 'no file chosen'],
 };
 
 let cur = localStorage.getItem('cityeye.lang') === 'en' ? 'en' : 'zh';

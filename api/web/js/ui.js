@@ -53,6 +53,15 @@ export function field(label, name, input, hint) {
 }
 
 export function input(attrs) { return h('input', attrs); }
+
+// filePicker wraps a file input in a button and the chosen names, in the console's
+// language (the native control speaks the browser's).
+export function filePicker(el) {
+  el.classList.add('file-hidden');
+  const names = h('span.fname', t('no_file'));
+  el.addEventListener('change', () => { names.textContent = [...el.files].map(f => f.name).join(', ') || t('no_file'); });
+  return h('span.filepick', h('button.tool', { type: 'button', onclick: () => el.click() }, t('choose_file')), names, el);
+}
 export function select(name, options, value) {
   return h('select', { name }, options.map(([v, l]) => h('option', { value: v, selected: v === value }, l)));
 }

@@ -3,7 +3,7 @@
 // capture's scene image with its box. Every read is audited by the API itself.
 import { get, api, download, qs, imageURL } from '../api.js';
 import { t } from '../i18n.js';
-import { h, clear, card, field, input, select, showError, clearErrors, formValues, fmtTime, emptyState, img } from '../ui.js';
+import { h, clear, card, field, input, filePicker, select, showError, clearErrors, formValues, fmtTime, emptyState, img } from '../ui.js';
 import { kv } from './tasks.js';
 
 const TYPES = ['', 'Face', 'Person', 'MotorVehicle', 'NonMotorVehicle'];
@@ -11,11 +11,13 @@ const TYPES = ['', 'Face', 'Person', 'MotorVehicle', 'NonMotorVehicle'];
 export default async function captures(main, ctx) {
   if (ctx.args[0]) return detail(main, ctx, ctx.args[0]);
   const { streams = [] } = ctx.can('GET /api/v1/streams') ? await get('/api/v1/streams', null, { signal: ctx.signal }) : {};
-  const local = d => { const x = new Date(d - d.getTimezoneOffset() * 60e3); return x.toISOString().slice(0, 16); };
+  // times are typed as local "YYYY-MM-DD hh:mm" (the browser's date widget follows its
+  // own locale, not the console's language)
+  const local = d => { const x = new Date(d - d.getTimezoneOffset() * 60e3); return x.toISOString().slice(0, 16).replace('T', ' '); };
   const now = new Date();
   const form = h('form.filters', { dataset: { testid: 'search-form' } },
-    field(t('from'), 'from', input({ type: 'datetime-local', value: local(new Date(now - 86400e3)) })),
-    field(t('to'), 'to', input({ type: 'datetime-local' })),
+    field(t('from'), 'from', input({ value: local(new Date(now - 86400e3)), size: 16, placeholder: 'YYYY-MM-DD hh:mm' })),
+    field(t('to'), 'to', input({ size: 16, placeholder: t('now') })),
     field(t('type'), 'type', select('type', TYPES.map(x => [x, x ? t('type_' + x) : t('any')]))),
     field(t('camera'), 'device_id', select('device_id', [['', t('any')], ...streams.map(s => [s.device_id, s.name])])),
     field(t('area'), 'area', input({ placeholder: '441502', size: 7 })),
@@ -32,7 +34,10 @@ export default async function captures(main, ctx) {
 
   const query = () => {
     const v = formValues(form);
-    for (const k of ['from', 'to']) if (v[k]) v[k] = new Date(v[k]).toISOString().replace(/\.\d+Z$/, 'Z');
+    for (const k of ['from', 'to']) {
+      const d = v[k] && new Date(v[k].replace(' ', 'T'));
+      if (d) v[k] = isNaN(d) ? v[k] : d.toISOString().replace(/\.\d+Z$/, 'Z'); // unparsable: the API names the field
+    }
     return v;
   };
   // cursors[i] is the cursor of page i: going back re-reads exactly the same page.
@@ -123,6 +128,6 @@ function faceSearch(ctx) {
         clear(out, captureGrid(recs, t('no_face_match')));
       } catch (err) { showError(form, err); }
     },
-  }, field(t('photo'), 'image', file), h('button', { type: 'submit' }, t('face_search')));
+  }, field(t('photo'), 'image', filePicker(file)), h('button', { type: 'submit' }, t('face_search')));
   return card(t('face_search'), form, out);
 }

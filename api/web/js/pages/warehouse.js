@@ -3,7 +3,7 @@
 // tasks use each model (through the algorithms that declare it).
 import { get, api, post } from '../api.js';
 import { t } from '../i18n.js';
-import { h, clear, card, table, field, input, showError, clearErrors, badge, progress, fmtNum, fmtTime } from '../ui.js';
+import { h, clear, card, table, field, input, filePicker, showError, clearErrors, badge, progress, fmtNum, fmtTime } from '../ui.js';
 
 const FINAL = ['validated', 'rejected', 'published', 'deprecated'];
 const path = v => '/api/v1/warehouse/models/' + [v.vendor, v.name, v.version].map(encodeURIComponent).join('/');
@@ -57,7 +57,7 @@ function upload(ctx) {
       } catch (err) { showError(form, err); } finally { btn.disabled = false; }
     },
   },
-  h('div.row', field(t('manifest'), 'manifest', manifest, t('manifest_hint')), field(t('onnx_file'), 'model', model), field(t('extra_files'), 'files', files, t('extra_files_hint'))),
+  h('div.row', field(t('manifest'), 'manifest', filePicker(manifest), t('manifest_hint')), field(t('onnx_file'), 'model', filePicker(model)), field(t('extra_files'), 'files', filePicker(files), t('extra_files_hint'))),
   h('button', { type: 'submit', dataset: { testid: 'upload' } }, t('upload')));
   return card(t('upload_model'), form);
 }
@@ -80,7 +80,7 @@ async function version(main, ctx, id) {
       v.state === 'published' || v.state === 'validated' ? act(t('deprecate'), 'POST /api/v1/warehouse/models/{vendor}/{name}/{version}/deprecate', path(id) + '/deprecate', 'deprecate') : null));
     const rep = v.report || {};
     clear(body,
-      card(t('validation'), h('div', { dataset: { testid: 'validation' } },
+      card(t('validation'), h('div', { dataset: { testid: 'validation', state: v.state } },
         h('div.loadcell', progress(v.progress / 100), h('span', { dataset: { testid: 'progress' } }, v.progress + '%'), h('span.hint', v.stage || t('model_' + v.state, v.state))),
         rep.checks ? h('div', { dataset: { testid: 'report' } },
           h('p', rep.passed ? badge(t('report_passed'), 'ok') : badge(t('report_failed'), 'bad')),
