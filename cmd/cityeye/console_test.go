@@ -49,7 +49,8 @@ const (
 // A's unshared camera; a vendor uploads a model and watches validation reach its
 // report. Screenshots of each page go to CITYEYE_CONSOLE_SHOTS (docs/console).
 func TestConsoleInBrowser(t *testing.T) {
-	s := startServer(t, t.TempDir(), "--loop-files", "--capacity-fps", "20")
+	clip := flameClip(t) // the test media and the flame clip are the import folders
+	s := startServer(t, t.TempDir(), "--loop-files", "--capacity-fps", "20", "--import-dirs", testdata.MediaDir()+","+filepath.Dir(clip))
 	b := newBrowser(t, s.url)
 	for _, d := range []map[string]any{
 		{"id": "police", "name": "市公安局", "areas": []string{"441500"}, "quota": map[string]any{"streams": 10, "tasks": 10, "fps_share": 0.6}},
@@ -168,7 +169,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	})
 
 	run("an alert from a running task appears on the open map within 2 s", func(t *testing.T) {
-		s.post("/api/v1/streams", map[string]any{"device_id": fireCam, "name": "后山林区", "url": "file://" + flameClip(t),
+		s.post("/api/v1/streams", map[string]any{"device_id": fireCam, "name": "后山林区", "url": "file://" + clip,
 			"admin_division": "441502", "longitude": 115.41, "latitude": 22.80, "owner_department": "police", "point_type": 2, "sharing": 1})
 		admin.goTo("map", `[data-testid=live].on`)
 		s.post("/api/v1/tasks", map[string]any{"device_id": fireCam, "algorithm": "fire_smoke",
@@ -221,7 +222,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
-	run("vendor uploads a model and watches validation reach the report", func(t *testing.T) {
+	run("vendor uploads a model, watches validation reach the report and requests publishing; the admin approves", func(t *testing.T) {
 		m, dir, err := testdata.Repository().Resolve("blazeface-back", "")
 		if err != nil {
 			t.Fatalf("%v (run make setup)", err)
@@ -260,6 +261,12 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("the report does not say the package passed:\n%s", txt)
 		}
 		t.Logf("validation progress as the vendor saw it: %v", seen)
+		// the vendor requests publishing; the platform admin approves it from the console
+		ven.do(clickQ(`[data-testid=publish]`))
+		ven.wait(`document.body.innerText.includes('待平台审批')`, 10*time.Second, "the publish request")
+		admin.goTo("warehouse/acme/blazeface-back/9.0.0", `[data-testid=reject-publish]`)
+		admin.do(clickQ(`[data-testid=publish]`))
+		admin.wait(`document.querySelector('[data-testid=validation]')?.dataset.state === 'published'`, 10*time.Second, "the approved version published")
 		ven.shot("10-warehouse")
 	})
 

@@ -24,7 +24,7 @@ type demoCamera struct {
 	id, name, file, algorithm string
 	fps                       float64
 	lon, lat                  float64
-	generated                 bool           // the clip is written by writeFlameClip, not taken from the media cache
+	generated                 bool           // the clip is the one writeFlameClip wrote, not from the media cache
 	params                    map[string]any // more task params
 }
 
@@ -53,6 +53,18 @@ func runDemo(args []string) error {
 	cfg := *cfgp
 	// the demo's clips are file:// cameras: their folder is an import folder
 	cfg.ImportDirs = append(cfg.ImportDirs, filepath.Join(engine.Home(), "media"))
+	// the generated flame clip goes to the data folder's clips/, an import folder too
+	clips, err := filepath.Abs(filepath.Join(cfg.Data, "clips"))
+	if err == nil {
+		err = os.MkdirAll(clips, 0o755)
+	}
+	if err == nil {
+		err = writeFlameClip(filepath.Join(clips, "flame.avi"))
+	}
+	if err != nil {
+		return fmt.Errorf("demo flame clip: %w", err)
+	}
+	cfg.ImportDirs = append(cfg.ImportDirs, clips)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *duration > 0 {
@@ -68,12 +80,7 @@ func runDemo(args []string) error {
 	for _, cam := range demoCameras {
 		path := filepath.Join(engine.Home(), "media", cam.file)
 		if cam.generated {
-			if path, err = filepath.Abs(filepath.Join(cfg.Data, cam.file)); err == nil {
-				err = writeFlameClip(path)
-			}
-			if err != nil {
-				return fmt.Errorf("write %s: %w", cam.file, err)
-			}
+			path = filepath.Join(clips, cam.file)
 		} else if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("%s missing: run `make setup`", path)
 		}

@@ -91,7 +91,8 @@ const S = {
   upload: ['上传', 'Upload'], validation: ['验证与基准测试', 'Validation and benchmark'], report_passed: ['验证通过', 'passed'], report_failed: ['验证未通过', 'failed'],
   report_pending: ['报告将在验证结束后显示。', 'The report appears when validation ends.'], check: ['检查项', 'check'], result: ['结果', 'result'], detail: ['说明', 'detail'],
   benchmark: ['基准测试', 'Benchmark'], batch: ['批大小', 'batch'], latency_ms: ['延迟(ms)', 'latency ms'], p95_ms: ['P95(ms)', 'p95 ms'], fps_per_core: ['每核帧率', 'fps per core'],
-  publish: ['发布', 'Publish'], rollback: ['回滚', 'Roll back'], deprecate: ['弃用', 'Deprecate'],
+  publish: ['发布', 'Publish'], request_publish: ['申请发布', 'Request publishing'], reject_reason: ['驳回原因', 'reason for rejecting'],
+  publish_requested: ['{0} 于 {1} 申请发布，待平台审批', 'publishing requested by {0} at {1}, awaiting approval'], awaiting_approval: ['待审批发布', 'awaiting approval'], rollback: ['回滚', 'Roll back'], deprecate: ['弃用', 'Deprecate'],
   // admin
   users: ['用户', 'Users'], user: ['用户', 'user'], role: ['角色', 'role'], created: ['创建时间', 'created'], disabled: ['已停用', 'disabled'],
   issue_token: ['签发令牌', 'Issue token'], token_once: ['{0} 的新令牌（只显示这一次，请立即交给用户）：', 'New token for {0} (shown once: hand it over now):'],

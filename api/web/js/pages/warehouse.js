@@ -18,7 +18,7 @@ export default async function warehouse(main, ctx) {
     card(t('model_versions'), table([
       [t('model'), v => h('a', { href: '#/warehouse/' + [v.vendor, v.name, v.version].map(encodeURIComponent).join('/'), dataset: { testid: 'model-link' } }, v.vendor + '/' + v.name + '@' + v.version)],
       [t('model_task'), v => v.task],
-      [t('state'), v => stateBadge(v.state)],
+      [t('state'), v => [stateBadge(v.state), v.publish_requested_by ? badge(t('awaiting_approval'), 'warn') : null]],
       [t('progress'), v => FINAL.includes(v.state) ? '—' : h('div.loadcell', progress(v.progress / 100), v.progress + '% ' + (v.stage || ''))],
       [t('size'), v => fmtNum(v.size / 1048576, 1) + ' MiB'],
       [t('uploaded'), v => fmtTime(v.created_at) + ' · ' + v.uploaded_by],
@@ -68,14 +68,21 @@ async function version(main, ctx, id) {
   const head = h('div'), body = h('div');
   clear(main, h('div.titlebar', h('h2', id.vendor + '/' + id.name + '@' + id.version), h('a', { href: '#/warehouse' }, '‹ ' + t('back'))), head, body);
   // act is a button for one action, shown when the role may call its route
-  const act = (label, route, to, testid) => ctx.can(route) ? h('button', { dataset: { testid }, onclick: async e => {
-    try { await post(to); poll(); } catch (err) { e.target.after(h('small.error', err.message)); }
+  const act = (label, route, to, testid, body) => ctx.can(route) ? h('button', { dataset: { testid }, onclick: async e => {
+    try { await post(to, body ? body() : undefined); poll(); } catch (err) { e.target.after(h('small.error', err.message)); }
   } }, label) : null;
   const rollbackTo = '/api/v1/warehouse/models/' + encodeURIComponent(id.vendor) + '/' + encodeURIComponent(id.name) + '/rollback';
+  // the platform admin approves (publishes) or rejects; a vendor's publish is a request
+  const approver = ctx.can('POST /api/v1/warehouse/models/{vendor}/{name}/{version}/reject');
+  const reason = input({ size: 30, placeholder: t('reject_reason') });
   const poll = async () => {
     const v = await get(path(id), null, { signal: ctx.signal });
+    const publishable = v.state === 'validated' || v.state === 'deprecated';
+    const requested = !!v.publish_requested_by;
     clear(head, h('div.toolbar', stateBadge(v.state),
-      v.state === 'validated' || v.state === 'deprecated' ? act(t('publish'), 'POST /api/v1/warehouse/models/{vendor}/{name}/{version}/publish', path(id) + '/publish', 'publish') : null,
+      requested ? badge(t('publish_requested', v.publish_requested_by, fmtTime(v.publish_requested_at)), 'warn') : null,
+      publishable && (approver || !requested) ? act(approver ? t('publish') : t('request_publish'), 'POST /api/v1/warehouse/models/{vendor}/{name}/{version}/publish', path(id) + '/publish', 'publish') : null,
+      publishable && approver && requested ? [reason, act(t('reject'), 'POST /api/v1/warehouse/models/{vendor}/{name}/{version}/reject', path(id) + '/reject', 'reject-publish', () => ({ reason: reason.value }))] : null,
       v.state === 'published' ? act(t('rollback'), 'POST /api/v1/warehouse/models/{vendor}/{name}/rollback', rollbackTo, 'rollback') : null,
       v.state === 'published' || v.state === 'validated' ? act(t('deprecate'), 'POST /api/v1/warehouse/models/{vendor}/{name}/{version}/deprecate', path(id) + '/deprecate', 'deprecate') : null));
     const rep = v.report || {};
