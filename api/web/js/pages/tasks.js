@@ -2,7 +2,7 @@
 // latest frame; a task's page shows its grant and latest captures.
 import { get, api, post, imageURL } from '../api.js';
 import { t } from '../i18n.js';
-import { h, clear, card, table, field, input, select, showError, clearErrors, fmtNum, fmtTime, emptyState, img } from '../ui.js';
+import { h, clear, card, table, field, input, select, showError, clearErrors, fmtNum, fmtTime, emptyState } from '../ui.js';
 import { regionEditor } from '../draw.js';
 import { stateBadge, grantReason } from './overview.js';
 import { captureGrid, snapshot } from './captures.js';
