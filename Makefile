@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 export CITYEYE_HOME ?= $(HOME)/.cache/cityeye
 
-.PHONY: setup build test demo bench bench-gpu vet clean
+.PHONY: setup build test demo bench bench-gpu vet clean console-shots
 
 setup:
 	@.ci/setup.sh
@@ -26,6 +26,11 @@ test: setup vet
 
 demo: setup
 	./bin/cityeye demo
+
+# console-shots re-takes the console's screenshots in docs/console (the browser test
+# takes them at 1366x768; look at each before committing).
+console-shots: setup
+	CITYEYE_CONSOLE_SHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run TestConsoleInBrowser -v ./cmd/cityeye
 
 # BENCH_FLAGS go to cmd/bench (the pipeline's CPU against decode + model baselines),
 # e.g. BENCH_FLAGS='-frames 300 -rounds 3'; see docs/bench/pipeline.md.

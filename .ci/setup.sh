@@ -12,10 +12,11 @@ mkdir -p "$CACHE/npm" "$CACHE/media" "$CACHE/bin"
 log() { printf '[setup] %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# 1. Debian packages (skip apt entirely when every one is installed).
+# 1. Debian packages (skip apt entirely when every one is installed). chromium runs the
+#    console's browser tests; fonts-wqy-microhei lets it (and the screenshots) show Chinese.
 APT_PKGS="pkg-config gcc g++ make git ffmpeg libopencv-dev libavcodec-dev libavformat-dev
 libavutil-dev libavdevice-dev libavfilter-dev libswscale-dev libswresample-dev libpostproc-dev
-redis-server postgresql"
+redis-server postgresql chromium fonts-wqy-microhei"
 missing=""
 for p in $APT_PKGS; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"; done
 # Node.js/npm may come from elsewhere (nodesource, nvm); Debian's are installed only if absent.

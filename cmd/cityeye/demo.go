@@ -23,11 +23,18 @@ import (
 type demoCamera struct {
 	id, name, file, algorithm string
 	fps                       float64
+	lon, lat                  float64
+	generated                 bool           // the clip is the one writeFlameClip wrote, not from the media cache
+	params                    map[string]any // more task params
 }
 
 var demoCameras = []demoCamera{
-	{"44150200001310000001", "Demo street (opencv vtest.avi)", "vtest.avi", "person_vehicle_capture", 4},
-	{"44150200001310000002", "Demo portrait pan (facedetect Grace Hopper)", "faceclip.mp4", "face_capture", 4},
+	{id: "44150200001310000001", name: "Demo street (opencv vtest.avi)", file: "vtest.avi", algorithm: "person_vehicle_capture", fps: 4, lon: 115.372, lat: 22.787},
+	{id: "44150200001310000002", name: "Demo portrait pan (facedetect Grace Hopper)", file: "faceclip.mp4", algorithm: "face_capture", fps: 4, lon: 115.381, lat: 22.781},
+	// the fire baseline on a generated flame: live alerts for the console's map, one
+	// a minute rather than the default one per 10 minutes
+	{id: "44150200001310000003", name: "Demo hillside (generated flame clip)", file: "flame.avi", algorithm: "fire_smoke", fps: 5, lon: 115.41, lat: 22.80,
+		generated: true, params: map[string]any{"options": map[string]any{"detector": "baseline"}, "cooldown_seconds": 60}},
 }
 
 func runDemo(args []string) error {
@@ -46,6 +53,18 @@ func runDemo(args []string) error {
 	cfg := *cfgp
 	// the demo's clips are file:// cameras: their folder is an import folder
 	cfg.ImportDirs = append(cfg.ImportDirs, filepath.Join(engine.Home(), "media"))
+	// the generated flame clip goes to the data folder's clips/, an import folder too
+	clips, err := filepath.Abs(filepath.Join(cfg.Data, "clips"))
+	if err == nil {
+		err = os.MkdirAll(clips, 0o755)
+	}
+	if err == nil {
+		err = writeFlameClip(filepath.Join(clips, "flame.avi"))
+	}
+	if err != nil {
+		return fmt.Errorf("demo flame clip: %w", err)
+	}
+	cfg.ImportDirs = append(cfg.ImportDirs, clips)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *duration > 0 {
@@ -60,7 +79,9 @@ func runDemo(args []string) error {
 	defer e.Stop()
 	for _, cam := range demoCameras {
 		path := filepath.Join(engine.Home(), "media", cam.file)
-		if _, err := os.Stat(path); err != nil {
+		if cam.generated {
+			path = filepath.Join(clips, cam.file)
+		} else if _, err := os.Stat(path); err != nil {
 			return fmt.Errorf("%s missing: run `make setup`", path)
 		}
 		if err := demoRegister(e.URL(), e.AdminToken(), cam, path); err != nil {
@@ -68,6 +89,8 @@ func runDemo(args []string) error {
 		}
 	}
 	fmt.Printf("\nCityEye demo running at %s for %v (Ctrl-C stops earlier)\n", e.URL(), *duration)
+	fmt.Printf("  console: open %s/ in a browser and log in with the token %s\n", e.URL(), e.AdminToken())
+	fmt.Printf("           (the demo stops after %v: `./bin/cityeye demo --duration 0` keeps it running)\n", *duration)
 	fmt.Printf("  streams: %s/api/v1/streams\n  records: %s/api/v1/records\n  stats:   %s/api/v1/stats\n  openapi: %s/openapi.json\n", e.URL(), e.URL(), e.URL(), e.URL())
 	fmt.Printf("  token:   send Authorization: Bearer $(cat %s)\n\n", filepath.Join(e.cfg.Data, "admin.token"))
 	tick := time.NewTicker(10 * time.Second)
@@ -90,11 +113,15 @@ func demoRegister(base, token string, cam demoCamera, path string) error {
 		return err
 	}
 	stream := map[string]any{"device_id": cam.id, "name": cam.name, "url": "file://" + path, "admin_division": "441502",
-		"longitude": 115.375, "latitude": 22.786, "owner_department": "city-video-office", "point_type": 3, "sharing": 1}
+		"longitude": cam.lon, "latitude": cam.lat, "owner_department": "city-video-office", "point_type": 3, "sharing": 1}
 	if err := postJSON(base+"/api/v1/streams", token, stream, http.StatusCreated, http.StatusConflict); err != nil {
 		return err
 	}
-	task := map[string]any{"device_id": cam.id, "algorithm": cam.algorithm, "params": map[string]any{"sample_fps": cam.fps}}
+	params := map[string]any{"sample_fps": cam.fps}
+	for k, v := range cam.params {
+		params[k] = v
+	}
+	task := map[string]any{"device_id": cam.id, "algorithm": cam.algorithm, "params": params}
 	return postJSON(base+"/api/v1/tasks", token, task, http.StatusCreated)
 }
 

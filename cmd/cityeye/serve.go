@@ -50,6 +50,9 @@ type serveConfig struct {
 	// TokenDays is the lifetime of an API token whose creator names none, the
 	// bootstrap administrator's included (default 90).
 	TokenDays int `json:"token_days,omitempty"`
+	// MapTiles is the console map's tile URL template (the city GIS), e.g.
+	// https://gis.example/{z}/{x}/{y}.png; empty: a plain coordinate grid.
+	MapTiles string `json:"map_tiles,omitempty"`
 
 	// Security settings of the platform administrator. ImportDirs: the folders
 	// file:// streams and analyses may name (none: file:// is refused).
@@ -97,7 +100,7 @@ func defaultServeConfig() serveConfig {
 func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	cfg := defaultServeConfig()
 	flags := cfg
-	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request, token_days; "+
+	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request, token_days, map_tiles; "+
 		"security: import_dirs, outbound_allow, trusted_proxies, max_download_mib; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s)")
 	var importDirs, outboundAllow, trustedProxies string
 	fs.StringVar(&importDirs, "import-dirs", "", "comma-separated folders file:// streams and analyses may name (CITYEYE_IMPORT_DIRS)")
@@ -109,6 +112,7 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	fs.StringVar(&flags.Provider, "provider", cfg.Provider, "execution provider: auto, cpu or cuda (CITYEYE_PROVIDER)")
 	fs.Float64Var(&flags.CapacityFPS, "capacity-fps", cfg.CapacityFPS, "analysed frames per second the worker sustains; above it tasks degrade visibly (CITYEYE_CAPACITY_FPS)")
 	fs.BoolVar(&flags.LoopFiles, "loop-files", cfg.LoopFiles, "loop file:// streams like live cameras (CITYEYE_LOOP_FILES)")
+	fs.StringVar(&flags.MapTiles, "map-tiles", cfg.MapTiles, "console map tile URL template with {z} {x} {y} (CITYEYE_MAP_TILES); empty: a coordinate grid")
 	fs.BoolVar(&flags.FastFiles, "fast-files", cfg.FastFiles, "decode file:// streams as fast as possible instead of in real time (CITYEYE_FAST_FILES)")
 	return &cfg, func() error {
 		if *configPath != "" {
@@ -131,6 +135,7 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 			"CITYEYE_IMPORT_DIRS":     func(v string) error { cfg.ImportDirs = splitList(v); return nil },
 			"CITYEYE_OUTBOUND_ALLOW":  func(v string) error { cfg.OutboundAllow = splitList(v); return nil },
 			"CITYEYE_TRUSTED_PROXIES": func(v string) error { cfg.TrustedProxies = splitList(v); return nil },
+			"CITYEYE_MAP_TILES":       func(v string) error { cfg.MapTiles = v; return nil },
 		}
 		for k, set := range env {
 			if v, ok := os.LookupEnv(k); ok {
@@ -161,6 +166,8 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 				cfg.OutboundAllow = splitList(outboundAllow)
 			case "trusted-proxies":
 				cfg.TrustedProxies = splitList(trustedProxies)
+			case "map-tiles":
+				cfg.MapTiles = flags.MapTiles
 			}
 		})
 		return nil
@@ -363,7 +370,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		return nil, err
 	}
 	e := &embedded{cfg: cfg, db: db, worker: w, sched: sched, jobs: q, ln: ln, cancel: cancel, done: make(chan struct{}),
-		http: &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+		http: &http.Server{Handler: api.WithConsole(srv.Handler(), api.ConsoleConfig{MapTiles: cfg.MapTiles}), ReadHeaderTimeout: 10 * time.Second}}
 	go func() {
 		if err := e.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			slog.Error("http server", "err", err)

@@ -1,0 +1,112 @@
+// The console's only way to the server: the same /api/v1 routes as any client,
+// with the user's token (kept in sessionStorage: gone when the tab closes).
+const KEY = 'cityeye.token';
+
+export const session = {
+  get token() { return sessionStorage.getItem(KEY) || ''; },
+  set(t) { sessionStorage.setItem(KEY, t); },
+  clear() { sessionStorage.removeItem(KEY); },
+};
+
+// APIError carries the API's {"error", "field"} body so forms can show the message
+// next to the field it names.
+export class APIError extends Error {
+  constructor(status, body) {
+    super(body && body.error ? body.error : 'HTTP ' + status);
+    this.status = status;
+    this.field = (body && body.field) || '';
+  }
+}
+
+let onUnauthorized = () => {};
+export function setUnauthorizedHandler(f) { onUnauthorized = f; }
+
+function headers(extra) { return Object.assign({ Authorization: 'Bearer ' + session.token }, extra); }
+
+export function qs(q) {
+  if (!q) return '';
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null && v !== '') p.set(k, v);
+  const s = p.toString();
+  return s ? '?' + s : '';
+}
+
+export async function api(method, path, body, opts = {}) {
+  const init = { method, headers: headers(), signal: opts.signal };
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) { init.headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
+  const r = await fetch(path, init);
+  if (opts.raw && r.ok) return r;
+  const text = await r.text();
+  let data = {};
+  try { data = text ? JSON.parse(text) : {}; } catch { data = { error: text }; }
+  if (!r.ok) {
+    if (r.status === 401 && !opts.quiet) onUnauthorized();
+    throw new APIError(r.status, data);
+  }
+  return data;
+}
+
+export const get = (path, q, opts) => api('GET', path + qs(q), undefined, opts);
+export const post = (path, body, opts) => api('POST', path, body === undefined ? {} : body, opts);
+
+// objectPath turns a snapshot reference (a StoragePath URL, an API path or a key)
+// into the API path that serves it watermarked for the caller.
+export function objectPath(ref) {
+  if (!ref) return '';
+  const i = ref.indexOf('/api/v1/objects/');
+  return i >= 0 ? ref.slice(i) : '/api/v1/objects/' + ref.replace(/^\/+/, '');
+}
+
+// imageURL fetches a snapshot with the token (an <img> cannot send it) and returns
+// a blob: URL; each is fetched once per page view.
+const blobs = new Map();
+export function imageURL(ref) {
+  const p = objectPath(ref);
+  if (!blobs.has(p)) {
+    blobs.set(p, fetch(p, { headers: headers() }).then(r => {
+      if (!r.ok) throw new APIError(r.status, {});
+      return r.blob();
+    }).then(b => URL.createObjectURL(b)).catch(e => { blobs.delete(p); throw e; }));
+  }
+  return blobs.get(p);
+}
+export function forgetImages() {
+  for (const p of blobs.values()) p.then(u => URL.revokeObjectURL(u), () => {});
+  blobs.clear();
+}
+
+// events reads a Server-Sent Events route with the token (EventSource cannot send
+// headers) and calls onEvent(name, data) for each event until signal aborts.
+export async function events(path, signal, onEvent) {
+  const r = await fetch(path, { headers: headers({ Accept: 'text/event-stream' }), signal });
+  if (!r.ok) throw new APIError(r.status, await r.json().catch(() => ({})));
+  const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buf += value;
+    let i;
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      let name = 'message', data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) name = line.slice(7);
+        else if (line.startsWith('data: ')) data += line.slice(6);
+      }
+      if (data) { try { onEvent(name, JSON.parse(data)); } catch { /* not JSON: ignore */ } }
+    }
+  }
+}
+
+// download saves a response body (an export) as a file.
+export async function download(path, filename) {
+  const r = await api('GET', path, undefined, { raw: true });
+  const url = URL.createObjectURL(await r.blob());
+  const a = document.createElement('a');
+  a.href = url; a.download = filename;
+  document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
