@@ -21,6 +21,7 @@ type Model struct {
 	dict     []string // CTC dictionary
 	cfg      any      // the decoder's parsed params
 	maxBatch int
+	pool     scratchPool // preprocessing buffers, reused across batches
 }
 
 // Load verifies and opens the model in dir.
@@ -107,7 +108,10 @@ func parseDecoder(d Decoder) (any, error) {
 }
 
 // Close releases the session.
-func (m *Model) Close() error { return m.sess.Close() }
+func (m *Model) Close() error {
+	m.closeScratch()
+	return m.sess.Close()
+}
 
 // Provider is the execution provider the model runs on.
 func (m *Model) Provider() engine.Provider { return m.sess.Provider() }
@@ -132,10 +136,40 @@ type batch struct {
 	inW, inH   int
 }
 
-// run preprocesses imgs, runs them in chunks of MaxBatch and calls fn per chunk with
-// the index of the chunk's first image.
-func (m *Model) run(imgs []gocv.Mat, fn func(first int, b batch) error) error {
+// chunk is one prepared engine input: n images from first on, of the same input size.
+type chunk struct {
+	first, n   int
+	inW, inH   int
+	data       []float32
+	transforms []preprocess.Transform
+}
+
+// Prepared is a batch of images preprocessed into the model's input tensors, in buffers
+// the model reuses: preprocessing the next batch can run while this one is inferred.
+// Run it once (Detect and the other *Prepared methods release it) or Release it.
+type Prepared struct {
+	m      *Model
+	n      int
+	chunks []chunk
+	sc     *scratch
+}
+
+// Len is the number of images.
+func (p *Prepared) Len() int { return p.n }
+
+// Release gives the buffers back to the model.
+func (p *Prepared) Release() {
+	if p.sc != nil {
+		p.m.putScratch(p.sc)
+		p.sc = nil
+	}
+}
+
+// Prepare preprocesses imgs into chunks of at most MaxBatch images of one input size.
+func (m *Model) Prepare(imgs []gocv.Mat) (*Prepared, error) {
 	spec := m.Manifest.Input
+	p := &Prepared{m: m, n: len(imgs), sc: m.getScratch()}
+	total := 0
 	for first := 0; first < len(imgs); {
 		// group consecutive images with the same input size (dynamic-size models)
 		w, h := spec.Size(imgs[first].Cols(), imgs[first].Rows())
@@ -147,41 +181,77 @@ func (m *Model) run(imgs []gocv.Mat, fn func(first int, b batch) error) error {
 			}
 			n++
 		}
-		b := batch{inW: w, inH: h, transforms: make([]preprocess.Transform, n)}
-		data := make([]float32, 0, n*3*w*h)
-		for i := 0; i < n; i++ {
-			t, tr, err := spec.Apply(imgs[first+i], w, h)
+		p.chunks = append(p.chunks, chunk{first: first, n: n, inW: w, inH: h})
+		total += n * 3 * w * h
+		first += n
+	}
+	data := p.sc.tensor(total)
+	for ci := range p.chunks {
+		c := &p.chunks[ci]
+		per := 3 * c.inW * c.inH
+		c.data, data = data[:c.n*per], data[c.n*per:]
+		c.transforms = make([]preprocess.Transform, c.n)
+		for i := 0; i < c.n; i++ {
+			tr, err := spec.ApplyInto(c.data[i*per:(i+1)*per], imgs[c.first+i], c.inW, c.inH, p.sc.bufs)
 			if err != nil {
-				return fmt.Errorf("image %d: %w", first+i, err)
+				p.Release()
+				return nil, fmt.Errorf("image %d: %w", c.first+i, err)
 			}
-			data = append(data, t...)
-			b.transforms[i] = tr
+			c.transforms[i] = tr
 		}
-		shape := []int64{int64(n), 3, int64(h), int64(w)}
+	}
+	return p, nil
+}
+
+// infer runs each prepared chunk and calls fn with the chunk's first image index, then
+// releases p.
+func (m *Model) infer(p *Prepared, fn func(first int, b batch) error) error {
+	defer p.Release()
+	spec := m.Manifest.Input
+	for _, c := range p.chunks {
+		shape := []int64{int64(c.n), 3, int64(c.inH), int64(c.inW)}
 		if spec.Layout == "nhwc" {
-			shape = []int64{int64(n), int64(h), int64(w), 3}
+			shape = []int64{int64(c.n), int64(c.inH), int64(c.inW), 3}
 		}
-		outs, err := m.sess.Run([]engine.Tensor{{Shape: shape, Data: data}})
+		outs, err := m.sess.Run([]engine.Tensor{{Shape: shape, Data: c.data}})
 		if err != nil {
 			return fmt.Errorf("%s@%s: %w", m.Manifest.Name, m.Manifest.Version, err)
 		}
 		infos := m.sess.Outputs()
-		b.outs = make([]decode.Output, len(outs))
+		b := batch{inW: c.inW, inH: c.inH, transforms: c.transforms, outs: make([]decode.Output, len(outs))}
 		for i, o := range outs {
 			b.outs[i] = decode.Output{Name: infos[i].Name, Shape: o.Shape, Data: o.Data}
 		}
-		if err := fn(first, b); err != nil {
+		if err := fn(c.first, b); err != nil {
 			return err
 		}
-		first += n
 	}
 	return nil
 }
 
+// run preprocesses imgs, runs them in chunks of MaxBatch and calls fn per chunk with
+// the index of the chunk's first image.
+func (m *Model) run(imgs []gocv.Mat, fn func(first int, b batch) error) error {
+	p, err := m.Prepare(imgs)
+	if err != nil {
+		return err
+	}
+	return m.infer(p, fn)
+}
+
 // Detect runs a detector; boxes and keypoints come back in source-image pixels.
 func (m *Model) Detect(imgs []gocv.Mat) ([][]decode.Detection, error) {
-	res := make([][]decode.Detection, len(imgs))
-	err := m.run(imgs, func(first int, b batch) error {
+	p, err := m.Prepare(imgs)
+	if err != nil {
+		return nil, err
+	}
+	return m.DetectPrepared(p)
+}
+
+// DetectPrepared is Detect on a batch Prepare made (and releases it).
+func (m *Model) DetectPrepared(p *Prepared) ([][]decode.Detection, error) {
+	res := make([][]decode.Detection, p.n)
+	err := m.infer(p, func(first int, b batch) error {
 		for i := range b.transforms {
 			var dets []decode.Detection
 			var err error

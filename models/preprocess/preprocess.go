@@ -92,14 +92,56 @@ func (s Spec) Size(w, h int) (int, int) {
 	return s.Width, s.Height
 }
 
-// Apply converts a BGR image (as gocv decodes) into a CHW or HWC float tensor of
-// outW×outH (from Size) and returns it with its Transform.
+// Buffers are what preprocessing keeps between frames so that a frame allocates nothing:
+// the resized image (when OpenCV resizes), the area tables of the last sizes seen and a
+// few rows of floats. One Buffers serves one goroutine at a time.
+type Buffers struct {
+	resized gocv.Mat
+	tabs    areaTabs
+	rows    []float32
+}
+
+// NewBuffers returns empty buffers; Close releases the native image.
+func NewBuffers() *Buffers { return &Buffers{resized: gocv.NewMat()} }
+
+// Close releases the native image.
+func (b *Buffers) Close() error { return b.resized.Close() }
+
+func (b *Buffers) floats(n int) []float32 {
+	if cap(b.rows) < n {
+		b.rows = make([]float32, n)
+	}
+	return b.rows[:n]
+}
+
+// Apply converts a BGR image (as gocv decodes) into a new CHW or HWC float tensor of
+// outW×outH (from Size) and returns it with its Transform. Callers that run every frame
+// use ApplyInto with their own tensor and Buffers.
 func (s Spec) Apply(img gocv.Mat, outW, outH int) ([]float32, Transform, error) {
+	b := NewBuffers()
+	defer b.Close()
+	out := make([]float32, 3*outW*outH)
+	tr, err := s.ApplyInto(out, img, outW, outH, b)
+	if err != nil {
+		return nil, Transform{}, err
+	}
+	return out, tr, nil
+}
+
+// ApplyInto writes the tensor of Apply into dst (len ≥ 3·outW·outH, every value
+// overwritten) in one pass: resampling, colour order, normalisation and layout together.
+// Downscales take OpenCV's INTER_AREA, upscales INTER_LINEAR, with identical pixels: the
+// generic area resample runs fused (ce_area, OpenCV's tables and float operations), other
+// resizes run in OpenCV into b's reused image and are converted by ce_norm.
+func (s Spec) ApplyInto(dst []float32, img gocv.Mat, outW, outH int, b *Buffers) (Transform, error) {
 	if img.Empty() {
-		return nil, Transform{}, fmt.Errorf("empty image")
+		return Transform{}, fmt.Errorf("empty image")
 	}
 	if img.Channels() != 3 || img.Type() != gocv.MatTypeCV8UC3 {
-		return nil, Transform{}, fmt.Errorf("image must be 8-bit BGR, got %d channels type %v", img.Channels(), img.Type())
+		return Transform{}, fmt.Errorf("image must be 8-bit BGR, got %d channels type %v", img.Channels(), img.Type())
+	}
+	if outW <= 0 || outH <= 0 || len(dst) < 3*outW*outH {
+		return Transform{}, fmt.Errorf("tensor of %d values is too small for %dx%d", len(dst), outW, outH)
 	}
 	w, h := img.Cols(), img.Rows()
 	tr := Transform{SrcW: w, SrcH: h}
@@ -117,22 +159,11 @@ func (s Spec) Apply(img gocv.Mat, outW, outH int) ([]float32, Transform, error) 
 	tr.ScaleX, tr.ScaleY = float32(rw)/float32(w), float32(rh)/float32(h)
 	tr.PadX, tr.PadY = float32(px), float32(py)
 
-	resized := gocv.NewMat()
-	defer resized.Close()
-	interp := gocv.InterpolationLinear
-	if rw < w && rh < h {
-		interp = gocv.InterpolationArea
-	}
-	gocv.Resize(img, &resized, image.Pt(rw, rh), 0, 0, interp)
-	pix, err := resized.DataPtrUint8()
-	if err != nil {
-		return nil, Transform{}, err
-	}
 	scale := s.Scale
 	if scale == 0 {
 		scale = 1
 	}
-	var mul, add [3]float32 // v = p*mul + add, per output channel
+	var mul, add, pad [3]float32 // v = p*mul + add, per output channel
 	for c := 0; c < 3; c++ {
 		std := s.Std[c]
 		if std == 0 {
@@ -140,45 +171,34 @@ func (s Spec) Apply(img gocv.Mat, outW, outH int) ([]float32, Transform, error) 
 		}
 		mul[c] = scale / std
 		add[c] = -s.Mean[c] / std
+		pad[c] = s.PadValue*mul[c] + add[c]
 	}
-	out := make([]float32, 3*outW*outH)
-	plane := outW * outH
-	// padding first, then content
-	for c := 0; c < 3; c++ {
-		pv := s.PadValue*mul[c] + add[c]
-		if pv != 0 {
-			for i := 0; i < plane; i++ {
-				if s.Layout == "nchw" {
-					out[c*plane+i] = pv
-				} else {
-					out[i*3+c] = pv
-				}
-			}
+	l := newLayout(s, outW, outH, px, py, mul, add)
+	l.pad(dst, rw, rh, pad)
+
+	area := rw < w && rh < h
+	if area && img.IsContinuous() && !integerArea(w, h, rw, rh) {
+		pix, err := img.DataPtrUint8()
+		if err != nil {
+			return Transform{}, err
 		}
+		b.tabs.update(w, h, rw, rh)
+		l.area(dst, pix, img.Step(), &b.tabs, b.floats(areaFloats(w, rw)))
+		return tr, nil
 	}
-	// gocv gives BGR; source channel for output channel c:
-	src := [3]int{0, 1, 2}
-	if s.Color == "rgb" {
-		src = [3]int{2, 1, 0}
-	}
-	step := resized.Step()
-	for y := 0; y < rh; y++ {
-		row := pix[y*step:]
-		oy := y + py
-		for x := 0; x < rw; x++ {
-			ox := x + px
-			p := row[x*3 : x*3+3]
-			i := oy*outW + ox
-			if s.Layout == "nchw" {
-				out[i] = float32(p[src[0]])*mul[0] + add[0]
-				out[plane+i] = float32(p[src[1]])*mul[1] + add[1]
-				out[2*plane+i] = float32(p[src[2]])*mul[2] + add[2]
-			} else {
-				out[i*3] = float32(p[src[0]])*mul[0] + add[0]
-				out[i*3+1] = float32(p[src[1]])*mul[1] + add[1]
-				out[i*3+2] = float32(p[src[2]])*mul[2] + add[2]
-			}
+	src := img
+	if rw != w || rh != h || !img.IsContinuous() {
+		interp := gocv.InterpolationLinear
+		if area {
+			interp = gocv.InterpolationArea
 		}
+		gocv.Resize(img, &b.resized, image.Pt(rw, rh), 0, 0, interp)
+		src = b.resized
 	}
-	return out, tr, nil
+	pix, err := src.DataPtrUint8()
+	if err != nil {
+		return Transform{}, err
+	}
+	l.norm(dst, pix, src.Step(), rw, rh, b.floats(3*rw))
+	return tr, nil
 }
