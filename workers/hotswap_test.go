@@ -52,12 +52,18 @@ func constantDetector(t *testing.T, score float32) []byte {
 // installTiny installs version with the given ONNX bytes (which need not be a model).
 func installTiny(t *testing.T, repo models.Repository, version string, onnx []byte) {
 	t.Helper()
+	installDetector(t, repo, tinyModel, version, onnx, []string{"thing"})
+}
+
+// installDetector installs onnx as a YOLOv8-layout detector name@version with labels.
+func installDetector(t *testing.T, repo models.Repository, name, version string, onnx []byte, labels []string) {
+	t.Helper()
 	sum := sha256.Sum256(onnx)
 	params, _ := json.Marshal(decode.YOLOConfig{Layout: "v8", Output: "output0", ScoreThreshold: 0.25, IoUThreshold: 0.45})
-	m := models.Manifest{Name: tinyModel, Version: version, Task: models.TaskDetection, File: "model.onnx",
+	m := models.Manifest{Name: name, Version: version, Task: models.TaskDetection, File: "model.onnx",
 		SHA256: hex.EncodeToString(sum[:]), License: "MIT", MaxBatch: 4,
 		Input:   preprocess.Spec{Width: 8, Height: 8, Resize: preprocess.Stretch, Color: "rgb", Layout: "nchw", Scale: 1.0 / 255},
-		Decoder: models.Decoder{Type: "yolo", Params: params}, Labels: []string{"thing"}}
+		Decoder: models.Decoder{Type: "yolo", Params: params}, Labels: labels}
 	if err := repo.Install(m, map[string][]byte{"model.onnx": onnx}); err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,16 @@ package workers
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cityeye/cityeye/algorithms"
 	"github.com/cityeye/cityeye/models/decode"
+	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/workers/plan"
 	"github.com/cityeye/cityeye/workers/source"
 )
@@ -18,69 +21,179 @@ type taskRun struct {
 	plan     plan.TaskPlan
 	alg      algorithms.Algorithm
 	models   map[string]string // the algorithm's model name → the batcher key the task uses
+	identity string            // what the algorithm was built from (see taskIdentity)
 	nextDue  time.Time         // sampler: next frame time this task wants
 	frames   atomic.Int64
 	captures atomic.Int64
 	alerts   atomic.Int64
 }
 
-// pipeline decodes one stream once and feeds every task on it.
+// pipeline decodes one stream once and feeds every task on it. Its tasks change in
+// place (update): the decoder stays open and the tasks that remain keep their
+// trackers; only a change of the stream itself (streamKey) makes the worker replace
+// the pipeline.
 type pipeline struct {
 	w      *Worker
-	plan   plan.StreamPlan
 	src    *source.Source
+	key    string // streamKey of the plan it was opened for
 	cancel context.CancelFunc
 	done   chan struct{}
+	wake   chan struct{} // an update is pending
 
-	tasks []*taskRun
+	mu      sync.Mutex
+	plan    plan.StreamPlan // as applied; read by the frame loop under mu
+	tasks   []*taskRun      // replaced, never modified, by the frame loop
+	pending *plan.StreamPlan
 }
 
-func (w *Worker) startPipeline(plan plan.StreamPlan) *pipeline {
-	ctx, cancel := context.WithCancel(w.ctx)
-	p := &pipeline{w: w, plan: plan, cancel: cancel, done: make(chan struct{})}
+// streamKey is what a stream's decoder depends on, its URL and the device it decodes
+// on: a change reopens it. Everything else (tasks, fps, key-frame-only or full decoding,
+// the stream's descriptive fields) applies in place.
+func streamKey(p plan.StreamPlan) string { return p.Device + " " + p.Stream.URL }
+
+// taskIdentity is what a task's algorithm instance is built from; its granted or
+// requested frame rate and its grant are not part of it (they change in place).
+func taskIdentity(tp plan.TaskPlan) string {
+	params := tp.Params
+	params.SampleFPS = 0
+	b, _ := json.Marshal(struct {
+		Algorithm string
+		Params    algorithms.Params
+	}{tp.Task.Algorithm, params})
+	return string(b)
+}
+
+// rate is the source's decode rate and mode for a set of tasks: the fastest task's
+// fps, key frames only when every task needs at most 1 fps (if the GOP allows).
+func rate(tasks []*taskRun) (float64, bool) {
 	maxFPS := 0.0
-	for _, tp := range plan.Tasks {
+	for _, t := range tasks {
+		maxFPS = max(maxFPS, t.plan.FPS)
+	}
+	return maxFPS, maxFPS > 0 && maxFPS <= 1
+}
+
+func (w *Worker) startPipeline(sp plan.StreamPlan) *pipeline {
+	ctx, cancel := context.WithCancel(w.ctx)
+	p := &pipeline{w: w, plan: sp, key: streamKey(sp), cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	p.tasks = p.buildTasks(ctx, sp, nil)
+	maxFPS, keyframes := rate(p.tasks)
+	url := sp.Stream.URL
+	isFile := strings.HasPrefix(url, "file://") || strings.HasPrefix(url, "/")
+	opts := source.Options{URL: url, Loop: isFile && w.cfg.LoopFiles, Realtime: isFile && !w.cfg.FastFiles, NoRealtime: isFile && w.cfg.FastFiles,
+		MaxFPS: maxFPS, KeyframesOnly: keyframes, RestrictFiles: w.cfg.RestrictFiles, ImportDirs: w.cfg.ImportDirs}
+	if dev, ok := strings.CutPrefix(sp.Device, "cuda:"); ok {
+		// placed on a GPU: NVDEC on that GPU, software with the reason in the
+		// stream's status when the session cannot be created
+		opts.HWAccel, opts.HWDevice = "cuda", dev
+	}
+	p.src = source.Open(ctx, opts)
+	w.opened.Add(1)
+	go p.run(ctx)
+	return p
+}
+
+// buildTasks makes the task runs of sp, keeping from old every task whose algorithm
+// instance still fits (same identity) and finishing the others (their objects in view
+// get their final records).
+func (p *pipeline) buildTasks(ctx context.Context, sp plan.StreamPlan, old []*taskRun) []*taskRun {
+	keep := map[string]*taskRun{}
+	for _, t := range old {
+		keep[t.plan.Task.ID] = t
+	}
+	var out []*taskRun
+	for _, tp := range sp.Tasks {
+		id := taskIdentity(tp)
+		if t := keep[tp.Task.ID]; t != nil && t.identity == id {
+			delete(keep, tp.Task.ID)
+			p.mu.Lock()
+			t.plan = tp // new fps or grant: same tracker
+			p.mu.Unlock()
+			out = append(out, t)
+			continue
+		}
 		spec, _ := algorithms.Lookup(tp.Task.Algorithm)
 		alg, err := spec.New(tp.Task.ID, tp.Params)
 		if err != nil {
 			slog.Error("task not started", "task", tp.Task.ID, "err", err)
 			continue
 		}
-		p.tasks = append(p.tasks, &taskRun{plan: tp, alg: alg, models: modelKeys(alg.Models(), tp.Params)})
-		maxFPS = max(maxFPS, tp.FPS)
+		out = append(out, &taskRun{plan: tp, alg: alg, identity: id, models: modelKeys(alg.Models(), tp.Params)})
 	}
-	url := plan.Stream.URL
-	isFile := strings.HasPrefix(url, "file://") || strings.HasPrefix(url, "/")
-	opts := source.Options{URL: url, Loop: isFile && w.cfg.LoopFiles, Realtime: isFile && !w.cfg.FastFiles, NoRealtime: isFile && w.cfg.FastFiles, MaxFPS: maxFPS,
-		KeyframesOnly: maxFPS > 0 && maxFPS <= 1, // every task ≤ 1 fps: key frames suffice when the GOP allows
-		RestrictFiles: w.cfg.RestrictFiles, ImportDirs: w.cfg.ImportDirs}
-	if dev, ok := strings.CutPrefix(plan.Device, "cuda:"); ok {
-		// placed on a GPU: NVDEC on that GPU, software with the reason in the
-		// stream's status when the session cannot be created
-		opts.HWAccel, opts.HWDevice = "cuda", dev
+	for _, t := range keep { // removed or rebuilt: final records
+		p.save(context.WithoutCancel(ctx), p.plan.Stream, t, t.alg.Close())
 	}
-	p.src = source.Open(ctx, opts)
-	go p.run(ctx)
-	return p
+	return out
+}
+
+// update hands a new plan for the same stream to the frame loop, which applies it
+// between two frames.
+func (p *pipeline) update(sp plan.StreamPlan) {
+	p.mu.Lock()
+	p.pending = &sp
+	p.mu.Unlock()
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// applyPending runs in the frame loop: tasks change without touching the decoder
+// except for its rate and mode (switched at the next key frame).
+func (p *pipeline) applyPending(ctx context.Context) {
+	p.mu.Lock()
+	sp := p.pending
+	p.pending = nil
+	old := p.tasks
+	p.mu.Unlock()
+	if sp == nil {
+		return
+	}
+	tasks := p.buildTasks(ctx, *sp, old)
+	p.mu.Lock()
+	p.plan, p.tasks = *sp, tasks
+	p.mu.Unlock()
+	maxFPS, keyframes := rate(tasks)
+	p.src.SetRate(maxFPS, keyframes)
+	slog.Info("pipeline updated in place", "stream", sp.Stream.ID, "tasks", len(tasks), "max_fps", maxFPS, "keyframes_only", keyframes)
+}
+
+func (p *pipeline) snapshot() (plan.StreamPlan, []*taskRun) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.plan, p.tasks
 }
 
 func (p *pipeline) run(ctx context.Context) {
 	defer close(p.done)
-	for f := range p.src.Frames() {
-		p.process(ctx, f)
-		f.Mat.Close()
+	frames := p.src.Frames()
+loop:
+	for {
+		select {
+		case f, ok := <-frames:
+			if !ok {
+				break loop
+			}
+			p.applyPending(ctx)
+			p.process(ctx, f)
+			f.Mat.Close()
+		case <-p.wake:
+			p.applyPending(ctx)
+		}
 	}
 	// stream ended or pipeline stopped: objects still in view get their final record
-	for _, t := range p.tasks {
-		p.save(context.WithoutCancel(ctx), t, t.alg.Close())
+	sp, tasks := p.snapshot()
+	for _, t := range tasks {
+		p.save(context.WithoutCancel(ctx), sp.Stream, t, t.alg.Close())
 	}
 }
 
 func (p *pipeline) process(ctx context.Context, f source.Frame) {
-	frame := algorithms.Frame{StreamID: p.plan.Stream.ID, Seq: f.Seq, Time: f.Time.In(p.w.cfg.Location), Mat: f.Mat, Run: p.w.runner}
+	sp, tasks := p.snapshot()
+	frame := algorithms.Frame{StreamID: sp.Stream.ID, Seq: f.Seq, Time: f.Time.In(p.w.cfg.Location), Mat: f.Mat, Run: p.w.runner}
 	var due []*taskRun
 	need := map[string]bool{}
-	for _, t := range p.tasks {
+	for _, t := range tasks {
 		if f.Time.Before(t.nextDue) || !t.plan.Params.Active(f.Time.In(p.w.cfg.Location)) {
 			continue
 		}
@@ -100,13 +213,13 @@ func (p *pipeline) process(ctx context.Context, f source.Frame) {
 	// each model (version) once per frame, whatever the number of tasks using it
 	dets := map[string][]decode.Detection{}
 	for m := range need {
-		b, err := p.w.batcher(m, p.plan.Device)
+		b, err := p.w.batcher(m, sp.Device)
 		if err == nil {
 			dets[m], err = b.Detect(ctx, f.Mat)
 		}
 		if err != nil {
 			if ctx.Err() == nil {
-				slog.Error("inference failed", "stream", p.plan.Stream.ID, "model", m, "err", err)
+				slog.Error("inference failed", "stream", sp.Stream.ID, "model", m, "err", err)
 			}
 			return
 		}
@@ -117,13 +230,13 @@ func (p *pipeline) process(ctx context.Context, f source.Frame) {
 		for name, k := range t.models { // the algorithm asks by its model name
 			byName[name] = dets[k]
 		}
-		p.save(ctx, t, t.alg.Process(frame, byName))
+		p.save(ctx, sp.Stream, t, t.alg.Process(frame, byName))
 	}
 }
 
-func (p *pipeline) save(ctx context.Context, t *taskRun, out algorithms.Output) {
+func (p *pipeline) save(ctx context.Context, st store.Stream, t *taskRun, out algorithms.Output) {
 	for _, c := range out.Captures {
-		if err := p.w.rec.Save(ctx, p.plan.Stream, t.plan, c); err != nil {
+		if err := p.w.rec.Save(ctx, st, t.plan, c); err != nil {
 			slog.Error("record not saved", "task", t.plan.Task.ID, "track", c.TrackKey, "err", err)
 		} else {
 			t.captures.Add(1)
@@ -131,7 +244,7 @@ func (p *pipeline) save(ctx context.Context, t *taskRun, out algorithms.Output) 
 		c.Frame.Close()
 	}
 	for _, a := range out.Alerts {
-		if err := p.w.rec.SaveAlert(ctx, p.plan.Stream, t.plan, a); err != nil {
+		if err := p.w.rec.SaveAlert(ctx, st, t.plan, a); err != nil {
 			slog.Error("alert not saved", "task", t.plan.Task.ID, "kind", a.Kind, "err", err)
 		} else {
 			t.alerts.Add(1)
@@ -139,7 +252,7 @@ func (p *pipeline) save(ctx context.Context, t *taskRun, out algorithms.Output) 
 		a.Frame.Close()
 	}
 	if len(out.Measures) > 0 {
-		if err := p.w.rec.SaveMeasures(ctx, p.plan.Stream, t.plan, out.Measures); err != nil {
+		if err := p.w.rec.SaveMeasures(ctx, st, t.plan, out.Measures); err != nil {
 			slog.Error("measures not saved", "task", t.plan.Task.ID, "err", err)
 		}
 	}

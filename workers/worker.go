@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cityeye/cityeye/gat1400"
@@ -46,6 +47,8 @@ type Worker struct {
 	pipelines map[string]*pipeline // by stream ID
 	applied   map[string]string    // stream ID → plan fingerprint
 	batchers  map[string]*Batcher  // by model name; each serves the version its name resolves to
+
+	opened atomic.Int64 // decoders opened (streams started or reopened), for tests and metrics
 
 	refreshMu sync.Mutex // one RefreshModels at a time, and none while Close unloads
 	runner    *runner    // second-stage models for the algorithms
@@ -203,8 +206,10 @@ func (w *Worker) checkModels(every time.Duration) {
 	}
 }
 
-// Apply makes the running pipelines match plans: new streams start, removed ones
-// stop, and a stream whose plan changed restarts (its objects get final records).
+// Apply makes the running pipelines match plans: new streams start, removed ones stop
+// (their objects get final records), and a stream whose plan changed is updated in
+// place: added tasks start, removed ones finish, changed fps or grants keep the task's
+// tracker, and the decoder stays open. Only a new URL reopens the stream.
 func (w *Worker) Apply(plans []plan.StreamPlan) {
 	w.mu.Lock()
 	want := map[string]plan.StreamPlan{}
@@ -215,10 +220,15 @@ func (w *Worker) Apply(plans []plan.StreamPlan) {
 	}
 	var stop []*pipeline
 	for id, p := range w.pipelines {
-		if np, ok := want[id]; !ok || fingerprint(np) != w.applied[id] {
+		np, ok := want[id]
+		switch {
+		case !ok || streamKey(np) != p.key:
 			stop = append(stop, p)
 			delete(w.pipelines, id)
 			delete(w.applied, id)
+		case fingerprint(np) != w.applied[id]:
+			p.update(np)
+			w.applied[id] = fingerprint(np)
 		}
 	}
 	w.mu.Unlock()
@@ -248,10 +258,12 @@ func (w *Worker) Status() map[string]plan.StreamStatus {
 	out := map[string]plan.StreamStatus{}
 	for id, p := range w.pipelines {
 		st := plan.StreamStatus{StreamID: id, Source: p.src.Status()}
+		p.mu.Lock()
 		for _, t := range p.tasks {
 			st.Tasks = append(st.Tasks, plan.TaskStatus{TaskID: t.plan.Task.ID, Algorithm: t.plan.Task.Algorithm, GrantedFPS: t.plan.FPS,
 				Frames: t.frames.Load(), Captures: t.captures.Load(), Alerts: t.alerts.Load()})
 		}
+		p.mu.Unlock()
 		out[id] = st
 	}
 	return out

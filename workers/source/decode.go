@@ -435,6 +435,7 @@ func (d *decoder) loop() sessionResult {
 // pkt to the decoder unless key-frame-only decoding drops it.
 func (d *decoder) packet(pkt *astiav.Packet) error {
 	s := d.s
+	s.takeRate()
 	key := pkt.Flags().Has(astiav.PacketFlagKey)
 	ts := pkt.Pts()
 	if ts == astiav.NoPtsValue {
@@ -454,11 +455,11 @@ func (d *decoder) packet(pkt *astiav.Packet) error {
 		}
 		d.lastKey, d.haveKey, d.lateNoted = t, true, false
 	}
-	if !s.opts.KeyframesOnly {
+	if !s.opts.KeyframesOnly && !d.keyMode {
 		return d.decode(pkt)
 	}
 
-	if key {
+	if key { // a mode change (the GOP, or SetRate) takes effect here
 		if want := s.wantKeyframes(); want != d.keyMode {
 			if err := d.switchMode(want); err != nil {
 				return err

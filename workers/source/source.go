@@ -201,6 +201,7 @@ type Source struct {
 	done   chan struct{}
 
 	closeOnce sync.Once
+	pending   atomic.Pointer[rate] // SetRate, taken by the decoding goroutine
 
 	mu  sync.Mutex
 	st  Status
@@ -262,11 +263,7 @@ func Open(ctx context.Context, opts Options) *Source {
 	if opts.MaxFPS < 0 {
 		opts.MaxFPS = 0
 	}
-	maxGOP := opts.MaxGOP
-	if maxGOP == 0 && opts.MaxFPS > 0 {
-		maxGOP = time.Duration(float64(time.Second) / opts.MaxFPS)
-	}
-	maxGOP = max(maxGOP, 0)
+	maxGOP := maxGOPOf(opts)
 	lg := opts.Logger
 	if lg == nil {
 		lg = slog.Default()
@@ -596,6 +593,7 @@ func (s *Source) gopOK(gop time.Duration) bool {
 // and records the decision in Status.
 func (s *Source) wantKeyframes() bool {
 	if !s.opts.KeyframesOnly {
+		s.setKeyframes(false, "")
 		return false
 	}
 	var reason string
