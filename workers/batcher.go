@@ -18,26 +18,31 @@ import (
 )
 
 // Batcher groups frames from many streams into one model run. Callers block in
-// Detect until their frame's batch has run; a batch runs when it is full or MaxWait
-// after its first frame arrived, whichever is first.
+// Detect until their frame's batch has run; a batch closes when it holds the model's
+// MaxBatch frames (or the configured cap) or MaxWait after its first frame arrived,
+// whichever is first. It runs as two stages: while one batch is inferred the next
+// one is collected and preprocessed, so preprocessing overlaps inference.
 //
-// The serving model can be replaced while frames keep flowing (Swap): the batch loop
-// picks the model up at the top of each batch and uses it for the whole batch, so a
-// batch never mixes versions and no frame is dropped by a swap.
+// The serving model can be replaced while frames keep flowing (Swap): the collecting
+// stage picks the model up at the top of each batch and the batch is preprocessed and
+// inferred on it, so a batch never mixes versions and no frame is dropped by a swap.
 type Batcher struct {
-	model   atomic.Pointer[models.Model] // serving model; only the loop replaces it, between batches
-	maxWait time.Duration
-	device  string // the planner's device it serves ("" embedded, "cpu", "cuda:N")
-	reqs    chan batchReq
-	swapc   chan swapReq
-	done    chan struct{}
-	exited  chan struct{}
-	once    sync.Once
+	model    atomic.Pointer[models.Model] // serving model; only the loop replaces it, between batches
+	maxWait  time.Duration
+	maxBatch int    // cap on the model's MaxBatch; 0 = none
+	device   string // the planner's device it serves ("" embedded, "cpu", "cuda:N")
+	reqs     chan batchReq
+	swapc    chan swapReq
+	done     chan struct{}
+	exited   chan struct{}
+	once     sync.Once
+	inflight sync.WaitGroup // batches handed to the inference stage and not yet answered
 
 	frames, batches atomic.Int64
-	busy            atomic.Int64 // nanoseconds spent running the model
+	busy            atomic.Int64 // nanoseconds spent preprocessing and running the model
 	waited          atomic.Int64 // nanoseconds frames spent queued before their batch ran
 	swaps           atomic.Int64
+	hist            batchHist
 
 	mu      sync.Mutex
 	swapErr string // last failed swap attempt; "" once one succeeds or the version is current
@@ -60,11 +65,23 @@ type swapReq struct {
 	old  chan *models.Model
 }
 
+// readyBatch is a collected, preprocessed batch on its way to inference.
+type readyBatch struct {
+	model *models.Model
+	reqs  []batchReq
+	prep  *models.Prepared
+	err   error
+}
+
 var errBatcherClosed = errors.New("batcher is closed")
 
 // NewBatcher starts a batcher for a loaded model.
-func NewBatcher(m *models.Model, maxWait time.Duration) *Batcher {
-	b := &Batcher{maxWait: maxWait, reqs: make(chan batchReq, 256), swapc: make(chan swapReq),
+func NewBatcher(m *models.Model, maxWait time.Duration) *Batcher { return NewBatcherCap(m, maxWait, 0) }
+
+// NewBatcherCap starts a batcher whose batches hold at most maxBatch frames (0: the
+// model's MaxBatch).
+func NewBatcherCap(m *models.Model, maxWait time.Duration, maxBatch int) *Batcher {
+	b := &Batcher{maxWait: maxWait, maxBatch: maxBatch, reqs: make(chan batchReq, 256), swapc: make(chan swapReq),
 		done: make(chan struct{}), exited: make(chan struct{})}
 	b.model.Store(m)
 	go b.loop()
@@ -88,8 +105,10 @@ func (b *Batcher) Swap(next *models.Model) (*models.Model, error) {
 	}
 }
 
-// adopt runs in the loop, between batches.
+// adopt runs in the collecting stage, between batches, once the inference stage has
+// finished every batch of the previous model.
 func (b *Batcher) adopt(r swapReq) {
+	b.inflight.Wait()
 	r.old <- b.model.Swap(r.next)
 	b.swaps.Add(1)
 }
@@ -114,8 +133,21 @@ func (b *Batcher) Detect(ctx context.Context, img gocv.Mat) ([]decode.Detection,
 	}
 }
 
+// loop is the collecting stage: it closes batches, preprocesses them and hands them to
+// the inference stage (infer), which it runs.
 func (b *Batcher) loop() {
 	defer close(b.exited)
+	work := make(chan readyBatch)
+	inferDone := make(chan struct{})
+	go func() {
+		defer close(inferDone)
+		for rb := range work {
+			b.infer(rb)
+			b.inflight.Done()
+		}
+	}()
+	defer func() { close(work); <-inferDone }()
+	free := time.Now() // when this stage last became free to take frames
 	for {
 		var batch []batchReq
 		select {
@@ -134,35 +166,81 @@ func (b *Batcher) loop() {
 		}
 		model := b.model.Load() // this batch runs on model from start to end
 		max := model.MaxBatch()
-		timer := time.NewTimer(b.maxWait)
-	collect:
-		for len(batch) < max {
-			select {
-			case r := <-b.reqs:
-				batch = append(batch, r)
-			case <-timer.C:
-				break collect
-			}
+		if b.maxBatch > 0 {
+			max = min(max, b.maxBatch)
 		}
-		timer.Stop()
+		batch = b.collect(batch, max)
+		closed := time.Now()
+		for _, r := range batch {
+			b.hist.wait(closed.Sub(later(r.at, free)))
+		}
 		imgs := make([]gocv.Mat, len(batch))
 		for i, r := range batch {
 			imgs[i] = r.img
 		}
-		start := time.Now()
-		for _, r := range batch {
-			b.waited.Add(int64(start.Sub(r.at)))
+		prep, err := model.Prepare(imgs)
+		b.busy.Add(int64(time.Since(closed)))
+		b.inflight.Add(1)
+		work <- readyBatch{model: model, reqs: batch, prep: prep, err: err}
+		free = time.Now()
+	}
+}
+
+// collect adds frames to batch until it holds max or MaxWait has passed since its first
+// frame arrived; frames already queued are taken at once whatever their age.
+func (b *Batcher) collect(batch []batchReq, max int) []batchReq {
+	for len(batch) < max {
+		select {
+		case r := <-b.reqs:
+			batch = append(batch, r)
+			continue
+		default:
 		}
-		dets, err := model.Detect(imgs)
-		b.busy.Add(int64(time.Since(start)))
-		b.frames.Add(int64(len(batch)))
-		b.batches.Add(1)
-		for i, r := range batch {
-			if err != nil {
-				r.reply <- batchRes{err: err}
-			} else {
-				r.reply <- batchRes{dets: dets[i]}
-			}
+		break
+	}
+	if len(batch) >= max {
+		return batch
+	}
+	timer := time.NewTimer(time.Until(batch[0].at.Add(b.maxWait)))
+	defer timer.Stop()
+	for len(batch) < max {
+		select {
+		case r := <-b.reqs:
+			batch = append(batch, r)
+		case <-timer.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// infer is the inference stage: it runs one preprocessed batch and answers its frames.
+func (b *Batcher) infer(rb readyBatch) {
+	start := time.Now()
+	for _, r := range rb.reqs {
+		b.waited.Add(int64(start.Sub(r.at)))
+	}
+	err := rb.err
+	var res [][]decode.Detection
+	if err == nil {
+		res, err = rb.model.DetectPrepared(rb.prep)
+	}
+	b.busy.Add(int64(time.Since(start)))
+	b.frames.Add(int64(len(rb.reqs)))
+	b.batches.Add(1)
+	b.hist.batch(len(rb.reqs))
+	for i, r := range rb.reqs {
+		if err != nil {
+			r.reply <- batchRes{err: err}
+		} else {
+			r.reply <- batchRes{dets: res[i]}
 		}
 	}
 }
@@ -176,6 +254,8 @@ func (b *Batcher) Stats() plan.BatchStats {
 	if n > 0 {
 		s.MeanBatch = float64(f) / float64(n)
 	}
+	s.MaxWaitSec = b.maxWait.Seconds()
+	s.BatchSizes, s.AddedWaitP99Sec = b.hist.snapshot()
 	b.mu.Lock()
 	s.SwapError = b.swapErr
 	b.mu.Unlock()

@@ -44,7 +44,8 @@ type value struct {
 type handler func(c *converter, n *Node, in []*value) ([]*value, error)
 
 type converter struct {
-	m     *Model
+	m        *Model
+	dynBatch bool // ConvertOptions.DynamicBatch
 	g     *onnxpb.Graph
 	vals  map[string]*value // by TF tensor key "node:k"
 	uses  map[string]int
@@ -76,9 +77,23 @@ func SupportedOps() []string {
 	return out
 }
 
-// Convert translates a loaded TF.js graph model into an ONNX graph named name.
-func Convert(m *Model, name string) (*Converted, error) {
-	c := &converter{m: m, g: onnxpb.NewGraph(name), vals: map[string]*value{}, uses: map[string]int{}, taken: map[string]bool{}}
+// ConvertOptions tune a translation.
+type ConvertOptions struct {
+	// DynamicBatch makes a batch dimension of 1 symbolic (N): inputs declared [1, …]
+	// become [N, …] and reshapes that keep the batch in front copy it (ONNX Reshape 0)
+	// instead of fixing it to 1. Whether the graph then really batches (no other op
+	// fixes the batch) is checked by running it: see Import.
+	DynamicBatch bool
+}
+
+// Convert translates a loaded TF.js graph model into an ONNX graph named name, with
+// the batch dimension the graph declares.
+func Convert(m *Model, name string) (*Converted, error) { return ConvertWith(m, name, ConvertOptions{}) }
+
+// ConvertWith is Convert with options.
+func ConvertWith(m *Model, name string, opts ConvertOptions) (*Converted, error) {
+	c := &converter{m: m, g: onnxpb.NewGraph(name), vals: map[string]*value{}, uses: map[string]int{}, taken: map[string]bool{},
+		dynBatch: opts.DynamicBatch}
 	c.g.Opset = Opset
 	c.g.Producer = "cityeye-tfjs-import"
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,6 +73,33 @@ type ImportInfo struct {
 	Ops         []string `json:"ops"` // TF ops translated
 }
 
+// convertBatched translates m with a dynamic batch when the graph really batches
+// (checkBatches), else with the batch it declares.
+func convertBatched(m *Model, name, version string) (*Converted, []byte, bool, error) {
+	build := func(dynamic bool) (*Converted, []byte, error) {
+		conv, err := ConvertWith(m, name, ConvertOptions{DynamicBatch: dynamic})
+		if err != nil {
+			return nil, nil, err
+		}
+		conv.Graph.DocString = fmt.Sprintf("Imported from TF.js graph model %s by cityeye model import.", filepath.Base(m.Path))
+		conv.Graph.Metadata = map[string]string{"source_format": "tfjs-graph-model", "model_name": name, "model_version": version}
+		data, err := conv.Graph.Marshal()
+		if err != nil {
+			return nil, nil, fmt.Errorf("serialise ONNX: %w", err)
+		}
+		return conv, data, nil
+	}
+	conv, data, err := build(true)
+	if err == nil {
+		if err = checkBatches(conv, data); err == nil {
+			return conv, data, true, nil
+		}
+	}
+	slog.Info("tfjs import: keeping the declared batch", "model", name, "why", err)
+	conv, data, err = build(false)
+	return conv, data, false, err
+}
+
 // Import converts the TF.js graph model at dir (a folder with model.json, or the
 // model's .json file) into outDir/model.onnx and writes outDir/manifest.json. Nothing
 // is written unless the whole graph translates; files are written to temporary names
@@ -93,15 +121,9 @@ func Import(dir, outDir string, opts ImportOptions) (string, *Manifest, error) {
 	if version == "" {
 		version = "1"
 	}
-	conv, err := Convert(m, name)
+	conv, data, dynamic, err := convertBatched(m, name, version)
 	if err != nil {
 		return "", nil, err
-	}
-	conv.Graph.DocString = fmt.Sprintf("Imported from TF.js graph model %s by cityeye model import.", filepath.Base(m.Path))
-	conv.Graph.Metadata = map[string]string{"source_format": "tfjs-graph-model", "model_name": name, "model_version": version}
-	data, err := conv.Graph.Marshal()
-	if err != nil {
-		return "", nil, fmt.Errorf("serialise ONNX: %w", err)
 	}
 	sum := sha256.Sum256(data)
 
@@ -131,6 +153,8 @@ func Import(dir, outDir string, opts ImportOptions) (string, *Manifest, error) {
 			}
 			if s[0] > 0 {
 				man.MaxBatch = int(s[0])
+			} else if dynamic {
+				man.MaxBatch = DefaultMaxBatch
 			}
 		}
 	}

@@ -98,6 +98,9 @@ func placeholderOp(c *converter, n *Node, in []*value) ([]*value, error) {
 	if shape == nil {
 		return nil, fmt.Errorf("input has no declared shape")
 	}
+	if c.dynBatch && len(shape) >= 2 && shape[0] == 1 {
+		shape = append([]int64{-1}, shape[1:]...)
+	}
 	return []*value{{name: n.Name, dtype: dt, shape: shape}}, nil
 }
 
@@ -689,6 +692,11 @@ func reshapeOp(c *converter, n *Node, in []*value) ([]*value, error) {
 		t := *x.konst
 		t.Shape = shape
 		return []*value{constValue(n.Name, &t)}, nil
+	}
+	if c.dynBatch && len(x.shape) > 0 && x.shape[0] == -1 && len(target) > 0 && target[0] == 1 {
+		// the graph's batch of 1 in front: keep the input's (dynamic) batch instead
+		target = append([]int64{0}, target[1:]...)
+		shape = append([]int64{-1}, shape[1:]...)
 	}
 	out := c.emit("Reshape", []string{c.ref(x), c.int64s(n.Name+"/shape", target...)}, n.Name)
 	return []*value{{name: out, dtype: x.dtype, shape: shape}}, nil

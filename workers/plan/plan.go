@@ -71,8 +71,15 @@ type BatchStats struct {
 	MeanBatch float64 `json:"mean_batch"`
 	BusySec   float64 `json:"busy_seconds"`
 	WaitSec   float64 `json:"queue_wait_seconds"` // summed over frames: time queued before their batch ran
-	Swaps     int64   `json:"swaps"`              // hot swaps to another version since start
-	SwapError string  `json:"swap_error"`         // why the last swap attempt failed; "" when it succeeded
+	// BatchSizes is the batch-size histogram: BatchSizes[i] batches held i+1 frames.
+	BatchSizes []int64 `json:"batch_sizes"`
+	// AddedWaitP99Sec is the 99th percentile, over the last 4096 frames, of the time the
+	// batcher held a frame waiting for more frames while it could have run it; it stays
+	// within MaxWaitSec, the configured bound.
+	AddedWaitP99Sec float64 `json:"added_wait_p99_seconds"`
+	MaxWaitSec      float64 `json:"max_wait_seconds"`
+	Swaps           int64   `json:"swaps"`      // hot swaps to another version since start
+	SwapError       string  `json:"swap_error"` // why the last swap attempt failed; "" when it succeeded
 }
 
 // Heartbeat is what a remote worker sends every TTL/4: who it is, its hardware,
