@@ -9,7 +9,7 @@ import (
 
 // workerHeartbeat renews a remote worker's lease and tells it what to run.
 func workerHeartbeat(s *Server, c *gin.Context) {
-	if s.Cluster == nil {
+	if s.Cluster == nil || s.Worker != nil {
 		fail(c, http.StatusConflict, "", "this server runs its worker in process (embedded mode): start it with a distributed config to take remote workers")
 		return
 	}
@@ -42,12 +42,17 @@ func workerHeartbeat(s *Server, c *gin.Context) {
 	c.JSON(http.StatusOK, s.Cluster.Heartbeat(b))
 }
 
-// listWorkers shows the remote workers and, by task ID, the planner's grant of
-// every desired task: why it is degraded, time-shared or not placed.
+// listWorkers shows the workers (remote ones, or this machine as "local" in embedded
+// mode: the same planner places both) and, by task ID, the planner's grant of every
+// desired task: why it is degraded, time-shared or not placed.
 func listWorkers(s *Server, c *gin.Context) {
+	mode := "distributed"
+	if s.Worker != nil {
+		mode = "embedded"
+	}
 	if s.Cluster == nil {
-		c.JSON(http.StatusOK, gin.H{"workers": []any{}, "grants": gin.H{}, "mode": "embedded"})
+		c.JSON(http.StatusOK, gin.H{"workers": []any{}, "grants": gin.H{}, "mode": mode})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"workers": s.Cluster.Members(), "grants": s.Cluster.Grants(), "mode": "distributed"})
+	c.JSON(http.StatusOK, gin.H{"workers": s.Cluster.Members(), "grants": s.Cluster.Grants(), "mode": mode})
 }

@@ -175,6 +175,7 @@ var schemas = gin.H{
 		"algorithm": gin.H{"type": "string"}, "params": gin.H{"type": "object", "description": "as a task's params (sample_fps, roi, thresholds, options, models)"}}},
 	"Task": gin.H{"type": "object", "required": []string{"device_id", "algorithm"}, "properties": gin.H{
 		"device_id": gin.H{"type": "string"}, "algorithm": gin.H{"type": "string"}, "enabled": gin.H{"type": "boolean"},
+		"priority":   gin.H{"type": "integer", "minimum": -1, "maximum": 2, "description": "-1 low, 0 normal (default), 1 high, 2 critical: under overload lower priorities lose fps first; high and critical are never time-shared"},
 		"department": gin.H{"type": "string", "description": "platform admins only: the department the task runs for (default: the camera's owner)"},
 		"params": gin.H{"type": "object", "properties": gin.H{
 			"sample_fps": gin.H{"type": "number"},

@@ -24,6 +24,7 @@ type taskBody struct {
 	Algorithm string          `json:"algorithm"`
 	Params    json.RawMessage `json:"params"`
 	Enabled   *bool           `json:"enabled"`
+	Priority  *int            `json:"priority"` // store.PriorityLow … PriorityCritical; default normal
 }
 
 // validateTask checks the body and that the task's department may analyse the
@@ -42,6 +43,10 @@ func (s *Server) validateTask(c *gin.Context, b taskBody) (store.Department, boo
 		} else {
 			storeErr(c, err, "stream")
 		}
+		return dept, false
+	}
+	if b.Priority != nil && (*b.Priority < store.PriorityLow || *b.Priority > store.PriorityCritical) {
+		fail(c, http.StatusBadRequest, "priority", "priority: -1 (low), 0 (normal), 1 (high) or 2 (critical)")
 		return dept, false
 	}
 	if _, ok := algorithms.Lookup(b.Algorithm); !ok {
@@ -222,6 +227,9 @@ func createTask(s *Server, c *gin.Context) {
 		return
 	}
 	t := &store.Task{ID: newID(), StreamID: b.DeviceID, DeptID: dept.ID, Algorithm: b.Algorithm, Params: b.Params, Enabled: b.Enabled == nil || *b.Enabled}
+	if b.Priority != nil {
+		t.Priority = *b.Priority
+	}
 	if t.Enabled && !s.checkQuota(c, dept, t.StreamID) {
 		return
 	}
@@ -291,6 +299,9 @@ func updateTask(s *Server, c *gin.Context) {
 	old.Algorithm, old.Params = b.Algorithm, b.Params
 	if b.Enabled != nil {
 		old.Enabled = *b.Enabled
+	}
+	if b.Priority != nil {
+		old.Priority = *b.Priority
 	}
 	if err := s.DB.UpdateTask(c, &old); err != nil {
 		storeErr(c, err, "task")

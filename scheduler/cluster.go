@@ -211,7 +211,7 @@ func (c *Cluster) placeLocked() {
 		for _, t := range p.Tasks {
 			for _, m := range taskModels(t.Task.Algorithm) {
 				models[m] = true
-				st.Tasks = append(st.Tasks, placement.Task{ID: t.Task.ID + "/" + m, Model: m, FPS: t.FPS, MinFPS: 0.2})
+				st.Tasks = append(st.Tasks, placement.Task{ID: t.Task.ID + "/" + m, Model: m, FPS: t.FPS, MinFPS: 0.2, Priority: t.Task.Priority})
 			}
 		}
 		streams = append(streams, st)

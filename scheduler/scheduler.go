@@ -1,7 +1,10 @@
 // Package scheduler decides what runs where: it reads streams and tasks from the
-// store, grants each task a frame rate within the inference capacity, and hands each
-// worker its stream plans. When demand exceeds capacity every task's rate is scaled
-// down and the grant says so; nothing is dropped silently.
+// store, admits the tasks whose departments may run them, and hands the plans to the
+// placement planner (Cluster) that sizes every worker from measured costs and its
+// cores, in both modes: distributed (remote workers) and embedded (Local: this machine
+// as the one worker). When demand exceeds capacity the planner degrades low priorities
+// first, then time-shares streams, then refuses, and every grant says why; nothing is
+// dropped silently.
 package scheduler
 
 import (
@@ -14,6 +17,7 @@ import (
 
 	"github.com/cityeye/cityeye/algorithms"
 	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/scheduler/placement"
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/workers/plan"
 )
@@ -24,20 +28,36 @@ type Runner interface {
 	Apply(plans []plan.StreamPlan)
 }
 
-// Grant is what a task was given.
+// Grant is what a task was given. State is the planner's: ok, degraded (a lower rate),
+// rotated (time-shared: runs Duty of the time), unplaced (refused for capacity), or
+// suspended (not admitted: disabled, no right, quota; Reason says which).
 type Grant struct {
 	TaskID       string  `json:"task_id"`
+	State        string  `json:"state"`
+	Priority     int     `json:"priority"`
 	RequestedFPS float64 `json:"requested_fps"`
 	GrantedFPS   float64 `json:"granted_fps"`
+	Duty         float64 `json:"duty"` // share of the time the task runs
 	Degraded     bool    `json:"degraded"`
 	Reason       string  `json:"reason,omitempty"`
 }
 
+// Planner is what places the admitted plans and grants their rates (the Cluster).
+type Planner interface {
+	Grants() map[string]placement.Grant
+}
+
 // Scheduler reconciles the store's tasks with the worker.
 type Scheduler struct {
-	DB          *store.DB
-	Runner      Runner
-	CapacityFPS float64          // analysed frames per second the worker sustains in total
+	DB     *store.DB
+	Runner Runner
+	// Planner, when set (the Cluster the Runner hands plans to), has the last word on
+	// every admitted task's grant: Grant merges its state, rate, duty and reason.
+	Planner Planner
+	// CapacityFPS > 0 is a configured total of analysed frames/s: departments' fps_share
+	// quotas are shares of it. 0 (the default): no static figure, the planner sizes
+	// capacity from measured costs and cores, and shares are not enforced.
+	CapacityFPS float64
 	MinFPS      float64          // a degraded task never drops below this (default 0.2)
 	Now         func() time.Time // the clock grants are checked against (tests set it)
 	Remind      time.Duration    // how long before its deadline an application's owner is reminded (default 24 h)
@@ -107,7 +127,7 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 	grants := map[string]Grant{}
 	for _, t := range tasks { // oldest first: quotas keep the tasks that were there first
 		p, err := algorithms.ParseParams(t.Params)
-		g := Grant{TaskID: t.ID, RequestedFPS: p.SampleFPS}
+		g := Grant{TaskID: t.ID, RequestedFPS: p.SampleFPS, Priority: t.Priority, State: "suspended"}
 		_, known := algorithms.Lookup(t.Algorithm)
 		sp, d := byStream[t.StreamID], depts[t.DeptID]
 		switch {
@@ -135,37 +155,21 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 		}
 		grants[t.ID] = g
 	}
-	// a department over its inference share is scaled down first, then everyone
-	// together if the worker is still over capacity
-	demand := 0.0
-	for _, id := range order {
-		for i := range byStream[id].Tasks {
-			tp := &byStream[id].Tasks[i]
-			if d := depts[tp.Task.DeptID]; d.overShare(s.CapacityFPS) {
-				tp.FPS *= d.shareFPS(s.CapacityFPS) / d.demand
-				g := grants[tp.Task.ID]
-				g.Degraded = true
-				g.Reason = fmt.Sprintf("department %s's inference share %.0f%% of %.1f fps = %.1f fps < its demand %.1f fps", d.ID, d.Quota.FPSShare*100, s.CapacityFPS, d.shareFPS(s.CapacityFPS), d.demand)
-				grants[tp.Task.ID] = g
-			}
-			demand += tp.FPS
-		}
-	}
-	factor := 1.0
-	if s.CapacityFPS > 0 && demand > s.CapacityFPS {
-		factor = s.CapacityFPS / demand
-	}
+	// a department over its inference share is scaled down; the planner does the rest
 	var plans []plan.StreamPlan
 	for _, id := range order {
 		sp := byStream[id]
 		for i := range sp.Tasks {
 			tp := &sp.Tasks[i]
 			g := grants[tp.Task.ID]
-			tp.FPS = max(tp.FPS*factor, min(s.MinFPS, tp.FPS))
-			g.GrantedFPS = tp.FPS
-			if factor < 1 {
+			if d := depts[tp.Task.DeptID]; d.overShare(s.CapacityFPS) {
+				tp.FPS = max(tp.FPS*d.shareFPS(s.CapacityFPS)/d.demand, min(s.MinFPS, tp.FPS))
 				g.Degraded = true
-				g.Reason = strings.TrimPrefix(g.Reason+"; ", "; ") + fmt.Sprintf("capacity %.1f fps < demand %.1f fps: every task runs at %.0f%% of its requested rate", s.CapacityFPS, demand, factor*100)
+				g.Reason = fmt.Sprintf("department %s's inference share %.0f%% of %.1f fps = %.1f fps < its demand %.1f fps", d.ID, d.Quota.FPSShare*100, s.CapacityFPS, d.shareFPS(s.CapacityFPS), d.demand)
+			}
+			g.GrantedFPS, g.State, g.Duty = tp.FPS, string(placement.OK), 1
+			if g.Degraded {
+				g.State = string(placement.Degraded)
 			}
 			grants[tp.Task.ID] = g
 		}
@@ -219,19 +223,41 @@ func (d *deptLoad) overShare(capacity float64) bool {
 
 // Grants returns every task's current grant.
 func (s *Scheduler) Grants() map[string]Grant {
+	var pg map[string]placement.Grant
+	if s.Planner != nil {
+		pg = s.Planner.Grants()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[string]Grant, len(s.grants))
 	for k, v := range s.grants {
-		out[k] = v
+		out[k] = merge(v, pg)
 	}
 	return out
 }
 
 // Grant returns a task's current grant.
 func (s *Scheduler) Grant(taskID string) (Grant, bool) {
+	var pg map[string]placement.Grant
+	if s.Planner != nil {
+		pg = s.Planner.Grants()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	g, ok := s.grants[taskID]
-	return g, ok
+	return merge(g, pg), ok
+}
+
+// merge lays the planner's grant of an admitted task over the scheduler's.
+func merge(g Grant, planned map[string]placement.Grant) Grant {
+	p, ok := planned[g.TaskID]
+	if !ok || g.State == "suspended" {
+		return g
+	}
+	g.State, g.GrantedFPS, g.Duty = string(p.State), p.GrantedFPS, p.Duty
+	if p.State != placement.OK {
+		g.Degraded = true
+		g.Reason = strings.TrimPrefix(g.Reason+"; ", "; ") + p.Message
+	}
+	return g
 }

@@ -18,9 +18,21 @@ type Task struct {
 	Algorithm string          `json:"algorithm"`
 	Params    json.RawMessage `json:"params"`
 	Enabled   bool            `json:"enabled"`
-	CreatedAt time.Time       `json:"created_at"`
-	UpdatedAt time.Time       `json:"updated_at"`
+	// Priority orders tasks under overload: lower priorities lose fps first
+	// (PriorityLow … PriorityCritical; 0 is normal).
+	Priority  int       `json:"priority"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// Task priorities: under overload the planner lowers low-priority rates first; high and
+// critical tasks are never time-shared.
+const (
+	PriorityLow      = -1
+	PriorityNormal   = 0
+	PriorityHigh     = 1
+	PriorityCritical = 2
+)
 
 // CreateTask inserts a task for an existing stream.
 func (s *DB) CreateTask(ctx context.Context, t *Task) error {
@@ -28,26 +40,26 @@ func (s *DB) CreateTask(ctx context.Context, t *Task) error {
 	if len(t.Params) == 0 {
 		t.Params = json.RawMessage(`{}`)
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tasks (id, stream_id, dept_id, algorithm, params, enabled, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)`),
-		t.ID, t.StreamID, t.DeptID, t.Algorithm, string(t.Params), t.Enabled, ms(t.CreatedAt), ms(t.UpdatedAt))
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO tasks (id, stream_id, dept_id, algorithm, params, enabled, priority, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)`),
+		t.ID, t.StreamID, t.DeptID, t.Algorithm, string(t.Params), t.Enabled, t.Priority, ms(t.CreatedAt), ms(t.UpdatedAt))
 	return s.dialect.mapErr(err)
 }
 
-// UpdateTask replaces a task's algorithm, params and enabled flag.
+// UpdateTask replaces a task's algorithm, params, enabled flag and priority.
 func (s *DB) UpdateTask(ctx context.Context, t *Task) error {
 	t.UpdatedAt = now()
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE tasks SET algorithm=?, params=?, enabled=?, updated_at=? WHERE id=?`),
-		t.Algorithm, string(t.Params), t.Enabled, ms(t.UpdatedAt), t.ID)
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE tasks SET algorithm=?, params=?, enabled=?, priority=?, updated_at=? WHERE id=?`),
+		t.Algorithm, string(t.Params), t.Enabled, t.Priority, ms(t.UpdatedAt), t.ID)
 	return affected(res, err)
 }
 
-const taskCols = `id, stream_id, dept_id, algorithm, params, enabled, created_at, updated_at`
+const taskCols = `id, stream_id, dept_id, algorithm, params, enabled, priority, created_at, updated_at`
 
 func scanTask(row interface{ Scan(...any) error }) (Task, error) {
 	var t Task
 	var p string
 	var c, u int64
-	err := row.Scan(&t.ID, &t.StreamID, &t.DeptID, &t.Algorithm, &p, &t.Enabled, &c, &u)
+	err := row.Scan(&t.ID, &t.StreamID, &t.DeptID, &t.Algorithm, &p, &t.Enabled, &t.Priority, &c, &u)
 	t.Params, t.CreatedAt, t.UpdatedAt = json.RawMessage(p), fromMS(c), fromMS(u)
 	return t, err
 }

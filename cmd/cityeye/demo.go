@@ -163,7 +163,8 @@ func demoSummary(e *embedded) error {
 	}
 	for _, t := range tasks {
 		g, _ := e.sched.Grant(t.ID)
-		fmt.Printf("task   %s %-24s on %s granted %.1f fps%s\n", t.ID, t.Algorithm, t.StreamID, g.GrantedFPS, map[bool]string{true: " (degraded: " + g.Reason + ")"}[g.Degraded])
+		fmt.Printf("task   %s %-24s on %s %s: granted %.1f of %.1f fps, duty %.0f%%%s\n", t.ID, t.Algorithm, t.StreamID, g.State, g.GrantedFPS, g.RequestedFPS, g.Duty*100,
+			map[bool]string{true: " (" + g.Reason + ")"}[g.Reason != ""])
 	}
 	var types []string
 	total := 0
@@ -179,7 +180,8 @@ func demoSummary(e *embedded) error {
 	abs, _ := filepath.Abs(filepath.Join(e.cfg.Data, "objects", "snapshots"))
 	fmt.Printf("\nsnapshots: %s\n", abs)
 	for _, b := range e.worker.Batchers() {
-		fmt.Printf("model %-15s on %s: %d frames in %d batches (mean batch %.2f), %.1fs busy\n", b.Model, b.Provider, b.Frames, b.Batches, b.MeanBatch, b.BusySec)
+		fmt.Printf("model %-15s on %s: %d frames in %d batches (mean batch %.2f, sizes %v), %.1fs busy, p99 added wait %.1f ms\n",
+			b.Model, b.Provider, b.Frames, b.Batches, b.MeanBatch, b.BatchSizes, b.BusySec, b.AddedWaitP99Sec*1e3)
 	}
 	fmt.Printf("browse: curl -H \"Authorization: Bearer $(cat %s)\" %s/api/v1/records?type=Person  (run `cityeye serve --data %s --import-dirs %s` to keep browsing)\n",
 		filepath.Join(e.cfg.Data, "admin.token"), e.URL(), e.cfg.Data, strings.Join(e.cfg.ImportDirs, ","))

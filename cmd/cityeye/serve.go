@@ -92,7 +92,7 @@ func (c serveConfig) tokenLifetimeOrDefault() time.Duration {
 func (c serveConfig) distributed() bool { return c.Database != "" }
 
 func defaultServeConfig() serveConfig {
-	return serveConfig{Listen: "127.0.0.1:8080", Data: "./data", Models: defaultRepo(), Provider: "auto", CapacityFPS: 25, Retention: workers.DefaultRetention}
+	return serveConfig{Listen: "127.0.0.1:8080", Data: "./data", Models: defaultRepo(), Provider: "auto", Retention: workers.DefaultRetention}
 }
 
 // serveFlags registers the shared flags; the returned func applies config file,
@@ -110,7 +110,7 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	fs.StringVar(&flags.Data, "data", cfg.Data, "data folder: database and snapshots (CITYEYE_DATA)")
 	fs.StringVar(&flags.Models, "models", cfg.Models, "model repository folder (CITYEYE_MODELS)")
 	fs.StringVar(&flags.Provider, "provider", cfg.Provider, "execution provider: auto, cpu or cuda (CITYEYE_PROVIDER)")
-	fs.Float64Var(&flags.CapacityFPS, "capacity-fps", cfg.CapacityFPS, "analysed frames per second the worker sustains; above it tasks degrade visibly (CITYEYE_CAPACITY_FPS)")
+	fs.Float64Var(&flags.CapacityFPS, "capacity-fps", cfg.CapacityFPS, "optional cap on the analysed frames per second this machine's worker is planned for, and the total departments' fps_share quotas divide; 0 (default): capacity is sized from measured costs and the cores (CITYEYE_CAPACITY_FPS)")
 	fs.BoolVar(&flags.LoopFiles, "loop-files", cfg.LoopFiles, "loop file:// streams like live cameras (CITYEYE_LOOP_FILES)")
 	fs.StringVar(&flags.MapTiles, "map-tiles", cfg.MapTiles, "console map tile URL template with {z} {x} {y} (CITYEYE_MAP_TILES); empty: a coordinate grid")
 	fs.BoolVar(&flags.FastFiles, "fast-files", cfg.FastFiles, "decode file:// streams as fast as possible instead of in real time (CITYEYE_FAST_FILES)")
@@ -292,25 +292,17 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		db.Close()
 		return nil, err
 	}
-	// embedded: one worker in this process; distributed: a cluster of remote workers
+	// embedded: one worker in this process; distributed: a cluster of remote workers;
+	// both placed by the same planner (scheduler.Cluster)
 	var w *workers.Worker
 	var cluster *scheduler.Cluster
 	var sched *scheduler.Scheduler
 	refresh := func() {}
 	if cfg.distributed() {
 		cluster = scheduler.NewCluster(time.Duration(cfg.HeartbeatTimeout * float64(time.Second)))
-		go func() { // plan with the warehouse's measured costs of the published versions
-			for t := time.NewTicker(time.Minute); ; {
-				modelCosts(ctx, db, cluster)
-				select {
-				case <-ctx.Done():
-					t.Stop()
-					return
-				case <-t.C:
-				}
-			}
-		}()
+		go measuredCosts(ctx, db, cluster)
 		sched = scheduler.New(db, cluster, cfg.CapacityFPS)
+		sched.Planner = cluster
 		go func() { // a silent worker loses its streams within Timeout + Timeout/10
 			t := time.NewTicker(cluster.Timeout / 10)
 			defer t.Stop()
@@ -329,7 +321,13 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		rec := workers.NewRecorder(db, objs, nil)
 		w = workers.New(ctx, workers.Config{Repo: models.Repository{Root: cfg.Models}, Engine: engine.Options{Provider: engine.Provider(cfg.Provider)},
 			LoopFiles: cfg.LoopFiles, FastFiles: cfg.FastFiles, RestrictFiles: true, ImportDirs: importDirs}, rec)
-		sched = scheduler.New(db, w, cfg.CapacityFPS)
+		// the same planner as distributed mode, with this machine as its one worker
+		cluster = scheduler.NewCluster(5 * time.Second)
+		local := scheduler.NewLocal(cluster, w, cfg.CapacityFPS)
+		go measuredCosts(ctx, db, cluster)
+		go local.Run(ctx)
+		sched = scheduler.New(db, local, cfg.CapacityFPS)
+		sched.Planner = cluster
 		refresh = w.RefreshModels
 	}
 	scratch, err := warehouse.ScratchDir(cfg.Data)
@@ -437,6 +435,21 @@ func runServe(args []string) error {
 
 func init() {
 	register("serve", "run the API, scheduler and an embedded worker (SQLite, local snapshots)", runServe)
+}
+
+// measuredCosts plans with the warehouse's measured costs of the published versions,
+// refreshed every minute, until ctx ends.
+func measuredCosts(ctx context.Context, db *store.DB, cluster *scheduler.Cluster) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		modelCosts(ctx, db, cluster)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // modelCosts feeds the cluster the per-core frames/s that the warehouse measured for

@@ -1,0 +1,71 @@
+package scheduler
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/cityeye/cityeye/workers/plan"
+)
+
+// LocalWorker is the in-process worker as the embedded mode's Local drives it.
+type LocalWorker interface {
+	Apply(plans []plan.StreamPlan)
+	Status() map[string]plan.StreamStatus
+	Batchers() []plan.BatchStats
+}
+
+// LocalID is the worker ID of the machine itself in embedded mode.
+const LocalID = "local"
+
+// Local runs embedded mode on the same planner as distributed mode: the scheduler's
+// plans go to a Cluster of one member, this machine, sized from the measured costs
+// (Cluster.Costs, refreshed from the warehouse benchmark) and its real core count, and
+// the member's lease (the streams at their granted rates, time-shared ones in their
+// turn) is applied to the in-process worker. It is the scheduler's Runner.
+type Local struct {
+	Cluster *Cluster
+	Worker  LocalWorker
+	// Cores sizes the machine (default runtime.NumCPU()); CapacityFPS > 0 caps its
+	// model rates as a remote worker's capacity_fps does (default: no cap).
+	Cores       int
+	CapacityFPS float64
+
+	mu sync.Mutex // one heartbeat and Apply at a time
+}
+
+// NewLocal makes this machine the cluster's one worker.
+func NewLocal(c *Cluster, w LocalWorker, capacityFPS float64) *Local {
+	return &Local{Cluster: c, Worker: w, Cores: runtime.NumCPU(), CapacityFPS: capacityFPS}
+}
+
+// Apply takes the scheduler's plans, places them and applies this machine's lease.
+func (l *Local) Apply(plans []plan.StreamPlan) {
+	l.Cluster.Apply(plans)
+	l.beat()
+}
+
+// beat heartbeats the local member and applies its lease to the worker.
+func (l *Local) beat() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lease := l.Cluster.Heartbeat(plan.Heartbeat{ID: LocalID, CapacityFPS: l.CapacityFPS, Cores: max(l.Cores, 1),
+		Status: l.Worker.Status(), Batchers: l.Worker.Batchers()})
+	l.Worker.Apply(lease.Plans)
+}
+
+// Run heartbeats every Cluster.Timeout/4 (rotation turns and measured stream sizes
+// take effect then) until ctx ends.
+func (l *Local) Run(ctx context.Context) {
+	t := time.NewTicker(max(l.Cluster.Timeout/4, 50*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			l.beat()
+		}
+	}
+}
