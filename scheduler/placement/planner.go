@@ -139,6 +139,7 @@ type planner struct {
 	slots   []slot
 	occ     [][]int32
 	wPlaced []bool
+	cand    cands // best's candidate devices
 	left    []int32
 	failed  []int32
 	tmp     []int32
@@ -399,6 +400,7 @@ func newPlanner(cfg Config, workers []Node, streams []Stream, prev *Plan) *plann
 	p.occ = make([][]int32, len(p.devs))
 	p.at, p.slotOf, p.seq = make([]int32, n), make([]int32, n), make([]int32, n)
 	p.wPlaced = make([]bool, len(p.wLoaded))
+	p.initCands()
 	return p
 }
 
@@ -565,6 +567,7 @@ func (p *planner) loadedCount(s, d int32) int {
 }
 
 func (p *planner) markModels(s, d int32) {
+	p.touchWorker(d)
 	base := p.devs[d].hw * p.nm
 	for _, m := range p.ss[s].models {
 		p.wPlaced[base+m] = true
@@ -591,36 +594,121 @@ func (p *planner) best(s int32) int32 {
 	bd, bl := int32(-1), 0
 	var bw, bu float64
 	base := int(s) * p.np
-	for d := range p.devs {
+	consider := func(d int32) {
 		dv := &p.devs[d]
 		c := base + dv.prof
 		if !p.feas[c] {
-			continue
+			return
 		}
 		dec, inf := p.dec[c], p.inf[c]
-		if !p.fits(int32(d), dec, inf, 1) {
-			continue
+		if !p.fits(d, dec, inf, 1) {
+			return
 		}
 		w := weight(dv.cuda, dec, inf)
 		l := &p.ld[d]
 		u := weight(dv.cuda, l.dec+dec, l.inf+inf)
 		if bd >= 0 {
 			if w > bw+eps*eps {
-				continue
+				return
 			}
 			if w >= bw-eps*eps {
-				lc := p.loadedCount(s, int32(d))
+				lc := p.loadedCount(s, d)
 				if lc < bl || lc == bl && u <= bu+eps {
-					continue
+					return
 				}
-				bd, bw, bu, bl = int32(d), w, u, lc
-				continue
+				bd, bw, bu, bl = d, w, u, lc
+				return
 			}
 		}
-		bd, bw, bu, bl = int32(d), w, u, p.loadedCount(s, int32(d))
+		bd, bw, bu, bl = d, w, u, p.loadedCount(s, d)
+	}
+	// candidates in device order (see cands): the open touched devices, dropping the
+	// closed ones met, merged with the first untouched device of each class
+	heads := p.heads()
+	cost := huge
+	for pi := range p.profs {
+		if !p.profs[pi].cuda && p.feas[base+pi] {
+			cost = min(cost, p.dec[base+pi]+p.inf[base+pi])
+		}
+	}
+	if r := p.roomFor(cost); r >= 0 {
+		p.bestInRoom(r, heads, consider)
+	} else {
+		p.bestInOpen(base, heads, consider)
+	}
+	if checkBest != nil {
+		checkBest(p, s, bd)
 	}
 	return bd
 }
+
+// bestInOpen visits the open touched devices (dropping the closed ones met) merged
+// with the class heads, in device order.
+func (p *planner) bestInOpen(base int, heads []int32, consider func(int32)) {
+	c := &p.cand
+	h, k := 0, 0
+	for _, d := range c.open {
+		for h < len(heads) && heads[h] < d {
+			consider(heads[h])
+			h++
+		}
+		if p.closed(d) {
+			continue
+		}
+		c.open[k] = d
+		k++
+		if p.feas[base+p.devs[d].prof] {
+			consider(d)
+		}
+	}
+	c.open = c.open[:k]
+	for ; h < len(heads); h++ {
+		consider(heads[h])
+	}
+}
+
+// bestInRoom visits room[r] (dropping devices with less than tau[r] free), the GPUs
+// and the class heads, in device order.
+func (p *planner) bestInRoom(r int, heads []int32, consider func(int32)) {
+	c := &p.cand
+	t := p.cfg.TargetUtil + eps - c.tau[r]
+	list := c.room[r]
+	i, g, h, k := 0, 0, 0, 0
+	for {
+		next := int32(math.MaxInt32)
+		from := 0
+		if i < len(list) {
+			next, from = list[i], 1
+		}
+		if g < len(c.cuda) && c.cuda[g] < next {
+			next, from = c.cuda[g], 2
+		}
+		if h < len(heads) && heads[h] < next {
+			next, from = heads[h], 3
+		}
+		switch from {
+		case 0:
+			c.room[r] = list[:k]
+			return
+		case 1:
+			i++
+			l, dv := &p.ld[next], &p.devs[next]
+			if l.dec+l.inf > t || dv.maxSess > 0 && l.sess >= dv.maxSess {
+				continue // less than tau[r] free: it fits no stream scanning this list
+			}
+			list[k] = next
+			k++
+		case 2:
+			g++
+		case 3:
+			h++
+		}
+		consider(next)
+	}
+}
+
+// checkBest, set by a test, sees every answer of best (to compare with a full scan).
+var checkBest func(p *planner, s, got int32)
 
 func (p *planner) reset(l level, md mode) {
 	p.setLevel(l)
@@ -634,6 +722,7 @@ func (p *planner) reset(l level, md mode) {
 	}
 	clear(p.wPlaced)
 	p.slots, p.left, p.failed, p.nseq = p.slots[:0], p.left[:0], p.failed[:0], 0
+	p.resetCands()
 }
 
 // pack places every live stream at level l; false when one does not fit. With full
@@ -893,6 +982,7 @@ func (p *planner) unrotate() {
 			l.dec -= sl.dec - rd
 			l.inf -= sl.inf - ri
 			p.at[m] = -1
+			p.reopen(false) // sl.dev has room again
 			if d := p.best(m); d >= 0 {
 				p.slotOf[m] = -1
 				p.place(m, d)
@@ -916,9 +1006,43 @@ func (p *planner) unrotate() {
 	}
 }
 
+// overCapacity reports that level l cannot fit whatever the packing: without time
+// sharing, every live stream takes at least its cheapest share of some device
+// (decode + inference on a CPU, decode and inference engines apart on a GPU, counted
+// together against twice the target there), and their sum exceeds what all devices
+// hold. The search skips such levels without packing them: on a large overloaded
+// cluster most of the ladder below the answer is ruled out this way.
+func (p *planner) overCapacity(l level) bool {
+	if l.rot || len(p.devs) == 0 {
+		return false
+	}
+	p.setLevel(l)
+	room := 0.0
+	for d := range p.devs {
+		room += p.cfg.TargetUtil
+		if p.devs[d].cuda {
+			room += p.cfg.TargetUtil
+		}
+	}
+	need := 0.0
+	for _, si := range p.live {
+		base, least := int(si)*p.np, huge
+		for pi := range p.profs {
+			if c := base + pi; p.feas[c] {
+				least = min(least, p.dec[c]+p.inf[c])
+			}
+		}
+		if least < huge {
+			need += least
+		}
+	}
+	return need > room+eps
+}
+
 // search finds the first level of the ladder at which everything fits in mode md.
 func (p *planner) search(md mode) (level, bool) {
-	if p.pack(level{}, md, false) {
+	try := func(l level) bool { return !p.overCapacity(l) && p.pack(l, md, false) }
+	if try(level{}) {
 		return level{}, true
 	}
 	for i := range p.classes {
@@ -938,13 +1062,13 @@ func (p *planner) search(md mode) (level, bool) {
 			}
 			return level{cls: i, step: k + 1}
 		}
-		if !p.pack(cand(n-1), md, false) {
+		if !try(cand(n - 1)) {
 			continue
 		}
 		lo, hi := 0, n-1
 		for lo < hi {
 			mid := (lo + hi) / 2
-			if p.pack(cand(mid), md, false) {
+			if try(cand(mid)) {
 				hi = mid
 			} else {
 				lo = mid + 1
@@ -999,6 +1123,7 @@ func (p *planner) readmit() {
 			continue
 		}
 		p.streamCosts(int32(si), p.lvl)
+		p.reopen(true) // a refused stream may cost less than every live one
 		if d := p.best(int32(si)); d >= 0 {
 			p.place(int32(si), d)
 			s.code = ""
