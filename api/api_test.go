@@ -218,8 +218,17 @@ func TestCRUDAndUnreachableStreamTaskAccepted(t *testing.T) {
 		t.Fatalf("task on an unreachable stream must be accepted: %d %v", code, task)
 	}
 	id := task["id"].(string)
+	if task["priority"] != 0.0 {
+		t.Fatalf("default priority %v, want 0 (normal)", task["priority"])
+	}
 	if code, got := do(t, "PUT", u+"/tasks/"+id, `{"enabled":false}`); code != 200 || got["enabled"] != false {
 		t.Fatalf("update: %d %v", code, got)
+	}
+	if code, got := do(t, "PUT", u+"/tasks/"+id, `{"priority":2}`); code != 200 || got["priority"] != 2.0 || got["enabled"] != false {
+		t.Fatalf("priority update: %d %v", code, got)
+	}
+	if code, got := do(t, "PUT", u+"/tasks/"+id, `{"priority":3}`); code != 400 || got["field"] != "priority" {
+		t.Fatalf("priority 3: %d %v", code, got)
 	}
 	if code, list := do(t, "GET", u+"/tasks?device_id=44150200001310000001", ""); code != 200 || list["total"].(float64) != 1 {
 		t.Fatalf("list: %d %v", code, list)
