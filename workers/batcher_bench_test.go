@@ -6,13 +6,13 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/testdata"
+	"github.com/cityeye/cityeye/testdata/testkit"
 )
 
 // BenchmarkBatching8Streams: 8 streams share one nanodet (each stream a sender that
@@ -37,7 +37,7 @@ func BenchmarkBatching8Streams(b *testing.B) {
 			var left atomic.Int64
 			left.Store(int64(b.N))
 			var wg sync.WaitGroup
-			cpu0, t0 := processCPU(), time.Now()
+			cpu0, t0 := testkit.CPUTime(), time.Now()
 			for range streams {
 				wg.Add(1)
 				go func() {
@@ -51,7 +51,7 @@ func BenchmarkBatching8Streams(b *testing.B) {
 				}()
 			}
 			wg.Wait()
-			cpu, wall := processCPU()-cpu0, time.Since(t0)
+			cpu, wall := testkit.CPUTime()-cpu0, time.Since(t0)
 			st := bt.Stats()
 			b.ReportMetric(float64(b.N)/cpu.Seconds(), "frames/cpu-s")
 			b.ReportMetric(float64(b.N)/wall.Seconds(), "frames/s")
@@ -64,12 +64,3 @@ func BenchmarkBatching8Streams(b *testing.B) {
 }
 
 var frame720p = image.Pt(1280, 720)
-
-// processCPU is the CPU time the process has used, all threads.
-func processCPU() time.Duration {
-	var r syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &r) != nil {
-		return 0
-	}
-	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
-}

@@ -46,10 +46,10 @@ type handler func(c *converter, n *Node, in []*value) ([]*value, error)
 type converter struct {
 	m        *Model
 	dynBatch bool // ConvertOptions.DynamicBatch
-	g     *onnxpb.Graph
-	vals  map[string]*value // by TF tensor key "node:k"
-	uses  map[string]int
-	taken map[string]bool // ONNX value names in use
+	g        *onnxpb.Graph
+	vals     map[string]*value // by TF tensor key "node:k"
+	uses     map[string]int
+	taken    map[string]bool // ONNX value names in use
 }
 
 func tensorKey(s string) string {
@@ -88,7 +88,9 @@ type ConvertOptions struct {
 
 // Convert translates a loaded TF.js graph model into an ONNX graph named name, with
 // the batch dimension the graph declares.
-func Convert(m *Model, name string) (*Converted, error) { return ConvertWith(m, name, ConvertOptions{}) }
+func Convert(m *Model, name string) (*Converted, error) {
+	return ConvertWith(m, name, ConvertOptions{})
+}
 
 // ConvertWith is Convert with options.
 func ConvertWith(m *Model, name string, opts ConvertOptions) (*Converted, error) {

@@ -696,7 +696,11 @@ func reshapeOp(c *converter, n *Node, in []*value) ([]*value, error) {
 	if c.dynBatch && len(x.shape) > 0 && x.shape[0] == -1 && len(target) > 0 && target[0] == 1 {
 		// the graph's batch of 1 in front: keep the input's (dynamic) batch instead
 		target = append([]int64{0}, target[1:]...)
-		shape = append([]int64{-1}, shape[1:]...)
+		rest, err := reshapeDims(x.shape[1:], target[1:]) // the batch is copied: the rest reshapes alone
+		if err != nil {
+			return nil, err
+		}
+		shape = append([]int64{-1}, rest...)
 	}
 	out := c.emit("Reshape", []string{c.ref(x), c.int64s(n.Name+"/shape", target...)}, n.Name)
 	return []*value{{name: out, dtype: x.dtype, shape: shape}}, nil
