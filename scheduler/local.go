@@ -31,6 +31,11 @@ type Local struct {
 	// model rates as a remote worker's capacity_fps does (default: no cap).
 	Cores       int
 	CapacityFPS float64
+	// GPUs and Bench, when set, report this machine's GPUs and the frame models
+	// measured on them, as a remote worker's heartbeat does: the planner then places
+	// streams on them too.
+	GPUs  func() []plan.GPU
+	Bench func() []plan.DeviceBench
 
 	mu sync.Mutex // one heartbeat and Apply at a time
 }
@@ -50,8 +55,14 @@ func (l *Local) Apply(plans []plan.StreamPlan) {
 func (l *Local) beat() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	lease := l.Cluster.Heartbeat(plan.Heartbeat{ID: LocalID, CapacityFPS: l.CapacityFPS, Cores: max(l.Cores, 1),
-		Status: l.Worker.Status(), Batchers: l.Worker.Batchers()})
+	hb := plan.Heartbeat{ID: LocalID, CapacityFPS: l.CapacityFPS, Cores: max(l.Cores, 1), Status: l.Worker.Status(), Batchers: l.Worker.Batchers()}
+	if l.GPUs != nil {
+		hb.GPUs = l.GPUs()
+	}
+	if l.Bench != nil {
+		hb.Bench = l.Bench()
+	}
+	lease := l.Cluster.Heartbeat(hb)
 	l.Worker.Apply(lease.Plans)
 }
 

@@ -324,6 +324,13 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		// the same planner as distributed mode, with this machine as its one worker
 		cluster = scheduler.NewCluster(5 * time.Second)
 		local := scheduler.NewLocal(cluster, w, cfg.CapacityFPS)
+		gpus := gpu.New() // this machine's GPUs, measured and placed on as a remote worker's
+		bench := &workers.GPUBench{Repo: models.Repository{Root: cfg.Models}, Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}}
+		local.GPUs, local.Bench = gpus.List, bench.Results
+		if engine.Provider(cfg.Provider) != engine.ProviderCPU {
+			go benchGPUs(ctx, gpus, bench)
+		}
+		go func() { <-ctx.Done(); gpus.Close() }()
 		go measuredCosts(ctx, db, cluster)
 		go local.Run(ctx)
 		sched = scheduler.New(db, local, cfg.CapacityFPS)

@@ -63,7 +63,7 @@ func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capa
 		bench: &workers.GPUBench{Repo: models.Repository{Root: repo}, Engine: eng}}
 	defer rw.gpus.Close()
 	if eng.Provider != engine.ProviderCPU {
-		go rw.benchGPUs(ctx)
+		go benchGPUs(ctx, rw.gpus, rw.bench)
 	}
 	rw.loop(ctx)
 	return w.Close() // final records of what was still running
@@ -128,15 +128,16 @@ func (r *remoteWorker) heartbeat(ctx context.Context) (plan.Lease, error) {
 	return lease, json.NewDecoder(resp.Body).Decode(&lease)
 }
 
-// benchGPUs measures the frame models on this worker's GPUs at start and whenever a
+// benchGPUs measures the frame models on this machine's GPUs at start and whenever a
 // new version is installed (checked every minute): the planner places nothing on a
-// GPU class before a model has been measured on it.
-func (r *remoteWorker) benchGPUs(ctx context.Context) {
+// GPU class before a model has been measured on it. Remote workers and the embedded
+// mode's local worker both run it.
+func benchGPUs(ctx context.Context, gpus *gpu.Inventory, bench *workers.GPUBench) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		if gs := r.gpus.List(); len(gs) > 0 {
-			r.bench.Run(ctx, gs)
+		if gs := gpus.List(); len(gs) > 0 {
+			bench.Run(ctx, gs)
 		}
 		select {
 		case <-ctx.Done():

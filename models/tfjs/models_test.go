@@ -254,12 +254,12 @@ func TestImportManifest(t *testing.T) {
 	// With the overlay, the draft is a complete model-repository manifest.
 	if onDisk.Name != "nanodet" || onDisk.Version != "1" || onDisk.Task != "detection" || onDisk.License != "MIT" ||
 		onDisk.File != ModelFile || onDisk.Source.Package != humanModelsPkg || onDisk.Source.Path != "models/nanodet.json" ||
-		len(onDisk.Labels) != 80 || onDisk.MaxBatch != 1 || onDisk.Decoder.Type != "nanodet" ||
+		len(onDisk.Labels) != 80 || onDisk.MaxBatch != 8 || onDisk.Decoder.Type != "nanodet" ||
 		onDisk.Input.Width != 416 || onDisk.Input.Height != 416 || onDisk.Input.Layout != "nchw" ||
 		onDisk.Input.Resize != "stretch" || onDisk.Input.Color != "bgr" {
 		t.Errorf("manifest fields: %+v", onDisk)
 	}
-	if fmt.Sprint(man.Inputs) != "[{input_1 float32 [1 3 416 416]}]" {
+	if fmt.Sprint(man.Inputs) != "[{input_1 float32 [-1 3 416 416]}]" { // dynamic batch
 		t.Errorf("inputs %v", man.Inputs)
 	}
 	if len(man.Outputs) != 6 || man.Import.Opset != Opset || man.Import.From != "tfjs" {
@@ -267,7 +267,7 @@ func TestImportManifest(t *testing.T) {
 	}
 
 	// The same model through the model repository's loader path: names and shapes as
-	// ONNX Runtime reports them equal the TF.js signature's.
+	// ONNX Runtime reports them equal the TF.js signature's, but for the batch (N).
 	sess := openORT(t, path)
 	got := sess.Outputs()
 	for i, o := range man.Outputs {
@@ -281,7 +281,7 @@ func TestImportManifest(t *testing.T) {
 	}
 	sig := map[string]string{}
 	for _, o := range m.Signature.Outputs {
-		sig[outputName(o.Name)] = fmt.Sprint(o.Shape)
+		sig[outputName(o.Name)] = fmt.Sprint(append([]int64{-1}, o.Shape[1:]...))
 	}
 	for _, o := range man.Outputs {
 		if sig[o.Name] != fmt.Sprint(o.Shape) {
