@@ -1,6 +1,9 @@
 package placement
 
-import "slices"
+import (
+	"math"
+	"slices"
+)
 
 // cands keeps best's scan short on large clusters without changing its answer. A device
 // is "touched" once its worker has load or models placed (or preloaded); the untouched
@@ -23,7 +26,7 @@ type cands struct {
 	pruneOK bool // minima hold for every stream best may be asked about
 	// room[k] (k ≥ 1) holds the touched CPU devices with at least tau[k] of their
 	// second free (lazily: ones found with less are dropped), tau[k] = cheapest CPU
-	// stream × 2^k; cuda holds the touched GPU devices. A stream that costs c on every
+	// stream × √2^k; cuda holds the touched GPU devices. A stream that costs c on every
 	// CPU profile scans room[k] for the largest tau[k] ≤ c, cuda and the class heads
 	// instead of open: the devices it skips cannot fit it.
 	room     [][]int32
@@ -92,19 +95,32 @@ func (p *planner) resetCands() {
 	}
 	c.tau = c.tau[:0]
 	if cheapest > 0 && cheapest < huge {
-		for t := 2 * cheapest; t <= p.cfg.TargetUtil; t *= 2 {
+		for t := math.Sqrt2 * cheapest; t <= p.cfg.TargetUtil; t *= math.Sqrt2 {
 			c.tau = append(c.tau, t)
 		}
 	}
 	for len(c.room) < len(c.tau) {
 		c.room = append(c.room, nil)
 	}
+	p.rebuildRoom()
+}
+
+// rebuildRoom refills the room lists and cuda from every touched device (c.all is in
+// device order, so appending keeps them sorted).
+func (p *planner) rebuildRoom() {
+	c := &p.cand
 	for k := range c.room {
 		c.room[k] = c.room[k][:0]
 	}
 	c.cuda = c.cuda[:0]
 	for _, d := range c.all {
-		p.addRoom(d)
+		if p.devs[d].cuda {
+			c.cuda = append(c.cuda, d)
+			continue
+		}
+		for k := range c.tau {
+			c.room[k] = append(c.room[k], d)
+		}
 	}
 }
 
@@ -173,13 +189,7 @@ func insertSorted(s []int32, d int32) []int32 {
 func (p *planner) reopen(noPrune bool) {
 	c := &p.cand
 	c.open = append(c.open[:0], c.all...)
-	for k := range c.room {
-		c.room[k] = c.room[k][:0]
-	}
-	c.cuda = c.cuda[:0]
-	for _, d := range c.all {
-		p.addRoom(d)
-	}
+	p.rebuildRoom()
 	if noPrune {
 		c.pruneOK = false
 	}
