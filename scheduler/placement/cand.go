@@ -224,3 +224,68 @@ func (p *planner) heads() []int32 {
 	slices.Sort(c.heads)
 	return c.heads
 }
+
+// bestInOpen visits the open touched devices (dropping the closed ones met) merged
+// with the class heads, in device order.
+func (p *planner) bestInOpen(base int, heads []int32, consider func(int32)) {
+	c := &p.cand
+	h, k := 0, 0
+	for _, d := range c.open {
+		for h < len(heads) && heads[h] < d {
+			consider(heads[h])
+			h++
+		}
+		if p.closed(d) {
+			continue
+		}
+		c.open[k] = d
+		k++
+		if p.feas[base+p.devs[d].prof] {
+			consider(d)
+		}
+	}
+	c.open = c.open[:k]
+	for ; h < len(heads); h++ {
+		consider(heads[h])
+	}
+}
+
+// bestInRoom visits room[r] (dropping devices with less than tau[r] free), the GPUs
+// and the class heads, in device order.
+func (p *planner) bestInRoom(r int, heads []int32, consider func(int32)) {
+	c := &p.cand
+	t := p.cfg.TargetUtil + eps - c.tau[r]
+	list := c.room[r]
+	i, g, h, k := 0, 0, 0, 0
+	for {
+		next := int32(math.MaxInt32)
+		from := 0
+		if i < len(list) {
+			next, from = list[i], 1
+		}
+		if g < len(c.cuda) && c.cuda[g] < next {
+			next, from = c.cuda[g], 2
+		}
+		if h < len(heads) && heads[h] < next {
+			next, from = heads[h], 3
+		}
+		switch from {
+		case 0:
+			c.room[r] = list[:k]
+			return
+		case 1:
+			i++
+			l, dv := &p.ld[next], &p.devs[next]
+			if l.dec+l.inf > t || dv.maxSess > 0 && l.sess >= dv.maxSess {
+				continue // less than tau[r] free: it fits no stream scanning this list
+			}
+			list[k] = next
+			k++
+		case 2:
+			g++
+		case 3:
+			h++
+		}
+		consider(next)
+	}
+}
