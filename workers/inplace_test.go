@@ -16,17 +16,17 @@ import (
 	"github.com/cityeye/cityeye/workers/plan"
 )
 
-// TestPlanChurnKeepsStreamAndTracks: a live camera (a paced looping file) with a person
-// always in view (a detector that finds one in every frame) runs a capture task while
+// TestPlanChurnKeepsStreamAndTracks: a live camera (a paced looping file) with a parked
+// car always in view (a detector that finds it in every frame) runs a capture task while
 // three tasks are added and two removed, one plan change at a time, and the first
-// task's fps is lowered. The decoder is never reopened and every task records the
-// person exactly once: no track was cut by a change.
+// task's fps is lowered. The decoder is never reopened and every task records the car
+// exactly once: no track was cut by a change. (Its plate reads fail: no OCR model here.)
 func TestPlanChurnKeepsStreamAndTracks(t *testing.T) {
 	if err := engine.Init(); err != nil {
 		t.Fatalf("ONNX Runtime: %v (run make setup)", err)
 	}
 	repo := models.Repository{Root: t.TempDir()}
-	installDetector(t, repo, "nanodet", "1", constantDetector(t, 0.9), []string{"person"})
+	installDetector(t, repo, "nanodet", "1", constantDetector(t, 0.9), []string{"car"})
 	rec := newTestRecorder(t)
 	w := New(context.Background(), Config{Repo: repo, Engine: engine.Options{Provider: engine.ProviderCPU, IntraOpThreads: 1},
 		BatchWait: 2 * time.Millisecond, LoopFiles: true, ModelCheck: -1}, rec)
@@ -102,7 +102,7 @@ func TestPlanChurnKeepsStreamAndTracks(t *testing.T) {
 	}
 	for _, id := range []string{"a", "b", "c", "d"} {
 		if n := len(per[id]); n != 1 {
-			t.Errorf("task %s: %d records for the one person in view, want 1", id, n)
+			t.Errorf("task %s: %d records for the one car in view, want 1", id, n)
 		}
 	}
 	if len(recs) != 4 {
