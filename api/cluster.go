@@ -9,7 +9,7 @@ import (
 
 // workerHeartbeat renews a remote worker's lease and tells it what to run.
 func workerHeartbeat(s *Server, c *gin.Context) {
-	if s.Cluster == nil || s.Worker != nil {
+	if s.Cluster == nil || s.Cluster.LocalOnly {
 		fail(c, http.StatusConflict, "", "this server runs its worker in process (embedded mode): start it with a distributed config to take remote workers")
 		return
 	}
@@ -47,7 +47,7 @@ func workerHeartbeat(s *Server, c *gin.Context) {
 // desired task: why it is degraded, time-shared or not placed.
 func listWorkers(s *Server, c *gin.Context) {
 	mode := "distributed"
-	if s.Worker != nil {
+	if s.Cluster == nil || s.Cluster.LocalOnly {
 		mode = "embedded"
 	}
 	if s.Cluster == nil {

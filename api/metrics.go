@@ -74,7 +74,7 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 	if m.s.Worker != nil {
 		sources = append(sources, source{"local", true, runtime.NumCPU(), m.s.Worker.Status(), m.s.Worker.Batchers(), nil})
 	}
-	if m.s.Cluster != nil && m.s.Worker == nil { // embedded: the one member is the worker above
+	if m.s.Cluster != nil && !m.s.Cluster.LocalOnly { // embedded: the one member is the worker above
 		for _, mb := range m.s.Cluster.Members() {
 			sources = append(sources, source{mb.ID, mb.Alive, mb.Cores, mb.Status, mb.Batchers, mb.GPUs})
 		}

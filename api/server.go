@@ -95,11 +95,11 @@ type Server struct {
 
 // pipelines is the live status of every running stream, wherever it runs.
 func (s *Server) pipelines() map[string]plan.StreamStatus {
-	if s.Worker != nil { // embedded: the worker is here (the cluster has its last heartbeat)
-		return s.Worker.Status()
-	}
-	if s.Cluster != nil {
+	if s.Cluster != nil && !s.Cluster.LocalOnly { // embedded: the worker below is the cluster's one member
 		return s.Cluster.Status()
+	}
+	if s.Worker != nil {
+		return s.Worker.Status()
 	}
 	return map[string]plan.StreamStatus{}
 }

@@ -42,6 +42,9 @@ type Cluster struct {
 	Costs Costs
 	// RotationEpoch is the origin of time-share cycles (zero: the Unix epoch).
 	RotationEpoch time.Time
+	// LocalOnly: embedded mode, the cluster's one member is this machine (Local); the
+	// API takes no remote workers.
+	LocalOnly bool
 
 	mu       sync.Mutex
 	plans    map[string]plan.StreamPlan // desired, by stream ID

@@ -42,6 +42,7 @@ type Local struct {
 
 // NewLocal makes this machine the cluster's one worker.
 func NewLocal(c *Cluster, w LocalWorker, capacityFPS float64) *Local {
+	c.LocalOnly = true
 	return &Local{Cluster: c, Worker: w, Cores: runtime.NumCPU(), CapacityFPS: capacityFPS}
 }
 
