@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/workers/plan"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -159,7 +160,7 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 			g(mRecords, float64(n), typ)
 		}
 	}
-	today := dayOf(m.s.now())
+	today := store.DayOf(m.s.now())
 	for _, by := range []string{"department", "area"} {
 		rates, err := m.s.DB.OnlineRates(ctx, by, today, today, nil)
 		if err != nil {

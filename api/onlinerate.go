@@ -12,22 +12,17 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/store"
 )
 
 // OnlineTarget is the online rate the seeds ask of every camera (≥ 95 %).
 const OnlineTarget = 0.95
 
-// dayOf is t's day as YYYYMMDD in China Standard Time, the key of online_daily.
-func dayOf(t time.Time) int {
-	y, m, d := t.In(gat1400.Location).Date()
-	return y*10000 + int(m)*100 + d
-}
-
 // parseDay reads a day as 2026-12-05 or 20261205; def when empty.
 func parseDay(c *gin.Context, name string, def time.Time) (int, bool) {
 	v := c.Query(name)
 	if v == "" {
-		return dayOf(def), true
+		return store.DayOf(def), true
 	}
 	t, err := time.ParseInLocation("2006-01-02", v, gat1400.Location)
 	if err != nil {
@@ -37,7 +32,7 @@ func parseDay(c *gin.Context, name string, def time.Time) (int, bool) {
 		fail(c, http.StatusBadRequest, name, name+": a day such as 2026-12-05 or 20261205")
 		return 0, false
 	}
-	return dayOf(t), true
+	return store.DayOf(t), true
 }
 
 // rateDepts: the platform office sees every department's rates, others their own.

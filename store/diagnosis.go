@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strings"
 	"time"
+
+	"github.com/cityeye/cityeye/gat1400"
 )
 
 // Diagnosis is the picture diagnosis rotation's last visit to a camera.
@@ -179,4 +181,56 @@ func (s *DB) CamerasBelow(ctx context.Context, day int, target float64, depts []
 		}
 		return b, err
 	})
+}
+
+// DayOf is t's day as YYYYMMDD in China Standard Time: the key of online_daily.
+func DayOf(t time.Time) int {
+	y, m, d := t.In(gat1400.Location).Date()
+	return y*10000 + int(m)*100 + d
+}
+
+// SetDiagnosisParams stores the video_quality options of a camera (scope: its device
+// ID) or an area (a 6-digit division code); empty options remove them.
+func (s *DB) SetDiagnosisParams(ctx context.Context, scope string, options []byte) error {
+	if len(options) == 0 {
+		_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM diagnosis_params WHERE scope=?`), scope)
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO diagnosis_params (scope, options, updated_at) VALUES (?,?,?)
+		ON CONFLICT (scope) DO UPDATE SET options=excluded.options, updated_at=excluded.updated_at`), scope, string(options), ms(now()))
+	return err
+}
+
+// DiagnosisParams returns the options that apply to a camera: its own, else its
+// division's, else the nearest area above it (441500, then 440000); nil: defaults.
+func (s *DB) DiagnosisParams(ctx context.Context, deviceID, division string) ([]byte, error) {
+	scopes := []string{deviceID}
+	for d := division; len(d) == 6; {
+		scopes = append(scopes, d)
+		var p string
+		if d[4:] != "00" {
+			p = d[:4] + "00"
+		} else if d[2:4] != "00" {
+			p = d[:2] + "0000"
+		} else {
+			break
+		}
+		d = p
+	}
+	rows, err := queryAll(ctx, s, `SELECT scope, options FROM diagnosis_params WHERE scope IN (`+placeholders(len(scopes))+`)`, anys(scopes),
+		func(r interface{ Scan(...any) error }) ([2]string, error) {
+			var v [2]string
+			return v, r.Scan(&v[0], &v[1])
+		})
+	if err != nil {
+		return nil, err
+	}
+	for _, sc := range scopes {
+		for _, r := range rows {
+			if r[0] == sc {
+				return []byte(r[1]), nil
+			}
+		}
+	}
+	return nil, nil
 }

@@ -22,6 +22,10 @@ CREATE TABLE camera_diagnosis (
 	defects TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE INDEX camera_diagnosis_due ON camera_diagnosis(due_at);
 
+-- The diagnosis' thresholds (video_quality options) for one camera (scope: its device
+-- ID) or an area (a GB/T 2260 code: the default of every camera inside it).
+CREATE TABLE diagnosis_params (scope TEXT PRIMARY KEY, options TEXT NOT NULL, updated_at BIGINT NOT NULL);
+
 -- Online time per camera and China Standard Time day (YYYYMMDD), kept a year; the
 -- owner and division are those of the day, so history does not move with the catalogue.
 CREATE TABLE online_daily (
@@ -31,5 +35,6 @@ CREATE INDEX online_daily_day ON online_daily(day);
 
 -- +goose Down
 DROP TABLE online_daily;
+DROP TABLE diagnosis_params;
 DROP TABLE camera_diagnosis;
 DROP TABLE cameras;
