@@ -107,58 +107,38 @@ func (s *DB) ImportCameras(ctx context.Context, cams []Camera) error {
 			` ON CONFLICT (device_id) DO UPDATE SET ` + strings.Join(set, ", ")
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		// full batches share prepared statements: SQLite parses a 13,600-parameter
+		// full batches share one prepared statement: SQLite parses a 13,600-parameter
 		// statement in about as long as it takes to run it
-		full := &preparedBatch{}
-		defer full.close()
+		var full *sql.Stmt
+		defer func() {
+			if full != nil {
+				full.Close()
+			}
+		}()
 		for lo := 0; lo < len(cams); lo += importBatch {
 			batch := cams[lo:min(lo+importBatch, len(cams))]
 			args := make([]any, 0, len(batch)*cameraColCount)
 			for i := range batch {
 				args = append(args, batch[i].args()...)
 			}
-			pb := &preparedBatch{}
-			if len(batch) == importBatch {
-				pb = full
-			} else {
-				defer pb.close()
-			}
-			if pb.upsert == nil {
-				var err error
-				if pb.upsert, err = tx.PrepareContext(ctx, s.q(upsert(len(batch)))); err != nil {
+			var err error
+			switch {
+			case len(batch) < importBatch:
+				_, err = tx.ExecContext(ctx, s.q(upsert(len(batch))), args...)
+			case full == nil:
+				if full, err = tx.PrepareContext(ctx, s.q(upsert(importBatch))); err != nil {
 					return err
 				}
-				if pb.sync, err = tx.PrepareContext(ctx, s.q(syncQuery(len(batch)))); err != nil {
-					return err
-				}
+				fallthrough
+			default:
+				_, err = full.ExecContext(ctx, args...)
 			}
-			if _, err := pb.upsert.ExecContext(ctx, args...); err != nil {
-				return err
-			}
-			if err := s.syncStreams(ctx, tx, pb.sync, batch, t); err != nil {
+			if err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.syncStreams(ctx, tx, cams, t)
 	})
-}
-
-// preparedBatch holds the statements of one batch size.
-type preparedBatch struct{ upsert, sync *sql.Stmt }
-
-func (p *preparedBatch) close() {
-	for _, st := range []*sql.Stmt{p.upsert, p.sync} {
-		if st != nil {
-			st.Close()
-		}
-	}
-}
-
-// syncQuery updates the streams of n cameras from the catalogue (syncStreams).
-func syncQuery(n int) string {
-	return `UPDATE streams SET name=c.name, admin_division=c.admin_division, longitude=c.longitude,
-		latitude=c.latitude, owner_dept=c.owner_dept, point_type=c.point_type, sharing=c.sharing, updated_at=?
-		FROM cameras c WHERE c.device_id=streams.id AND streams.id IN (` + placeholders(n) + `)`
 }
 
 // valueRows is "(?,?,…),(?,?,…)…": rows groups of n.
@@ -168,17 +148,14 @@ func valueRows(rows, n int) string {
 
 // syncStreams is the one place the catalogue writes the streams table: a camera with
 // a pull URL becomes (or updates) a stream; a stream without one in the file keeps
-// its URL and gets the catalogue's name, division, coordinates, owner, point type and
-// sharing. A URL given without credentials for the same address as the stored one
-// keeps the stored credentials (an export, which never carries them, re-imported).
-// update is syncQuery(len(cams)) prepared.
-func (s *DB) syncStreams(ctx context.Context, tx *sql.Tx, update *sql.Stmt, cams []Camera, t time.Time) error {
-	ids := make([]any, len(cams))
-	for i := range cams {
-		ids[i] = cams[i].DeviceID
-	}
-	in := placeholders(len(ids))
-	if _, err := update.ExecContext(ctx, append([]any{ms(t)}, ids...)...); err != nil {
+// its URL; every stream of an imported camera (those whose updated_at is t) gets the
+// catalogue's name, division, coordinates, owner, point type and sharing, in one
+// joined UPDATE. A URL given without credentials for the same address as the stored
+// one keeps the stored credentials (an export, which never carries them, re-imported).
+func (s *DB) syncStreams(ctx context.Context, tx *sql.Tx, cams []Camera, t time.Time) error {
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE streams SET name=c.name, admin_division=c.admin_division, longitude=c.longitude,
+		latitude=c.latitude, owner_dept=c.owner_dept, point_type=c.point_type, sharing=c.sharing, updated_at=?
+		FROM cameras c WHERE c.device_id=streams.id AND c.updated_at=?`), ms(t), ms(t)); err != nil {
 		return err
 	}
 	var withURL []Camera
@@ -187,11 +164,24 @@ func (s *DB) syncStreams(ctx context.Context, tx *sql.Tx, update *sql.Stmt, cams
 			withURL = append(withURL, c)
 		}
 	}
-	if len(withURL) == 0 {
-		return nil
+	for lo := 0; lo < len(withURL); lo += importBatch {
+		if err := s.streamURLs(ctx, tx, withURL[lo:min(lo+importBatch, len(withURL))], t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// streamURLs makes or updates the streams of cameras that come with a pull URL.
+func (s *DB) streamURLs(ctx context.Context, tx *sql.Tx, cams []Camera, t time.Time) error {
+	ids := make([]string, len(cams))
+	for i := range cams {
+		ids[i] = cams[i].DeviceID
 	}
 	stored := map[string]string{}
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, url FROM streams WHERE id IN (`+in+`)`), ids...)
+	// planned with the values (an IN list of parameters in a cached generic plan is
+	// compared row by row on PostgreSQL; with the values it is hashed or indexed)
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT id, url FROM streams WHERE id IN (`+placeholders(len(ids))+`)`), s.dialect.freshPlan(anys(ids))...)
 	if err != nil {
 		return err
 	}
@@ -207,8 +197,8 @@ func (s *DB) syncStreams(ctx context.Context, tx *sql.Tx, update *sql.Stmt, cams
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	args := make([]any, 0, len(withURL)*11)
-	for _, c := range withURL {
+	args := make([]any, 0, len(cams)*11)
+	for _, c := range cams {
 		u := c.URL
 		if old, ok := stored[c.DeviceID]; ok {
 			u = KeepCredentials(u, openCatalogueURL(c.DeviceID, old))
@@ -217,7 +207,7 @@ func (s *DB) syncStreams(ctx context.Context, tx *sql.Tx, update *sql.Stmt, cams
 			c.OwnerDept, c.PointType, c.Sharing, ms(t), ms(t))
 	}
 	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO streams (id, name, url, admin_division, longitude, latitude, owner_dept, point_type, sharing, created_at, updated_at)
-		VALUES `+valueRows(len(withURL), 11)+` ON CONFLICT (id) DO UPDATE SET url=excluded.url, updated_at=excluded.updated_at`), args...)
+		VALUES `+valueRows(len(cams), 11)+` ON CONFLICT (id) DO UPDATE SET url=excluded.url, updated_at=excluded.updated_at`), args...)
 	return s.dialect.mapErr(err)
 }
 
@@ -259,7 +249,7 @@ func (s *DB) CameraOwners(ctx context.Context, ids []string) (map[string]string,
 		part := ids[lo:min(lo+500, len(ids))]
 		args, in := anys(part), placeholders(len(part))
 		for _, q := range []string{`SELECT id, owner_dept FROM streams WHERE id IN (` + in + `)`, `SELECT device_id, owner_dept FROM cameras WHERE device_id IN (` + in + `)`} {
-			rows, err := queryAll(ctx, s, q, args, func(r interface{ Scan(...any) error }) ([2]string, error) {
+			rows, err := queryAll(ctx, s, q, s.dialect.freshPlan(args), func(r interface{ Scan(...any) error }) ([2]string, error) {
 				var v [2]string
 				return v, r.Scan(&v[0], &v[1])
 			})

@@ -51,7 +51,7 @@ func (s *DB) Diagnoses(ctx context.Context, ids []string) (map[string]Diagnosis,
 	out := map[string]Diagnosis{}
 	for lo := 0; lo < len(ids); lo += 500 {
 		part := ids[lo:min(lo+500, len(ids))]
-		ds, err := queryAll(ctx, s, `SELECT device_id, probed_at, due_at, online, defects, reason FROM camera_diagnosis WHERE device_id IN (`+placeholders(len(part))+`)`, anys(part), scanDiagnosis)
+		ds, err := queryAll(ctx, s, `SELECT device_id, probed_at, due_at, online, defects, reason FROM camera_diagnosis WHERE device_id IN (`+placeholders(len(part))+`)`, s.dialect.freshPlan(anys(part)), scanDiagnosis)
 		if err != nil {
 			return nil, err
 		}
