@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/store/catalogue"
+	"github.com/cityeye/cityeye/workers/source"
 )
 
 // importRefused is the answer to a refused catalogue file: every row's errors, and
@@ -59,7 +61,7 @@ func importCatalogue(s *Server, c *gin.Context) {
 		refuse(c, errs)
 		return
 	}
-	if errs, err = catalogue.Admit(c, s.DB, who(c), rows); err != nil {
+	if errs, err = catalogue.Admit(c, s.DB, who(c), rows, s.openable); err != nil {
 		storeErr(c, err, "catalogue")
 		return
 	} else if len(errs) > 0 {
@@ -80,6 +82,17 @@ func importCatalogue(s *Server, c *gin.Context) {
 	}
 	s.Scheduler.Notify() // sharing, owners or URLs of running streams may have changed
 	c.JSON(http.StatusOK, gin.H{"imported": len(cams), "with_url": urls})
+}
+
+// openable is the rule a pull URL's scheme alone does not say: a file:// stream must
+// lie under the platform's import folders, as for POST /api/v1/streams.
+func (s *Server) openable(raw string) error {
+	if u, _ := url.Parse(raw); u != nil && u.Scheme == "file" {
+		if _, err := source.ImportPath(raw, s.ImportDirs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // exportCatalogue writes the caller's catalogue (the platform office: all of it; a

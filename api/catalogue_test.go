@@ -198,8 +198,15 @@ func TestCatalogueImportByDepartment(t *testing.T) {
 		t.Errorf("market's export:\n%s", exp)
 	}
 	f.must("POST", "/api/v1/catalogue/import", "market_op", "{}", 403)
+	// a file:// URL outside the import folders is refused, as for POST /api/v1/streams
+	outside := catcams.Valid(6, "police", "441502")
+	outside.URL = "file:///etc/hosts"
+	code, out := f.importFile("admin", "a.csv", catalogueFile(t, catalogue.CSV, catalogue.English, outside))
+	if errs, _ := out["errors"].([]any); code != 400 || len(errs) != 1 || errs[0].(map[string]any)["field"] != "url" {
+		t.Errorf("file URL outside the import folders: %d %v", code, out)
+	}
 	// a platform import must name the owner
-	code, out := f.importFile("admin", "a.csv", catalogueFile(t, catalogue.CSV, catalogue.English, catcams.Valid(5, "", "441502")))
+	code, out = f.importFile("admin", "a.csv", catalogueFile(t, catalogue.CSV, catalogue.English, catcams.Valid(5, "", "441502")))
 	if errs, _ := out["errors"].([]any); code != 400 || len(errs) != 1 || errs[0].(map[string]any)["field"] != "owner_department" {
 		t.Errorf("platform import without owner: %d %v", code, out)
 	}

@@ -66,14 +66,14 @@ func TestOnlineRateAggregation(t *testing.T) {
 	f.must("GET", "/api/v1/online-rate?by=street", "admin", "", 400)
 	f.must("GET", "/api/v1/online-rate?from=yesterday", "admin", "", 400)
 
-	rep, err := csv.NewReader(bytes.NewReader(f.raw("/api/v1/online-rate/report.csv?day=2026-11-21", "admin", 200))).ReadAll()
+	rep, err := csv.NewReader(bytes.NewReader(f.download("/api/v1/online-rate/report.csv?day=2026-11-21", "admin", 200))).ReadAll()
 	if err != nil || len(rep) != 3 || rep[1][1] != b.DeviceID || rep[1][5] != "0.5000" || rep[1][10] != "black noisy" || rep[2][1] != a.DeviceID || rep[2][8] != "" {
 		t.Errorf("report: %v %v", rep, err)
 	}
-	if rep, _ := csv.NewReader(bytes.NewReader(f.raw("/api/v1/online-rate/report.csv?day=2026-11-21", "market_admin", 200))).ReadAll(); len(rep) != 1 {
+	if rep, _ := csv.NewReader(bytes.NewReader(f.download("/api/v1/online-rate/report.csv?day=2026-11-21", "market_admin", 200))).ReadAll(); len(rep) != 1 {
 		t.Errorf("market's report lists police cameras: %v", rep)
 	}
-	metrics := string(f.raw("/metrics", "admin", 200))
+	metrics := string(f.download("/metrics", "admin", 200))
 	if !strings.Contains(metrics, `cityeye_online_rate{by="department",key="police"} 1`) || !strings.Contains(metrics, `cityeye_online_rate{by="area",key="441502"} 1`) {
 		t.Errorf("metrics lack today's online rates:\n%s", metrics)
 	}

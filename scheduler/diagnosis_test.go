@@ -60,7 +60,7 @@ func TestRotationDiagnosesEveryCamera(t *testing.T) {
 	rec := workers.NewRecorder(db, objs, nil)
 	clock := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	r := &Rotation{DB: db, Sched: New(db, &recordingWorker{}, 100), Diagnose: rec.Diagnose, Now: func() time.Time { return clock },
-		Visit: workers.Visit{Frames: 5, Timeout: 20 * time.Second, Files: true}}
+		Visit: workers.Visit{Frames: 5, Timeout: 20 * time.Second, Files: true, ImportDirs: []string{dir, filepath.Dir(orig), filepath.Dir(black)}}}
 	if n := r.Visits(10 * time.Second); n != 100 { // 100 fps spare × 0.5 × 10 s / 5 frames
 		t.Errorf("visits a 10 s tick: %d, want 100", n)
 	}

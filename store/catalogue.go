@@ -70,8 +70,8 @@ func (c *Camera) args() []any {
 // cameraSelect reads a camera with its stream's pull URL (” when it has none).
 const cameraSelect = `SELECT ` + cameraCols + `, COALESCE((SELECT url FROM streams WHERE streams.id=cameras.device_id), '') FROM cameras`
 
-// scanCamera reads a cameraSelect row; the URL comes without its credentials.
-func scanCamera(row interface{ Scan(...any) error }) (Camera, error) {
+// scanCamera reads a cameraSelect row; the URL, decrypted, comes without its credentials.
+func (s *DB) scanCamera(row interface{ Scan(...any) error }) (Camera, error) {
 	var c Camera
 	var cr, up int64
 	err := row.Scan(&c.DeviceID, &c.Name, &c.AdminDivision, &c.GrassrootsCode, &c.Builder, &c.Manager, &c.ManagerPhone, &c.Contractor, &c.Maintainer,
@@ -79,7 +79,10 @@ func scanCamera(row interface{ Scan(...any) error }) (Camera, error) {
 		&c.IPv4, &c.MAC, &c.Indoor, &c.Direction, &c.PoleNumber, &c.AccessNetwork, &c.RetentionDays, &c.Sharing, &c.Permissions, &c.Vendor, &c.Codec, &c.DeviceStatus,
 		&c.OwnerDept, &cr, &up, &c.URL)
 	c.CreatedAt, c.UpdatedAt = fromMS(cr), fromMS(up)
-	c.URL = StripCredentials(openCatalogueURL(c.DeviceID, c.URL))
+	if err == nil {
+		c.URL, err = s.openURL(c.DeviceID, c.URL)
+		c.URL = StripCredentials(c.URL)
+	}
 	return c, err
 }
 
@@ -201,21 +204,19 @@ func (s *DB) streamURLs(ctx context.Context, tx *sql.Tx, cams []Camera, t time.T
 	for _, c := range cams {
 		u := c.URL
 		if old, ok := stored[c.DeviceID]; ok {
-			u = KeepCredentials(u, openCatalogueURL(c.DeviceID, old))
+			plain, err := s.openURL(c.DeviceID, old)
+			if err != nil {
+				return err
+			}
+			u = KeepCredentials(u, plain)
 		}
-		args = append(args, c.DeviceID, c.Name, sealCatalogueURL(c.DeviceID, u), c.AdminDivision, c.Longitude, c.Latitude,
+		args = append(args, c.DeviceID, c.Name, s.sealURL(c.DeviceID, u), c.AdminDivision, c.Longitude, c.Latitude,
 			c.OwnerDept, c.PointType, c.Sharing, ms(t), ms(t))
 	}
 	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO streams (id, name, url, admin_division, longitude, latitude, owner_dept, point_type, sharing, created_at, updated_at)
 		VALUES `+valueRows(len(cams), 11)+` ON CONFLICT (id) DO UPDATE SET url=excluded.url, updated_at=excluded.updated_at`), args...)
 	return s.dialect.mapErr(err)
 }
-
-// sealCatalogueURL and openCatalogueURL are how the catalogue import writes and reads
-// the streams.url column; where stream URLs are encrypted at rest, these are the two
-// calls to route through it.
-func sealCatalogueURL(_ string, u string) string { return u }
-func openCatalogueURL(_ string, u string) string { return u }
 
 // KeepCredentials returns u, or stored when u is stored without its credentials
 // (same scheme, host and path; u has no user info): what an export shows.
@@ -317,13 +318,13 @@ func (s *DB) ListCameras(ctx context.Context, f CameraFilter) ([]Camera, int, er
 		q += ` LIMIT ? OFFSET ?`
 		args = append(args, f.Limit, f.Offset)
 	}
-	cams, err := queryAll(ctx, s, q, args, scanCamera)
+	cams, err := queryAll(ctx, s, q, args, s.scanCamera)
 	return cams, total, err
 }
 
 // GetCamera returns one catalogue entry.
 func (s *DB) GetCamera(ctx context.Context, id string) (Camera, error) {
-	c, err := scanCamera(s.db.QueryRowContext(ctx, s.q(cameraSelect+` WHERE device_id=?`), id))
+	c, err := s.scanCamera(s.db.QueryRowContext(ctx, s.q(cameraSelect+` WHERE device_id=?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
 	}

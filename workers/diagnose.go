@@ -24,6 +24,9 @@ type Visit struct {
 	Timeout time.Duration   // for the stream to open and deliver them (default 30 s)
 	Options json.RawMessage // video_quality's options: the camera's or its area's thresholds
 	Files   bool            // file:// sources are decoded as fast as possible (tests)
+	// ImportDirs are the only folders a file:// stream may be opened from (the
+	// platform's import folders, as for the worker's streams).
+	ImportDirs []string
 }
 
 // DiagnosisTask is the task ID the rotation's measures are stored under, per camera
@@ -55,7 +58,8 @@ func (r *Recorder) Diagnose(ctx context.Context, st store.Stream, prev *store.Di
 	ctx, cancel := context.WithTimeout(ctx, v.Timeout)
 	defer cancel()
 	src := source.Open(ctx, source.Options{URL: st.URL, KeyframesOnly: true, MaxGOP: -1, NoRealtime: v.Files,
-		OpenTimeout: v.Timeout / 2, Buffer: 1, ReconnectMin: v.Timeout, ReconnectMax: v.Timeout})
+		OpenTimeout: v.Timeout / 2, Buffer: 1, ReconnectMin: v.Timeout, ReconnectMax: v.Timeout,
+		RestrictFiles: true, ImportDirs: v.ImportDirs})
 	defer src.Close()
 	last := gocv.NewMat()
 	defer func() { last.Close() }()

@@ -33,10 +33,10 @@ func BenchmarkDiagnoseVisit(b *testing.B) {
 	b.ResetTimer()
 	cpu := testkit.CPUTime()
 	for range b.N {
-		d, err := r.Diagnose(context.Background(), st, nil, Visit{Frames: 5, Timeout: time.Minute, Files: true})
+		d, err := r.Diagnose(context.Background(), st, nil, Visit{Frames: 5, Timeout: time.Minute, Files: true, ImportDirs: []string{filepath.Dir(clip)}})
 		if err != nil || !d.Online {
 			b.Fatalf("visit: %+v %v", d, err)
 		}
 	}
-	b.ReportMetric((testkit.CPUTime() - cpu).Seconds()/float64(b.N), "cpu-s/visit")
+	b.ReportMetric((testkit.CPUTime()-cpu).Seconds()/float64(b.N), "cpu-s/visit")
 }

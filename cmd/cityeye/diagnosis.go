@@ -13,10 +13,10 @@ import (
 // URL (issue 20), sized from what the scheduler's tasks leave of the capacity. Its
 // visits run in this process (the server's, in distributed mode too: a visit is a few
 // key frames); the live streams' states, from the worker or the cluster, count as
-// online time.
-func diagnosisRotation(db *store.DB, objs objects.Store, sched *scheduler.Scheduler, w *workers.Worker, cluster *scheduler.Cluster, fastFiles bool) *scheduler.Rotation {
+// online time. v carries the import folders: file:// streams open only under them.
+func diagnosisRotation(db *store.DB, objs objects.Store, sched *scheduler.Scheduler, w *workers.Worker, cluster *scheduler.Cluster, v workers.Visit) *scheduler.Rotation {
 	rec := workers.NewRecorder(db, objs, nil)
-	return &scheduler.Rotation{DB: db, Sched: sched, Diagnose: rec.Diagnose, Visit: workers.Visit{Files: fastFiles},
+	return &scheduler.Rotation{DB: db, Sched: sched, Diagnose: rec.Diagnose, Visit: v,
 		States: func() map[string]bool {
 			var st map[string]plan.StreamStatus
 			switch {

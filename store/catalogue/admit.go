@@ -15,8 +15,10 @@ import (
 // belongs to an existing department whose areas contain its division; a department
 // admin imports cameras of their own department only, and cannot take over a camera
 // another department owns. A row without an owner is the importer's department's.
-// It fills defaults into rows and returns the errors, if any.
-func Admit(ctx context.Context, db *store.DB, p store.Principal, rows []Row) ([]RowError, error) {
+// A pull URL must pass CheckURL and then openable, the platform's own rule (file://
+// only under its import folders); nil admits what CheckURL does. It fills defaults
+// into rows and returns the errors, if any.
+func Admit(ctx context.Context, db *store.DB, p store.Principal, rows []Row, openable func(string) error) ([]RowError, error) {
 	admin := p.User.Role == auth.PlatformAdmin
 	depts, err := db.ListDepartments(ctx)
 	if err != nil {
@@ -60,7 +62,11 @@ func Admit(ctx context.Context, db *store.DB, p store.Principal, rows []Row) ([]
 			stop = add(line, "device_id", c.DeviceID+" belongs to "+o+"; only its staff or the platform office change it")
 		}
 		if c.URL != "" && !stop {
-			if err := CheckURL(c.URL); err != nil {
+			err := CheckURL(c.URL)
+			if err == nil && openable != nil {
+				err = openable(c.URL)
+			}
+			if err != nil {
 				stop = add(line, "url", err.Error())
 			}
 		}

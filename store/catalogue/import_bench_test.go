@@ -50,7 +50,7 @@ func importFile(ctx context.Context, db *store.DB, data []byte, f catalogue.Form
 		return 0, fmt.Errorf("read: %v %v", err, errs)
 	}
 	admin := store.Principal{User: store.User{Role: auth.PlatformAdmin}}
-	if errs, err := catalogue.Admit(ctx, db, admin, rows); err != nil || len(errs) > 0 {
+	if errs, err := catalogue.Admit(ctx, db, admin, rows, nil); err != nil || len(errs) > 0 {
 		return 0, fmt.Errorf("admit: %v %v", err, errs)
 	}
 	cams := make([]store.Camera, len(rows))

@@ -1,6 +1,5 @@
 -- Issue 20: the city's camera catalogue (seed 003 appendix 5, every field), the
 -- picture diagnosis' last result per camera, and each camera's online time per day.
--- (Numbered 00004: 00002 and 00003 are taken by the credential-encryption branch.)
 
 -- +goose Up
 CREATE TABLE cameras (
