@@ -72,7 +72,7 @@ func TestRotationDiagnosesEveryCamera(t *testing.T) {
 	diag, _ := db.Diagnoses(ctx, []string{cams[0].DeviceID, cams[1].DeviceID, cams[2].DeviceID})
 	for i, want := range [][]string{{}, {"black"}, {"signal_lost"}} {
 		d := diag[cams[i].DeviceID]
-		if !slices.Equal(d.Defects, want) || d.Online != (i < 2) || !d.DueAt.Equal(clock.Add(15*time.Minute)) {
+		if !slices.Equal(d.Defects, want) || d.Online != (i < 2) || !d.DueAt.Equal(clock.Add(15*time.Minute)) || strings.Contains(d.Reason, dir) {
 			t.Errorf("camera %d: %+v, want defects %v", i+1, d, want)
 		}
 	}

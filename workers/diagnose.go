@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -91,7 +93,7 @@ func (r *Recorder) Diagnose(ctx context.Context, st store.Stream, prev *store.Di
 		last = f.Mat
 	}
 	if seen == 0 {
-		d.Reason = src.Status().Reason
+		d.Reason = withoutAddress(src.Status().Reason, st.URL)
 		if d.Reason == "" {
 			d.Reason = "no key frame within " + v.Timeout.String()
 		}
@@ -104,6 +106,21 @@ func (r *Recorder) Diagnose(ctx context.Context, st store.Stream, prev *store.Di
 		}
 	}
 	return d, r.stateAlerts(context.WithoutCancel(ctx), st, tp, prev, d, last)
+}
+
+// withoutAddress keeps a stream's address (its host, its file path) out of a reason
+// that departments seeing the camera, but not its URL, read.
+func withoutAddress(reason, raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "the stream cannot be read"
+	}
+	for _, part := range []string{u.Path, u.Host, u.Hostname()} {
+		if len(part) > 1 {
+			reason = strings.ReplaceAll(reason, part, "…")
+		}
+	}
+	return reason
 }
 
 func (v Visit) withDefaults() Visit {
