@@ -94,7 +94,15 @@ func readTable(r io.Reader, f Format) ([][]string, error) {
 		}
 		return t, nil
 	case XLSX:
-		x, err := excelize.OpenReader(r)
+		data, err := io.ReadAll(r)
+		if err != nil {
+			return nil, errors.New("cannot read the upload")
+		}
+		if t, err := readSheet(data); err == nil && len(t) > 0 {
+			return t, nil
+		}
+		// what the scanner does not take (prefixed element names, say) excelize reads
+		x, err := excelize.OpenReader(bytes.NewReader(data))
 		if err != nil {
 			return nil, errors.New("not a readable XLSX file")
 		}
