@@ -159,7 +159,7 @@ func (s *DB) CamerasBelow(ctx context.Context, day int, target float64, depts []
 		d.device_id, d.probed_at, d.due_at, d.online, d.defects, d.reason
 		FROM online_daily o LEFT JOIN cameras c ON c.device_id=o.device_id LEFT JOIN streams st ON st.id=o.device_id
 		LEFT JOIN camera_diagnosis d ON d.device_id=o.device_id
-		WHERE o.day=? AND o.observed_ms>0 AND o.online_ms < ?*o.observed_ms`
+		WHERE o.day=? AND o.observed_ms>0 AND o.online_ms < CAST(? AS DOUBLE PRECISION)*o.observed_ms`
 	args := []any{day, target}
 	if depts != nil {
 		q += ` AND o.owner_dept IN (` + placeholders(len(depts)) + `)`
