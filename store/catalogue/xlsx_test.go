@@ -73,4 +73,3 @@ func trimRows(rows [][]string) [][]string {
 	}
 	return out
 }
-
