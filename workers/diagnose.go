@@ -31,9 +31,8 @@ type Visit struct {
 	ImportDirs []string
 }
 
-// DiagnosisTask is the task ID the rotation's measures are stored under, per camera
-// (GET /api/v1/tasks/diagnosis:<device_id>/measures is not a task route; the store
-// reads them with ListMeasures).
+// DiagnosisTask is the task ID the rotation's measures and alerts are stored under,
+// per camera; no task has it (store.ListMeasures reads the measures).
 func DiagnosisTask(deviceID string) string { return "diagnosis:" + deviceID }
 
 // Diagnose opens the camera's stream decoding key frames only, runs video_quality on
