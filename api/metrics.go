@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/workers/plan"
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,11 +46,12 @@ var (
 	mGPUEngines    = prometheus.NewDesc("cityeye_gpu_engines", "Video engines of a GPU (nvdec, nvenc) the planner sizes its decode budget with.", []string{"worker", "gpu", "model", "engine"}, nil)
 	mPlacement     = prometheus.NewDesc("cityeye_placement_tasks", "Tasks by placement state across remote workers (ok, degraded, rotated, unplaced); reasons in GET /api/v1/workers.", []string{"state"}, nil)
 	mRecords       = prometheus.NewDesc("cityeye_records", "Stored GA/T 1400 records by type.", []string{"type"}, nil)
+	mOnlineRate    = prometheus.NewDesc("cityeye_online_rate", "Today's (China Standard Time) online time over observed time of the cameras of a department or area (target 0.95).", []string{"by", "key"}, nil)
 )
 
 func (m metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mStreamFPS, mStreamFrames, mStreamDropped, mStreamUp, mTaskFrames, mTaskCaptures, mTaskAlerts, mTaskFPS,
-		mTasksState, mModelFrames, mModelBatches, mModelBusy, mModelBatch, mModelSwaps, mModelWait, mWorkerUp, mWorkerCores, mGPUMemory, mGPUUtil, mGPUEngines, mPlacement, mRecords} {
+		mTasksState, mModelFrames, mModelBatches, mModelBusy, mModelBatch, mModelSwaps, mModelWait, mWorkerUp, mWorkerCores, mGPUMemory, mGPUUtil, mGPUEngines, mPlacement, mRecords, mOnlineRate} {
 		ch <- d
 	}
 }
@@ -156,6 +158,16 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 	if counts, err := m.s.DB.CountRecords(ctx); err == nil {
 		for typ, n := range counts {
 			g(mRecords, float64(n), typ)
+		}
+	}
+	today := store.DayOf(m.s.now())
+	for _, by := range []string{"department", "area"} {
+		rates, err := m.s.DB.OnlineRates(ctx, by, today, today, nil)
+		if err != nil {
+			break
+		}
+		for _, r := range rates {
+			g(mOnlineRate, r.Rate, by, r.Key)
 		}
 	}
 }

@@ -45,6 +45,13 @@ func apiRoutes() []route {
 		{http.MethodPut, "/api/v1/streams/:id", "Update a stream (owner department)", staff, nil, "Stream", updateStream},
 		{http.MethodDelete, "/api/v1/streams/:id", "Delete a stream and its tasks (owner department)", staff, nil, "", deleteStream},
 
+		{http.MethodPost, "/api/v1/catalogue/import", "Import the camera catalogue (appendix 5, CSV or XLSX, Chinese or English headers) as one upsert, or refuse it with each row's errors (department admins: their own cameras)", managers, []string{"format"}, "multipart:Catalogue", importCatalogue},
+		{http.MethodGet, "/api/v1/catalogue/export", "Export the catalogue (department admins: their own cameras) as CSV or XLSX; pull URLs without credentials", managers, []string{"format", "lang"}, "", exportCatalogue},
+		{http.MethodGet, "/api/v1/cameras", "Catalogue entries the caller may see, with the picture diagnosis' last visit", viewers, []string{"area", "department", "point_type", "camera_type", "device_status", "q", "offset", "limit"}, "", listCameras},
+		{http.MethodPut, "/api/v1/diagnosis/params/:scope", "Picture diagnosis thresholds (video_quality options) of a camera (device ID) or an area (6-digit code, the default inside it); null removes them", managers, nil, "DiagnosisParams", setDiagnosisParams},
+		{http.MethodGet, "/api/v1/online-rate", "Online rate per camera, department or area over days (department staff: their own cameras)", viewers, []string{"by", "from", "to"}, "", onlineRate},
+		{http.MethodGet, "/api/v1/online-rate/report.csv", "Daily report: cameras below the 95 % online target with their last diagnosis", managers, []string{"day"}, "", onlineReport},
+
 		{http.MethodPost, "/api/v1/applications", "Apply to use another department's camera", staff, nil, "Application", createApplication},
 		{http.MethodGet, "/api/v1/applications", "Applications and grants the caller's department made or must decide", staff, []string{"state", "device_id"}, "", listApplications},
 		{http.MethodGet, "/api/v1/applications/:id", "Get an application or grant", staff, nil, "", getApplication},
@@ -166,6 +173,10 @@ var schemas = gin.H{
 				"nvdec": gin.H{"type": "integer"}, "nvenc": gin.H{"type": "integer"}, "util_gpu": gin.H{"type": "integer"}, "util_decoder": gin.H{"type": "integer"}}}},
 		"bench":  gin.H{"type": "array", "description": "models the worker measured on its GPUs (device class, model, version, provider, batch_size, fps)"},
 		"status": gin.H{"type": "object"}}},
+	"Catalogue": gin.H{"type": "object", "required": []string{"file"}, "properties": gin.H{
+		"file": gin.H{"type": "string", "format": "binary", "description": "the catalogue, .csv (UTF-8) or .xlsx, header row first: appendix 5's Chinese names or the English keys (docs/catalogue.md)"}}},
+	"DiagnosisParams": gin.H{"type": "object", "properties": gin.H{
+		"options": gin.H{"type": "object", "description": "video_quality options: persist, dark_brightness, blur_sharpness … (docs/bench/quality.md)"}}},
 	"Decision": gin.H{"type": "object", "properties": gin.H{"note": gin.H{"type": "string"}}},
 	"RejectPublish": gin.H{"type": "object", "required": []string{"reason"}, "properties": gin.H{
 		"reason": gin.H{"type": "string", "description": "why the version is not published (in the audit log)"}}},

@@ -13,6 +13,7 @@ import (
 	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/store/catalogue"
 	"github.com/cityeye/cityeye/workers/source"
 )
 
@@ -71,25 +72,7 @@ func (b streamBody) validate() (string, error) {
 	return "", nil
 }
 
-func checkStreamURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || raw == "" {
-		return errors.New("required: rtsp://, rtmp://, http(s):// or file:// URL")
-	}
-	switch u.Scheme {
-	case "rtsp", "rtmp", "http", "https":
-		if u.Host == "" {
-			return fmt.Errorf("%s URL needs a host", u.Scheme)
-		}
-	case "file":
-		if !strings.HasPrefix(u.Path, "/") {
-			return errors.New("file URL needs an absolute path: file:///path/to/video")
-		}
-	default:
-		return fmt.Errorf("scheme %q not supported (rtsp, rtmp, http, https, file)", u.Scheme)
-	}
-	return nil
-}
+func checkStreamURL(raw string) error { return catalogue.CheckURL(raw) }
 
 func (b streamBody) stream() *store.Stream {
 	return &store.Stream{ID: b.DeviceID, Name: strings.TrimSpace(b.Name), URL: b.URL, AdminDivision: b.AdminDivision,

@@ -21,7 +21,7 @@ import (
 	"github.com/cityeye/cityeye/workers/plan"
 )
 
-func newTestRecorder(t *testing.T) *Recorder {
+func newTestRecorder(t testing.TB) *Recorder {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "c.db"))

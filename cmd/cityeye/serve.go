@@ -382,6 +382,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		}
 	}()
 	go sched.RunSharingSweeper(ctx, time.Minute)
+	go diagnosisRotation(db, objs, sched, w, cluster, workers.Visit{Files: cfg.FastFiles, ImportDirs: importDirs}).Run(ctx, 10*time.Second)
 	go func() {
 		sched.Run(ctx, 10*time.Second)
 		close(e.done)
