@@ -170,6 +170,9 @@ func (r *Rotation) visit(ctx context.Context, id string, prev *store.Diagnosis, 
 	if v.Options, err = r.DB.DiagnosisParams(ctx, st.ID, st.AdminDivision); err != nil {
 		return err
 	}
+	if v.Reference, v.ChangedAt, err = r.DB.SceneReference(ctx, st.ID); err != nil {
+		return err
+	}
 	d, err := r.Diagnose(ctx, st, prev, v)
 	if err != nil {
 		return err
@@ -178,6 +181,11 @@ func (r *Rotation) visit(ctx context.Context, id string, prev *store.Diagnosis, 
 	d.DueAt = d.ProbedAt.Add(r.Revisit)
 	if err := r.DB.SaveDiagnosis(ctx, d); err != nil {
 		return err
+	}
+	if d.Online {
+		if err := r.DB.SetSceneReference(ctx, st.ID, d.SceneRef, d.SceneChangedAt); err != nil {
+			return err
+		}
 	}
 	if _, ok := live[id]; ok || prev == nil {
 		return nil // a live stream's state is counted every tick; a first visit has no span

@@ -21,6 +21,12 @@ import (
 // clip encodes 6 s of vtest.avi through filter as H.264 with a key frame a second.
 func clip(t *testing.T, name, filter string) string {
 	t.Helper()
+	return clipOf(t, "vtest.avi", name, filter)
+}
+
+// clipOf encodes 6 s of a test video through filter as H.264, a key frame a second.
+func clipOf(t *testing.T, media, name, filter string) string {
+	t.Helper()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg is not installed (make setup installs it)")
 	}
@@ -29,7 +35,7 @@ func clip(t *testing.T, name, filter string) string {
 	if filter != "" {
 		vf += "," + filter
 	}
-	cmd := exec.Command("ffmpeg", "-loglevel", "error", "-y", "-i", testdata.Media(t, "vtest.avi"), "-t", "6", "-vf", vf,
+	cmd := exec.Command("ffmpeg", "-loglevel", "error", "-y", "-i", testdata.Media(t, media), "-t", "6", "-vf", vf,
 		"-an", "-c:v", "libx264", "-preset", "veryfast", "-g", "10", "-pix_fmt", "yuv420p", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg %s: %v\n%s", name, err, b)
@@ -121,5 +127,67 @@ func TestRotationDiagnosesEveryCamera(t *testing.T) {
 		if o.ObservedMS != (15*time.Minute).Milliseconds() || o.Rate != 1 {
 			t.Errorf("%s: %+v, want 15 min observed, all online", o.Key, o)
 		}
+	}
+}
+
+// A camera turned to another view raises scene_changed against the reference its
+// earlier visits kept (in the database, not the visit), keeps it raised, and after
+// AdoptAfter the new view becomes the reference and the alarm clears.
+func TestRotationTellsAMovedCamera(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.OpenSQLite(ctx, filepath.Join(dir, "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.CreateDepartment(ctx, &store.Department{ID: "police", Name: "Police", Areas: []string{"441500"}})
+	street, other := clip(t, "street", ""), clipOf(t, "Megamind.avi", "other", "")
+	cam := cameras.Valid(1, "police", "441502")
+	cam.URL = "file://" + street
+	if err := db.ImportCameras(ctx, []store.Camera{cam}); err != nil {
+		t.Fatal(err)
+	}
+	objs, _ := objects.NewLocal(filepath.Join(dir, "objects"), "")
+	rec := workers.NewRecorder(db, objs, nil)
+	clock := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	r := &Rotation{DB: db, Sched: New(db, &recordingWorker{}, 100), Diagnose: rec.Diagnose, Now: func() time.Time { return clock },
+		Visit: workers.Visit{Frames: 5, Timeout: 20 * time.Second, Files: true, ImportDirs: []string{filepath.Dir(street), filepath.Dir(other)}}}
+	defects := func() []string {
+		t.Helper()
+		clock = clock.Add(15 * time.Minute)
+		if n, err := r.Tick(ctx, 10*time.Second); err != nil || n != 1 {
+			t.Fatalf("tick: %d visits, %v", n, err)
+		}
+		d, _ := db.Diagnoses(ctx, []string{cam.DeviceID})
+		return d[cam.DeviceID].Defects
+	}
+	if got := defects(); len(got) != 0 {
+		t.Fatalf("first visit: %v", got)
+	}
+	if ref, _, _ := db.SceneReference(ctx, cam.DeviceID); len(ref) == 0 {
+		t.Fatal("no reference kept after the first visit")
+	}
+	cam.URL = "file://" + other // turned away
+	if err := db.ImportCameras(ctx, []store.Camera{cam}); err != nil {
+		t.Fatal(err)
+	}
+	if got := defects(); !slices.Equal(got, []string{"scene_changed"}) {
+		t.Fatalf("after the camera was turned: %v", got)
+	}
+	if got := defects(); !slices.Equal(got, []string{"scene_changed"}) {
+		t.Fatalf("the next visit forgot the change: %v", got)
+	}
+	r.Visit.AdoptAfter = time.Nanosecond // seen long enough: the new view is adopted
+	if got := defects(); len(got) != 0 {
+		t.Fatalf("after adoption: %v", got)
+	}
+	alerts, _ := db.ListAlerts(ctx, store.AlertFilter{Scope: auth.Scope{All: true}})
+	var kinds []string
+	for _, a := range alerts {
+		kinds = append(kinds, a.Kind)
+	}
+	if !slices.Equal(kinds, []string{"quality.recovered", "quality.scene_changed"}) {
+		t.Errorf("alerts (newest first) %v, want the change once and its clearing", kinds)
 	}
 }

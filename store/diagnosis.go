@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -17,6 +18,10 @@ type Diagnosis struct {
 	Online   bool      `json:"online"`
 	Defects  []string  `json:"defects"`          // quality defects seen (signal_lost when offline)
 	Reason   string    `json:"reason,omitempty"` // why the stream could not be read
+	// SceneRef is the reference view to keep and SceneChangedAt when the view stopped
+	// matching it (zero while it matches): SetSceneReference stores them.
+	SceneRef       []byte    `json:"-"`
+	SceneChangedAt time.Time `json:"-"`
 }
 
 // SaveDiagnosis records a visit.
@@ -233,4 +238,29 @@ func (s *DB) DiagnosisParams(ctx context.Context, deviceID, division string) ([]
 		}
 	}
 	return nil, nil
+}
+
+// SceneReference is the camera's reference view for the diagnosis (nil before the
+// first visit) and when the current view stopped matching it (zero while it matches).
+func (s *DB) SceneReference(ctx context.Context, deviceID string) (ref []byte, changedAt time.Time, err error) {
+	var at int64
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT scene_ref, scene_changed_at FROM camera_diagnosis WHERE device_id=?`), deviceID).Scan(&ref, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, time.Time{}, nil
+	}
+	if at > 0 {
+		changedAt = fromMS(at)
+	}
+	return ref, changedAt, err
+}
+
+// SetSceneReference stores the camera's reference view and the time its view
+// stopped matching it (zero: it matches). Call it after SaveDiagnosis.
+func (s *DB) SetSceneReference(ctx context.Context, deviceID string, ref []byte, changedAt time.Time) error {
+	at := int64(0)
+	if !changedAt.IsZero() {
+		at = ms(changedAt)
+	}
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE camera_diagnosis SET scene_ref=?, scene_changed_at=? WHERE device_id=?`), ref, at, deviceID)
+	return err
 }

@@ -29,6 +29,22 @@ type Visit struct {
 	// ImportDirs are the only folders a file:// stream may be opened from (the
 	// platform's import folders, as for the worker's streams).
 	ImportDirs []string
+	// Reference is the camera's reference view from earlier visits (nil: this visit's
+	// first frame becomes it) and ChangedAt when the view stopped matching it. A view
+	// that matches refreshes the reference (slow drift of light and seasons); a changed
+	// one keeps scene_changed raised until AdoptAfter (default 24 h) has passed, then
+	// becomes the reference (the camera was re-aimed on purpose, and seen).
+	Reference  []byte
+	ChangedAt  time.Time
+	AdoptAfter time.Duration
+}
+
+// referenced is what video_quality offers for references kept between visits.
+type referenced interface {
+	Active() []string
+	Reference() []byte
+	View() []byte
+	SetReference([]byte) error
 }
 
 // DiagnosisTask is the task ID the rotation's measures and alerts are stored under,
@@ -54,6 +70,12 @@ func (r *Recorder) Diagnose(ctx context.Context, st store.Stream, prev *store.Di
 		return d, err
 	}
 	defer alg.Close()
+	ra := alg.(referenced)
+	if v.Reference != nil {
+		if err := ra.SetReference(v.Reference); err != nil {
+			v.Reference = nil // unreadable (from another version): start again from this visit
+		}
+	}
 	tp := plan.TaskPlan{Task: store.Task{ID: DiagnosisTask(st.ID), StreamID: st.ID, DeptID: st.OwnerDept, Algorithm: quality.Name}}
 
 	ctx, cancel := context.WithTimeout(ctx, v.Timeout)
@@ -99,10 +121,11 @@ func (r *Recorder) Diagnose(ctx context.Context, st store.Stream, prev *store.Di
 		d.Defects = []string{quality.SignalLost}
 	} else {
 		d.Online = true
-		d.Defects = alg.(interface{ Active() []string }).Active()
+		d.Defects = ra.Active()
 		if d.Defects == nil {
 			d.Defects = []string{}
 		}
+		d.SceneRef, d.SceneChangedAt = v.sceneReference(ra, &d)
 	}
 	return d, r.stateAlerts(context.WithoutCancel(ctx), st, tp, prev, d, last)
 }
@@ -122,6 +145,26 @@ func withoutAddress(reason, raw string) string {
 	return reason
 }
 
+// sceneReference decides the reference to keep after a visit that saw the picture,
+// and adopts a changed view once it has lasted AdoptAfter (scene_changed then clears).
+func (v Visit) sceneReference(ra referenced, d *store.Diagnosis) ([]byte, time.Time) {
+	if !slices.Contains(d.Defects, quality.SceneChanged) {
+		if slices.ContainsFunc(d.Defects, func(x string) bool { return x == quality.Black || x == quality.Overexposed || x == quality.Covered }) {
+			return ra.Reference(), time.Time{} // a blank or covered picture is no view to keep
+		}
+		return ra.View(), time.Time{}
+	}
+	since := v.ChangedAt
+	if since.IsZero() {
+		since = d.ProbedAt
+	}
+	if d.ProbedAt.Sub(since) < v.AdoptAfter {
+		return ra.Reference(), since
+	}
+	d.Defects = slices.DeleteFunc(d.Defects, func(x string) bool { return x == quality.SceneChanged })
+	return ra.View(), time.Time{}
+}
+
 func (v Visit) withDefaults() Visit {
 	if v.Frames == 0 {
 		v.Frames = 5
@@ -133,6 +176,9 @@ func (v Visit) withDefaults() Visit {
 	v.Persist = min(v.Persist, v.Frames-1)
 	if v.Timeout <= 0 {
 		v.Timeout = 30 * time.Second
+	}
+	if v.AdoptAfter <= 0 {
+		v.AdoptAfter = 24 * time.Hour
 	}
 	return v
 }
