@@ -1,7 +1,6 @@
 package preprocess_test
 
 import (
-	"fmt"
 	"image"
 	"math"
 	"testing"
@@ -149,6 +148,6 @@ func TestApplyIntoRefusesSmallTensor(t *testing.T) {
 	b := preprocess.NewBuffers()
 	defer b.Close()
 	if _, err := s.ApplyInto(make([]float32, 3*8*8-1), img, 8, 8, b); err == nil {
-		t.Fatal(fmt.Sprint("a tensor one value short was accepted"))
+		t.Fatal("a tensor one value short was accepted")
 	}
 }
