@@ -24,34 +24,36 @@ import (
 type metrics struct{ s *Server }
 
 var (
-	mStreamFPS     = prometheus.NewDesc("cityeye_stream_decode_fps", "Decoded frames per second over the last ~2 s.", []string{"worker", "device_id"}, nil)
-	mStreamFrames  = prometheus.NewDesc("cityeye_stream_frames_total", "Frames decoded.", []string{"worker", "device_id"}, nil)
-	mStreamDropped = prometheus.NewDesc("cityeye_stream_dropped_frames_total", "Frames dropped because analysis fell behind (latest frame wins).", []string{"worker", "device_id"}, nil)
-	mStreamUp      = prometheus.NewDesc("cityeye_stream_online", "1 while the stream delivers frames.", []string{"worker", "device_id", "state"}, nil)
-	mTaskFrames    = prometheus.NewDesc("cityeye_task_frames_analysed_total", "Frames a task analysed.", []string{"worker", "task_id", "algorithm"}, nil)
-	mTaskCaptures  = prometheus.NewDesc("cityeye_task_captures_total", "Records written by a task.", []string{"worker", "task_id", "algorithm"}, nil)
-	mTaskAlerts    = prometheus.NewDesc("cityeye_task_alerts_total", "Alerts raised by a task.", []string{"worker", "task_id", "algorithm"}, nil)
-	mTaskFPS       = prometheus.NewDesc("cityeye_task_granted_fps", "Frame rate the scheduler granted a task.", []string{"task_id"}, nil)
-	mTasksState    = prometheus.NewDesc("cityeye_tasks", "Tasks by scheduling state (running, degraded, suspended, disabled).", []string{"state"}, nil)
-	mModelFrames   = prometheus.NewDesc("cityeye_model_frames_total", "Frames a model analysed.", []string{"worker", "model", "version", "provider"}, nil)
-	mModelBatches  = prometheus.NewDesc("cityeye_model_batches_total", "Inference calls (batches) of a model.", []string{"worker", "model", "version", "provider"}, nil)
-	mModelBusy     = prometheus.NewDesc("cityeye_model_busy_seconds_total", "Time spent in a model's inference; busy/elapsed is its device utilisation.", []string{"worker", "model", "version", "provider"}, nil)
-	mModelBatch    = prometheus.NewDesc("cityeye_model_mean_batch", "Mean batch size so far.", []string{"worker", "model", "version", "provider"}, nil)
-	mModelSwaps    = prometheus.NewDesc("cityeye_model_swaps_total", "Hot swaps to a newly published version.", []string{"worker", "model"}, nil)
-	mModelWait     = prometheus.NewDesc("cityeye_model_queue_wait_seconds_total", "Time frames waited for their batch, summed; ÷ frames is the mean queue wait.", []string{"worker", "model", "version", "provider"}, nil)
-	mWorkerUp      = prometheus.NewDesc("cityeye_worker_up", "1 while a worker heartbeats (distributed), or for the in-process worker.", []string{"worker"}, nil)
-	mWorkerCores   = prometheus.NewDesc("cityeye_worker_cores", "CPU cores a worker reports; rate(cityeye_model_busy_seconds_total) ÷ cores is its CPU utilisation by inference.", []string{"worker"}, nil)
-	mGPUMemory     = prometheus.NewDesc("cityeye_gpu_memory_bytes", "GPU memory a worker's NVML reports, total and used.", []string{"worker", "gpu", "model", "kind"}, nil)
-	mGPUUtil       = prometheus.NewDesc("cityeye_gpu_utilisation_ratio", "Share of the last NVML sample period a GPU engine was busy: sm (inference), decoder (NVDEC), encoder (NVENC), memory.", []string{"worker", "gpu", "model", "engine"}, nil)
-	mGPUEngines    = prometheus.NewDesc("cityeye_gpu_engines", "Video engines of a GPU (nvdec, nvenc) the planner sizes its decode budget with.", []string{"worker", "gpu", "model", "engine"}, nil)
-	mPlacement     = prometheus.NewDesc("cityeye_placement_tasks", "Tasks by placement state across remote workers (ok, degraded, rotated, unplaced); reasons in GET /api/v1/workers.", []string{"state"}, nil)
-	mRecords       = prometheus.NewDesc("cityeye_records", "Stored GA/T 1400 records by type.", []string{"type"}, nil)
-	mOnlineRate    = prometheus.NewDesc("cityeye_online_rate", "Today's (China Standard Time) online time over observed time of the cameras of a department or area (target 0.95).", []string{"by", "key"}, nil)
+	mStreamFPS      = prometheus.NewDesc("cityeye_stream_decode_fps", "Decoded frames per second over the last ~2 s.", []string{"worker", "device_id"}, nil)
+	mStreamFrames   = prometheus.NewDesc("cityeye_stream_frames_total", "Frames decoded.", []string{"worker", "device_id"}, nil)
+	mStreamDropped  = prometheus.NewDesc("cityeye_stream_dropped_frames_total", "Frames dropped because analysis fell behind (latest frame wins).", []string{"worker", "device_id"}, nil)
+	mStreamUp       = prometheus.NewDesc("cityeye_stream_online", "1 while the stream delivers frames.", []string{"worker", "device_id", "state"}, nil)
+	mTaskFrames     = prometheus.NewDesc("cityeye_task_frames_analysed_total", "Frames a task analysed.", []string{"worker", "task_id", "algorithm"}, nil)
+	mTaskCaptures   = prometheus.NewDesc("cityeye_task_captures_total", "Records written by a task.", []string{"worker", "task_id", "algorithm"}, nil)
+	mTaskAlerts     = prometheus.NewDesc("cityeye_task_alerts_total", "Alerts raised by a task.", []string{"worker", "task_id", "algorithm"}, nil)
+	mTaskFPS        = prometheus.NewDesc("cityeye_task_granted_fps", "Frame rate the scheduler granted a task.", []string{"task_id"}, nil)
+	mTasksState     = prometheus.NewDesc("cityeye_tasks", "Tasks by scheduling state (running, degraded, suspended, disabled).", []string{"state"}, nil)
+	mModelFrames    = prometheus.NewDesc("cityeye_model_frames_total", "Frames a model analysed.", []string{"worker", "model", "version", "provider"}, nil)
+	mModelBatches   = prometheus.NewDesc("cityeye_model_batches_total", "Inference calls (batches) of a model.", []string{"worker", "model", "version", "provider"}, nil)
+	mModelBusy      = prometheus.NewDesc("cityeye_model_busy_seconds_total", "Time spent in a model's inference; busy/elapsed is its device utilisation.", []string{"worker", "model", "version", "provider"}, nil)
+	mModelBatch     = prometheus.NewDesc("cityeye_model_mean_batch", "Mean batch size so far.", []string{"worker", "model", "version", "provider"}, nil)
+	mModelSwaps     = prometheus.NewDesc("cityeye_model_swaps_total", "Hot swaps to a newly published version.", []string{"worker", "model"}, nil)
+	mModelWait      = prometheus.NewDesc("cityeye_model_queue_wait_seconds_total", "Time frames waited for their batch, summed; ÷ frames is the mean queue wait.", []string{"worker", "model", "version", "provider"}, nil)
+	mModelBatchHist = prometheus.NewDesc("cityeye_model_batch_size", "Histogram of a model's batch sizes (frames per inference call).", []string{"worker", "model", "version", "provider"}, nil)
+	mModelAddedWait = prometheus.NewDesc("cityeye_model_added_wait_p99_seconds", "99th percentile of the time the batcher held a frame for more frames (last 4096 frames); stays within the configured bound.", []string{"worker", "model", "version", "provider"}, nil)
+	mWorkerUp       = prometheus.NewDesc("cityeye_worker_up", "1 while a worker heartbeats (distributed), or for the in-process worker.", []string{"worker"}, nil)
+	mWorkerCores    = prometheus.NewDesc("cityeye_worker_cores", "CPU cores a worker reports; rate(cityeye_model_busy_seconds_total) ÷ cores is its CPU utilisation by inference.", []string{"worker"}, nil)
+	mGPUMemory      = prometheus.NewDesc("cityeye_gpu_memory_bytes", "GPU memory a worker's NVML reports, total and used.", []string{"worker", "gpu", "model", "kind"}, nil)
+	mGPUUtil        = prometheus.NewDesc("cityeye_gpu_utilisation_ratio", "Share of the last NVML sample period a GPU engine was busy: sm (inference), decoder (NVDEC), encoder (NVENC), memory.", []string{"worker", "gpu", "model", "engine"}, nil)
+	mGPUEngines     = prometheus.NewDesc("cityeye_gpu_engines", "Video engines of a GPU (nvdec, nvenc) the planner sizes its decode budget with.", []string{"worker", "gpu", "model", "engine"}, nil)
+	mPlacement      = prometheus.NewDesc("cityeye_placement_tasks", "Tasks by placement state across remote workers (ok, degraded, rotated, unplaced); reasons in GET /api/v1/workers.", []string{"state"}, nil)
+	mRecords        = prometheus.NewDesc("cityeye_records", "Stored GA/T 1400 records by type.", []string{"type"}, nil)
+	mOnlineRate     = prometheus.NewDesc("cityeye_online_rate", "Today's (China Standard Time) online time over observed time of the cameras of a department or area (target 0.95).", []string{"by", "key"}, nil)
 )
 
 func (m metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mStreamFPS, mStreamFrames, mStreamDropped, mStreamUp, mTaskFrames, mTaskCaptures, mTaskAlerts, mTaskFPS,
-		mTasksState, mModelFrames, mModelBatches, mModelBusy, mModelBatch, mModelSwaps, mModelWait, mWorkerUp, mWorkerCores, mGPUMemory, mGPUUtil, mGPUEngines, mPlacement, mRecords, mOnlineRate} {
+		mTasksState, mModelFrames, mModelBatches, mModelBusy, mModelBatch, mModelSwaps, mModelWait, mModelBatchHist, mModelAddedWait, mWorkerUp, mWorkerCores, mGPUMemory, mGPUUtil, mGPUEngines, mPlacement, mRecords, mOnlineRate} {
 		ch <- d
 	}
 }
@@ -122,6 +124,16 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 			c(mModelBusy, b.BusySec, src.id, b.Model, b.Version, b.Provider)
 			c(mModelWait, b.WaitSec, src.id, b.Model, b.Version, b.Provider)
 			g(mModelBatch, b.MeanBatch, src.id, b.Model, b.Version, b.Provider)
+			g(mModelAddedWait, b.AddedWaitP99Sec, src.id, b.Model, b.Version, b.Provider)
+			if len(b.BatchSizes) > 0 { // cumulative buckets by batch size 1..max
+				buckets, cum, sum := map[float64]uint64{}, uint64(0), 0.0
+				for i, n := range b.BatchSizes {
+					cum += uint64(n)
+					sum += float64(n) * float64(i+1)
+					buckets[float64(i+1)] = cum
+				}
+				ch <- prometheus.MustNewConstHistogram(mModelBatchHist, cum, sum, buckets, src.id, b.Model, b.Version, b.Provider)
+			}
 			c(mModelSwaps, float64(b.Swaps), src.id, b.Model)
 		}
 	}

@@ -271,7 +271,9 @@ func TestEmbeddedCapturesRealVideo(t *testing.T) {
 	if code := s.get("/metrics", &metrics); code != 200 ||
 		!strings.Contains(string(metrics), `cityeye_model_frames_total{model="nanodet"`) ||
 		!strings.Contains(string(metrics), `cityeye_stream_frames_total{device_id="44150200001310000001",worker="local"}`) ||
-		!strings.Contains(string(metrics), `cityeye_task_captures_total{`) {
+		!strings.Contains(string(metrics), `cityeye_task_captures_total{`) ||
+		!strings.Contains(string(metrics), `cityeye_model_batch_size_bucket{model="nanodet"`) ||
+		!strings.Contains(string(metrics), `cityeye_model_added_wait_p99_seconds{model="nanodet"`) {
 		t.Errorf("metrics after the run (%d):\n%.3000s", code, metrics)
 	}
 	leakedSnapshotTracesBack(t, s, data, recs)
