@@ -28,7 +28,7 @@ import (
 
 // server is a cityeye serve subprocess: the test kills it for real.
 type server struct {
-	t     *testing.T
+	t     testing.TB
 	cmd   *exec.Cmd
 	url   string
 	logs  *bytes.Buffer
@@ -49,14 +49,14 @@ func TestMain(m *testing.M) {
 	services.Main(m, func() { os.RemoveAll(dir) })
 }
 
-func startServer(t *testing.T, data string, extra ...string) *server {
+func startServer(t testing.TB, data string, extra ...string) *server {
 	t.Helper()
 	return startServerAt(t, testkit.FreeAddr(), data, extra...)
 }
 
 // startServerAt starts on a given address: a restarted server keeps its address so
 // the StoragePath URIs already written stay valid.
-func startServerAt(t *testing.T, addr, data string, extra ...string) *server {
+func startServerAt(t testing.TB, addr, data string, extra ...string) *server {
 	t.Helper()
 	s := &server{t: t, url: "http://" + addr, logs: &bytes.Buffer{}}
 	// the test media folder is an import folder, as an administrator would configure it
