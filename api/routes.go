@@ -76,6 +76,7 @@ func apiRoutes() []route {
 		{http.MethodGet, "/api/v1/records/:id", "Get one record by its 48-character ID (audited)", readers, nil, "", getRecord},
 		{http.MethodGet, "/api/v1/alerts", "Alerts the caller may see, newest first (audited)", readers, []string{"kind", "device_id", "task_id", "from", "to", "offset", "limit"}, "", listAlerts},
 		{http.MethodGet, "/api/v1/alerts/:id", "One alert (audited); its image is under /api/v1/objects/", readers, nil, "", getAlert},
+		{http.MethodPost, "/api/v1/alerts/:id/ack", "Acknowledge an alert (audited); the first acknowledgement (acked_by, acked_at) stands", staff, nil, "", ackAlert},
 		{http.MethodGet, "/api/v1/tasks/:id/measures", "A task's time series (e.g. water_level_cm), oldest first", viewers, []string{"name", "from", "to"}, "", listMeasures},
 		{http.MethodPost, "/api/v1/faces/search", "Search Face records by photo: the most similar faces the caller may see (audited)", readers, []string{"from", "to", "device_id", "top_k", "min_score"}, "multipart:FaceSearch", searchFaces},
 		{http.MethodGet, "/api/v1/objects/*key", "Fetch a snapshot, watermarked for the caller (audited)", readers, nil, "", getObject},

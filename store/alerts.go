@@ -31,6 +31,8 @@ type Alert struct {
 	Boxes     json.RawMessage `json:"boxes"`
 	Details   json.RawMessage `json:"details"`
 	CreatedAt time.Time       `json:"created_at"`
+	AckedBy   string          `json:"acked_by,omitempty"` // user ID of the first acknowledgement
+	AckedAt   *time.Time      `json:"acked_at,omitempty"`
 }
 
 // AlertFilter selects alerts; zero fields match everything.
@@ -57,14 +59,18 @@ func (s *DB) SaveAlert(ctx context.Context, a *Alert) error {
 	})
 }
 
-const alertCols = `id, kind, level, task_id, device_id, dept_id, admin_division, grant_id, longitude, latitude, zone, at, image, boxes, details, created_at`
+const alertCols = `id, kind, level, task_id, device_id, dept_id, admin_division, grant_id, longitude, latitude, zone, at, image, boxes, details, created_at, acked_by, acked_at`
 
 func scanAlert(row interface{ Scan(...any) error }) (Alert, error) {
 	var a Alert
 	var boxes, details string
-	var at, c int64
-	err := row.Scan(&a.ID, &a.Kind, &a.Level, &a.TaskID, &a.DeviceID, &a.DeptID, &a.Division, &a.GrantID, &a.Longitude, &a.Latitude, &a.Zone, &at, &a.Image, &boxes, &details, &c)
+	var at, c, acked int64
+	err := row.Scan(&a.ID, &a.Kind, &a.Level, &a.TaskID, &a.DeviceID, &a.DeptID, &a.Division, &a.GrantID, &a.Longitude, &a.Latitude, &a.Zone, &at, &a.Image, &boxes, &details, &c, &a.AckedBy, &acked)
 	a.Boxes, a.Details, a.Time, a.CreatedAt = json.RawMessage(boxes), json.RawMessage(details), fromMS(at), fromMS(c)
+	if acked != 0 {
+		t := fromMS(acked)
+		a.AckedAt = &t
+	}
 	return a, err
 }
 
