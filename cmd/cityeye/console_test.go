@@ -194,6 +194,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Logf("alert %s on the map %v after the API had it", first, time.Since(seen).Round(10*time.Millisecond))
 		admin.do(clickQ(fmt.Sprintf(`[data-testid=alert-marker][data-id=%s]`, jsString(first))))
 		admin.wait(`(document.querySelector('[data-testid=alert-snapshot]')?.src || '').startsWith('blob:')`, 10*time.Second, "the alert's snapshot")
+		// acknowledge it from the panel: the panel then names who, and the API has it
+		admin.do(clickQ(`[data-testid=ack]`))
+		admin.wait(`(document.querySelector('[data-testid=alert-ack]')?.textContent || '').startsWith('admin · ')`, 5*time.Second, "the acknowledgement in the panel")
+		var acked struct {
+			AckedBy string `json:"acked_by"`
+		}
+		if s.get("/api/v1/alerts/"+first, &acked); acked.AckedBy != "admin" {
+			t.Errorf("the console's acknowledgement did not reach the API: %+v", acked)
+		}
 		admin.shot("09-map")
 	})
 

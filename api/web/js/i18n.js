@@ -76,6 +76,7 @@ const S = {
   alert_detail: ['告警详情', 'Alert'], recent_alerts: ['最近告警', 'Recent alerts'], map_click: ['点击地图上的告警查看抓拍与详情。', 'Click an alert on the map for its snapshot and details.'],
   no_alerts: ['还没有告警：告警类任务（如火情、明厨亮灶）触发后将实时出现在地图上。', 'No alerts yet: alerting tasks (fire, kitchen …) show here live when they fire.'],
   kind: ['类型', 'kind'], level: ['等级', 'level'], time: ['时间', 'time'], zone: ['区域', 'zone'],
+  ack: ['确认', 'Acknowledge'], acked: ['已确认', 'acknowledged'], not_acked: ['未确认', 'not acknowledged'],
   'kind_fire.fire': ['明火', 'fire'], 'kind_fire.smoke': ['烟雾', 'smoke'], 'kind_kitchen.no_hat': ['未戴帽', 'no hat'], 'kind_kitchen.rat': ['老鼠', 'rat'],
   'kind_kitchen.garbage_overflow': ['垃圾满溢', 'garbage overflow'], 'kind_water.level': ['积水', 'water level'],
   alg_face_capture: ['人脸抓拍', 'face capture'], alg_person_vehicle_capture: ['人车抓拍', 'person & vehicle capture'], alg_fire_smoke: ['林火烟火识别', 'fire & smoke'],

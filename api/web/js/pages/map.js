@@ -2,7 +2,7 @@
 // template from the server's configuration) or, without one, on a plain longitude/
 // latitude grid; alerts arrive live over Server-Sent Events; a click shows the
 // snapshot and details.
-import { get, events } from '../api.js';
+import { get, post, events } from '../api.js';
 import { t } from '../i18n.js';
 import { h, clear, card, fmtTime, img, emptyState, badge } from '../ui.js';
 import { kv } from './tasks.js';
@@ -31,7 +31,8 @@ export default async function map(main, ctx) {
   const show = a => clear(panel, h('dl.kv', { dataset: { testid: 'alert-detail' } },
     kv(t('kind'), t('kind_' + a.kind, a.kind)), kv(t('level'), badge(t('level_' + a.level), 'level-' + a.level)),
     kv(t('camera'), h('a', { href: '#/cameras/' + a.device_id }, a.device_id)), kv(t('time'), fmtTime(a.time)),
-    kv(t('zone'), a.zone || '—'), kv(t('position'), a.longitude + ', ' + a.latitude)),
+    kv(t('zone'), a.zone || '—'), kv(t('position'), a.longitude + ', ' + a.latitude),
+    kv(t('acked'), ackView(a, ctx, show))),
   a.image ? img(a.image, { class: 'snapshot', dataset: { testid: 'alert-snapshot' } }) : null);
   const add = (a, fresh) => {
     const m = h('button.marker.level-' + a.level, { title: a.kind, dataset: { testid: 'alert-marker', id: a.id }, onclick: () => show(a) });
@@ -47,6 +48,26 @@ export default async function map(main, ctx) {
     .catch(err => { if (err.name !== 'AbortError') live.textContent = t('disconnected') + ': ' + err.message; });
   live.textContent = t('live');
   live.classList.add('on');
+}
+
+// ackView shows who acknowledged an alert and when, or, for the roles that act on
+// alerts, a button that acknowledges it through the API (the first one stands).
+function ackView(a, ctx, show) {
+  const el = h('span', { dataset: { testid: 'alert-ack' } });
+  if (a.acked_by) return clear(el, a.acked_by + ' · ' + fmtTime(a.acked_at));
+  if (!ctx.can('POST /api/v1/alerts/{id}/ack')) return clear(el, t('not_acked'));
+  const btn = h('button', { type: 'button', dataset: { testid: 'ack' } }, t('ack'));
+  btn.onclick = async () => {
+    btn.disabled = true;
+    try {
+      Object.assign(a, await post('/api/v1/alerts/' + encodeURIComponent(a.id) + '/ack'));
+      show(a);
+    } catch (err) {
+      btn.disabled = false;
+      el.append(h('small.error', ' ' + err.message));
+    }
+  };
+  return clear(el, btn);
 }
 
 // makeView fits the points into the box: Web Mercator on tiles when a template is
