@@ -14,7 +14,7 @@ const S = {
   role_platform_admin: ['平台管理员', 'platform admin'], role_dept_admin: ['部门管理员', 'department admin'], role_operator: ['操作员', 'operator'],
   role_analyst: ['分析员', 'analyst'], role_vendor: ['算法厂商', 'vendor'], role_subscriber: ['订阅者', 'subscriber'], role_worker: ['分析节点', 'worker'],
   // overview
-  cameras_total: ['摄像机总数', 'Cameras'], cameras_online: ['在线', 'Online'], online_rate: ['在线率', 'Online rate'], tasks_total: ['任务总数', 'Tasks'],
+  cameras_total: ['摄像机总数', 'Cameras'], cameras_online: ['在线', 'Online'], online_rate: ['在线率', 'Online rate'], online_rate_today: ['今日在线率', 'Online today'], online_rate_7d: ['7日在线率', 'Online, 7 days'], tasks_total: ['任务总数', 'Tasks'],
   state_running: ['运行中', 'running'], state_degraded: ['降级', 'degraded'], state_rotated: ['轮巡', 'rotated'], state_refused: ['拒绝', 'refused'],
   state_disabled: ['已停用', 'disabled'], state_pending: ['待调度', 'pending'],
   tasks_attention: ['需关注的任务', 'Tasks needing attention'], all_tasks_running: ['所有任务均按请求帧率运行。', 'Every task runs at its requested rate.'],

@@ -21,6 +21,7 @@ export default async function overview(main, ctx) {
     opt('GET /api/v1/search', '/api/v1/search', { from: iso(since), limit: 500 }),
     opt('GET /api/v1/alerts', '/api/v1/alerts', { from: iso(since), limit: 500 }),
   ]);
+  const [rateToday, rateWeek] = await onlineRates(opt);
   const ss = streams?.streams || [];
   const ts = tasks?.tasks || [];
   const online = ss.filter(s => s.status?.source?.state === 'online').length;
@@ -36,6 +37,8 @@ export default async function overview(main, ctx) {
       stat(t('cameras_total'), ss.length, 'cameras-total'),
       stat(t('cameras_online'), online, 'cameras-online'),
       stat(t('online_rate'), ss.length ? Math.round(100 * online / ss.length) + '%' : '—', 'online-rate'),
+      rateToday ? stat(t('online_rate_today'), rateToday, 'online-rate-today') : null,
+      rateWeek ? stat(t('online_rate_7d'), rateWeek, 'online-rate-7d') : null,
       stat(t('tasks_total'), ts.length, 'tasks-total'),
       ['running', 'degraded', 'rotated', 'refused'].map(s => stat(t('state_' + s), (byState[s] || []).length, 'tasks-' + s))),
     h('div.cols',
@@ -126,3 +129,18 @@ function quotas(depts, ss, ts) {
   ], depts, t('no_departments'), { dataset: { testid: 'quotas' } }));
 }
 
+// onlineRates reads the recorded online rate (time online over time observed, all
+// cameras the caller may see) for the last 7 days, then for today: the server's
+// answer names its own today (its time zone, not the browser's), so today's query
+// asks for exactly that day. null where the role may not read it.
+async function onlineRates(opt) {
+  const week = await opt('GET /api/v1/online-rate', '/api/v1/online-rate', { by: 'department' });
+  if (!week) return [null, null];
+  const today = await opt('GET /api/v1/online-rate', '/api/v1/online-rate', { by: 'department', from: String(week.to), to: String(week.to) });
+  const pct = r => {
+    let on = 0, seen = 0;
+    for (const x of r?.rates || []) { on += x.online_ms; seen += x.observed_ms; }
+    return seen ? fmtNum(100 * on / seen) + '%' : '—';
+  };
+  return [today ? pct(today) : null, pct(week)];
+}
