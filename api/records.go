@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"math"
 	"net/http"
 	"path"
 	"slices"
@@ -17,7 +16,6 @@ import (
 	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/store/objects"
-	"github.com/cityeye/cityeye/watermark"
 )
 
 var recordTypes = map[string]bool{"Face": true, "Person": true, "MotorVehicle": true, "NonMotorVehicle": true}
@@ -211,18 +209,5 @@ func getObject(s *Server, c *gin.Context) {
 	if !ok {
 		return
 	}
-	if e.ID > math.MaxUint32 { // the mark carries 32 bits: never let it point at the wrong entry
-		fail(c, http.StatusInternalServerError, "", "audit IDs beyond 2^32: the watermark payload cannot name this download")
-		return
-	}
-	marked, err := watermark.Apply(b, watermark.Mark{Payload: uint32(e.ID), Lines: []string{
-		"CityEye #" + strconv.FormatInt(e.ID, 10) + " " + p.Dept.ID + "/" + p.User.ID,
-		e.At.Format("2006-01-02 15:04:05Z"),
-	}}, s.WatermarkKey)
-	if err != nil {
-		fail(c, http.StatusInternalServerError, "", "watermark: "+err.Error())
-		return
-	}
-	c.Header("Cache-Control", "private, no-store")
-	c.Data(http.StatusOK, "image/jpeg", marked)
+	s.serveMarked(c, e, b)
 }

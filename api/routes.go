@@ -42,6 +42,7 @@ func apiRoutes() []route {
 		{http.MethodPost, "/api/v1/streams", "Register a camera stream owned by a department", staff, nil, "Stream", createStream},
 		{http.MethodGet, "/api/v1/streams", "List the streams the caller may see, with live status", viewers, nil, "", listStreams},
 		{http.MethodGet, "/api/v1/streams/:id", "Get a stream, its decode status and the caller's access", viewers, nil, "", getStream},
+		{http.MethodGet, "/api/v1/streams/:id/snapshot", "The camera's latest decoded frame as a watermarked JPEG (audited; owner or the snapshots right; 409 when no frame is at hand, e.g. distributed mode)", readers, nil, "", streamSnapshot},
 		{http.MethodPut, "/api/v1/streams/:id", "Update a stream (owner department)", staff, nil, "Stream", updateStream},
 		{http.MethodDelete, "/api/v1/streams/:id", "Delete a stream and its tasks (owner department)", staff, nil, "", deleteStream},
 

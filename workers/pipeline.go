@@ -44,6 +44,8 @@ type pipeline struct {
 	plan    plan.StreamPlan // as applied; read by the frame loop under mu
 	tasks   []*taskRun      // replaced, never modified, by the frame loop
 	pending *plan.StreamPlan
+
+	live *liveFrame // the latest frame for live snapshots (liveframe.go)
 }
 
 // streamKey is what a stream's decoder depends on, its URL and the device it decodes
@@ -75,7 +77,7 @@ func rate(tasks []*taskRun) (float64, bool) {
 
 func (w *Worker) startPipeline(sp plan.StreamPlan) *pipeline {
 	ctx, cancel := context.WithCancel(w.ctx)
-	p := &pipeline{w: w, plan: sp, key: streamKey(sp), cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	p := &pipeline{w: w, plan: sp, key: streamKey(sp), cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1), live: newLiveFrame()}
 	p.tasks = p.buildTasks(ctx, sp, nil)
 	maxFPS, keyframes := rate(p.tasks)
 	url := sp.Stream.URL
@@ -112,7 +114,11 @@ func (p *pipeline) buildTasks(ctx context.Context, sp plan.StreamPlan, old []*ta
 			out = append(out, t)
 			continue
 		}
-		spec, _ := algorithms.Lookup(tp.Task.Algorithm)
+		spec, ok := algorithms.Lookup(tp.Task.Algorithm)
+		if !ok { // an algorithm this build lacks: the task is not run, the worker lives on
+			slog.Error("task not started: unknown algorithm", "task", tp.Task.ID, "algorithm", tp.Task.Algorithm)
+			continue
+		}
 		alg, err := spec.New(tp.Task.ID, tp.Params)
 		if err != nil {
 			slog.Error("task not started", "task", tp.Task.ID, "err", err)
@@ -166,6 +172,7 @@ func (p *pipeline) snapshot() (plan.StreamPlan, []*taskRun) {
 
 func (p *pipeline) run(ctx context.Context) {
 	defer close(p.done)
+	defer p.live.close()
 	frames := p.src.Frames()
 loop:
 	for {
@@ -175,6 +182,7 @@ loop:
 				break loop
 			}
 			p.applyPending(ctx)
+			p.live.keep(f.Mat, f.Time)
 			p.process(ctx, f)
 			f.Mat.Close()
 		case <-p.wake:
