@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +148,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		op.wait(`document.querySelectorAll('[data-testid=capture] img[src^="blob:"]').length > 0`, 60*time.Second, "captures on the task's page")
 		op.shot("06-task")
 		op.goTo("cameras/"+unsharedCam, `[data-testid=latest-frame]`)
+		// the camera decodes in process (embedded mode): its page shows the live frame, not the latest capture
+		op.wait(`document.querySelector('[data-testid=latest-frame]').dataset.live === 'true' && document.querySelector('[data-testid=latest-frame]').src.startsWith('blob:')`, 5*time.Second, "the camera's live frame")
 		op.shot("04-camera")
 		op.goTo("cameras", `[data-testid=cameras]`)
 		op.shot("03-cameras")
@@ -286,6 +289,24 @@ func TestConsoleInBrowser(t *testing.T) {
 		if n != "2" {
 			t.Errorf("overview counts %s cameras, want 2", n)
 		}
+		// the recorded 7-day online rate, as the API computes it over every camera
+		var rates struct {
+			Rates []struct {
+				OnlineMS   float64 `json:"online_ms"`
+				ObservedMS float64 `json:"observed_ms"`
+			} `json:"rates"`
+		}
+		s.get("/api/v1/online-rate?by=department", &rates)
+		var on, seen float64
+		for _, r := range rates.Rates {
+			on, seen = on+r.OnlineMS, seen+r.ObservedMS
+		}
+		want := "—"
+		if seen > 0 {
+			want = strings.TrimSuffix(strconv.FormatFloat(100*on/seen, 'f', 1, 64), ".0") + "%"
+		}
+		admin.wait(`document.querySelector('[data-testid=online-rate-7d] .value')?.textContent === `+jsString(want), 5*time.Second, "the 7-day online rate "+want)
+		admin.wait(`document.querySelector('[data-testid=online-rate-today] .value')`, time.Second, "today's online rate")
 		admin.shot("02-overview")
 		admin.do(clickQ(`[data-testid=lang]`))
 		admin.wait(`document.querySelector('[data-testid=nav-overview]').textContent === 'Overview'`, 5*time.Second, "English menus")

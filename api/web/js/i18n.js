@@ -42,7 +42,7 @@ const S = {
   access_none: ['无', 'none'], right_analyse: ['分析', 'analyse'], right_records: ['结构化数据', 'records'], right_snapshots: ['抓拍图片', 'snapshots'],
   stream_status: ['视频流状态', 'Stream status'], since: ['状态开始', 'since'], last_frame: ['最后一帧', 'last frame'], resolution: ['分辨率', 'resolution'],
   reconnects: ['重连次数', 'reconnects'], loops: ['循环次数', 'loops'], no_tasks_camera: ['此摄像机上还没有分析任务。', 'No task on this camera yet.'],
-  frame_from: ['抓拍于 {0} 的场景图', 'scene image captured {0}'], frame_none: ['还没有抓拍：在此摄像机上创建任务后，这里显示最新场景图。', 'No capture yet: once a task runs on this camera its latest scene appears here.'],
+  frame_from: ['抓拍于 {0} 的场景图', 'scene image captured {0}'], frame_live: ['实时画面，{0}', 'live frame, {0}'], frame_none: ['还没有抓拍：在此摄像机上创建任务后，这里显示最新场景图。', 'No capture yet: once a task runs on this camera its latest scene appears here.'],
   apply_title: ['申请使用此摄像机', 'Apply to use this camera'], apply_hint: ['这是其他部门的有条件共享摄像机：所属部门管理员将在72小时内审批。', 'This conditional camera belongs to another department: its admin decides within 72 h.'],
   rights: ['权限', 'rights'], algorithms: ['算法', 'algorithms'], algorithms_any: ['留空表示任意算法', 'empty: any algorithm'],
   starts_at: ['开始', 'starts'], ends_at: ['结束', 'ends'], apply: ['提交申请', 'Apply'], applied: ['已提交，审批截止 {0}', 'Applied; decision due by {0}'],

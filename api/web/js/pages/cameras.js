@@ -4,7 +4,7 @@
 import { get, post } from '../api.js';
 import { t } from '../i18n.js';
 import { h, clear, card, table, field, input, select, showError, clearErrors, formValues, fmtTime, fmtNum, badge, emptyState } from '../ui.js';
-import { kv, latestFrame, taskState } from './tasks.js';
+import { kv, latestFrame, frameNote, taskState } from './tasks.js';
 import { stateBadge } from './overview.js';
 
 export const sharingName = s => t('sharing_' + s);
@@ -107,7 +107,7 @@ async function detail(main, ctx, id) {
     ctx.can('POST /api/v1/tasks') && (access.rights || []).includes('analyse') ? h('a.button', { href: '#/tasks/new?device=' + s.device_id }, t('new_task')) : null),
     s.sharing === 0 && access.via === 'none' && ctx.can('POST /api/v1/applications') ? applyForm(s) : null);
   const fr = await latestFrame(id, ctx.signal);
-  clear(frame, fr ? [h('img.frame', { src: fr.url, alt: s.name, dataset: { testid: 'latest-frame' } }), h('small.hint', t('frame_from', fmtTime(fr.rec.shot_time)))] : emptyState(t('frame_none')));
+  clear(frame, fr ? [h('img.frame', { src: fr.url, alt: s.name, dataset: { testid: 'latest-frame', live: String(fr.live) } }), h('small.hint', { dataset: { testid: 'frame-note' } }, frameNote(fr))] : emptyState(t('frame_none')));
 }
 
 // applyForm asks the owner department for rights on a conditional camera.

@@ -1,6 +1,6 @@
 // Tasks: the caller's tasks with their grants; a new task is drawn on the camera's
 // latest frame; a task's page shows its grant and latest captures.
-import { get, api, post, imageURL } from '../api.js';
+import { get, api, post, imageURL, liveFrameURL } from '../api.js';
 import { t } from '../i18n.js';
 import { h, clear, card, table, field, input, select, showError, clearErrors, fmtNum, fmtTime, emptyState } from '../ui.js';
 import { regionEditor } from '../draw.js';
@@ -68,16 +68,24 @@ async function taskDetail(main, ctx, id) {
 
 export function kv(k, v) { return [h('dt', k), h('dd', v)]; }
 
-// latestFrame is the newest scene image of a camera the caller may see (there is no
-// live-frame route; the newest capture is the camera's most recent frame we have).
+// latestFrame is the camera's live frame when the server has one (embedded mode, the
+// stream decoding), else its newest scene image the caller may see. live tells which;
+// time is when the frame was taken.
 export async function latestFrame(deviceID, signal) {
+  try {
+    const live = await liveFrameURL(deviceID, signal);
+    if (live) return { url: live.url, time: live.time, live: true };
+  } catch { /* fall back to the latest capture */ }
   try {
     const r = await get('/api/v1/search', { device_id: deviceID, limit: 1, from: new Date(Date.now() - 7 * 86400e3).toISOString() }, { signal });
     const rec = r.records?.[0];
     const scene = rec && snapshot(rec, 'scene');
-    return scene ? { url: await imageURL(scene), rec } : null;
+    return scene ? { url: await imageURL(scene), time: rec.shot_time, live: false } : null;
   } catch { return null; }
 }
+
+// frameNote says where the shown frame comes from.
+export function frameNote(fr) { return fr ? t(fr.live ? 'frame_live' : 'frame_from', fmtTime(fr.time)) : t('frame_none'); }
 
 async function newTask(main, ctx) {
   const [{ streams = [] }, { algorithms = [] }] = await Promise.all([
@@ -97,7 +105,7 @@ async function newTask(main, ctx) {
     const s = streams.find(x => x.device_id === cam.value);
     const fr = await latestFrame(cam.value, ctx.signal);
     editor = regionEditor(fr?.url, s?.status?.source?.width, s?.status?.source?.height);
-    clear(holder, editor.el, h('small.hint', fr ? t('frame_from', fmtTime(fr.rec.shot_time)) : t('frame_none')));
+    clear(holder, editor.el, h('small.hint', { dataset: { testid: 'frame-note' } }, frameNote(fr)));
   };
   cam.addEventListener('change', loadFrame);
   const form = h('form.stack', {
