@@ -72,7 +72,7 @@ func apiRoutes() []route {
 		{http.MethodGet, "/api/v1/analyses/:id", "An offline video analysis: state, frames analysed, records", viewers, nil, "", getAnalysis},
 
 		{http.MethodGet, "/api/v1/records", "Search GA/T 1400 records the caller may see, newest first (audited)", readers, recordQuery, "", listRecords},
-		{http.MethodGet, "/api/v1/search", "Analyst search over the records the caller may see: time window (default the last 24 h), cameras, area, map box, types, plate exact or partial, colours, vehicle class, task; newest first, keyset-paged with next_cursor (audited)", readers, searchParams, "", searchRecords},
+		{http.MethodGet, "/api/v1/search", "Analyst search over the records the caller may see: time window (default the last 24 h), cameras, area, map box, types, plate exact or partial, colours, vehicle class, person coat/trousers colour, face gender and age decade, task; newest first, keyset-paged with next_cursor (audited)", readers, searchParams, "", searchRecords},
 		{http.MethodGet, "/api/v1/records/export", "Export matching records as NDJSON (audited)", viewers, recordQuery, "", exportRecords},
 		{http.MethodGet, "/api/v1/records/:id", "Get one record by its 48-character ID (audited)", readers, nil, "", getRecord},
 		{http.MethodGet, "/api/v1/alerts", "Alerts the caller may see, newest first (audited)", readers, []string{"kind", "device_id", "task_id", "from", "to", "offset", "limit"}, "", listAlerts},

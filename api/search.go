@@ -20,7 +20,7 @@ import (
 // documents them; any other parameter is a 400, so a misspelt filter never silently
 // widens a search).
 var searchParams = []string{"from", "to", "device_id", "area", "bbox", "type", "plate", "plate_part",
-	"plate_color", "vehicle_color", "vehicle_class", "task_id", "cursor", "limit"}
+	"plate_color", "vehicle_color", "vehicle_class", "coat_color", "trousers_color", "gender", "age", "task_id", "cursor", "limit"}
 
 // MaxSearchDevices is the most cameras one search may name.
 const MaxSearchDevices = 200
@@ -186,7 +186,7 @@ func searchQuery(s *Server, c *gin.Context) (store.SearchQuery, bool) {
 	for _, p := range []struct {
 		name string
 		dst  *string
-	}{{"plate_color", &q.PlateColor}, {"vehicle_color", &q.VehicleColor}} {
+	}{{"plate_color", &q.PlateColor}, {"vehicle_color", &q.VehicleColor}, {"coat_color", &q.CoatColor}, {"trousers_color", &q.TrousersColor}} {
 		if v := one(p.name); v != "" {
 			if *p.dst = store.NormalizeColor(v); !colorCodes[*p.dst] {
 				return bad(p.name, "a GA/T 1400 colour code: 1 black, 2 white, 3 grey, 4 red, 5 blue, 6 yellow, 7 orange, 8 brown, 9 green, 10 purple, 11 cyan, 12 pink, 13 transparent, 99 other")
@@ -195,6 +195,21 @@ func searchQuery(s *Server, c *gin.Context) (store.SearchQuery, bool) {
 	}
 	if q.VehicleClass = one("vehicle_class"); q.VehicleClass != "" && !vehicleClass.MatchString(q.VehicleClass) {
 		return bad("vehicle_class", "a GA 24.4 vehicle class code such as K33")
+	}
+	if v := one("gender"); v != "" {
+		if q.Gender = store.NormalizeGender(v); q.Gender == "" {
+			return bad("gender", "1 male or 2 female (GB/T 2261.1)")
+		}
+	}
+	if v := one("age"); v != "" {
+		// Faces are stored by the decade of their estimated age (store.AgeBand); a
+		// decade's start names it, so an age that is not one would silently mean its
+		// decade.
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 90 || n%10 != 0 {
+			return bad("age", "the decade of the estimated age: 0, 10, 20, … 90 (30 is 30–39, 90 is 90 and over)")
+		}
+		q.AgeBand = store.AgeBand(n)
 	}
 	if q.TaskID = one("task_id"); len(q.TaskID) > 64 {
 		return bad("task_id", "at most 64 characters")

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"net/url"
@@ -42,7 +43,10 @@ func newSearchFixture(t *testing.T) *searchFixture {
 			dept = "market" // market's own task on the police's unconditionally shared camera
 			cam = cameras[1]
 		}
-		typ, body := "Face", `{"FaceID":"x"}`
+		typ, body := "Face", fmt.Sprintf(`{"FaceID":"x","GenderCode":%d,"AgeLowerLimit":%d,"AgeUpLimit":%d}`, 1+i/8%2, 25+i, 35+i)
+		if i%8 == 1 {
+			typ, body = "Person", fmt.Sprintf(`{"PersonID":"x","CoatColor":"%d","TrousersColor":"1"}`, 4+i%3)
+		}
 		if i%2 == 0 {
 			typ = "MotorVehicle"
 			body = fmt.Sprintf(`{"MotorVehicleID":"x","PlateNo":%q,"PlateColor":"%d","VehicleColor":"2","VehicleClass":"K33"}`, plates[(i/2)%3], 5+(i/2)%2)
@@ -137,6 +141,15 @@ func plateIn(r store.Record, plates ...string) bool {
 	return false
 }
 
+// faceAttrs are the gender and age range of a fixture's face.
+type faceAttrs struct{ gender, lo, up int }
+
+func attrs(r store.Record) faceAttrs {
+	var a struct{ GenderCode, AgeLowerLimit, AgeUpLimit int }
+	_ = json.Unmarshal(r.Body, &a)
+	return faceAttrs{a.GenderCode, a.AgeLowerLimit, a.AgeUpLimit}
+}
+
 func TestSearchFilters(t *testing.T) {
 	f := newSearchFixture(t)
 	police := func(r store.Record) bool { return r.DeptID == "police" }
@@ -151,6 +164,10 @@ func TestSearchFilters(t *testing.T) {
 		{"plate partial in several plates", "police_op", "plate_part=123", func(r store.Record) bool { return police(r) && plateIn(r, "粤N5A123", "粤B12345") }},
 		{"plate colour and vehicle class", "police_op", "plate_color=6&vehicle_class=k33",
 			func(r store.Record) bool { return police(r) && strings.Contains(string(r.Body), `"PlateColor":"6"`) }},
+		{"person colours, any code form", "admin", "coat_color=05&trousers_color=1",
+			func(r store.Record) bool { return strings.Contains(string(r.Body), `"CoatColor":"5"`) }},
+		{"gender and age decade", "admin", "gender=2&age=40",
+			func(r store.Record) bool { f := attrs(r); return r.Type == "Face" && f.gender == 2 && (f.lo+f.up)/2/10 == 4 }},
 		{"cameras", "police_op", "device_id=" + cameras[0].id + "," + cameras[2].id + "&device_id=" + cameras[3].id,
 			func(r store.Record) bool { return police(r) && r.DeviceID != cameras[1].id }},
 		{"bbox around the first two cameras", "police_op", "bbox=115.36,22.77,115.385,22.795",
@@ -304,6 +321,12 @@ func TestSearchBadInputNamesTheField(t *testing.T) {
 		{"plate_color=14", "plate_color"},
 		{"vehicle_color=red", "vehicle_color"},
 		{"vehicle_class=K3333", "vehicle_class"},
+		{"coat_color=navy", "coat_color"},
+		{"trousers_color=0", "trousers_color"},
+		{"gender=0", "gender"},
+		{"gender=male", "gender"},
+		{"age=35", "age"},
+		{"age=100", "age"},
 		{"task_id=" + strings.Repeat("t", 65), "task_id"},
 		{"limit=0", "limit"},
 		{"limit=1001", "limit"},

@@ -107,9 +107,9 @@ func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err 
 			}
 			r.CreatedAt, r.UpdatedAt = now(), now()
 			res, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (id, type, device_id, task_id, dept_id, admin_division, grant_id, track_key, shot_time, score, body, images, created_at, updated_at,
-				plate_no, plate_color, vehicle_color, vehicle_class, longitude, latitude)
-				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`), r.ID, r.Type, r.DeviceID, r.TaskID, r.DeptID, r.Division, r.GrantID, r.TrackKey, ms(r.ShotTime), r.Score, string(r.Body), string(imgs), ms(r.CreatedAt), ms(r.UpdatedAt),
-				sf.PlateNo, sf.PlateColor, sf.VehicleColor, sf.VehicleClass, r.Longitude, r.Latitude)
+				plate_no, plate_color, vehicle_color, vehicle_class, longitude, latitude, coat_color, trousers_color, gender, age_band)
+				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`), r.ID, r.Type, r.DeviceID, r.TaskID, r.DeptID, r.Division, r.GrantID, r.TrackKey, ms(r.ShotTime), r.Score, string(r.Body), string(imgs), ms(r.CreatedAt), ms(r.UpdatedAt),
+				sf.PlateNo, sf.PlateColor, sf.VehicleColor, sf.VehicleClass, r.Longitude, r.Latitude, sf.CoatColor, sf.TrousersColor, sf.Gender, sf.AgeBand)
 			if err != nil {
 				return s.dialect.mapErr(err)
 			}
@@ -128,9 +128,11 @@ func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err 
 			}
 			r.CreatedAt, r.UpdatedAt = fromMS(created), now()
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE records SET shot_time=?, score=?, body=?, images=?, updated_at=?,
-				plate_no=?, plate_color=?, vehicle_color=?, vehicle_class=?, longitude=?, latitude=? WHERE id=?`),
+				plate_no=?, plate_color=?, vehicle_color=?, vehicle_class=?, longitude=?, latitude=?,
+				coat_color=?, trousers_color=?, gender=?, age_band=? WHERE id=?`),
 				ms(r.ShotTime), r.Score, string(r.Body), string(imgs), ms(r.UpdatedAt),
-				sf.PlateNo, sf.PlateColor, sf.VehicleColor, sf.VehicleClass, r.Longitude, r.Latitude, r.ID); err != nil {
+				sf.PlateNo, sf.PlateColor, sf.VehicleColor, sf.VehicleClass, r.Longitude, r.Latitude,
+				sf.CoatColor, sf.TrousersColor, sf.Gender, sf.AgeBand, r.ID); err != nil {
 				return err
 			}
 			var old []string

@@ -17,11 +17,12 @@ import (
 
 // Analyst search (SearchRecords) runs on columns extracted from the GA/T 1400 body
 // when a record is written, never on the JSON itself: plate_no, plate_color,
-// vehicle_color, vehicle_class, plus the camera's longitude and latitude, which the
-// writer sets on Record. Every plate also goes into the plates dictionary, where a
-// substring search starts. The tables and indexes that serve it are in the baseline
-// migration (migrations/*/00001_baseline.sql), each with the query it is for, and
-// dialect.go's plateTrigram; docs/bench/search.md has the measurements.
+// vehicle_color, vehicle_class, the person and face attributes coat_color,
+// trousers_color, gender and age_band, plus the camera's longitude and latitude, which
+// the writer sets on Record. Every plate also goes into the plates dictionary, where a
+// substring search starts. The tables and indexes that serve it are in the migrations
+// (migrations/*/00001_baseline.sql, 00004_person_face_search.sql), each with the query
+// it is for, and dialect.go's plateTrigram; docs/bench/search.md has the measurements.
 
 // DefaultSearchWindow is the shot-time window of a search that gives no start: the
 // last 24 hours before its end (now when no end is given either). A search always has
@@ -46,20 +47,24 @@ type BBox struct {
 // SearchQuery selects records for an analyst. Zero fields match everything; every
 // filter is ANDed; the scope is always applied in the SQL.
 type SearchQuery struct {
-	From, To     time.Time // shot-time window, inclusive; zero To is now, zero From is To - DefaultSearchWindow
-	DeviceIDs    []string  // any of these cameras
-	Area         string    // admin division code with auth.AreaPrefix semantics: 441500 is all of Shanwei, 441502 one district
-	BBox         *BBox     // where the camera stood; records with no position (0, 0) never match
-	Types        []string  // any of these GA/T 1400 object names
-	Plate        string    // exact plate (compared after NormalizePlate)
-	PlatePart    string    // substring of the plate, case-insensitive on ASCII; % and _ are literal
-	PlateColor   string    // ColorType code, e.g. "5" blue
-	VehicleColor string    // ColorType code
-	VehicleClass string    // GA 24.4 code, e.g. K33
-	TaskID       string
-	Cursor       string // NextCursor of the previous page; empty for the first
-	Limit        int    // default 50, at most 1000
-	Scope        auth.Scope
+	From, To      time.Time // shot-time window, inclusive; zero To is now, zero From is To - DefaultSearchWindow
+	DeviceIDs     []string  // any of these cameras
+	Area          string    // admin division code with auth.AreaPrefix semantics: 441500 is all of Shanwei, 441502 one district
+	BBox          *BBox     // where the camera stood; records with no position (0, 0) never match
+	Types         []string  // any of these GA/T 1400 object names
+	Plate         string    // exact plate (compared after NormalizePlate)
+	PlatePart     string    // substring of the plate, case-insensitive on ASCII; % and _ are literal
+	PlateColor    string    // ColorType code, e.g. "5" blue
+	VehicleColor  string    // ColorType code
+	VehicleClass  string    // GA 24.4 code, e.g. K33
+	CoatColor     string    // ColorType code of a Person's coat
+	TrousersColor string    // ColorType code of a Person's trousers
+	Gender        string    // GB/T 2261.1: "1" male, "2" female (Face or Person)
+	AgeBand       string    // decade of the estimated age: "30" is 30–39, "90" 90 and over
+	TaskID        string
+	Cursor        string // NextCursor of the previous page; empty for the first
+	Limit         int    // default 50, at most 1000
+	Scope         auth.Scope
 }
 
 // SearchPage is one page of results, newest shot first (ties by ID, descending).
@@ -74,16 +79,20 @@ type SearchPage struct {
 // searchFields are the columns SaveRecord extracts from a record's body.
 type searchFields struct {
 	PlateNo, PlateColor, VehicleColor, VehicleClass string
+	CoatColor, TrousersColor, Gender, AgeBand       string // Person and Face attributes
 }
 
-// extractSearch reads the searchable fields of a GA/T 1400 body (MotorVehicle or
-// NonMotorVehicle; other objects have none of them). Only four top-level fields are
-// decoded, each on its own and leniently (numbers or strings, as peers send them), so
-// one malformed field costs that field only. A body that is not a JSON object yields
-// nothing: the record is still stored, just not findable by plate.
+// extractSearch reads the searchable fields of a GA/T 1400 body: plate and vehicle
+// fields (MotorVehicle, NonMotorVehicle), clothing colours (Person), gender and age
+// range (Face, Person). Only these top-level fields are decoded, each on its own and
+// leniently (numbers or strings, as peers send them), so one malformed field costs
+// that field only. A body that is not a JSON object yields nothing: the record is
+// still stored, just not findable by these.
 func extractSearch(body []byte) searchFields {
 	var raw struct {
 		PlateNo, PlateColor, VehicleColor, VehicleClass json.RawMessage
+		CoatColor, TrousersColor, GenderCode            json.RawMessage
+		AgeUpLimit, AgeLowerLimit                       json.RawMessage
 	}
 	if json.Unmarshal(body, &raw) != nil {
 		return searchFields{}
@@ -105,7 +114,53 @@ func extractSearch(body []byte) searchFields {
 	if len(raw.VehicleColor) > 0 && json.Unmarshal(raw.VehicleColor, &c) == nil {
 		f.VehicleColor = NormalizeColor(string(c))
 	}
+	c = ""
+	if len(raw.CoatColor) > 0 && json.Unmarshal(raw.CoatColor, &c) == nil {
+		f.CoatColor = NormalizeColor(string(c))
+	}
+	c = ""
+	if len(raw.TrousersColor) > 0 && json.Unmarshal(raw.TrousersColor, &c) == nil {
+		f.TrousersColor = NormalizeColor(string(c))
+	}
+	var g gat1400.GenderCode
+	if len(raw.GenderCode) > 0 && json.Unmarshal(raw.GenderCode, &g) == nil {
+		f.Gender = NormalizeGender(string(g))
+	}
+	var lo, up gat1400.FlexInt
+	okLo := len(raw.AgeLowerLimit) > 0 && json.Unmarshal(raw.AgeLowerLimit, &lo) == nil && lo > 0
+	okUp := len(raw.AgeUpLimit) > 0 && json.Unmarshal(raw.AgeUpLimit, &up) == nil && up > 0
+	switch {
+	case okLo && okUp && up >= lo:
+		f.AgeBand = AgeBand((int(lo) + int(up)) / 2)
+	case okLo && !okUp:
+		f.AgeBand = AgeBand(int(lo))
+	case okUp && !okLo:
+		f.AgeBand = AgeBand(int(up))
+	}
 	return f
+}
+
+// NormalizeGender keeps the two searchable GB/T 2261.1 codes, "1" male and "2"
+// female; unknown (0) and unstated (9) are "", which no search matches.
+func NormalizeGender(g string) string {
+	switch NormalizeColor(g) { // same number-or-string leniency: "01" is 1
+	case "1":
+		return "1"
+	case "2":
+		return "2"
+	}
+	return ""
+}
+
+// AgeBand is the decade an age in years falls in ("35" → "30"), 90 and over being
+// one band, "" for a negative or implausible (over 150) age. A band, not the range,
+// is stored and searched so that an age filter is one equality an index serves; the
+// band of a range is the band of its midpoint.
+func AgeBand(age int) string {
+	if age < 0 || age > 150 {
+		return ""
+	}
+	return strconv.Itoa(min(age/10, 9) * 10)
 }
 
 // NormalizePlate is how plates are stored and compared: spaces and the separators
@@ -251,6 +306,16 @@ func searchSQL(q SearchQuery, lateral bool) (string, []any, SearchQuery, error) 
 	}
 	if q.VehicleClass != "" {
 		add("records.vehicle_class = ?", NormalizeVehicleClass(q.VehicleClass))
+	}
+	// Person and face attributes: the "<> ''" is the predicate of each partial
+	// index (records_coat_time, …), stated so the planner need not prove it.
+	// A value that normalises to "" (gender "0") matches nothing rather than
+	// dropping the filter.
+	for _, a := range []struct{ col, in, v string }{{"coat_color", q.CoatColor, NormalizeColor(q.CoatColor)},
+		{"trousers_color", q.TrousersColor, NormalizeColor(q.TrousersColor)}, {"gender", q.Gender, NormalizeGender(q.Gender)}, {"age_band", q.AgeBand, q.AgeBand}} {
+		if a.in != "" {
+			add("records."+a.col+" <> '' AND records."+a.col+" = ?", a.v)
+		}
 	}
 	if q.TaskID != "" {
 		add("records.task_id = ?", q.TaskID)

@@ -256,10 +256,10 @@ func (c *benchCity) row(rng *rand.Rand, i, n int64) benchRow {
 	case "NonMotorVehicle":
 		b = fmt.Appendf(b, `{"NonMotorVehicleID":%q,"InfoKind":1,"SourceID":%q,"DeviceID":%q,%s,"MarkTime":%q,"AppearTime":%q,"HasPlate":false,%s}`, id, src, d.id, box, ts, ts, images)
 	case "Face":
-		b = fmt.Appendf(b, `{"FaceID":%q,"InfoKind":1,"SourceID":%q,"DeviceID":%q,%s,"FaceAppearTime":%q,"ShotTime":%q,"IsDriver":2,"IsForeigner":2,"IsSuspectedTerrorist":2,"IsCriminalInvolved":2,"IsDetainees":2,"IsVictim":2,"IsSuspiciousPerson":2,%s}`,
+		b = fmt.Appendf(b, `{"FaceID":%q,"InfoKind":1,"SourceID":%q,"DeviceID":%q,%s,"FaceAppearTime":%q,"ShotTime":%q,`+faceAttrs(rng, &r)+`"IsDriver":2,"IsForeigner":2,"IsSuspectedTerrorist":2,"IsCriminalInvolved":2,"IsDetainees":2,"IsVictim":2,"IsSuspiciousPerson":2,%s}`,
 			id, src, d.id, box, ts, ts, images)
 	default:
-		b = fmt.Appendf(b, `{"PersonID":%q,"InfoKind":1,"SourceID":%q,"DeviceID":%q,%s,"PersonAppearTime":%q,"ShotTime":%q,"IsDriver":2,"IsForeigner":2,"IsSuspectedTerrorist":2,"IsCriminalInvolved":2,"IsDetainees":2,"IsVictim":2,"IsSuspiciousPerson":2,%s}`,
+		b = fmt.Appendf(b, `{"PersonID":%q,"InfoKind":1,"SourceID":%q,"DeviceID":%q,%s,"PersonAppearTime":%q,"ShotTime":%q,`+personAttrs(rng, &r)+`"IsDriver":2,"IsForeigner":2,"IsSuspectedTerrorist":2,"IsCriminalInvolved":2,"IsDetainees":2,"IsVictim":2,"IsSuspiciousPerson":2,%s}`,
 			id, src, d.id, box, ts, ts, images)
 	}
 	r.Body = b
@@ -269,7 +269,8 @@ func (c *benchCity) row(rng *rand.Rand, i, n int64) benchRow {
 var benchLoc = time.FixedZone("CST", 8*3600)
 
 var benchCopyCols = []string{"id", "type", "device_id", "task_id", "dept_id", "admin_division", "grant_id", "track_key", "shot_time", "score", "body", "images",
-	"created_at", "updated_at", "plate_no", "plate_color", "vehicle_color", "vehicle_class", "longitude", "latitude"}
+	"created_at", "updated_at", "plate_no", "plate_color", "vehicle_color", "vehicle_class", "longitude", "latitude",
+	"coat_color", "trousers_color", "gender", "age_band"}
 
 // copyRecords writes rows with COPY on one connection, in transactions of len(rows),
 // and adds their plates to the plate dictionary, as a bulk writer must.
@@ -296,6 +297,7 @@ func copyRecords(ctx context.Context, conn *sql.Conn, rows []benchRow) error {
 			vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6], vals[7] = r.ID, r.Type, r.DeviceID, r.TaskID, r.DeptID, r.Division, r.GrantID, r.TrackKey
 			vals[8], vals[9], vals[10], vals[11], vals[12], vals[13] = ms(r.ShotTime), r.Score, string(r.Body), imgs, ms(r.CreatedAt), ms(r.UpdatedAt)
 			vals[14], vals[15], vals[16], vals[17], vals[18], vals[19] = r.f.PlateNo, r.f.PlateColor, r.f.VehicleColor, r.f.VehicleClass, r.Longitude, r.Latitude
+			vals[20], vals[21], vals[22], vals[23] = r.f.CoatColor, r.f.TrousersColor, r.f.Gender, r.f.AgeBand
 			return vals, nil
 		}))
 		return err
@@ -603,6 +605,7 @@ func runSearchBench(b *testing.B, n, runs, writers int) {
 		}},
 		{"plate exact, page 2", "as plate exact, the page after the first 50 (cursor)", 50 * time.Millisecond, nil},
 	}
+	queries = append(queries, attrQueries(windowEnd)...)
 	say("## Queries (%d runs each, random parameters, page of 50, department scope)", runs)
 	say("")
 	say("| query | p50 ms | p95 ms | max ms | mean rows | p95 target | p95 / target |")

@@ -21,12 +21,20 @@ func TestExtractSearch(t *testing.T) {
 		body string
 		want searchFields
 	}{
-		{`{"MotorVehicleID":"x","PlateNo":"粤B12345","PlateColor":"5","VehicleColor":"2","VehicleClass":"K33"}`, searchFields{"粤B12345", "5", "2", "K33"}},
+		{`{"MotorVehicleID":"x","PlateNo":"粤B12345","PlateColor":"5","VehicleColor":"2","VehicleClass":"K33"}`, searchFields{PlateNo: "粤B12345", PlateColor: "5", VehicleColor: "2", VehicleClass: "K33"}},
 		// numbers where strings are expected, lower case, separators, full-width
-		{`{"PlateNo":" 粤b·d 1234５ ","PlateColor":5,"VehicleColor":"09","VehicleClass":"k33"}`, searchFields{"粤BD12345", "5", "9", "K33"}},
+		{`{"PlateNo":" 粤b·d 1234５ ","PlateColor":5,"VehicleColor":"09","VehicleClass":"k33"}`, searchFields{PlateNo: "粤BD12345", PlateColor: "5", VehicleColor: "9", VehicleClass: "K33"}},
 		// one malformed field costs that field only
-		{`{"PlateNo":{"x":1},"PlateColor":"6","VehicleColor":[1],"VehicleClass":"H11"}`, searchFields{"", "6", "", "H11"}},
+		{`{"PlateNo":{"x":1},"PlateColor":"6","VehicleColor":[1],"VehicleClass":"H11"}`, searchFields{PlateColor: "6", VehicleClass: "H11"}},
 		{`{"FaceID":"y","HairColor":"1"}`, searchFields{}},
+		// person and face attributes: colour codes as vehicles, gender 1/2 only, the age
+		// range's midpoint decade; one limit alone stands for the estimate
+		{`{"PersonID":"p","CoatColor":"04","TrousersColor":1,"GenderCode":2}`, searchFields{CoatColor: "4", TrousersColor: "1", Gender: "2"}},
+		{`{"FaceID":"f","GenderCode":"1","AgeLowerLimit":"28","AgeUpLimit":38}`, searchFields{Gender: "1", AgeBand: "30"}},
+		{`{"FaceID":"f","GenderCode":9,"AgeLowerLimit":95,"AgeUpLimit":105}`, searchFields{AgeBand: "90"}},
+		{`{"FaceID":"f","GenderCode":"0","AgeUpLimit":12}`, searchFields{AgeBand: "10"}},
+		{`{"FaceID":"f","GenderCode":[1],"AgeLowerLimit":40,"AgeUpLimit":30}`, searchFields{}}, // malformed gender, inverted range
+
 		{`not json`, searchFields{}},
 		{``, searchFields{}},
 	} {
@@ -88,6 +96,12 @@ func newSearchFixture(t *testing.T, db *DB) *searchFixture {
 		cam := searchCams[i%3]
 		r := Record{Type: "Face", DeviceID: cam.id, TaskID: "task-face", DeptID: "police", Division: cam.division,
 			ShotTime: f.base.Add(time.Duration(i) * time.Minute), Body: []byte(`{"FaceID":"x"}`), Longitude: cam.lon, Latitude: cam.lat}
+		switch {
+		case i%4 == 0: // faces with a gender and an age range, some without
+			r.Body = fmt.Appendf(nil, `{"FaceID":"x","GenderCode":"%d","AgeLowerLimit":%d,"AgeUpLimit":%d}`, i/12%3, 20+i/2, 30+i/2)
+		case i%4 == 2: // people in coats of three colours, trousers of two
+			r.Type, r.TaskID, r.Body = "Person", "task-person", fmt.Appendf(nil, `{"PersonID":"x","CoatColor":"%d","TrousersColor":"%d"}`, 3+i/2%3, 1+i/4%2)
+		}
 		if i%2 == 1 {
 			p := plates[(i/2)%len(plates)]
 			r.Type, r.TaskID, r.DeptID, r.Body = "MotorVehicle", "task-car", "traffic", []byte(vehicleBody(p.no, p.pc, p.vc, p.cls))
@@ -162,6 +176,8 @@ func (f *searchFixture) search(t *testing.T, q SearchQuery) []string {
 
 func plateOf(r Record) string { return extractSearch(r.Body).PlateNo }
 
+func attrsOf(r Record) searchFields { return extractSearch(r.Body) }
+
 func TestSearchRecords(t *testing.T) { forEachBackend(t, testSearchRecords) }
 
 func testSearchRecords(t *testing.T, db *DB) {
@@ -190,6 +206,13 @@ func testSearchRecords(t *testing.T, db *DB) {
 		{"vehicle colour and class", with(func(q *SearchQuery) { q.VehicleColor, q.VehicleClass = "2", "k33" }),
 			func(r Record) bool { p := plateOf(r); return p == "粤B12345" || p == "粤B1%_34" }},
 		{"task", with(func(q *SearchQuery) { q.TaskID = "task-car" }), func(r Record) bool { return r.TaskID == "task-car" }},
+		{"coat colour, any code form", with(func(q *SearchQuery) { q.CoatColor = "04" }), func(r Record) bool { return attrsOf(r).CoatColor == "4" }},
+		{"trousers colour in a city", with(func(q *SearchQuery) { q.TrousersColor, q.Area = "2", "441500" }),
+			func(r Record) bool { return attrsOf(r).TrousersColor == "2" && strings.HasPrefix(r.Division, "4415") }},
+		{"gender in a district", with(func(q *SearchQuery) { q.Gender, q.Area = "2", "441502" }),
+			func(r Record) bool { return attrsOf(r).Gender == "2" && r.Division == "441502" }},
+		{"gender unknown matches nothing", with(func(q *SearchQuery) { q.Gender = "0" }), func(Record) bool { return false }},
+		{"age band", with(func(q *SearchQuery) { q.AgeBand = "40" }), func(r Record) bool { return attrsOf(r).AgeBand == "40" }},
 		{"area: a city", with(func(q *SearchQuery) { q.Area = "441500" }), func(r Record) bool { return strings.HasPrefix(r.Division, "4415") }},
 		{"area: a district", with(func(q *SearchQuery) { q.Area = "441581" }), func(r Record) bool { return r.Division == "441581" }},
 		{"area: the country", with(func(q *SearchQuery) { q.Area = "000000" }), func(Record) bool { return true }},
