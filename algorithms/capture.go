@@ -266,8 +266,9 @@ func (o *object) setAttr(k, v string) {
 }
 
 // newFaceCapture is face capture: best shots by FaceQuality, and on every emitted
-// best shot the face embedding (EmbedFace) in Feature, with the keypoints and the
-// quality factors in Attributes.
+// best shot the face embedding (EmbedFace) in Feature, with the keypoints, the
+// quality factors and, when the runner estimates them, gender and age range
+// (EstimateFace) in Attributes.
 func newFaceCapture(taskID string, p Params) *capture {
 	c := newCapture(taskID, "blazeface-back", map[string]string{"face": "Face"}, p, 0.6, false)
 	c.quality = func(f Frame, d decode.Detection) float32 { return FaceQuality(f.Mat, d).Total }
@@ -283,6 +284,15 @@ func newFaceCapture(taskID string, p Params) *capture {
 		o.best.Feature = nil
 		if c.run == nil {
 			return // no second stage (unit tests of the first)
+		}
+		if fa, ok := c.run.(FaceAttributer); ok {
+			attrs, err := EstimateFace(fa, o.best.Frame, o.det)
+			if err != nil {
+				c.warn(FaceAttrModel, err)
+			}
+			for _, k := range []string{AttrGender, AttrAgeLower, AttrAgeUpper} {
+				o.setAttr(k, attrs[k]) // a new best shot's estimate replaces the old one's
+			}
 		}
 		v, err := EmbedFace(c.run, o.best.Frame, o.det)
 		if err != nil {

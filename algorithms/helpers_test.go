@@ -8,6 +8,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/models"
+	"github.com/cityeye/cityeye/models/decode"
 	"github.com/cityeye/cityeye/models/engine"
 	"github.com/cityeye/cityeye/models/ocr"
 	"github.com/cityeye/cityeye/testdata"
@@ -18,6 +19,7 @@ import (
 type testRunner struct {
 	mu     sync.Mutex
 	emb    *models.Model
+	attr   *models.Model // face attributes (FaceAttributer); nil: none
 	rd     *ocr.Reader
 	text   func(call int, img gocv.Mat) []TextLine
 	embeds int // Embed calls
@@ -32,6 +34,13 @@ func (r *testRunner) Embed(name string, imgs []gocv.Mat) ([][]float32, error) {
 		return nil, fmt.Errorf("no model %s", name)
 	}
 	return r.emb.Embed(imgs)
+}
+
+func (r *testRunner) FaceAttributes(name string, imgs []gocv.Mat) ([]decode.FaceAttributes, error) {
+	if r.attr == nil || name != r.attr.Manifest.Name {
+		return nil, fmt.Errorf("no model %s", name)
+	}
+	return r.attr.FaceAttributes(imgs)
 }
 
 func (r *testRunner) ReadText(img gocv.Mat) ([]TextLine, error) {

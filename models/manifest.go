@@ -22,15 +22,16 @@ const (
 	TaskTextDirection   = "text_direction"
 	TaskClassification  = "classification"
 	TaskEmbedding       = "embedding"
+	TaskFaceAttributes  = "face_attributes" // gender and age of a face crop (FaceAttrConfig)
 )
 
 var tasks = map[string]bool{TaskDetection: true, TaskFaceDetection: true, TaskTextDetection: true,
-	TaskTextRecognition: true, TaskTextDirection: true, TaskClassification: true, TaskEmbedding: true}
+	TaskTextRecognition: true, TaskTextDirection: true, TaskClassification: true, TaskEmbedding: true, TaskFaceAttributes: true}
 
 // Decoder families; Params is the family's config (decode.SSDConfig, decode.YOLOConfig,
-// decode.NanoDetConfig, decode.DBNetConfig, decode.CTCConfig, ClassifyConfig, EmbedConfig).
+// decode.NanoDetConfig, decode.DBNetConfig, decode.CTCConfig, ClassifyConfig, EmbedConfig, FaceAttrConfig).
 var decoders = map[string]bool{"ssd": true, "yolo": true, "nanodet": true, "dbnet": true, "ctc": true,
-	"classification": true, "embedding": true}
+	"classification": true, "embedding": true, "face_attributes": true}
 
 // Manifest describes one model version.
 type Manifest struct {
@@ -95,6 +96,13 @@ type ClassifyConfig struct {
 	Output  string `json:"output"`
 	Softmax bool   `json:"softmax"` // outputs are logits
 	TopK    int    `json:"top_k"`
+}
+
+// FaceAttrConfig is the "face_attributes" decoder's config: the outputs holding the
+// probability of male and the distribution over ages in years (decode.DecodeFaceAttributes).
+type FaceAttrConfig struct {
+	GenderOutput string `json:"gender_output"`
+	AgeOutput    string `json:"age_output"`
 }
 
 // EmbedConfig is the "embedding" decoder's config.

@@ -96,6 +96,8 @@ func parseDecoder(d Decoder) (any, error) {
 		cfg = &ClassifyConfig{}
 	case "embedding":
 		cfg = &EmbedConfig{}
+	case "face_attributes":
+		cfg = &FaceAttrConfig{}
 	default:
 		return nil, fmt.Errorf("decoder.type: unknown decoder %q", d.Type)
 	}
@@ -369,6 +371,31 @@ func (m *Model) Embed(imgs []gocv.Mat) ([][]float32, error) {
 				v = decode.L2Normalize(v)
 			}
 			res[first+i] = v
+		}
+		return nil
+	})
+	return res, err
+}
+
+// FaceAttributes returns the gender and age estimate of each face crop.
+func (m *Model) FaceAttributes(imgs []gocv.Mat) ([]decode.FaceAttributes, error) {
+	c, ok := m.cfg.(*FaceAttrConfig)
+	if !ok {
+		return nil, fmt.Errorf("%s: decoder %s does not estimate face attributes", m.Manifest.Name, m.Manifest.Decoder.Type)
+	}
+	res := make([]decode.FaceAttributes, len(imgs))
+	err := m.run(imgs, func(first int, b batch) error {
+		g, err := output(b.outs, c.GenderOutput)
+		if err != nil {
+			return err
+		}
+		a, err := output(b.outs, c.AgeOutput)
+		if err != nil {
+			return err
+		}
+		gp, ap := len(g.Data)/int(g.Shape[0]), len(a.Data)/int(a.Shape[0])
+		for i := range b.transforms {
+			res[first+i] = decode.DecodeFaceAttributes(g.Data[i*gp:(i+1)*gp], a.Data[i*ap:(i+1)*ap])
 		}
 		return nil
 	})

@@ -249,7 +249,10 @@ func (r *Recorder) body(c algorithms.Capture, sub gat1400.Subtype, tr *trackReco
 	switch sub {
 	case gat1400.SubtypeFace:
 		obj = gat1400.Face{FaceID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
-			FaceAppearTime: appear, FaceDisAppearTime: gone, ShotTime: shot, StatusFlags: gat1400.UncertainFlags(), SubImageList: images}
+			FaceAppearTime: appear, FaceDisAppearTime: gone, ShotTime: shot, StatusFlags: gat1400.UncertainFlags(), SubImageList: images,
+			// gender and age range of the best shot (algorithms.EstimateFace), omitted when not estimated
+			GenderCode: gat1400.GenderCode(c.Attributes[algorithms.AttrGender]), AgeLowerLimit: years(c.Attributes[algorithms.AttrAgeLower]),
+			AgeUpLimit: years(c.Attributes[algorithms.AttrAgeUpper])}
 	case gat1400.SubtypePerson:
 		// clothing colours of the best shot (algorithms.ClothingColors), omitted when unclassified
 		obj = gat1400.Person{PersonID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
@@ -269,4 +272,13 @@ func (r *Recorder) body(c algorithms.Capture, sub gat1400.Subtype, tr *trackReco
 		return nil, fmt.Errorf("built an invalid %s: %w", sub, err)
 	}
 	return json.Marshal(obj)
+}
+
+// years reads an age attribute; 0 (omitted from the body) when absent or malformed.
+func years(s string) gat1400.FlexInt {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return gat1400.FlexInt(n)
 }

@@ -114,6 +114,28 @@ func TestRecorderPersonClothing(t *testing.T) {
 	}
 }
 
+// A face's gender and age range reach Face GenderCode, AgeLowerLimit and AgeUpLimit,
+// and search finds the record by them; faces without an estimate leave them out.
+func TestRecorderFaceAttributes(t *testing.T) {
+	r := newTestRecorder(t)
+	c := capture("Face", "face", "fa/1", map[string]string{algorithms.AttrGender: "2", algorithms.AttrAgeLower: "58", algorithms.AttrAgeUpper: "72"})
+	id, b := savedBody(t, r, c)
+	if b["GenderCode"] != "2" || b["AgeLowerLimit"] != 58.0 || b["AgeUpLimit"] != 72.0 {
+		t.Errorf("woman of 58-72: %v", b)
+	}
+	p, err := r.DB.SearchRecords(context.Background(), store.SearchQuery{Scope: auth.Scope{All: true}, Gender: "2", AgeBand: "60",
+		From: c.Shot.Add(-time.Minute), To: c.Shot.Add(time.Minute)})
+	if err != nil || len(p.Records) != 1 || p.Records[0].ID != id {
+		t.Errorf("search by gender and age: %+v %v", p.Records, err)
+	}
+	_, b = savedBody(t, r, capture("Face", "face", "fa/2", nil))
+	for _, k := range []string{"GenderCode", "AgeLowerLimit", "AgeUpLimit"} {
+		if _, ok := b[k]; ok {
+			t.Errorf("%s without an estimate: %v", k, b)
+		}
+	}
+}
+
 // A face's feature is stored beside its record, not in the GA/T body; an update of
 // the track replaces it; search finds the record within the caller's scope only.
 func TestRecorderFaceFeature(t *testing.T) {

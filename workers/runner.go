@@ -8,6 +8,7 @@ import (
 
 	"github.com/cityeye/cityeye/algorithms"
 	"github.com/cityeye/cityeye/models"
+	"github.com/cityeye/cityeye/models/decode"
 	"github.com/cityeye/cityeye/models/ocr"
 )
 
@@ -28,6 +29,17 @@ func (r *runner) Embed(model string, imgs []gocv.Mat) ([][]float32, error) {
 	}
 	defer release()
 	return m.Embed(imgs)
+}
+
+// FaceAttributes estimates gender and age (algorithms.FaceAttributer) with a model
+// loaded and swapped like the embedding models.
+func (r *runner) FaceAttributes(model string, imgs []gocv.Mat) ([]decode.FaceAttributes, error) {
+	m, release, err := r.embeds.Get(model)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", model, err)
+	}
+	defer release()
+	return m.FaceAttributes(imgs)
 }
 
 func (r *runner) ReadText(img gocv.Mat) ([]algorithms.TextLine, error) {

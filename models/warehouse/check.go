@@ -301,6 +301,8 @@ func Infer(m *models.Model, imgs []gocv.Mat) (any, error) {
 		return m.Classify(imgs)
 	case models.TaskEmbedding:
 		return m.Embed(imgs)
+	case models.TaskFaceAttributes:
+		return m.FaceAttributes(imgs)
 	}
 	return nil, fmt.Errorf("task %q has no runner", m.Manifest.Task)
 }
