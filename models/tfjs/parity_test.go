@@ -87,3 +87,14 @@ func TestParityMobileFaceNet(t *testing.T) {
 	}
 	checkParity(t, "mobilefacenet", inputs)
 }
+
+// faceres (face gender and age) on the same faces: its three outputs (age
+// distribution, gender, descriptor) match TF.js.
+func TestParityFaceRes(t *testing.T) {
+	_, man := importedModel(t, "faceres")
+	inputs := map[string]engine.Tensor{}
+	for _, f := range testFaces(t) {
+		inputs[f.name] = modelInput(t, man, f.img, f.x, f.y, f.side, f.side)
+	}
+	checkParity(t, "faceres", inputs)
+}
