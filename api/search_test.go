@@ -167,7 +167,10 @@ func TestSearchFilters(t *testing.T) {
 		{"person colours, any code form", "admin", "coat_color=05&trousers_color=1",
 			func(r store.Record) bool { return strings.Contains(string(r.Body), `"CoatColor":"5"`) }},
 		{"gender and age decade", "admin", "gender=2&age=40",
-			func(r store.Record) bool { f := attrs(r); return r.Type == "Face" && f.gender == 2 && (f.lo+f.up)/2/10 == 4 }},
+			func(r store.Record) bool {
+				f := attrs(r)
+				return r.Type == "Face" && f.gender == 2 && (f.lo+f.up)/2/10 == 4
+			}},
 		{"cameras", "police_op", "device_id=" + cameras[0].id + "," + cameras[2].id + "&device_id=" + cameras[3].id,
 			func(r store.Record) bool { return police(r) && r.DeviceID != cameras[1].id }},
 		{"bbox around the first two cameras", "police_op", "bbox=115.36,22.77,115.385,22.795",
