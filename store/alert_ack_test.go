@@ -11,7 +11,7 @@ import (
 )
 
 // The first acknowledgement of an alert stands, on both backends (migration
-// 00009), and an alert outside the caller's scope cannot be acknowledged.
+// 00008), and an alert outside the caller's scope cannot be acknowledged.
 func TestAckAlert(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()

@@ -21,7 +21,7 @@ import (
 // trousers_color, gender and age_band, plus the camera's longitude and latitude, which
 // the writer sets on Record. Every plate also goes into the plates dictionary, where a
 // substring search starts. The tables and indexes that serve it are in the migrations
-// (migrations/*/00001_baseline.sql, 00010_person_face_search.sql), each with the query
+// (migrations/*/00001_baseline.sql, 00009_person_face_search.sql), each with the query
 // it is for, and dialect.go's plateTrigram; docs/bench/search.md has the measurements.
 
 // DefaultSearchWindow is the shot-time window of a search that gives no start: the
