@@ -8,11 +8,13 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/store/catalogue"
+	"github.com/cityeye/cityeye/workers"
 	"github.com/cityeye/cityeye/workers/source"
 )
 
@@ -184,4 +186,39 @@ func listCameras(s *Server, c *gin.Context) {
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"cameras": out, "total": total})
+}
+
+// cameraDiagnosis answers GET /api/v1/cameras/:id/diagnosis for a camera the caller
+// may see: the rotation's last visit and the measures it stored per key frame.
+func cameraDiagnosis(s *Server, c *gin.Context) {
+	p := who(c)
+	cams, _, err := s.DB.ListCameras(c, store.CameraFilter{Scope: p.Scope(), ID: c.Param("id")})
+	if err != nil {
+		storeErr(c, err, "cameras")
+		return
+	}
+	if len(cams) == 0 {
+		fail(c, http.StatusNotFound, "id", "camera "+c.Param("id")+" is not in the catalogue, or not one your department may see")
+		return
+	}
+	var from, to time.Time
+	if !timeParams(c, map[string]*time.Time{"from": &from, "to": &to}) {
+		return
+	}
+	id := cams[0].DeviceID
+	ms, err := s.DB.ListMeasures(c, workers.DiagnosisTask(id), c.Query("name"), from, to, 0)
+	if err != nil {
+		storeErr(c, err, "measures")
+		return
+	}
+	ds, err := s.DB.Diagnoses(c, []string{id})
+	if err != nil {
+		storeErr(c, err, "diagnosis")
+		return
+	}
+	var last any
+	if d, ok := ds[id]; ok {
+		last = d
+	}
+	c.JSON(http.StatusOK, gin.H{"device_id": id, "last": last, "measures": orEmpty(ms), "total": len(ms)})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/store/catalogue"
 	catcams "github.com/cityeye/cityeye/testdata/cameras"
+	"github.com/cityeye/cityeye/workers"
 )
 
 // Online time per camera and day adds up per camera, department and area; each
@@ -93,5 +95,40 @@ func TestOnlineRateAggregation(t *testing.T) {
 		if got, err := f.db.DiagnosisParams(ctx, c.cam.DeviceID, c.cam.AdminDivision); err != nil || string(got) != c.want {
 			t.Errorf("params of %s: %s %v, want %s", c.cam.DeviceID, got, err, c.want)
 		}
+	}
+}
+
+// A camera's picture diagnosis (issue 20): the last visit and every visit's measures,
+// for those who may see the camera; others get a 404 naming the camera.
+func TestCameraDiagnosisMeasures(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	cam := catcams.Valid(1, "police", "441502")
+	if code, out := f.importFile("admin", "c.csv", catalogueFile(t, catalogue.CSV, catalogue.English, cam)); code != 200 {
+		t.Fatalf("import: %d %v", code, out)
+	}
+	task := workers.DiagnosisTask(cam.DeviceID)
+	if err := f.db.SaveMeasures(ctx, []store.Measure{
+		{TaskID: task, DeviceID: cam.DeviceID, Name: "quality.brightness", Value: 0.4, Time: f.now.Add(-time.Minute)},
+		{TaskID: task, DeviceID: cam.DeviceID, Name: "quality.sharpness", Value: 1.5, Time: f.now.Add(-time.Minute)},
+		{TaskID: task, DeviceID: cam.DeviceID, Name: "quality.brightness", Value: 0.5, Time: f.now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.db.SaveDiagnosis(ctx, store.Diagnosis{DeviceID: cam.DeviceID, ProbedAt: f.now, DueAt: f.now, Online: true, Defects: []string{"black"}})
+	path := "/api/v1/cameras/" + cam.DeviceID + "/diagnosis"
+	out := f.must("GET", path+"?name=quality.brightness", "police_op", "", 200)
+	ms := out["measures"].([]any)
+	if len(ms) != 2 || ms[0].(map[string]any)["value"] != 0.4 || ms[1].(map[string]any)["value"] != 0.5 {
+		t.Errorf("brightness measures %v", ms)
+	}
+	if last := out["last"].(map[string]any); fmt.Sprint(last["defects"]) != "[black]" {
+		t.Errorf("last visit %v", last)
+	}
+	if all := f.must("GET", path, "admin", "", 200); all["total"] != 3.0 {
+		t.Errorf("all measures: %v", all["total"])
+	}
+	if code, out := f.do("GET", path, "water_op", ""); code != 404 || out["field"] != "id" {
+		t.Errorf("another department outside the area: %d %v", code, out)
 	}
 }

@@ -275,6 +275,7 @@ type CameraFilter struct {
 	CameraType   int
 	DeviceStatus int
 	Name         string // substring of the name or address
+	ID           string // one device ID
 	Offset       int
 	Limit        int // 0: all
 }
@@ -307,6 +308,9 @@ func (s *DB) ListCameras(ctx context.Context, f CameraFilter) ([]Camera, int, er
 	}
 	if f.Name != "" {
 		where, args = append(where, "(name LIKE ? OR address LIKE ?)"), append(args, "%"+f.Name+"%", "%"+f.Name+"%")
+	}
+	if f.ID != "" {
+		where, args = append(where, "device_id=?"), append(args, f.ID)
 	}
 	cond := strings.Join(where, " AND ")
 	var total int
