@@ -3,11 +3,8 @@ package api_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"mime/multipart"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -23,33 +20,15 @@ func (f *fixture) importFile(user, name string, data []byte) (int, map[string]an
 	mw := multipart.NewWriter(&body)
 	w, _ := mw.CreateFormFile("file", name)
 	w.Write(data)
-	mw.Close()
-	req, _ := http.NewRequest("POST", f.url+"/api/v1/catalogue/import", &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+f.tok[user])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return f.postForm(user, "/api/v1/catalogue/import", mw, &body)
 }
 
-// download GETs a path as user and returns the body.
+// download GETs a path as user and returns the body, failing unless the status is status.
 func (f *fixture) download(path, user string, status int) []byte {
 	f.t.Helper()
-	req, _ := http.NewRequest("GET", f.url+path, nil)
-	req.Header.Set("Authorization", "Bearer "+f.tok[user])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != status {
-		f.t.Fatalf("GET %s as %s: %d %s, want %d", path, user, resp.StatusCode, b, status)
+	code, _, b := f.getBytes(path, user, "")
+	if code != status {
+		f.t.Fatalf("GET %s as %s: %d %s, want %d", path, user, code, b, status)
 	}
 	return b
 }

@@ -121,8 +121,14 @@ func (f *fixture) upload(user string, manifest any, model []byte, files map[stri
 		w, _ := mw.CreateFormFile("files", name)
 		w.Write(b)
 	}
+	return f.postForm(user, "/api/v1/warehouse/models", mw, &body)
+}
+
+// postForm closes mw and POSTs body (its multipart form) to path as user.
+func (f *fixture) postForm(user, path string, mw *multipart.Writer, body *bytes.Buffer) (int, map[string]any) {
+	f.t.Helper()
 	mw.Close()
-	req, _ := http.NewRequest("POST", f.url+"/api/v1/warehouse/models", &body)
+	req, _ := http.NewRequest("POST", f.url+path, body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+f.tok[user])
 	resp, err := http.DefaultClient.Do(req)
