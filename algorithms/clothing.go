@@ -1,8 +1,6 @@
 package algorithms
 
 import (
-	"sort"
-
 	"gocv.io/x/gocv"
 
 	"github.com/cityeye/cityeye/models/decode"
@@ -30,20 +28,11 @@ func ClothingColors(img gocv.Mat, b decode.Box) (coat, trousers string) {
 		if total == 0 {
 			return ""
 		}
-		names := make([]string, 0, len(counts))
-		for c := range counts {
-			names = append(names, c)
-		}
-		sort.Slice(names, func(i, j int) bool {
-			if counts[names[i]] != counts[names[j]] {
-				return counts[names[i]] > counts[names[j]]
-			}
-			return names[i] < names[j]
-		})
-		if 3*counts[names[0]] < total {
+		best := mostFrequent(counts)
+		if 3*counts[best] < total {
 			return ""
 		}
-		return names[0]
+		return best
 	}
 	return region(0.20, 0.45), region(0.58, 0.85)
 }

@@ -2,7 +2,6 @@ package algorithms
 
 import (
 	"image"
-	"sort"
 
 	"gocv.io/x/gocv"
 
@@ -181,15 +180,17 @@ func VehicleColor(img gocv.Mat, box decode.Box, skip ...decode.Box) (name string
 	if total == 0 {
 		return "", false
 	}
-	names := make([]string, 0, len(counts))
-	for c := range counts {
-		names = append(names, c)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		if counts[names[i]] != counts[names[j]] {
-			return counts[names[i]] > counts[names[j]]
+	top := mostFrequent(counts)
+	return top, meanV[top] < 110
+}
+
+// mostFrequent is the colour with the most pixels (ties: the first name), "" for none.
+func mostFrequent(counts map[string]int) string {
+	best := ""
+	for c, n := range counts {
+		if best == "" || n > counts[best] || n == counts[best] && c < best {
+			best = c
 		}
-		return names[i] < names[j]
-	})
-	return names[0], meanV[names[0]] < 110
+	}
+	return best
 }
