@@ -43,19 +43,27 @@ func clipOf(t *testing.T, media, name, filter string) string {
 	return out
 }
 
+// policeDB is an SQLite store in a test folder with the police department (areas
+// 441500), closed when the test ends, and the folder.
+func policeDB(t *testing.T) (*store.DB, string) {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	db.CreateDepartment(context.Background(), &store.Department{ID: "police", Name: "Police", Areas: []string{"441500"}})
+	return db, dir
+}
+
 // The rotation visits every catalogue camera with a pull URL (none has a task),
 // finds the black one black and the unreachable one lost with an alert carrying the
 // camera's location, raises nothing on the untouched clip, clears the lost signal
 // when the stream comes back, and counts the time between visits as online or not.
 func TestRotationDiagnosesEveryCamera(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.OpenSQLite(ctx, filepath.Join(dir, "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.CreateDepartment(ctx, &store.Department{ID: "police", Name: "Police", Areas: []string{"441500"}})
+	db, dir := policeDB(t)
 	orig, black := clip(t, "original", ""), clip(t, "black", "eq=brightness=-0.9")
 	cams := []store.Camera{cameras.Valid(1, "police", "441502"), cameras.Valid(2, "police", "441502"), cameras.Valid(3, "police", "441521"), cameras.Valid(4, "police", "441502")}
 	cams[0].URL, cams[1].URL, cams[2].URL = "file://"+orig, "file://"+black, "file://"+filepath.Join(dir, "gone.mp4")
@@ -135,13 +143,7 @@ func TestRotationDiagnosesEveryCamera(t *testing.T) {
 // AdoptAfter the new view becomes the reference and the alarm clears.
 func TestRotationTellsAMovedCamera(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := store.OpenSQLite(ctx, filepath.Join(dir, "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	db.CreateDepartment(ctx, &store.Department{ID: "police", Name: "Police", Areas: []string{"441500"}})
+	db, dir := policeDB(t)
 	street, other := clip(t, "street", ""), clipOf(t, "Megamind.avi", "other", "")
 	cam := cameras.Valid(1, "police", "441502")
 	cam.URL = "file://" + street
