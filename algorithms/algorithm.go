@@ -5,6 +5,7 @@
 package algorithms
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -130,6 +131,20 @@ type Spec struct {
 	Outputs     []string   // what it emits: GA/T 1400 object names and alert kinds
 	Params      []ParamDoc // its own parameters beyond the common ones
 	New         func(taskID string, p Params) (Algorithm, error)
+}
+
+// DecodeOptions decodes a task's params.options (absent or null: dst unchanged)
+// strictly into dst, so a misspelt option is a FieldError, not ignored.
+func DecodeOptions(raw json.RawMessage, dst any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return &FieldError{Field: "params.options", Msg: err.Error()}
+	}
+	return nil
 }
 
 // ParamDoc documents one algorithm-specific parameter for the API's schema.

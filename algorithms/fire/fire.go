@@ -6,7 +6,6 @@
 package fire
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -72,12 +71,8 @@ type Options struct {
 
 func parseOptions(raw json.RawMessage) (Options, error) {
 	var o Options
-	if len(raw) > 0 && string(raw) != "null" {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
-			return o, &algorithms.FieldError{Field: "params.options", Msg: err.Error()}
-		}
+	if err := algorithms.DecodeOptions(raw, &o); err != nil {
+		return o, err
 	}
 	switch o.Detector {
 	case "":

@@ -1,8 +1,6 @@
 package flow
 
 import (
-	"bytes"
-	"encoding/json"
 	"strconv"
 
 	"github.com/cityeye/cityeye/algorithms"
@@ -30,12 +28,8 @@ func fieldErr(f, msg string) error {
 // ParseOptions decodes and validates the options against the task's zones.
 func ParseOptions(p algorithms.Params) (Options, error) {
 	var o Options
-	if raw := p.Options; len(raw) > 0 && string(raw) != "null" {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
-			return o, &algorithms.FieldError{Field: "params.options", Msg: err.Error()}
-		}
+	if err := algorithms.DecodeOptions(p.Options, &o); err != nil {
+		return o, err
 	}
 	switch {
 	case o.IntervalS == 0:

@@ -4,7 +4,6 @@
 package kitchen
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -65,12 +64,8 @@ type Options struct {
 
 func parseOptions(raw json.RawMessage) (Options, error) {
 	var o Options
-	if len(raw) > 0 && string(raw) != "null" {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
-			return o, &algorithms.FieldError{Field: "params.options", Msg: err.Error()}
-		}
+	if err := algorithms.DecodeOptions(raw, &o); err != nil {
+		return o, err
 	}
 	for i, a := range o.Alerts {
 		if !slices.ContainsFunc(kinds, func(k kind) bool { return k.option == a }) {

@@ -9,7 +9,6 @@
 package quality
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -89,12 +88,8 @@ func (t Thresholds) withDefaults() Thresholds {
 // ParseOptions decodes and validates the options.
 func ParseOptions(raw json.RawMessage) (Options, error) {
 	var o Options
-	if len(raw) > 0 && string(raw) != "null" {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&o); err != nil {
-			return o, &algorithms.FieldError{Field: "params.options", Msg: err.Error()}
-		}
+	if err := algorithms.DecodeOptions(raw, &o); err != nil {
+		return o, err
 	}
 	for name, v := range map[string]float64{"dark_brightness": o.DarkBrightness, "dark_contrast": o.DarkContrast, "over_bright": o.OverBright,
 		"flat_cells": o.FlatCells, "frozen_motion": o.FrozenMotion, "blur_sharpness": o.BlurSharpness, "cast_factor": o.CastFactor,
