@@ -202,12 +202,7 @@ func (s *DB) SweepOlder(ctx context.Context, objs objects.Store, cutoff time.Tim
 	if err != nil {
 		return 0, err
 	}
-	for _, k := range keys {
-		if err := objs.Delete(ctx, k); err != nil {
-			return 0, fmt.Errorf("sweep %s: %w", k, err)
-		}
-	}
-	return len(keys), s.Forget(ctx, keys)
+	return s.deleteAndForget(ctx, objs, keys)
 }
 
 // Sweep deletes every pending object and forgets it. Call it at start-up, before any
@@ -217,6 +212,12 @@ func (s *DB) Sweep(ctx context.Context, objs objects.Store) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	return s.deleteAndForget(ctx, objs, keys)
+}
+
+// deleteAndForget deletes pending objects and then forgets them (an object deleted
+// but not forgotten is deleted again at the next sweep: deleting is idempotent).
+func (s *DB) deleteAndForget(ctx context.Context, objs objects.Store, keys []string) (int, error) {
 	for _, k := range keys {
 		if err := objs.Delete(ctx, k); err != nil {
 			return 0, fmt.Errorf("sweep %s: %w", k, err)
