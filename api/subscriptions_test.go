@@ -20,13 +20,15 @@ import (
 type receiver struct {
 	down  atomic.Bool
 	mu    sync.Mutex
-	byID  map[string]int // NotificationID → deliveries accepted
-	infos map[string]int // record ID → times received
+	byID  map[string]int            // NotificationID → deliveries accepted
+	infos map[string]int            // record ID → times received
+	ops   map[string][]int          // record ID → ExecuteOperation of each receipt
+	faces map[string][]gat1400.Face // FaceID → each version received
 	*httptest.Server
 }
 
 func newReceiver(t *testing.T) *receiver {
-	r := &receiver{byID: map[string]int{}, infos: map[string]int{}}
+	r := &receiver{byID: map[string]int{}, infos: map[string]int{}, ops: map[string][]int{}, faces: map[string][]gat1400.Face{}}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if r.down.Load() {
 			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
@@ -46,6 +48,12 @@ func newReceiver(t *testing.T) *receiver {
 			r.byID[n.NotificationID]++
 			for _, id := range strings.Split(n.InfoIDs, ",") {
 				r.infos[id]++
+				r.ops[id] = append(r.ops[id], int(n.ExecuteOperation))
+			}
+			if n.FaceObjectList != nil {
+				for _, fc := range n.FaceObjectList.FaceObject {
+					r.faces[fc.FaceID] = append(r.faces[fc.FaceID], fc)
+				}
 			}
 		}
 		r.mu.Unlock()

@@ -91,36 +91,45 @@ func (s *Server) Dispatch(ctx context.Context) error {
 			slog.Warn("subscription's user is gone or disabled; skipping", "subscription", sub.ID, "err", err)
 			continue
 		}
-		next := now.Add(time.Duration(max(sub.ReportInterval, 1)) * time.Second)
-		n, at, id, err := s.buildNotification(ctx, sub, p, now)
+		nextAt := now.Add(time.Duration(max(sub.ReportInterval, 1)) * time.Second)
+		ns, next, err := s.buildNotifications(ctx, sub, p, now)
 		if err != nil {
 			return err
 		}
-		if n == nil {
-			at, id = sub.CursorAt, sub.CursorID
-		}
-		if err := s.DB.Dispatch(ctx, sub, n, at, id, next); err != nil {
+		if err := s.DB.Dispatch(ctx, sub, ns, next, nextAt); err != nil {
 			return err
 		}
-		if n != nil {
+		for _, n := range ns {
 			s.enqueueNotification(ctx, n.ID)
 		}
 	}
 	return nil
 }
 
-// buildNotification gathers a subscription's new items into one notification.
-func (s *Server) buildNotification(ctx context.Context, sub store.Subscription, p store.Principal, now time.Time) (*store.Notification, int64, string, error) {
+// notificationID is a new NotificationID (a business ID of this view library).
+func (s *Server) notificationID(ctx context.Context, now time.Time) (string, error) {
 	serial, err := s.DB.NextSerial(ctx, s.serverID(), now)
 	if err != nil {
-		return nil, 0, "", err
+		return "", err
 	}
-	nid := gat1400.BusinessID(s.serverID()[:12], gat1400.BusinessSubscribe, now.In(gat1400.Location), serial)
+	return gat1400.BusinessID(s.serverID()[:12], gat1400.BusinessSubscribe, now.In(gat1400.Location), serial), nil
+}
+
+// buildNotifications gathers a subscription's new items into notifications and
+// says where its cursors stand after them. A records subscription gets one
+// notification of new records (ExecuteOperation 1) and one of records changed
+// since they were sent (ExecuteOperation 2), each when there is any.
+func (s *Server) buildNotifications(ctx context.Context, sub store.Subscription, p store.Principal, now time.Time) ([]*store.Notification, store.Feed, error) {
 	settled := now.Add(-NotifySettle)
+	feed := sub.RecordFeed(p.Scope(), settled, NotifyBatch)
 	if sub.Kind == "alerts" {
 		as, err := s.DB.NewAlertsFor(ctx, sub, p.Scope(), settled, NotifyBatch)
 		if err != nil || len(as) == 0 {
-			return nil, 0, "", err
+			return nil, feed, err
+		}
+		nid, err := s.notificationID(ctx, now)
+		if err != nil {
+			return nil, feed, err
 		}
 		n := &store.Notification{ID: nid, SubID: sub.ID, DeptID: sub.DeptID}
 		items := make([]gin.H, len(as))
@@ -131,12 +140,33 @@ func (s *Server) buildNotification(ctx context.Context, sub store.Subscription, 
 		}
 		n.Body, _ = json.Marshal(gin.H{"NotificationID": nid, "SubscriptionID": sub.ID, "TriggerTime": now, "Alerts": items})
 		last := as[len(as)-1]
-		return n, last.CreatedAt.UnixMilli(), last.ID, nil
+		feed.AddAt, feed.AddID = last.CreatedAt.UnixMilli(), last.ID
+		return []*store.Notification{n}, feed, nil
 	}
-	recs, err := s.DB.NewRecordsFor(ctx, sub, p.Scope(), settled, NotifyBatch)
-	if err != nil || len(recs) == 0 {
-		return nil, 0, "", err
+	page, err := s.DB.ReadFeed(ctx, feed)
+	if err != nil {
+		return nil, feed, err
 	}
+	var ns []*store.Notification
+	for _, part := range []struct {
+		recs []store.Record
+		op   int
+	}{{page.Added, 1}, {page.Updated, 2}} {
+		if len(part.recs) == 0 {
+			continue
+		}
+		nid, err := s.notificationID(ctx, now)
+		if err != nil {
+			return nil, feed, err
+		}
+		ns = append(ns, recordNotification(nid, sub, part.recs, part.op, now))
+	}
+	return ns, page.Next, nil
+}
+
+// recordNotification is one SubscribeNotification carrying records, as added (op
+// 1) or updated (op 2) objects.
+func recordNotification(nid string, sub store.Subscription, recs []store.Record, op int, now time.Time) *store.Notification {
 	gn := gat1400.NewSubscribeNotification(nid, sub.ID, "CityEye subscription "+sub.ID, now)
 	n := &store.Notification{ID: nid, SubID: sub.ID, DeptID: sub.DeptID}
 	lists := map[string][]json.RawMessage{}
@@ -145,7 +175,7 @@ func (s *Server) buildNotification(ctx context.Context, sub store.Subscription, 
 		lists[r.Type] = append(lists[r.Type], r.Body)
 	}
 	gn.InfoIDs = strings.Join(n.Items, ",")
-	gn.ExecuteOperation = 1
+	gn.ExecuteOperation = gat1400.FlexInt(op)
 	// the bodies are stored GA/T 1400 JSON already: splice them in as they are
 	obj := map[string]any{}
 	b, _ := json.Marshal(gn)
@@ -154,8 +184,7 @@ func (s *Server) buildNotification(ctx context.Context, sub store.Subscription, 
 		obj[typ+"ObjectList"] = map[string]any{typ + "Object": bodies}
 	}
 	n.Body, _ = json.Marshal(map[string]any{"SubscribeNotificationListObject": map[string]any{"SubscribeNotificationObject": []any{obj}}})
-	last := recs[len(recs)-1]
-	return n, last.CreatedAt.UnixMilli(), last.ID, nil
+	return n
 }
 
 // MaxDeliveryAttempts is when a notification is declared dead (the queue's

@@ -407,7 +407,7 @@ func nextDigits(p string) (string, bool) {
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
 
-func anys(ss []string) []any {
+func anys[T any](ss []T) []any {
 	out := make([]any, len(ss))
 	for i, s := range ss {
 		out[i] = s

@@ -31,6 +31,8 @@ type Subscription struct {
 	Body           json.RawMessage `json:"body,omitempty"`
 	CursorAt       int64           `json:"-"` // created_at (ms) of the last item delivered
 	CursorID       string          `json:"-"`
+	UpdCursorAt    int64           `json:"-"` // updated_at (ms) of the last change delivered (feed.go)
+	UpdCursorID    string          `json:"-"`
 	NextAt         time.Time       `json:"next_report_at"`
 	CreatedAt      time.Time       `json:"created_at"`
 }
@@ -71,13 +73,14 @@ func unlist(v string) []string {
 // delivers what arrives from now on.
 func (s *DB) CreateSubscription(ctx context.Context, sub *Subscription) error {
 	sub.CreatedAt, sub.CursorAt, sub.NextAt = now(), ms(now()), now()
+	sub.UpdCursorAt = sub.CursorAt
 	if len(sub.Body) == 0 {
 		sub.Body = json.RawMessage(`{}`)
 	}
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO subscriptions (id, kind, user_id, dept_id, categories, devices, alert_kinds, area, receive_addr,
-		report_interval, begin_at, end_at, status, body, cursor_at, cursor_id, next_at, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,'',?,?)`),
+		report_interval, begin_at, end_at, status, body, cursor_at, cursor_id, next_at, created_at, upd_cursor_at, upd_cursor_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,'',?,?,?,'')`),
 		sub.ID, sub.Kind, sub.UserID, sub.DeptID, list(sub.Categories), list(sub.Devices), list(sub.AlertKinds), sub.Area, sub.ReceiveAddr,
-		sub.ReportInterval, optms(sub.Begin), optms(sub.End), string(sub.Body), sub.CursorAt, ms(sub.NextAt), ms(sub.CreatedAt))
+		sub.ReportInterval, optms(sub.Begin), optms(sub.End), string(sub.Body), sub.CursorAt, ms(sub.NextAt), ms(sub.CreatedAt), sub.UpdCursorAt)
 	return s.dialect.mapErr(err)
 }
 
@@ -88,13 +91,13 @@ func optms(t time.Time) int64 {
 	return ms(t)
 }
 
-const subCols = `id, kind, user_id, dept_id, categories, devices, alert_kinds, area, receive_addr, report_interval, begin_at, end_at, status, body, cursor_at, cursor_id, next_at, created_at`
+const subCols = `id, kind, user_id, dept_id, categories, devices, alert_kinds, area, receive_addr, report_interval, begin_at, end_at, status, body, cursor_at, cursor_id, next_at, created_at, upd_cursor_at, upd_cursor_id`
 
 func scanSub(row interface{ Scan(...any) error }) (Subscription, error) {
 	var x Subscription
 	var cats, devs, kinds, body string
 	var b, e, n, c int64
-	err := row.Scan(&x.ID, &x.Kind, &x.UserID, &x.DeptID, &cats, &devs, &kinds, &x.Area, &x.ReceiveAddr, &x.ReportInterval, &b, &e, &x.Status, &body, &x.CursorAt, &x.CursorID, &n, &c)
+	err := row.Scan(&x.ID, &x.Kind, &x.UserID, &x.DeptID, &cats, &devs, &kinds, &x.Area, &x.ReceiveAddr, &x.ReportInterval, &b, &e, &x.Status, &body, &x.CursorAt, &x.CursorID, &n, &c, &x.UpdCursorAt, &x.UpdCursorID)
 	x.Categories, x.Devices, x.AlertKinds, x.Body = unlist(cats), unlist(devs), unlist(kinds), json.RawMessage(body)
 	x.Begin, x.End, x.NextAt, x.CreatedAt = optMS(b), optMS(e), fromMS(n), fromMS(c)
 	return x, err
@@ -133,33 +136,16 @@ func (s *DB) DueSubscriptions(ctx context.Context, t time.Time) ([]Subscription,
 	return queryAll(ctx, s, `SELECT `+subCols+` FROM subscriptions WHERE status=0 AND next_at<=? AND (begin_at=0 OR begin_at<=?) ORDER BY next_at`, []any{ms(t), ms(t)}, scanSub)
 }
 
-// NewRecordsFor returns, in created order, up to limit records after the
-// subscription's cursor that it may deliver: its categories and devices, inside the
-// scope of the user it runs as.
-// Only records created before settled are taken: a transaction that started earlier
-// but commits later cannot slip behind the cursor.
-func (s *DB) NewRecordsFor(ctx context.Context, sub Subscription, sc auth.Scope, settled time.Time, limit int) ([]Record, error) {
-	cond, args := recordScope(sc)
-	where := []string{cond, "(records.created_at > ? OR (records.created_at = ? AND records.id > ?))", "records.created_at <= ?"}
-	args = append(args, sub.CursorAt, sub.CursorAt, sub.CursorID, ms(settled))
-	if len(sub.Categories) > 0 {
-		ph := strings.TrimSuffix(strings.Repeat("?,", len(sub.Categories)), ",")
-		where = append(where, "records.type IN ("+ph+")")
-		for _, c := range sub.Categories {
-			args = append(args, c)
-		}
-	}
-	if len(sub.Devices) > 0 {
-		ph := strings.TrimSuffix(strings.Repeat("?,", len(sub.Devices)), ",")
-		where = append(where, "records.device_id IN ("+ph+")")
-		for _, d := range sub.Devices {
-			args = append(args, d)
-		}
-	}
-	return queryAll(ctx, s, `SELECT `+recordCols+` FROM records WHERE `+strings.Join(where, " AND ")+` ORDER BY records.created_at, records.id LIMIT ?`, append(args, limit), scanRecord)
+// RecordFeed is where a records subscription stands in the record feed: its
+// categories and devices, inside the scope of the user it runs as.
+func (sub Subscription) RecordFeed(sc auth.Scope, settled time.Time, limit int) Feed {
+	return Feed{Start: ms(sub.CreatedAt), AddAt: sub.CursorAt, AddID: sub.CursorID, UpdAt: sub.UpdCursorAt, UpdID: sub.UpdCursorID,
+		Types: sub.Categories, Devices: sub.Devices, Scope: sc, Settled: settled, Limit: limit}
 }
 
-// NewAlertsFor is NewRecordsFor for alert feeds: kinds and area.
+// NewAlertsFor returns, in created order, up to limit alerts after an alert feed's
+// cursor: its kinds and area, inside the scope of the user it runs as. Only alerts
+// created before settled are taken.
 func (s *DB) NewAlertsFor(ctx context.Context, sub Subscription, sc auth.Scope, settled time.Time, limit int) ([]Alert, error) {
 	cond, args := alertScope(sc)
 	where := []string{cond, "(alerts.created_at > ? OR (alerts.created_at = ? AND alerts.id > ?))", "alerts.created_at <= ?"}
@@ -177,11 +163,12 @@ func (s *DB) NewAlertsFor(ctx context.Context, sub Subscription, sc auth.Scope, 
 	return queryAll(ctx, s, `SELECT `+alertCols+` FROM alerts WHERE `+strings.Join(where, " AND ")+` ORDER BY alerts.created_at, alerts.id LIMIT ?`, append(args, limit), scanAlert)
 }
 
-// Dispatch records a notification and moves the subscription's cursor past its
-// items in one transaction; with no notification it only schedules the next report.
-func (s *DB) Dispatch(ctx context.Context, sub Subscription, n *Notification, cursorAt int64, cursorID string, next time.Time) error {
+// Dispatch records notifications and moves the subscription's cursors to next in
+// one transaction (only if they still stand where sub read them); with no
+// notification it only schedules the next report.
+func (s *DB) Dispatch(ctx context.Context, sub Subscription, ns []*Notification, next Feed, nextAt time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if n != nil {
+		for _, n := range ns {
 			n.CreatedAt, n.State = now(), "pending"
 			items, _ := json.Marshal(n.Items)
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO notifications (id, sub_id, dept_id, state, attempts, last_error, items, body, created_at, delivered_at)
@@ -189,8 +176,9 @@ func (s *DB) Dispatch(ctx context.Context, sub Subscription, n *Notification, cu
 				return s.dialect.mapErr(err)
 			}
 		}
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE subscriptions SET cursor_at=?, cursor_id=?, next_at=? WHERE id=? AND cursor_at=? AND cursor_id=?`),
-			cursorAt, cursorID, ms(next), sub.ID, sub.CursorAt, sub.CursorID)
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE subscriptions SET cursor_at=?, cursor_id=?, upd_cursor_at=?, upd_cursor_id=?, next_at=?
+			WHERE id=? AND cursor_at=? AND cursor_id=? AND upd_cursor_at=? AND upd_cursor_id=?`),
+			next.AddAt, next.AddID, next.UpdAt, next.UpdID, ms(nextAt), sub.ID, sub.CursorAt, sub.CursorID, sub.UpdCursorAt, sub.UpdCursorID)
 		return err
 	})
 }
