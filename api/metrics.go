@@ -187,6 +187,6 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 // serveMetrics answers GET /metrics (Prometheus scrapes it with a bearer token).
 func serveMetrics(s *Server, c *gin.Context) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(metrics{s}, collectors.NewGoCollector())
+	reg.MustRegister(metrics{s}, cascadeMetrics{s}, collectors.NewGoCollector())
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(c.Writer, c.Request)
 }

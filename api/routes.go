@@ -12,7 +12,7 @@ import (
 // routes is the single table of the API: Handler registers it and the OpenAPI
 // document describes it.
 func routes() []route {
-	return append(apiRoutes(), viidRoutes()...)
+	return append(append(apiRoutes(), viidRoutes()...), cascadeRoutes()...)
 }
 
 func apiRoutes() []route {

@@ -91,6 +91,7 @@ type Server struct {
 	feed           feedHub
 	notifyOnce     sync.Once
 	notifyHTTP     *http.Client
+	cascade        cascadeState // cascade links' run-time state (cascade_link.go)
 }
 
 // pipelines is the live status of every running stream, wherever it runs.

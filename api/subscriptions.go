@@ -20,13 +20,26 @@ import (
 
 var detailTypes = map[string]string{"11": "Person", "12": "Face", "13": "MotorVehicle", "14": "NonMotorVehicle"}
 
-// checkReceiveAddr accepts an http(s) URL without credentials; an IP literal the
+// checkReceiveAddr accepts a notification receiver's address (checkOutbound).
+func (s *Server) checkReceiveAddr(v string) error {
+	if err := s.checkOutbound(v); err != nil {
+		if errors.Is(err, errNotHTTP) {
+			return errors.New("an http(s) URL such as http://host:port/VIID/SubscribeNotifications")
+		}
+		return err
+	}
+	return nil
+}
+
+var errNotHTTP = errors.New("not an http(s) URL without credentials")
+
+// checkOutbound accepts an http(s) URL without credentials; an IP literal the
 // outbound guard refuses is refused now (a name is checked when connecting, after
 // resolution).
-func (s *Server) checkReceiveAddr(v string) error {
+func (s *Server) checkOutbound(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		return errors.New("an http(s) URL such as http://host:port/VIID/SubscribeNotifications")
+		return errNotHTTP
 	}
 	port, _ := strconv.Atoi(u.Port())
 	if port == 0 {

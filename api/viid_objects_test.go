@@ -17,16 +17,7 @@ import (
 
 // viidFace builds a valid Face with its scene image inline (base64), shot at t.
 func viidFace(t *testing.T, device string, shot time.Time, serial int) gat1400.Face {
-	img, err := os.ReadFile(testdata.Media(t, "grace_hopper_512x512.jpg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := gat1400.SourceID(device, gat1400.SourceImage, shot, serial)
-	ts := gat1400.FormatTime(shot)
-	return gat1400.Face{FaceID: gat1400.ContentID(src, gat1400.SubtypeFace, 1), InfoKind: gat1400.InfoKindAuto, SourceID: src, DeviceID: device,
-		Box: gat1400.Box{LeftTopX: 163, LeftTopY: 125, RightBtmX: 366, RightBtmY: 328}, ShotTime: ts, StatusFlags: gat1400.UncertainFlags(),
-		SubImageList: gat1400.NewSubImageList(gat1400.SubImageInfo{ImageID: src, EventSort: gat1400.EventFaceDetection, DeviceID: device,
-			Type: gat1400.ImageScene, FileFormat: gat1400.FormatJpeg, ShotTime: ts, Width: 512, Height: 512, Data: base64.StdEncoding.EncodeToString(img)})}
+	return testdata.VIIDFace(t, device, shot, serial)
 }
 
 func statuses(t *testing.T, out map[string]any) []map[string]any {

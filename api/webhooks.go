@@ -1,11 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -235,31 +233,7 @@ func (s *Server) notifyClient() *http.Client {
 }
 
 // post sends a notification body; a 2xx whose ResponseStatus (if any) is 0 counts.
-// Errors name the address the subscriber gave but not why it could not be reached
-// (refused, timed out, not allowed read the same), so they map no network.
 func (s *Server) post(ctx context.Context, addr string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, addr, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("post to %s: not a valid URL", addr)
-	}
-	req.Header.Set("Content-Type", "application/VIID+JSON;charset=UTF-8")
-	req.Header.Set("User-Identify", s.serverID())
-	resp, err := s.notifyClient().Do(req)
-	if err != nil {
-		slog.Warn("notification delivery failed", "to", addr, "err", err)
-		return fmt.Errorf("post to %s: %s", addr, netguard.Public(err))
-	}
-	defer resp.Body.Close()
-	rb, _ := netguard.ReadAll(resp.Body, 1<<20)
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%s answered %s", addr, resp.Status)
-	}
-	if sts, err := gat1400.DecodeResponseStatuses(rb); err == nil {
-		for _, st := range sts {
-			if st.StatusCode != gat1400.StatusOK {
-				return fmt.Errorf("%s refused it: StatusCode %d %s", addr, st.StatusCode, st.StatusString)
-			}
-		}
-	}
-	return nil
+	_, _, err := s.viidCall(ctx, s.notifyClient(), http.MethodPost, addr, body, false)
+	return err
 }

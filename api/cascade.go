@@ -1,0 +1,229 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cityeye/cityeye/gat1400/digest"
+	"github.com/cityeye/cityeye/store"
+)
+
+// Cascade upward (级联): the platform administrator names superior view libraries
+// this one registers with and pushes records to (cascade_push.go). The password is
+// taken once and never shown again; the superior's address is a target a user
+// names, so it is checked like every outbound address and reached only through
+// the outbound guard.
+
+// cascadeRoutes are the cascade configuration routes and the VIID routes that
+// take what a peer sends us (batch updates, subscription notifications).
+func cascadeRoutes() []route {
+	rs := []route{
+		{http.MethodPost, "/api/v1/cascade/links", "Add a superior view library to register with and push records to (级联)", admin, nil, "CascadeLink", createCascadeLink},
+		{http.MethodGet, "/api/v1/cascade/links", "Superior view libraries and each link's status", admin, nil, "", listCascadeLinks},
+		{http.MethodGet, "/api/v1/cascade/links/:id", "One cascade link and its status", admin, nil, "", getCascadeLink},
+		{http.MethodGet, "/api/v1/cascade/links/:id/batches", "A cascade link's outbox: what went up, what waits, what the superior refused", admin, []string{"state", "limit"}, "", listCascadeBatches},
+		{http.MethodDelete, "/api/v1/cascade/links/:id", "Remove a cascade link and its outbox", admin, nil, "", deleteCascadeLink},
+		{http.MethodPost, "/VIID/SubscribeNotifications", "GA/T 1400 notifications a peer pushes to us: their objects are stored as if POSTed", staff, nil, "", viidReceiveNotifications},
+	}
+	for _, k := range viidKinds {
+		rs = append(rs, route{http.MethodPut, "/VIID/" + k.Path, "Batch update of " + k.Path + " (stored by ID like POST); one ResponseStatusObject each", staff, nil, "", viidPost})
+	}
+	return rs
+}
+
+type cascadeBody struct {
+	Name       string   `json:"name"`
+	URL        string   `json:"url"`
+	DeviceID   string   `json:"device_id"`
+	Username   string   `json:"username"`
+	Password   string   `json:"password"`
+	Types      []string `json:"types"`
+	Areas      []string `json:"areas"`
+	Sharing    []int    `json:"sharing"`
+	KeepaliveS int      `json:"keepalive_s"`
+	Disabled   bool     `json:"disabled"`
+}
+
+// cascadeTypes are the record types a link may push.
+var cascadeTypes = []string{"Face", "Person", "MotorVehicle", "NonMotorVehicle", "Thing", "Scene"}
+
+// superiorURL is the superior's base URL: http(s), no credentials, query or
+// fragment; a trailing /VIID is dropped (requests add it).
+func (s *Server) superiorURL(v string) (string, bool) {
+	u, err := url.Parse(strings.TrimSpace(v))
+	if err != nil || u.RawQuery != "" || u.Fragment != "" || s.checkOutbound(v) != nil {
+		return "", false
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(u.String(), "/"), "/VIID"), true
+}
+
+func createCascadeLink(s *Server, c *gin.Context) {
+	var b cascadeBody
+	if !bindJSON(c, &b) {
+		return
+	}
+	if b.Username == "" {
+		b.Username = b.DeviceID
+	}
+	if b.KeepaliveS == 0 {
+		b.KeepaliveS = 30
+	}
+	base, okURL := s.superiorURL(b.URL)
+	switch {
+	case b.Name == "" || len(b.Name) > 100:
+		fail(c, http.StatusBadRequest, "name", "name: 1 to 100 characters")
+		return
+	case !okURL:
+		fail(c, http.StatusBadRequest, "url", "url: the superior's http(s) base URL such as http://host:port (no credentials; internal addresses only where the administrator allows them)")
+		return
+	case !digest.ValidDeviceID(b.DeviceID):
+		fail(c, http.StatusBadRequest, "device_id", "device_id: this view library's 20-digit ID at the superior")
+		return
+	case b.Password == "" || len(b.Password) > 128:
+		fail(c, http.StatusBadRequest, "password", "password: 1 to 128 characters")
+		return
+	case strings.ContainsAny(b.Username, "\":\r\n") || len(b.Username) > 64:
+		fail(c, http.StatusBadRequest, "username", "username: up to 64 characters, no quotes, colons or line breaks")
+		return
+	case b.KeepaliveS < 1 || b.KeepaliveS > 3600:
+		fail(c, http.StatusBadRequest, "keepalive_s", "keepalive_s: 1 to 3600")
+		return
+	}
+	for _, t := range b.Types {
+		if !slices.Contains(cascadeTypes, t) {
+			fail(c, http.StatusBadRequest, "types", "types: any of "+strings.Join(cascadeTypes, ", "))
+			return
+		}
+	}
+	for _, a := range b.Areas {
+		if !divisionRE.MatchString(a) {
+			fail(c, http.StatusBadRequest, "areas", "areas: 6-digit GB/T 2260 codes such as 441502")
+			return
+		}
+	}
+	for _, v := range b.Sharing {
+		if v < 0 || v > 2 {
+			fail(c, http.StatusBadRequest, "sharing", "sharing: camera sharing attributes 0 (conditional), 1 (unconditional), 2 (not shared)")
+			return
+		}
+	}
+	p := who(c)
+	l := &store.CascadeLink{ID: "cascade-" + newID(), Name: b.Name, URL: base, DeviceID: b.DeviceID, Username: b.Username, Password: b.Password,
+		Types: b.Types, Areas: b.Areas, Sharing: b.Sharing, KeepaliveS: b.KeepaliveS, Enabled: !b.Disabled, CreatedBy: p.User.ID}
+	if err := s.DB.CreateCascadeLink(c, l); err != nil {
+		storeErr(c, err, "cascade link")
+		return
+	}
+	if _, ok := s.audit(c, "cascade.create", l.ID, "", http.StatusCreated, "records up to "+l.URL+" as "+l.DeviceID); !ok {
+		return
+	}
+	c.JSON(http.StatusCreated, s.linkView(c, *l))
+}
+
+// linkView is a link with its status; never its password.
+func (s *Server) linkView(c *gin.Context, l store.CascadeLink) gin.H {
+	counts, err := s.DB.CascadeCounts(c, l.ID)
+	if err != nil {
+		counts = store.CascadeCounts{}
+	}
+	return gin.H{"link": l, "status": s.cascadeRuntime(l.ID).snapshot(), "outbox": counts}
+}
+
+func listCascadeLinks(s *Server, c *gin.Context) {
+	ls, err := s.DB.ListCascadeLinks(c)
+	if err != nil {
+		storeErr(c, err, "cascade links")
+		return
+	}
+	out := []gin.H{}
+	for _, l := range ls {
+		out = append(out, s.linkView(c, l))
+	}
+	c.JSON(http.StatusOK, gin.H{"links": out, "total": len(out)})
+}
+
+func getCascadeLink(s *Server, c *gin.Context) {
+	l, err := s.DB.GetCascadeLink(c, c.Param("id"))
+	if err != nil {
+		storeErr(c, err, "cascade link "+c.Param("id"))
+		return
+	}
+	c.JSON(http.StatusOK, s.linkView(c, l))
+}
+
+func listCascadeBatches(s *Server, c *gin.Context) {
+	if _, err := s.DB.GetCascadeLink(c, c.Param("id")); err != nil {
+		storeErr(c, err, "cascade link "+c.Param("id"))
+		return
+	}
+	off, limit := 0, 100
+	if !pageParams(c, &off, &limit) {
+		return
+	}
+	bs, err := s.DB.ListCascadeBatches(c, c.Param("id"), c.Query("state"), limit)
+	if err != nil {
+		storeErr(c, err, "cascade batches")
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"batches": orEmpty(bs), "total": len(bs)})
+}
+
+func deleteCascadeLink(s *Server, c *gin.Context) {
+	if err := s.DB.DeleteCascadeLink(c, c.Param("id")); err != nil {
+		storeErr(c, err, "cascade link "+c.Param("id"))
+		return
+	}
+	s.dropCascadeRuntime(c.Param("id"))
+	if _, ok := s.audit(c, "cascade.delete", c.Param("id"), "", http.StatusNoContent, ""); !ok {
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// cascadeMetrics are each link's series on /metrics: registered or not, what the
+// superior took and refused, failures, and the outbox backlog.
+type cascadeMetrics struct{ s *Server }
+
+var (
+	mCascadeUp       = prometheus.NewDesc("cityeye_cascade_link_up", "1 while a cascade link is registered with its superior.", []string{"link", "name"}, nil)
+	mCascadePushed   = prometheus.NewDesc("cityeye_cascade_pushed_objects_total", "Objects a superior took from a link since start (updates included).", []string{"link", "name"}, nil)
+	mCascadeRefused  = prometheus.NewDesc("cityeye_cascade_refused_objects_total", "Objects a superior refused since start (not retried).", []string{"link", "name"}, nil)
+	mCascadeFailures = prometheus.NewDesc("cityeye_cascade_failures_total", "Failed registrations, keepalives and pushes of a link since start.", []string{"link", "name"}, nil)
+	mCascadePending  = prometheus.NewDesc("cityeye_cascade_pending_batches", "Outbox batches of a link waiting to go up.", []string{"link", "name"}, nil)
+)
+
+func (m cascadeMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{mCascadeUp, mCascadePushed, mCascadeRefused, mCascadeFailures, mCascadePending} {
+		ch <- d
+	}
+}
+
+func (m cascadeMetrics) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	ls, err := m.s.DB.ListCascadeLinks(ctx)
+	if err != nil {
+		return
+	}
+	for _, l := range ls {
+		st := m.s.cascadeRuntime(l.ID).snapshot()
+		up := 0.0
+		if st.Registered {
+			up = 1
+		}
+		ch <- prometheus.MustNewConstMetric(mCascadeUp, prometheus.GaugeValue, up, l.ID, l.Name)
+		ch <- prometheus.MustNewConstMetric(mCascadePushed, prometheus.CounterValue, float64(st.Pushed), l.ID, l.Name)
+		ch <- prometheus.MustNewConstMetric(mCascadeRefused, prometheus.CounterValue, float64(st.Refused), l.ID, l.Name)
+		ch <- prometheus.MustNewConstMetric(mCascadeFailures, prometheus.CounterValue, float64(st.Failures), l.ID, l.Name)
+		if n, err := m.s.DB.CascadeCounts(ctx, l.ID); err == nil {
+			ch <- prometheus.MustNewConstMetric(mCascadePending, prometheus.GaugeValue, float64(n.Pending), l.ID, l.Name)
+		}
+	}
+}
