@@ -3,16 +3,23 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cityeye/cityeye/api"
+	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/netguard"
 	"github.com/cityeye/cityeye/testdata/testkit"
 )
@@ -133,5 +140,81 @@ func TestCascadeRedirectNotFollowed(t *testing.T) {
 	})
 	if n := hits.Load(); n != 0 || st["registered"] != false {
 		t.Errorf("the redirect was followed: %d connections to its target, registered %v", n, st["registered"])
+	}
+}
+
+// "Never twice" across a crash: the lower library can lose the superior's answer
+// (it crashed, or the connection broke, after the superior stored the objects and
+// before the batch was marked delivered). The batch is then pushed again, whole;
+// the superior stores by object ID, so it holds each object once. Here a gateway
+// in front of a real CityEye superior drops the answer to the first push.
+func TestCascadePushRepeatedAfterLostAnswerIsStoredOnce(t *testing.T) {
+	sup := newFixture(t)
+	sup.must("POST", "/api/v1/viid/peers", "market_admin", `{"device_id":"44150200005030000002","user_id":"market_op","password":"`+cascadePassword+`"}`, 201)
+	target, _ := url.Parse(sup.url)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	seen := map[string]int{} // FaceID → times it reached the superior
+	var drop atomic.Int32
+	drop.Store(1)
+	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		isPush := r.URL.Path == "/VIID/Faces"
+		if isPush {
+			b, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(b))
+			var env struct {
+				FaceListObject struct{ FaceObject []gat1400.Face }
+			}
+			json.Unmarshal(b, &env)
+			mu.Lock()
+			for _, fc := range env.FaceListObject.FaceObject {
+				seen[fc.FaceID]++
+			}
+			mu.Unlock()
+		}
+		rec := httptest.NewRecorder()
+		rp.ServeHTTP(rec, r)
+		if isPush && drop.Add(-1) >= 0 {
+			http.Error(w, "gateway lost the answer", http.StatusBadGateway)
+			return
+		}
+		for k, vs := range rec.Header() {
+			w.Header()[k] = vs
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	t.Cleanup(gateway.Close)
+
+	f := newFixture(t)
+	cam := f.viidPeer(t)
+	cam.register("s3cret-pass", false)
+	body := strings.Replace(cascadeLinkBody(gateway.URL), `"sharing":[1],`, "", 1)
+	id := f.must("POST", "/api/v1/cascade/links", "admin", body, 201)["link"].(map[string]any)["id"].(string)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	f.srv.RunCascade(ctx, 50*time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	shot := time.Date(2026, 11, 22, 9, 0, 0, 0, gat1400.Location)
+	faces := []any{viidFace(t, "44150200001190000007", shot, 1), viidFace(t, "44150200001190000007", shot, 2)}
+	cam.do("POST", "/VIID/Faces", faceList(faces...))
+	var batches []any
+	testkit.WaitFor(t, 20*time.Second, "the batch delivered", func() bool {
+		batches = f.must("GET", "/api/v1/cascade/links/"+id+"/batches?state=delivered", "admin", "", 200)["batches"].([]any)
+		return len(batches) == 1
+	})
+	if n := batches[0].(map[string]any)["attempts"]; n != 2.0 {
+		t.Errorf("batch pushed in %v attempts, want 2 (the first answer lost)", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, x := range faces {
+		id := x.(gat1400.Face).FaceID
+		if seen[id] != 2 {
+			t.Errorf("face %s reached the superior %d times, want 2", id, seen[id])
+		}
+	}
+	if total := sup.must("GET", "/api/v1/records?type=Face", "market_op", "", 200)["total"]; total != 2.0 {
+		t.Errorf("the superior holds %v faces, want 2", total)
 	}
 }
