@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -91,6 +92,21 @@ func countingListener(t *testing.T, h http.Handler) (string, *atomic.Int64) {
 	return l.Addr().String(), &n
 }
 
+// runUntilFailure runs the cascade until link id fails or the listener behind
+// hits is reached, and returns the link's status.
+func runUntilFailure(t *testing.T, f *fixture, id string, hits *atomic.Int64) map[string]any {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	f.srv.RunCascade(ctx, 20*time.Millisecond)
+	var st map[string]any
+	testkit.WaitFor(t, 10*time.Second, "the link to fail or reach the listener", func() bool {
+		st = f.must("GET", "/api/v1/cascade/links/"+id, "admin", "", 200)["status"].(map[string]any)
+		return st["failures"].(float64) > 0 || hits.Load() > 0
+	})
+	return st
+}
+
 // Attack: a superior's URL is an address someone names, so it is a way into the
 // internal network. Internal IP literals are refused when configured; a name that
 // resolves to an internal address gets no connection; a superior that redirects
@@ -105,14 +121,7 @@ func TestCascadeSuperiorURLIsGuarded(t *testing.T) {
 	inside, hits := countingListener(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
 	_, port, _ := net.SplitHostPort(inside)
 	id := f.must("POST", "/api/v1/cascade/links", "admin", cascadeLinkBody("http://localhost:"+port), 201)["link"].(map[string]any)["id"].(string)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	f.srv.RunCascade(ctx, 20*time.Millisecond)
-	var st map[string]any
-	testkit.WaitFor(t, 10*time.Second, "the link to fail or connect", func() bool {
-		st = f.must("GET", "/api/v1/cascade/links/"+id, "admin", "", 200)["status"].(map[string]any)
-		return st["failures"].(float64) > 0 || hits.Load() > 0
-	})
+	st := runUntilFailure(t, f, id, hits)
 	if n := hits.Load(); n != 0 {
 		t.Errorf("a name resolving to loopback got %d connections", n)
 	}
@@ -130,14 +139,7 @@ func TestCascadeRedirectNotFollowed(t *testing.T) {
 		http.Redirect(w, r, "http://"+target+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	id := f.must("POST", "/api/v1/cascade/links", "admin", cascadeLinkBody("http://"+superior), 201)["link"].(map[string]any)["id"].(string)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	f.srv.RunCascade(ctx, 20*time.Millisecond)
-	var st map[string]any
-	testkit.WaitFor(t, 10*time.Second, "the link to fail or reach the redirect's target", func() bool {
-		st = f.must("GET", "/api/v1/cascade/links/"+id, "admin", "", 200)["status"].(map[string]any)
-		return st["failures"].(float64) > 0 || hits.Load() > 0
-	})
+	st := runUntilFailure(t, f, id, hits)
 	if n := hits.Load(); n != 0 || st["registered"] != false {
 		t.Errorf("the redirect was followed: %d connections to its target, registered %v", n, st["registered"])
 	}
@@ -216,5 +218,9 @@ func TestCascadePushRepeatedAfterLostAnswerIsStoredOnce(t *testing.T) {
 	}
 	if total := sup.must("GET", "/api/v1/records?type=Face", "market_op", "", 200)["total"]; total != 2.0 {
 		t.Errorf("the superior holds %v faces, want 2", total)
+	}
+	// every push attempt of data out of the platform is in the audit trail
+	if pushes := f.auditEntries("limit=100&action=cascade.push&target=" + id); len(pushes) != 2 || !strings.Contains(fmt.Sprint(pushes[0]["detail"]), gateway.URL) {
+		t.Errorf("%d cascade pushes audited, want 2: %v", len(pushes), pushes)
 	}
 }
