@@ -125,20 +125,21 @@ func (s *Server) linkClient(rt *linkRuntime, l store.CascadeLink) *http.Client {
 var errSession = errors.New("not signed in there (register again)")
 
 // viidCall sends a VIID request and checks the answer: a 2xx whose
-// ResponseStatusObjects (if any) are StatusCode 0, or, with perObject, the IDs of
-// those that are not. Errors name the address but not why it could not be reached
+// ResponseStatusObjects (if any) are StatusCode 0. For a batch of objects (ids,
+// in the order sent) the refused ones are returned instead: by each status's Id,
+// or by its position where the peer leaves Id out. Errors name the address but not why it could not be reached
 // (netguard.Public), so they map no network.
-func (s *Server) viidCall(ctx context.Context, c *http.Client, method, addr string, body []byte, perObject bool) (refused []string, status int, err error) {
+func (s *Server) viidCall(ctx context.Context, c *http.Client, method, addr string, body []byte, ids []string) (refused []string, status int, err error) {
 	req, err := http.NewRequestWithContext(ctx, method, addr, bytes.NewReader(body))
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s %s: not a valid URL", method, addr)
 	}
 	req.Header.Set("Content-Type", "application/VIID+JSON;charset=UTF-8")
 	req.Header.Set("User-Identify", s.serverID())
-	return s.viidExchange(c, req, perObject)
+	return s.viidExchange(c, req, ids)
 }
 
-func (s *Server) viidExchange(c *http.Client, req *http.Request, perObject bool) (refused []string, status int, err error) {
+func (s *Server) viidExchange(c *http.Client, req *http.Request, ids []string) (refused []string, status int, err error) {
 	addr := req.URL.String()
 	resp, err := c.Do(req)
 	if err != nil {
@@ -154,14 +155,18 @@ func (s *Server) viidExchange(c *http.Client, req *http.Request, perObject bool)
 		return nil, resp.StatusCode, fmt.Errorf("%s answered %s", addr, resp.Status)
 	}
 	if sts, err := gat1400.DecodeResponseStatuses(rb); err == nil {
-		for _, st := range sts {
-			if st.StatusCode == gat1400.StatusOK {
-				continue
+		for i, st := range sts {
+			id := st.ID
+			if id == "" && len(sts) == len(ids) {
+				id = ids[i]
 			}
-			if !perObject || st.ID == "" {
+			switch {
+			case st.StatusCode == gat1400.StatusOK:
+			case ids == nil || id == "":
 				return nil, resp.StatusCode, fmt.Errorf("%s refused it: StatusCode %d %s", addr, st.StatusCode, st.StatusString)
+			default:
+				refused = append(refused, id)
 			}
-			refused = append(refused, st.ID)
 		}
 	}
 	return refused, resp.StatusCode, nil
@@ -171,25 +176,25 @@ func (s *Server) viidExchange(c *http.Client, req *http.Request, perObject bool)
 // the Digest challenge answered by the client.
 func (s *Server) cascadeRegister(ctx context.Context, c *http.Client, l store.CascadeLink) error {
 	body, _ := json.Marshal(map[string]any{"RegisterObject": map[string]any{"DeviceID": l.DeviceID}})
-	_, _, err := s.linkCall(ctx, c, l, http.MethodPost, "/VIID/System/Register", body, false)
+	_, _, err := s.linkCall(ctx, c, l, http.MethodPost, "/VIID/System/Register", body, nil)
 	return err
 }
 
 func (s *Server) cascadeKeepalive(ctx context.Context, c *http.Client, l store.CascadeLink) error {
 	body, _ := json.Marshal(map[string]any{"KeepaliveObject": map[string]any{"DeviceID": l.DeviceID}})
-	_, _, err := s.linkCall(ctx, c, l, http.MethodPost, "/VIID/System/Keepalive", body, false)
+	_, _, err := s.linkCall(ctx, c, l, http.MethodPost, "/VIID/System/Keepalive", body, nil)
 	return err
 }
 
 // linkCall is viidCall to the superior as the link's device (User-Identify).
-func (s *Server) linkCall(ctx context.Context, c *http.Client, l store.CascadeLink, method, path string, body []byte, perObject bool) ([]string, int, error) {
+func (s *Server) linkCall(ctx context.Context, c *http.Client, l store.CascadeLink, method, path string, body []byte, ids []string) ([]string, int, error) {
 	req, err := http.NewRequestWithContext(ctx, method, l.URL+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s %s: not a valid URL", method, l.URL+path)
 	}
 	req.Header.Set("Content-Type", "application/VIID+JSON;charset=UTF-8")
 	req.Header.Set("User-Identify", l.DeviceID)
-	return s.viidExchange(c, req, perObject)
+	return s.viidExchange(c, req, ids)
 }
 
 // RunCascade runs every enabled link every interval until ctx ends: register,

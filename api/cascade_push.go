@@ -55,15 +55,15 @@ func (s *Server) pushBatch1(ctx context.Context, rt *linkRuntime, c *http.Client
 		return err
 	}
 	for _, g := range groups {
-		for _, chunk := range chunks(g) {
-			env, _ := json.Marshal(map[string]any{g.kind.Object + "ListObject": map[string]any{g.kind.Object + "Object": chunk}})
+		for _, ch := range chunks(g) {
+			env, _ := json.Marshal(map[string]any{g.kind.Object + "ListObject": map[string]any{g.kind.Object + "Object": ch.bodies}})
 			method := http.MethodPost
 			if g.update {
 				method = http.MethodPut
 			}
-			ref, status, err := s.linkCall(ctx, c, l, method, "/VIID/"+g.kind.Path, env, true)
+			ref, status, err := s.linkCall(ctx, c, l, method, "/VIID/"+g.kind.Path, env, ch.ids)
 			if g.update && (status == http.StatusNotFound || status == http.StatusMethodNotAllowed) {
-				ref, _, err = s.linkCall(ctx, c, l, http.MethodPost, "/VIID/"+g.kind.Path, env, true)
+				ref, _, err = s.linkCall(ctx, c, l, http.MethodPost, "/VIID/"+g.kind.Path, env, ch.ids)
 			}
 			if err != nil {
 				return err
@@ -131,18 +131,15 @@ func (s *Server) groupBatch(ctx context.Context, b store.CascadeBatch) ([]*pushG
 }
 
 // chunks splits a group's objects into requests under CascadeMaxRequest.
-func chunks(g *pushGroup) [][]json.RawMessage {
-	var out [][]json.RawMessage
-	var cur []json.RawMessage
+func chunks(g *pushGroup) []*pushGroup {
+	var out []*pushGroup
 	size := 0
-	for _, body := range g.bodies {
-		if len(cur) > 0 && size+len(body) > CascadeMaxRequest-256 {
-			out, cur, size = append(out, cur), nil, 0
+	for i, body := range g.bodies {
+		if len(out) == 0 || size+len(body) > CascadeMaxRequest-256 {
+			out, size = append(out, &pushGroup{kind: g.kind, update: g.update}), 0
 		}
-		cur, size = append(cur, body), size+len(body)+1
-	}
-	if len(cur) > 0 {
-		out = append(out, cur)
+		cur := out[len(out)-1]
+		cur.ids, cur.bodies, size = append(cur.ids, g.ids[i]), append(cur.bodies, body), size+len(body)+1
 	}
 	return out
 }

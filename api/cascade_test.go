@@ -200,27 +200,44 @@ func TestCascadePushRepeatedAfterLostAnswerIsStoredOnce(t *testing.T) {
 	shot := time.Date(2026, 11, 22, 9, 0, 0, 0, gat1400.Location)
 	faces := []any{viidFace(t, "44150200001190000007", shot, 1), viidFace(t, "44150200001190000007", shot, 2)}
 	cam.do("POST", "/VIID/Faces", faceList(faces...))
+	// the faces may go up in one batch or two; the first push's answer is lost
 	var batches []any
-	testkit.WaitFor(t, 20*time.Second, "the batch delivered", func() bool {
-		batches = f.must("GET", "/api/v1/cascade/links/"+id+"/batches?state=delivered", "admin", "", 200)["batches"].([]any)
-		return len(batches) == 1
+	testkit.WaitFor(t, 20*time.Second, "every face up and every batch delivered", func() bool {
+		batches = f.must("GET", "/api/v1/cascade/links/"+id+"/batches", "admin", "", 200)["batches"].([]any)
+		up := 0
+		for _, b := range batches {
+			if b.(map[string]any)["state"] == "delivered" {
+				up += len(b.(map[string]any)["adds"].([]any))
+			}
+		}
+		return up == len(faces)
 	})
-	if n := batches[0].(map[string]any)["attempts"]; n != 2.0 {
-		t.Errorf("batch pushed in %v attempts, want 2 (the first answer lost)", n)
+	attempts := 0
+	for _, b := range batches {
+		attempts += int(b.(map[string]any)["attempts"].(float64))
+	}
+	if attempts != len(batches)+1 {
+		t.Errorf("%d batches pushed in %d attempts, want one more (the lost answer)", len(batches), attempts)
 	}
 	mu.Lock()
-	defer mu.Unlock()
+	twice := 0
 	for _, x := range faces {
 		id := x.(gat1400.Face).FaceID
-		if seen[id] != 2 {
-			t.Errorf("face %s reached the superior %d times, want 2", id, seen[id])
+		if seen[id] == 2 {
+			twice++
+		} else if seen[id] != 1 {
+			t.Errorf("face %s reached the superior %d times", id, seen[id])
 		}
+	}
+	mu.Unlock()
+	if twice == 0 {
+		t.Errorf("no face was pushed again after the lost answer: %v", seen)
 	}
 	if total := sup.must("GET", "/api/v1/records?type=Face", "market_op", "", 200)["total"]; total != 2.0 {
 		t.Errorf("the superior holds %v faces, want 2", total)
 	}
 	// every push attempt of data out of the platform is in the audit trail
-	if pushes := f.auditEntries("limit=100&action=cascade.push&target=" + id); len(pushes) != 2 || !strings.Contains(fmt.Sprint(pushes[0]["detail"]), gateway.URL) {
-		t.Errorf("%d cascade pushes audited, want 2: %v", len(pushes), pushes)
+	if pushes := f.auditEntries("limit=100&action=cascade.push&target=" + id); len(pushes) != attempts || !strings.Contains(fmt.Sprint(pushes[0]["detail"]), gateway.URL) {
+		t.Errorf("%d cascade pushes audited for %d attempts: %v", len(pushes), attempts, pushes)
 	}
 }

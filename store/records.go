@@ -105,7 +105,8 @@ func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err 
 				// The insert conflicted, yet no record has this track: another has this ID.
 				return fmt.Errorf("%w: record %s exists for another track than %s", ErrConflict, r.ID, r.TrackKey)
 			}
-			r.CreatedAt, r.UpdatedAt = now(), now()
+			r.CreatedAt = now()
+			r.UpdatedAt = r.CreatedAt // equal: a record not changed since is no update (feed.go)
 			res, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (id, type, device_id, task_id, dept_id, admin_division, grant_id, track_key, shot_time, score, body, images, created_at, updated_at,
 				plate_no, plate_color, vehicle_color, vehicle_class, longitude, latitude, coat_color, trousers_color, gender, age_band)
 				VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`), r.ID, r.Type, r.DeviceID, r.TaskID, r.DeptID, r.Division, r.GrantID, r.TrackKey, ms(r.ShotTime), r.Score, string(r.Body), string(imgs), ms(r.CreatedAt), ms(r.UpdatedAt),
