@@ -29,6 +29,7 @@ func cascadeRoutes() []route {
 		{http.MethodGet, "/api/v1/cascade/links", "Superior view libraries and each link's status", admin, nil, "", listCascadeLinks},
 		{http.MethodGet, "/api/v1/cascade/links/:id", "One cascade link and its status", admin, nil, "", getCascadeLink},
 		{http.MethodGet, "/api/v1/cascade/links/:id/batches", "A cascade link's outbox: what went up, what waits, what the superior refused", admin, []string{"state", "limit"}, "", listCascadeBatches},
+		{http.MethodPatch, "/api/v1/cascade/links/:id", "Change a cascade link (password, address, rules, disabled); it keeps its cursor and outbox", admin, nil, "CascadeLink", updateCascadeLink},
 		{http.MethodDelete, "/api/v1/cascade/links/:id", "Remove a cascade link and its outbox", admin, nil, "", deleteCascadeLink},
 		{http.MethodPost, "/VIID/SubscribeNotifications", "GA/T 1400 notifications a peer pushes to us: their objects are stored as if POSTed", staff, nil, "", viidReceiveNotifications},
 	}
@@ -65,66 +66,94 @@ func (s *Server) superiorURL(v string) (string, bool) {
 }
 
 func createCascadeLink(s *Server, c *gin.Context) {
-	var b cascadeBody
+	b := cascadeBody{KeepaliveS: 30}
 	if !bindJSON(c, &b) {
 		return
 	}
-	if b.Username == "" {
-		b.Username = b.DeviceID
-	}
-	if b.KeepaliveS == 0 {
-		b.KeepaliveS = 30
-	}
-	base, okURL := s.superiorURL(b.URL)
-	switch {
-	case b.Name == "" || len(b.Name) > 100:
-		fail(c, http.StatusBadRequest, "name", "name: 1 to 100 characters")
-		return
-	case !okURL:
-		fail(c, http.StatusBadRequest, "url", "url: the superior's http(s) base URL such as http://host:port (no credentials; internal addresses only where the administrator allows them)")
-		return
-	case !digest.ValidDeviceID(b.DeviceID):
-		fail(c, http.StatusBadRequest, "device_id", "device_id: this view library's 20-digit ID at the superior")
-		return
-	case b.Password == "" || len(b.Password) > 128:
-		fail(c, http.StatusBadRequest, "password", "password: 1 to 128 characters")
-		return
-	case strings.ContainsAny(b.Username, "\":\r\n") || len(b.Username) > 64:
-		fail(c, http.StatusBadRequest, "username", "username: up to 64 characters, no quotes, colons or line breaks")
-		return
-	case b.KeepaliveS < 1 || b.KeepaliveS > 3600:
-		fail(c, http.StatusBadRequest, "keepalive_s", "keepalive_s: 1 to 3600")
+	l, ok := s.checkLink(c, b)
+	if !ok {
 		return
 	}
-	for _, t := range b.Types {
-		if !slices.Contains(cascadeTypes, t) {
-			fail(c, http.StatusBadRequest, "types", "types: any of "+strings.Join(cascadeTypes, ", "))
-			return
-		}
-	}
-	for _, a := range b.Areas {
-		if !divisionRE.MatchString(a) {
-			fail(c, http.StatusBadRequest, "areas", "areas: 6-digit GB/T 2260 codes such as 441502")
-			return
-		}
-	}
-	for _, v := range b.Sharing {
-		if v < 0 || v > 2 {
-			fail(c, http.StatusBadRequest, "sharing", "sharing: camera sharing attributes 0 (conditional), 1 (unconditional), 2 (not shared)")
-			return
-		}
-	}
-	p := who(c)
-	l := &store.CascadeLink{ID: "cascade-" + newID(), Name: b.Name, URL: base, DeviceID: b.DeviceID, Username: b.Username, Password: b.Password,
-		Types: b.Types, Areas: b.Areas, Sharing: b.Sharing, KeepaliveS: b.KeepaliveS, Enabled: !b.Disabled, CreatedBy: p.User.ID}
-	if err := s.DB.CreateCascadeLink(c, l); err != nil {
+	l.ID, l.CreatedBy = "cascade-"+newID(), who(c).User.ID
+	if err := s.DB.CreateCascadeLink(c, &l); err != nil {
 		storeErr(c, err, "cascade link")
 		return
 	}
 	if _, ok := s.audit(c, "cascade.create", l.ID, "", http.StatusCreated, "records up to "+l.URL+" as "+l.DeviceID); !ok {
 		return
 	}
-	c.JSON(http.StatusCreated, s.linkView(c, *l))
+	c.JSON(http.StatusCreated, s.linkView(c, l))
+}
+
+// updateCascadeLink changes the fields sent (a new password, address, rules, or
+// disabled); the link keeps its place in the record feed and its outbox.
+func updateCascadeLink(s *Server, c *gin.Context) {
+	old, err := s.DB.GetCascadeLink(c, c.Param("id"))
+	if err != nil {
+		storeErr(c, err, "cascade link "+c.Param("id"))
+		return
+	}
+	b := cascadeBody{Name: old.Name, URL: old.URL, DeviceID: old.DeviceID, Username: old.Username, Password: old.Password,
+		Types: old.Types, Areas: old.Areas, Sharing: old.Sharing, KeepaliveS: old.KeepaliveS, Disabled: !old.Enabled}
+	if !bindJSON(c, &b) {
+		return
+	}
+	l, ok := s.checkLink(c, b)
+	if !ok {
+		return
+	}
+	l.ID, l.CreatedBy, l.CreatedAt = old.ID, old.CreatedBy, old.CreatedAt
+	if err := s.DB.UpdateCascadeLink(c, l); err != nil {
+		storeErr(c, err, "cascade link "+l.ID)
+		return
+	}
+	if _, ok := s.audit(c, "cascade.update", l.ID, "", http.StatusOK, "records up to "+l.URL+" as "+l.DeviceID); !ok {
+		return
+	}
+	c.JSON(http.StatusOK, s.linkView(c, l))
+}
+
+// checkLink validates a link's settings, answering the first bad field.
+func (s *Server) checkLink(c *gin.Context, b cascadeBody) (store.CascadeLink, bool) {
+	if b.Username == "" {
+		b.Username = b.DeviceID
+	}
+	base, okURL := s.superiorURL(b.URL)
+	bad := func(field, msg string) (store.CascadeLink, bool) {
+		fail(c, http.StatusBadRequest, field, msg)
+		return store.CascadeLink{}, false
+	}
+	switch {
+	case b.Name == "" || len(b.Name) > 100:
+		return bad("name", "name: 1 to 100 characters")
+	case !okURL:
+		return bad("url", "url: the superior's http(s) base URL such as http://host:port (no credentials; internal addresses only where the administrator allows them)")
+	case !digest.ValidDeviceID(b.DeviceID):
+		return bad("device_id", "device_id: this view library's 20-digit ID at the superior")
+	case b.Password == "" || len(b.Password) > 128:
+		return bad("password", "password: 1 to 128 characters")
+	case strings.ContainsAny(b.Username, "\":\r\n") || len(b.Username) > 64:
+		return bad("username", "username: up to 64 characters, no quotes, colons or line breaks")
+	case b.KeepaliveS < 1 || b.KeepaliveS > 3600:
+		return bad("keepalive_s", "keepalive_s: 1 to 3600")
+	}
+	for _, t := range b.Types {
+		if !slices.Contains(cascadeTypes, t) {
+			return bad("types", "types: any of "+strings.Join(cascadeTypes, ", "))
+		}
+	}
+	for _, a := range b.Areas {
+		if !divisionRE.MatchString(a) {
+			return bad("areas", "areas: 6-digit GB/T 2260 codes such as 441502")
+		}
+	}
+	for _, v := range b.Sharing {
+		if v < 0 || v > 2 {
+			return bad("sharing", "sharing: camera sharing attributes 0 (conditional), 1 (unconditional), 2 (not shared)")
+		}
+	}
+	return store.CascadeLink{Name: b.Name, URL: base, DeviceID: b.DeviceID, Username: b.Username, Password: b.Password,
+		Types: b.Types, Areas: b.Areas, Sharing: b.Sharing, KeepaliveS: b.KeepaliveS, Enabled: !b.Disabled}, true
 }
 
 // linkView is a link with its status; never its password.

@@ -66,9 +66,20 @@ func TestCascadeLinkConfiguration(t *testing.T) {
 	if !strings.Contains(audit, id) {
 		t.Errorf("the link's creation is not audited: %s", audit)
 	}
+	// a new password and the link paused; the rest stays
+	f.must("PATCH", "/api/v1/cascade/links/"+id, "police_admin", `{"disabled":true}`, 403)
+	if out := f.must("PATCH", "/api/v1/cascade/links/"+id, "admin", `{"keepalive_s":0}`, 400); out["field"] != "keepalive_s" {
+		t.Errorf("bad keepalive_s in a change: %v", out)
+	}
+	const newPassword = "rotated-pass-2027"
+	code, changed := f.raw("PATCH", "/api/v1/cascade/links/"+id, "admin", `{"password":"`+newPassword+`","disabled":true}`)
+	if code != 200 || strings.Contains(changed, newPassword) || !strings.Contains(changed, `"enabled":false`) || !strings.Contains(changed, `"areas":["441502"]`) {
+		t.Errorf("change: %d %s", code, changed)
+	}
 	for _, name := range []string{"c.db", "c.db-wal"} {
-		if b, _ := os.ReadFile(filepath.Join(f.dir, name)); bytes.Contains(b, []byte(cascadePassword)) {
-			t.Errorf("the password is in %s in clear", name)
+		b, _ := os.ReadFile(filepath.Join(f.dir, name))
+		if bytes.Contains(b, []byte(cascadePassword)) || bytes.Contains(b, []byte(newPassword)) {
+			t.Errorf("a password is in %s in clear", name)
 		}
 	}
 	f.must("DELETE", "/api/v1/cascade/links/"+id, "admin", "", 204)

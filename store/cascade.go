@@ -54,15 +54,27 @@ func linkKey(id string) string { return "cascade:" + id }
 func (s *DB) CreateCascadeLink(ctx context.Context, l *CascadeLink) error {
 	l.CreatedAt = now()
 	at := ms(l.CreatedAt)
-	sharing := make([]string, len(l.Sharing))
-	for i, v := range l.Sharing {
-		sharing[i] = strconv.Itoa(v)
-	}
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO cascade_links (id, name, url, device_id, username, password, types, areas, sharing, keepalive_s, enabled,
 		start_at, cursor_at, cursor_id, upd_cursor_at, upd_cursor_id, created_by, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,'',?,'',?,?)`),
-		l.ID, l.Name, l.URL, l.DeviceID, l.Username, s.sealURL(linkKey(l.ID), l.Password), list(l.Types), list(l.Areas), list(sharing), l.KeepaliveS, l.Enabled,
+		l.ID, l.Name, l.URL, l.DeviceID, l.Username, s.sealURL(linkKey(l.ID), l.Password), list(l.Types), list(l.Areas), list(sharingList(l.Sharing)), l.KeepaliveS, l.Enabled,
 		at, at, at, l.CreatedBy, at)
 	return s.dialect.mapErr(err)
+}
+
+// UpdateCascadeLink changes a link's settings; its cursors and outbox stay.
+func (s *DB) UpdateCascadeLink(ctx context.Context, l CascadeLink) error {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE cascade_links SET name=?, url=?, device_id=?, username=?, password=?, types=?, areas=?, sharing=?,
+		keepalive_s=?, enabled=? WHERE id=?`), l.Name, l.URL, l.DeviceID, l.Username, s.sealURL(linkKey(l.ID), l.Password), list(l.Types), list(l.Areas),
+		list(sharingList(l.Sharing)), l.KeepaliveS, l.Enabled, l.ID)
+	return affected(res, err)
+}
+
+func sharingList(v []int) []string {
+	out := make([]string, len(v))
+	for i, x := range v {
+		out[i] = strconv.Itoa(x)
+	}
+	return out
 }
 
 const linkCols = `id, name, url, device_id, username, password, types, areas, sharing, keepalive_s, enabled, start_at, cursor_at, cursor_id, upd_cursor_at, upd_cursor_id, created_by, created_at`
