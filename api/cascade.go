@@ -205,11 +205,18 @@ func listCascadeBatches(s *Server, c *gin.Context) {
 }
 
 func deleteCascadeLink(s *Server, c *gin.Context) {
-	if err := s.DB.DeleteCascadeLink(c, c.Param("id")); err != nil {
+	l, err := s.DB.GetCascadeLink(c, c.Param("id"))
+	if err == nil {
+		err = s.DB.DeleteCascadeLink(c, l.ID)
+	}
+	if err != nil {
 		storeErr(c, err, "cascade link "+c.Param("id"))
 		return
 	}
-	s.dropCascadeRuntime(c.Param("id"))
+	if rt := s.cascadeRuntime(l.ID); rt.snapshot().Registered {
+		go s.cascadeUnregister(context.WithoutCancel(c.Request.Context()), rt, l)
+	}
+	s.dropCascadeRuntime(l.ID)
 	if _, ok := s.audit(c, "cascade.delete", c.Param("id"), "", http.StatusNoContent, ""); !ok {
 		return
 	}

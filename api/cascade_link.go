@@ -186,6 +186,18 @@ func (s *Server) cascadeKeepalive(ctx context.Context, c *http.Client, l store.C
 	return err
 }
 
+// cascadeUnregister signs out at the superior (best effort: the superior's session
+// expires anyway) and forgets the session.
+func (s *Server) cascadeUnregister(ctx context.Context, rt *linkRuntime, l store.CascadeLink) {
+	body, _ := json.Marshal(map[string]any{"UnRegisterObject": map[string]any{"DeviceID": l.DeviceID}})
+	if _, _, err := s.linkCall(ctx, s.linkClient(rt, l), l, http.MethodPost, "/VIID/System/UnRegister", body, nil); err != nil {
+		slog.Info("cascade unregister", "link", l.ID, "err", err)
+	}
+	rt.mu.Lock()
+	rt.registered = false
+	rt.mu.Unlock()
+}
+
 // linkCall is viidCall to the superior as the link's device (User-Identify).
 func (s *Server) linkCall(ctx context.Context, c *http.Client, l store.CascadeLink, method, path string, body []byte, ids []string) ([]string, int, error) {
 	req, err := http.NewRequestWithContext(ctx, method, l.URL+path, bytes.NewReader(body))
@@ -211,12 +223,16 @@ func (s *Server) RunCascade(ctx context.Context, every time.Duration) {
 			}
 			for _, l := range ls {
 				rt := s.cascadeRuntime(l.ID)
-				if !l.Enabled || !rt.busy.CompareAndSwap(false, true) {
+				if (!l.Enabled && !rt.snapshot().Registered) || !rt.busy.CompareAndSwap(false, true) {
 					continue
 				}
 				go func() {
 					defer rt.busy.Store(false)
-					s.cascadeStep(ctx, rt, l)
+					if l.Enabled {
+						s.cascadeStep(ctx, rt, l)
+					} else {
+						s.cascadeUnregister(ctx, rt, l) // paused: sign out at the superior
+					}
 				}()
 			}
 			select {

@@ -271,5 +271,25 @@ func TestCascadeToSuperiorProcess(t *testing.T) {
 		t.Errorf("%d snapshots on the city's disk for %d faces", files, len(want))
 	}
 	st := dist.linkStatus(linkID)
-	t.Logf("%d faces up in %d batches; after the district's restart: registered %v, %v pushed", len(want), len(batches.Batches), st["registered"], st["pushed_objects"])
+	defer t.Logf("%d faces up in %d batches; after the district's restart: registered %v, %v pushed", len(want), len(batches.Batches), st["registered"], st["pushed_objects"])
+
+	// paused, the district signs out at the city
+	online := func() bool {
+		var out struct {
+			Peers []struct {
+				Online bool `json:"online"`
+			} `json:"peers"`
+		}
+		city.get("/api/v1/viid/peers", &out)
+		return len(out.Peers) == 1 && out.Peers[0].Online
+	}
+	if !online() {
+		t.Errorf("the district is not online at the city while its link runs")
+	}
+	resp := dist.request(http.MethodPatch, dist.url+"/api/v1/cascade/links/"+linkID, strings.NewReader(`{"disabled":true}`))
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("pause the link: %s", resp.Status)
+	}
+	testkit.WaitFor(t, 10*time.Second, "the district to sign out at the city", func() bool { return !online() })
 }
