@@ -124,27 +124,23 @@ func (s *Server) linkClient(rt *linkRuntime, l store.CascadeLink) *http.Client {
 // it): register again.
 var errSession = errors.New("not signed in there (register again)")
 
-// viidCall sends a VIID request and checks the answer: a 2xx whose
-// ResponseStatusObjects (if any) are StatusCode 0. For a batch of objects (ids,
-// in the order sent) the refused ones are returned instead: by each status's Id,
-// or by its position where the peer leaves Id out. Errors name the address but not why it could not be reached
-// (netguard.Public), so they map no network.
-func (s *Server) viidCall(ctx context.Context, c *http.Client, method, addr string, body []byte, ids []string) (refused []string, status int, err error) {
+// viidCall sends a VIID request as identify (User-Identify) and checks the
+// answer: a 2xx whose ResponseStatusObjects (if any) are StatusCode 0. For a batch
+// of objects (ids, in the order sent) the refused ones are returned instead: by
+// each status's Id, or by its position where the peer leaves Id out. Errors name
+// the address but not why it could not be reached (netguard.Public), so they map
+// no network.
+func (s *Server) viidCall(ctx context.Context, c *http.Client, method, addr, identify string, body []byte, ids []string) (refused []string, status int, err error) {
 	req, err := http.NewRequestWithContext(ctx, method, addr, bytes.NewReader(body))
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s %s: not a valid URL", method, addr)
 	}
 	req.Header.Set("Content-Type", "application/VIID+JSON;charset=UTF-8")
-	req.Header.Set("User-Identify", s.serverID())
-	return s.viidExchange(c, req, ids)
-}
-
-func (s *Server) viidExchange(c *http.Client, req *http.Request, ids []string) (refused []string, status int, err error) {
-	addr := req.URL.String()
+	req.Header.Set("User-Identify", identify)
 	resp, err := c.Do(req)
 	if err != nil {
 		slog.Warn("VIID request failed", "to", addr, "err", err)
-		return nil, 0, fmt.Errorf("%s %s: %s", req.Method, addr, netguard.Public(err))
+		return nil, 0, fmt.Errorf("%s %s: %s", method, addr, netguard.Public(err))
 	}
 	defer resp.Body.Close()
 	rb, _ := netguard.ReadAll(resp.Body, 1<<20)
@@ -198,15 +194,9 @@ func (s *Server) cascadeUnregister(ctx context.Context, rt *linkRuntime, l store
 	rt.mu.Unlock()
 }
 
-// linkCall is viidCall to the superior as the link's device (User-Identify).
+// linkCall is viidCall to the superior as the link's device.
 func (s *Server) linkCall(ctx context.Context, c *http.Client, l store.CascadeLink, method, path string, body []byte, ids []string) ([]string, int, error) {
-	req, err := http.NewRequestWithContext(ctx, method, l.URL+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s %s: not a valid URL", method, l.URL+path)
-	}
-	req.Header.Set("Content-Type", "application/VIID+JSON;charset=UTF-8")
-	req.Header.Set("User-Identify", l.DeviceID)
-	return s.viidExchange(c, req, ids)
+	return s.viidCall(ctx, c, method, l.URL+path, l.DeviceID, body, ids)
 }
 
 // RunCascade runs every enabled link every interval until ctx ends: register,
@@ -269,13 +259,13 @@ func (s *Server) cascadeStep(ctx context.Context, rt *linkRuntime, l store.Casca
 		rt.keepaliveAt = now.UTC()
 		rt.mu.Unlock()
 	}
-	if err := s.cascadeDispatch(ctx, l, now); err != nil {
-		if ctx.Err() == nil {
-			slog.Error("cascade dispatch", "link", l.ID, "err", err)
+	for range 20 { // a backlog drains over passes, in order
+		if err := s.cascadeDispatch(ctx, l, now); err != nil {
+			if ctx.Err() == nil {
+				slog.Error("cascade dispatch", "link", l.ID, "err", err)
+			}
+			return
 		}
-		return
-	}
-	for range 20 { // the backlog drains over passes, in order
 		b, err := s.DB.NextCascadeBatch(ctx, l.ID)
 		if err != nil {
 			if !errors.Is(err, store.ErrNotFound) && ctx.Err() == nil {
@@ -286,6 +276,9 @@ func (s *Server) cascadeStep(ctx context.Context, rt *linkRuntime, l store.Casca
 		if err := s.pushBatch(ctx, rt, c, l, b); err != nil {
 			rt.fail(fmt.Errorf("push: %w", err))
 			return
+		}
+		if l, err = s.DB.GetCascadeLink(ctx, l.ID); err != nil {
+			return // removed meanwhile
 		}
 	}
 }
@@ -302,8 +295,8 @@ func (s *Server) cascadeDispatch(ctx context.Context, l store.CascadeLink, now t
 		return err
 	}
 	n := page.Next
-	if len(page.Added)+len(page.Updated) == 0 && n.AddAt == f.AddAt && n.AddID == f.AddID && n.UpdAt == f.UpdAt && n.UpdID == f.UpdID {
-		return nil // nothing new: no write
+	if len(page.Added)+len(page.Updated) == 0 && n.AddAt == f.AddAt && n.AddID == f.AddID && n.UpdAt-f.UpdAt < 10_000 {
+		return nil // nothing new: the change cursor moves on at most every 10 s
 	}
 	var b *store.CascadeBatch
 	if len(page.Added)+len(page.Updated) > 0 {

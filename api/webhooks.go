@@ -234,6 +234,6 @@ func (s *Server) notifyClient() *http.Client {
 
 // post sends a notification body; a 2xx whose ResponseStatus (if any) is 0 counts.
 func (s *Server) post(ctx context.Context, addr string, body []byte) error {
-	_, _, err := s.viidCall(ctx, s.notifyClient(), http.MethodPost, addr, body, nil)
+	_, _, err := s.viidCall(ctx, s.notifyClient(), http.MethodPost, addr, s.serverID(), body, nil)
 	return err
 }
