@@ -160,7 +160,10 @@ func TestCascadeRedirectNotFollowed(t *testing.T) {
 // (it crashed, or the connection broke, after the superior stored the objects and
 // before the batch was marked delivered). The batch is then pushed again, whole;
 // the superior stores by object ID, so it holds each object once. Here a gateway
-// in front of a real CityEye superior drops the answer to the first push.
+// in front of a real CityEye superior drops the answer to the first push; it also
+// checks what the lower sends is what a peer expects (conformance): User-Identify
+// and application/VIID+JSON on every request, RegisterObject.DeviceID, and each
+// FaceObject with its snapshot inline as Data, no StoragePath.
 func TestCascadePushRepeatedAfterLostAnswerIsStoredOnce(t *testing.T) {
 	sup := newFixture(t)
 	sup.must("POST", "/api/v1/viid/peers", "market_admin", `{"device_id":"44150200005030000002","user_id":"market_op","password":"`+cascadePassword+`"}`, 201)
@@ -170,21 +173,35 @@ func TestCascadePushRepeatedAfterLostAnswerIsStoredOnce(t *testing.T) {
 	seen := map[string]int{} // FaceID → times it reached the superior
 	var drop atomic.Int32
 	drop.Store(1)
+	var bad []string // what the lower sent that a peer would not expect
+	registered := 0
 	gateway := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		isPush := r.URL.Path == "/VIID/Faces"
-		if isPush {
-			b, _ := io.ReadAll(r.Body)
-			r.Body = io.NopCloser(bytes.NewReader(b))
-			var env struct {
-				FaceListObject struct{ FaceObject []gat1400.Face }
-			}
-			json.Unmarshal(b, &env)
-			mu.Lock()
-			for _, fc := range env.FaceListObject.FaceObject {
-				seen[fc.FaceID]++
-			}
-			mu.Unlock()
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		var env struct {
+			RegisterObject struct{ DeviceID string }
+			FaceListObject struct{ FaceObject []gat1400.Face }
 		}
+		json.Unmarshal(b, &env)
+		mu.Lock()
+		if r.Header.Get("User-Identify") != "44150200005030000002" || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/VIID+JSON") {
+			bad = append(bad, r.URL.Path+": headers "+fmt.Sprint(r.Header))
+		}
+		if r.URL.Path == "/VIID/System/Register" {
+			registered++
+			if env.RegisterObject.DeviceID != "44150200005030000002" {
+				bad = append(bad, "Register body "+string(b))
+			}
+		}
+		for _, fc := range env.FaceListObject.FaceObject {
+			seen[fc.FaceID]++
+			img := fc.SubImageList.SubImageInfoObject
+			if len(img) != 1 || img[0].StoragePath != "" || len(img[0].Data) < 1000 {
+				bad = append(bad, "face "+fc.FaceID+" without its snapshot inline")
+			}
+		}
+		mu.Unlock()
 		rec := httptest.NewRecorder()
 		rp.ServeHTTP(rec, r)
 		if isPush && drop.Add(-1) >= 0 {
@@ -239,6 +256,9 @@ func TestCascadePushRepeatedAfterLostAnswerIsStoredOnce(t *testing.T) {
 		} else if seen[id] != 1 {
 			t.Errorf("face %s reached the superior %d times", id, seen[id])
 		}
+	}
+	if len(bad) > 0 || registered == 0 {
+		t.Errorf("requests (%d registrations): %v", registered, bad)
 	}
 	mu.Unlock()
 	if twice == 0 {
