@@ -1,9 +1,7 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/workers"
-	"github.com/cityeye/cityeye/workers/jobs"
 	"github.com/cityeye/cityeye/workers/source"
 )
 
@@ -65,15 +62,13 @@ func createAnalysis(s *Server, c *gin.Context) {
 		return
 	}
 	a := &store.Analysis{ID: newID(), DeptID: dept.ID, UserID: who(c).User.ID, DeviceID: b.DeviceID, URL: b.URL, Algorithm: b.Algorithm, Params: b.Params}
-	if err := s.DB.CreateAnalysis(c, a); err != nil {
+	// the run is queued from the job outbox, committed with the analysis: it starts
+	// once the queue (Redis) takes it, whenever that is
+	if err := s.DB.CreateAnalysis(c, a, store.OutboxJob{Kind: workers.KindAnalysis, Key: a.ID}); err != nil {
 		storeErr(c, err, "analysis")
 		return
 	}
-	if err := s.Jobs.Enqueue(c, jobs.Job{Kind: workers.KindAnalysis, Key: a.ID}); err != nil && !errors.Is(err, jobs.ErrDuplicate) {
-		s.DB.FinishAnalysis(context.WithoutCancel(c), a.ID, 0, 0, "not queued: "+err.Error())
-		fail(c, http.StatusServiceUnavailable, "", "analysis not queued: "+err.Error())
-		return
-	}
+	s.kickRelay()
 	c.JSON(http.StatusAccepted, a)
 }
 

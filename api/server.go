@@ -46,8 +46,12 @@ type Server struct {
 	// asynq on Redis); MaxDeliveryAttempts is when a notification goes dead (11).
 	Jobs                jobs.Queue
 	MaxDeliveryAttempts int
-	viidState           *viidState
-	MaxUpload           int64 // largest model package upload (default 512 MiB)
+	// RequeueEvery is how often pending notifications are queued again (default
+	// RequeueEvery); relay moves outbox jobs to Jobs (RunNotifier starts it).
+	RequeueEvery time.Duration
+	relay        *jobs.Relay
+	viidState    *viidState
+	MaxUpload    int64 // largest model package upload (default 512 MiB)
 	// MaxConcurrentUploads caps model uploads being received and checked at once
 	// (default DefaultMaxConcurrentUploads); more are answered 429.
 	MaxConcurrentUploads int

@@ -259,12 +259,12 @@ func retryNotification(s *Server, c *gin.Context) {
 		err = store.ErrNotFound
 	}
 	if err == nil {
-		err = s.DB.RequeueNotification(c, n.ID)
+		err = s.DB.RequeueNotification(c, n.ID, notifyOutbox(n.ID))
 	}
 	if err != nil {
 		storeErr(c, err, "dead notification "+c.Param("id"))
 		return
 	}
-	s.enqueueNotification(c, n.ID)
+	s.kickRelay()
 	c.Status(http.StatusAccepted)
 }

@@ -37,23 +37,33 @@ func (s *Server) RegisterJobs() {
 	s.RegisterAnalysisJobs()
 }
 
-// RunNotifier re-queues what a restart left undelivered and runs the dispatcher
-// every interval until ctx ends. Its clock is the wall clock, like the stored
-// creation times it compares with.
+// RequeueEvery is how often notifications still pending are queued again (the
+// queue lost them: Redis restarted without its data, a job died with its server).
+const RequeueEvery = 30 * time.Second
+
+// RunNotifier starts the job outbox relay, runs the dispatcher every interval and,
+// every RequeueEvery, queues again the notifications still pending, until ctx ends.
+// Its clock is the wall clock, like the stored creation times it compares with.
 func (s *Server) RunNotifier(ctx context.Context, every time.Duration) error {
-	pending, err := s.DB.PendingNotifications(ctx)
-	if err != nil {
+	s.relay = jobs.NewRelay(s.DB, s.Jobs)
+	go s.relay.Run(ctx)
+	if err := s.requeuePending(ctx, time.Now()); err != nil {
 		return err
-	}
-	for _, n := range pending {
-		s.enqueueNotification(ctx, n.ID)
 	}
 	go func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
+		requeue := time.Now().Add(s.requeueEvery())
 		for {
 			if err := s.Dispatch(ctx); err != nil && ctx.Err() == nil {
 				slog.Error("notification dispatch", "err", err)
+			}
+			if now := time.Now(); now.After(requeue) {
+				requeue = now.Add(s.requeueEvery())
+				// a notification younger than the period is in the outbox or the queue
+				if err := s.requeuePending(ctx, now.Add(-s.requeueEvery())); err != nil && ctx.Err() == nil {
+					slog.Warn("re-queue of pending notifications", "err", err)
+				}
 			}
 			select {
 			case <-ctx.Done():
@@ -65,10 +75,41 @@ func (s *Server) RunNotifier(ctx context.Context, every time.Duration) error {
 	return nil
 }
 
-func (s *Server) enqueueNotification(ctx context.Context, id string) {
-	err := s.Jobs.Enqueue(ctx, jobs.Job{Kind: KindNotify, Key: id})
-	if err != nil && !errors.Is(err, jobs.ErrDuplicate) {
-		slog.Warn("notification not queued; it is queued again at the next start", "id", id, "err", err)
+func (s *Server) requeueEvery() time.Duration {
+	if s.RequeueEvery > 0 {
+		return s.RequeueEvery
+	}
+	return RequeueEvery
+}
+
+// requeuePending queues every notification created before `before` and still
+// pending. The job's Key (the notification ID) keeps one already queued, running or
+// waiting for a retry from being queued twice; deliver skips a delivered one.
+func (s *Server) requeuePending(ctx context.Context, before time.Time) error {
+	pending, err := s.DB.PendingNotifications(ctx, before)
+	if err != nil {
+		return err
+	}
+	for _, n := range pending {
+		err := s.Jobs.Enqueue(ctx, notifyJob(n.ID))
+		if err != nil && !errors.Is(err, jobs.ErrDuplicate) {
+			slog.Warn("pending notifications not queued; tried again in a while", "pending", len(pending), "err", err)
+			return nil
+		}
+	}
+	return nil
+}
+
+func notifyJob(id string) jobs.Job { return jobs.Job{Kind: KindNotify, Key: id} }
+
+// notifyOutbox is the delivery job of notification id as an outbox row.
+func notifyOutbox(id string) store.OutboxJob { return store.OutboxJob{Kind: KindNotify, Key: id} }
+
+// kickRelay moves freshly written outbox jobs to the queue now rather than at the
+// relay's next tick.
+func (s *Server) kickRelay() {
+	if s.relay != nil {
+		s.relay.Kick()
 	}
 }
 
@@ -94,11 +135,19 @@ func (s *Server) Dispatch(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.DB.Dispatch(ctx, sub, ns, next, nextAt); err != nil {
+		var jobs []store.OutboxJob
+		for _, n := range ns {
+			jobs = append(jobs, notifyOutbox(n.ID))
+		}
+		err = s.DB.Dispatch(ctx, sub, ns, next, nextAt, jobs...)
+		if errors.Is(err, store.ErrCursorMoved) {
+			continue // another server dispatched it
+		}
+		if err != nil {
 			return err
 		}
-		for _, n := range ns {
-			s.enqueueNotification(ctx, n.ID)
+		if len(ns) > 0 {
+			s.kickRelay()
 		}
 	}
 	return nil

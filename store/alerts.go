@@ -33,6 +33,9 @@ type Alert struct {
 	CreatedAt time.Time       `json:"created_at"`
 	AckedBy   string          `json:"acked_by,omitempty"` // user ID of the first acknowledgement
 	AckedAt   *time.Time      `json:"acked_at,omitempty"`
+	// Seq orders alerts database-wide in commit order (almost: see AlertsAfter); the
+	// live feed's event ID.
+	Seq int64 `json:"seq"`
 }
 
 // AlertFilter selects alerts; zero fields match everything.
@@ -49,8 +52,8 @@ type AlertFilter struct {
 func (s *DB) SaveAlert(ctx context.Context, a *Alert) error {
 	a.CreatedAt = now()
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO alerts (id, kind, level, task_id, device_id, dept_id, admin_division, grant_id, longitude, latitude, zone, at, image, boxes, details, created_at)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`), a.ID, a.Kind, a.Level, a.TaskID, a.DeviceID, a.DeptID, a.Division, a.GrantID, a.Longitude, a.Latitude, a.Zone,
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO alerts (id, kind, level, task_id, device_id, dept_id, admin_division, grant_id, longitude, latitude, zone, at, image, boxes, details, created_at, seq)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,`+s.dialect.nextAlertSeq()+`)`), a.ID, a.Kind, a.Level, a.TaskID, a.DeviceID, a.DeptID, a.Division, a.GrantID, a.Longitude, a.Latitude, a.Zone,
 			ms(a.Time), a.Image, string(a.Boxes), string(a.Details), ms(a.CreatedAt)); err != nil {
 			return s.dialect.mapErr(err)
 		}
@@ -59,13 +62,13 @@ func (s *DB) SaveAlert(ctx context.Context, a *Alert) error {
 	})
 }
 
-const alertCols = `id, kind, level, task_id, device_id, dept_id, admin_division, grant_id, longitude, latitude, zone, at, image, boxes, details, created_at, acked_by, acked_at`
+const alertCols = `id, kind, level, task_id, device_id, dept_id, admin_division, grant_id, longitude, latitude, zone, at, image, boxes, details, created_at, acked_by, acked_at, seq`
 
 func scanAlert(row interface{ Scan(...any) error }) (Alert, error) {
 	var a Alert
 	var boxes, details string
 	var at, c, acked int64
-	err := row.Scan(&a.ID, &a.Kind, &a.Level, &a.TaskID, &a.DeviceID, &a.DeptID, &a.Division, &a.GrantID, &a.Longitude, &a.Latitude, &a.Zone, &at, &a.Image, &boxes, &details, &c, &a.AckedBy, &acked)
+	err := row.Scan(&a.ID, &a.Kind, &a.Level, &a.TaskID, &a.DeviceID, &a.DeptID, &a.Division, &a.GrantID, &a.Longitude, &a.Latitude, &a.Zone, &at, &a.Image, &boxes, &details, &c, &a.AckedBy, &acked, &a.Seq)
 	a.Boxes, a.Details, a.Time, a.CreatedAt = json.RawMessage(boxes), json.RawMessage(details), fromMS(at), fromMS(c)
 	if acked != 0 {
 		t := fromMS(acked)

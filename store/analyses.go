@@ -43,14 +43,20 @@ func scanAnalysis(row interface{ Scan(...any) error }) (Analysis, error) {
 }
 
 // CreateAnalysis stores a queued analysis.
-func (s *DB) CreateAnalysis(ctx context.Context, a *Analysis) error {
+// The jobs (the analysis run) go to the job outbox in the same transaction.
+func (s *DB) CreateAnalysis(ctx context.Context, a *Analysis, job ...OutboxJob) error {
 	a.State, a.CreatedAt = "queued", now()
 	if len(a.Params) == 0 {
 		a.Params = json.RawMessage(`{}`)
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO analyses (`+analysisCols+`) VALUES (?,?,?,?,?,?,?,?,0,0,'',?,0,0)`),
-		a.ID, a.DeptID, a.UserID, a.DeviceID, a.URL, a.Algorithm, string(a.Params), a.State, ms(a.CreatedAt))
-	return s.dialect.mapErr(err)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO analyses (`+analysisCols+`) VALUES (?,?,?,?,?,?,?,?,0,0,'',?,0,0)`),
+			a.ID, a.DeptID, a.UserID, a.DeviceID, a.URL, a.Algorithm, string(a.Params), a.State, ms(a.CreatedAt))
+		if err != nil {
+			return s.dialect.mapErr(err)
+		}
+		return s.addOutbox(ctx, tx, job...)
+	})
 }
 
 // GetAnalysis returns one analysis.

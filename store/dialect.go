@@ -36,9 +36,16 @@ type dialect interface {
 	// freshPlan marks a query's arguments so that it is planned for their values at
 	// every execution, never with a cached generic plan (searches: see search.go).
 	freshPlan(args []any) []any
+	nextAlertSeq() string // SQL for the next alerts.seq
 }
 
 type sqliteDialect struct{}
+
+// nextAlertSeq is the SQL expression that numbers a new alert (alerts.seq). SQLite
+// has one writer at a time, so the next number after the largest is unique and in
+// commit order; PostgreSQL draws it from the column's sequence.
+func (sqliteDialect) nextAlertSeq() string   { return "(SELECT COALESCE(MAX(seq), 0) + 1 FROM alerts)" }
+func (postgresDialect) nextAlertSeq() string { return "nextval('alerts_seq_seq')" }
 
 func (sqliteDialect) migrations() (goose.Dialect, string) { return goose.DialectSQLite3, "sqlite" }
 func (sqliteDialect) columns() string                     { return "SELECT name FROM pragma_table_info(?)" }

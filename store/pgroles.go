@@ -50,6 +50,7 @@ func (s *DB) GrantWorker(ctx context.Context, role string) error {
 			`GRANT SELECT, INSERT, UPDATE ON records, id_serials, record_features TO ` + role,
 			`GRANT SELECT, INSERT, DELETE ON pending_objects TO ` + role,
 			`GRANT SELECT, INSERT ON plates, alerts, measures TO ` + role,
+			`GRANT USAGE ON SEQUENCE alerts_seq_seq TO ` + role, // SaveAlert numbers the alert
 		}
 	})
 }

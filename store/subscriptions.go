@@ -163,11 +163,25 @@ func (s *DB) NewAlertsFor(ctx context.Context, sub Subscription, sc auth.Scope, 
 	return queryAll(ctx, s, `SELECT `+alertCols+` FROM alerts WHERE `+strings.Join(where, " AND ")+` ORDER BY alerts.created_at, alerts.id LIMIT ?`, append(args, limit), scanAlert)
 }
 
-// Dispatch records notifications and moves the subscription's cursors to next in
-// one transaction (only if they still stand where sub read them); with no
-// notification it only schedules the next report.
-func (s *DB) Dispatch(ctx context.Context, sub Subscription, ns []*Notification, next Feed, nextAt time.Time) error {
+// ErrCursorMoved: another server dispatched the subscription first; nothing was written.
+var ErrCursorMoved = errors.New("store: the subscription's cursor moved (dispatched by another server)")
+
+// Dispatch records notifications, the jobs that deliver them (written to the job
+// outbox) and moves the subscription's cursors to next in one transaction; with no
+// notification it only schedules the next report. When another server moved the
+// cursors first it writes nothing and returns ErrCursorMoved, so servers
+// dispatching side by side never send an item twice.
+func (s *DB) Dispatch(ctx context.Context, sub Subscription, ns []*Notification, next Feed, nextAt time.Time, jobs ...OutboxJob) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE subscriptions SET cursor_at=?, cursor_id=?, upd_cursor_at=?, upd_cursor_id=?, next_at=?
+			WHERE id=? AND cursor_at=? AND cursor_id=? AND upd_cursor_at=? AND upd_cursor_id=?`),
+			next.AddAt, next.AddID, next.UpdAt, next.UpdID, ms(nextAt), sub.ID, sub.CursorAt, sub.CursorID, sub.UpdCursorAt, sub.UpdCursorID)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			return ErrCursorMoved
+		}
 		for _, n := range ns {
 			n.CreatedAt, n.State = now(), "pending"
 			items, _ := json.Marshal(n.Items)
@@ -176,10 +190,7 @@ func (s *DB) Dispatch(ctx context.Context, sub Subscription, ns []*Notification,
 				return s.dialect.mapErr(err)
 			}
 		}
-		_, err := tx.ExecContext(ctx, s.q(`UPDATE subscriptions SET cursor_at=?, cursor_id=?, upd_cursor_at=?, upd_cursor_id=?, next_at=?
-			WHERE id=? AND cursor_at=? AND cursor_id=? AND upd_cursor_at=? AND upd_cursor_id=?`),
-			next.AddAt, next.AddID, next.UpdAt, next.UpdID, ms(nextAt), sub.ID, sub.CursorAt, sub.CursorID, sub.UpdCursorAt, sub.UpdCursorID)
-		return err
+		return s.addOutbox(ctx, tx, jobs...)
 	})
 }
 
@@ -230,13 +241,20 @@ func (s *DB) DeliveryAttempt(ctx context.Context, id string, err error, dead boo
 	return e
 }
 
-// RequeueNotification puts a dead notification back to pending.
-func (s *DB) RequeueNotification(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE notifications SET state='pending' WHERE id=? AND state='dead'`), id)
-	return affected(res, err)
+// RequeueNotification puts a dead notification back to pending, with the job that
+// delivers it (outbox) in the same transaction.
+func (s *DB) RequeueNotification(ctx context.Context, id string, job ...OutboxJob) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE notifications SET state='pending' WHERE id=? AND state='dead'`), id)
+		if err := affected(res, err); err != nil {
+			return err
+		}
+		return s.addOutbox(ctx, tx, job...)
+	})
 }
 
-// PendingNotifications lists notifications still to deliver (re-queued at start).
-func (s *DB) PendingNotifications(ctx context.Context) ([]Notification, error) {
-	return queryAll(ctx, s, `SELECT `+notCols+` FROM notifications WHERE state='pending' ORDER BY created_at`, nil, scanNot)
+// PendingNotifications lists notifications still to deliver that were created
+// before the given time (re-queued at start and periodically).
+func (s *DB) PendingNotifications(ctx context.Context, before time.Time) ([]Notification, error) {
+	return queryAll(ctx, s, `SELECT `+notCols+` FROM notifications WHERE state='pending' AND created_at<? ORDER BY created_at LIMIT 10000`, []any{ms(before)}, scanNot)
 }
