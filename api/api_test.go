@@ -76,6 +76,7 @@ func newFixture(t *testing.T, opts ...func(*api.Server)) *fixture {
 	f.srv.RegisterJobs()
 	jctx, jcancel := context.WithCancel(context.Background())
 	q.Start(jctx)
+	f.srv.RunRelay(jctx)
 	t.Cleanup(func() { jcancel(); q.Close() })
 	ts := httptest.NewServer(f.srv.Handler())
 	t.Cleanup(ts.Close)

@@ -130,13 +130,16 @@ var errSession = errors.New("not signed in there (register again)")
 // each status's Id, or by its position where the peer leaves Id out. Errors name
 // the address but not why it could not be reached (netguard.Public), so they map
 // no network.
-func (s *Server) viidCall(ctx context.Context, c *http.Client, method, addr, identify string, body []byte, ids []string) (refused []string, status int, err error) {
+func (s *Server) viidCall(ctx context.Context, c *http.Client, method, addr, identify string, body []byte, ids []string, header ...func(http.Header)) (refused []string, status int, err error) {
 	req, err := http.NewRequestWithContext(ctx, method, addr, bytes.NewReader(body))
 	if err != nil {
 		return nil, 0, fmt.Errorf("%s %s: not a valid URL", method, addr)
 	}
 	req.Header.Set("Content-Type", "application/VIID+JSON;charset=UTF-8")
 	req.Header.Set("User-Identify", identify)
+	for _, h := range header { // e.g. a webhook's signature
+		h(req.Header)
+	}
 	resp, err := c.Do(req)
 	if err != nil {
 		slog.Warn("VIID request failed", "to", addr, "err", err)

@@ -39,7 +39,12 @@ func workerHeartbeat(s *Server, c *gin.Context) {
 		fail(c, http.StatusForbidden, "id", "id: this token is not bound to worker "+quote(b.ID)+" (the platform administrator creates worker tokens with worker_id)")
 		return
 	}
-	c.JSON(http.StatusOK, s.Cluster.Heartbeat(b))
+	lease, err := s.Cluster.Serve(b)
+	if err != nil { // another server leads: the worker tries its next server
+		fail(c, http.StatusServiceUnavailable, "", err.Error())
+		return
+	}
+	c.JSON(http.StatusOK, lease)
 }
 
 // listWorkers shows the workers (remote ones, or this machine as "local" in embedded
@@ -54,5 +59,7 @@ func listWorkers(s *Server, c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"workers": []any{}, "grants": gin.H{}, "mode": mode})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"workers": s.Cluster.Members(), "grants": s.Cluster.Grants(), "mode": mode})
+	// with several servers, only the leader knows the workers: say which this is
+	leading, epoch := s.Cluster.Leading()
+	c.JSON(http.StatusOK, gin.H{"workers": s.Cluster.Members(), "grants": s.Cluster.Grants(), "mode": mode, "leader": leading, "leader_epoch": epoch})
 }

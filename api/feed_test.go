@@ -15,22 +15,27 @@ import (
 type liveFeed struct {
 	code   int
 	events chan string   // data lines
+	ids    chan string   // id lines (alert numbers), in step with events
 	ended  chan struct{} // closed when the server ends the stream
 	cancel context.CancelFunc
 }
 
-// openFeed opens the live alert feed with a bearer token; close it with cancel.
-func (f *fixture) openFeed(token string) *liveFeed {
+// openFeed opens the live alert feed with a bearer token, resuming after
+// lastEventID when one is given; close it with cancel.
+func (f *fixture) openFeed(token string, lastEventID ...string) *liveFeed {
 	f.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	f.t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, "GET", f.url+"/api/v1/alerts/stream", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
+	for _, id := range lastEventID {
+		req.Header.Set("Last-Event-ID", id)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	lf := &liveFeed{code: resp.StatusCode, events: make(chan string, 100), ended: make(chan struct{}), cancel: cancel}
+	lf := &liveFeed{code: resp.StatusCode, events: make(chan string, 100), ids: make(chan string, 100), ended: make(chan struct{}), cancel: cancel}
 	go func() {
 		defer close(lf.ended)
 		defer resp.Body.Close()
@@ -38,6 +43,9 @@ func (f *fixture) openFeed(token string) *liveFeed {
 		for sc.Scan() {
 			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
 				lf.events <- data
+			}
+			if id, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
+				lf.ids <- id
 			}
 		}
 	}()

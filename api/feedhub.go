@@ -7,24 +7,32 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/store"
 )
 
-// feedPoll is how often the feed hub looks for new alerts.
-const feedPoll = 300 * time.Millisecond
+// feedPoll is how often the feed hub looks for new alerts; feedHoleWait is how long
+// it waits at a missing alert number for the transaction that drew it to commit
+// before taking it for rolled back (see store/alertfeed.go).
+const (
+	feedPoll     = 300 * time.Millisecond
+	feedHoleWait = 5 * time.Second
+)
 
 // feedHub is the one poller behind every live alert feed: it runs while at least
-// one feed is open, asks the database every feedPoll whether any alert arrived,
-// and wakes the feeds when one did. Which alerts a feed may see is decided by its
-// own scoped query, in SQL like every other read, so the hub holds no rights
-// logic. It also counts open feeds per user for the cap.
+// one feed is open, asks the database every feedPoll for alert numbers past its
+// safe mark, and moves the mark over every contiguous run (every number at or
+// below it is committed or given up for rolled back), waking the feeds when it
+// moves. Each feed then reads its own scope, in SQL like every other read, up to
+// the mark: so the hub holds no rights logic, and a feed sends every alert once, in
+// order, and can resume from any number (Last-Event-ID) on any server. It also
+// counts open feeds per user for the cap.
 type feedHub struct {
 	mu      sync.Mutex
 	clients map[*feedClient]bool
 	perUser map[string]int
 	stop    context.CancelFunc
 	running atomic.Int32 // poll loops running (one, whatever the number of feeds)
+	safe    atomic.Int64 // every alert number ≤ safe is visible or will never be
 }
 
 type feedClient struct {
@@ -33,26 +41,31 @@ type feedClient struct {
 }
 
 // join registers a feed of user unless the user holds limit feeds already; the
-// first feed starts the poller, watching from since.
-func (h *feedHub) join(user string, limit int, since time.Time, db *store.DB) (*feedClient, bool) {
+// first feed starts the poller from the newest alert number.
+func (h *feedHub) join(ctx context.Context, user string, limit int, db *store.DB) (*feedClient, bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.perUser[user] >= limit {
-		return nil, false
+		return nil, false, nil
 	}
 	if h.clients == nil {
 		h.clients, h.perUser = map[*feedClient]bool{}, map[string]int{}
 	}
+	if h.stop == nil {
+		top, err := db.MaxAlertSeq(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		h.safe.Store(top)
+		pctx, cancel := context.WithCancel(context.Background())
+		h.stop = cancel
+		h.running.Add(1)
+		go h.poll(pctx, db)
+	}
 	fc := &feedClient{user: user, wake: make(chan struct{}, 1)}
 	h.clients[fc] = true
 	h.perUser[user]++
-	if h.stop == nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		h.stop = cancel
-		h.running.Add(1)
-		go h.poll(ctx, db, since)
-	}
-	return fc, true
+	return fc, true, nil
 }
 
 // leave unregisters a feed; the last one stops the poller.
@@ -72,31 +85,31 @@ func (h *feedHub) leave(fc *feedClient) {
 // pollers reports how many poll loops are running.
 func (h *feedHub) pollers() int { return int(h.running.Load()) }
 
-func (h *feedHub) poll(ctx context.Context, db *store.DB, cursor time.Time) {
+func (h *feedHub) poll(ctx context.Context, db *store.DB) {
 	defer h.running.Add(-1)
 	t := time.NewTicker(feedPoll)
 	defer t.Stop()
+	var hole int64 // the missing number the mark waits at, since holeAt
+	var holeAt time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		as, err := db.ListAlerts(ctx, store.AlertFilter{Scope: auth.Scope{All: true}, After: cursor, Limit: 1000})
+		safe := h.safe.Load()
+		seqs, err := db.AlertSeqsAfter(ctx, safe, 1000)
 		if err != nil {
 			if ctx.Err() == nil {
 				slog.Warn("live feed poll", "err", err)
 			}
 			continue
 		}
-		if len(as) == 0 {
+		next := advance(safe, seqs, &hole, &holeAt, time.Now())
+		if next == safe {
 			continue
 		}
-		for _, a := range as {
-			if a.CreatedAt.After(cursor) {
-				cursor = a.CreatedAt
-			}
-		}
+		h.safe.Store(next)
 		h.mu.Lock()
 		for fc := range h.clients {
 			select {
@@ -106,4 +119,23 @@ func (h *feedHub) poll(ctx context.Context, db *store.DB, cursor time.Time) {
 		}
 		h.mu.Unlock()
 	}
+}
+
+// advance moves the safe mark over seqs (ascending, all > safe) as far as they run
+// contiguously; at a hole it waits feedHoleWait from when the hole was first seen,
+// then steps over it.
+func advance(safe int64, seqs []int64, hole *int64, holeAt *time.Time, now time.Time) int64 {
+	for _, n := range seqs {
+		if n != safe+1 {
+			if *hole != safe+1 {
+				*hole, *holeAt = safe+1, now
+			}
+			if now.Sub(*holeAt) < feedHoleWait {
+				return safe
+			}
+			slog.Debug("live feed: alert numbers never committed; skipping them", "from", safe+1, "to", n-1)
+		}
+		safe = n
+	}
+	return safe
 }

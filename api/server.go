@@ -50,6 +50,7 @@ type Server struct {
 	// RequeueEvery); relay moves outbox jobs to Jobs (RunNotifier starts it).
 	RequeueEvery time.Duration
 	relay        *jobs.Relay
+	relayOnce    sync.Once
 	viidState    *viidState
 	MaxUpload    int64 // largest model package upload (default 512 MiB)
 	// MaxConcurrentUploads caps model uploads being received and checked at once

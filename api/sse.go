@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/auth"
-	"github.com/cityeye/cityeye/store"
 )
 
 // DefaultFeedRecheck is how often a live feed re-checks its caller's token by
@@ -26,7 +26,9 @@ const (
 // for all feeds, so alerts raised by any worker process appear; a feed reads its
 // own scope only when the poller saw something new. The caller's token is checked
 // again every FeedRecheck and the feed ends when it is revoked, expired or its user
-// disabled. Opening and closing are in the audit trail.
+// disabled. Opening and closing are in the audit trail. Each event's id is the
+// alert's number (alerts.seq): a client that reconnects with Last-Event-ID receives
+// every alert after it exactly once, from whichever server it reaches.
 func streamAlerts(s *Server, c *gin.Context) {
 	p := who(c)
 	kinds := map[string]bool{}
@@ -44,12 +46,30 @@ func streamAlerts(s *Server, c *gin.Context) {
 	if limit <= 0 {
 		limit = DefaultFeedMaxPerUser
 	}
-	after := time.Now() // alerts' creation times are wall-clock
-	fc, ok := s.feed.join(p.User.ID, limit, after, s.DB)
+	// a map that reconnects says what it saw last (the browser's EventSource does
+	// it by itself) and gets everything after it
+	var cursor int64
+	resume := c.GetHeader("Last-Event-ID")
+	if resume != "" {
+		n, err := strconv.ParseInt(resume, 10, 64)
+		if err != nil || n < 0 {
+			fail(c, http.StatusBadRequest, "Last-Event-ID", "Last-Event-ID: the id of the last event received, a number")
+			return
+		}
+		cursor = n
+	}
+	fc, ok, err := s.feed.join(c, p.User.ID, limit, s.DB)
+	if err != nil {
+		storeErr(c, err, "alerts")
+		return
+	}
 	if !ok {
 		s.auditFeed(c, "alerts.feed.open", http.StatusTooManyRequests, fmt.Sprintf("over %d open feeds", limit))
 		fail(c, http.StatusTooManyRequests, "", fmt.Sprintf("at most %d live feeds per user; close one first", limit))
 		return
+	}
+	if resume == "" {
+		cursor = s.feed.safe.Load()
 	}
 	defer s.feed.leave(fc)
 	if err := s.auditFeed(c, "alerts.feed.open", http.StatusOK, c.Request.URL.RawQuery); err != nil {
@@ -72,6 +92,32 @@ func streamAlerts(s *Server, c *gin.Context) {
 	check := time.NewTicker(recheck)
 	defer check.Stop()
 	for {
+		// everything this feed may see up to the hub's safe mark, oldest first
+		for upto := s.feed.safe.Load(); cursor < upto; {
+			as, err := s.DB.AlertsAfter(c.Request.Context(), p.Scope(), cursor, upto, 200)
+			if err != nil {
+				ended = "database error"
+				return
+			}
+			if len(as) == 0 {
+				cursor = upto
+				break
+			}
+			for _, a := range as {
+				cursor = a.Seq
+				if len(kinds) > 0 && !kinds[a.Kind] || area != "" && !strings.HasPrefix(a.Division, auth.AreaPrefix(area)) {
+					continue
+				}
+				b, _ := json.Marshal(gin.H{"id": a.ID, "kind": a.Kind, "level": a.Level, "device_id": a.DeviceID, "longitude": a.Longitude,
+					"latitude": a.Latitude, "time": a.Time, "zone": a.Zone, "image": s.Objects.URI(a.Image)})
+				fmt.Fprintf(c.Writer, "id: %d\nevent: alert\ndata: %s\n\n", a.Seq, b)
+				sent++
+			}
+			if len(as) < 200 {
+				cursor = upto
+			}
+		}
+		c.Writer.Flush()
 		select {
 		case <-c.Request.Context().Done():
 			return
@@ -84,27 +130,7 @@ func streamAlerts(s *Server, c *gin.Context) {
 				return
 			}
 			p = np // a changed department or role changes what the feed may show
-			continue
 		case <-fc.wake:
 		}
-		as, err := s.DB.ListAlerts(c.Request.Context(), store.AlertFilter{Scope: p.Scope(), After: after, Limit: 100})
-		if err != nil {
-			ended = "database error"
-			return
-		}
-		for i := len(as) - 1; i >= 0; i-- { // oldest first
-			a := as[i]
-			if a.CreatedAt.After(after) {
-				after = a.CreatedAt
-			}
-			if len(kinds) > 0 && !kinds[a.Kind] || area != "" && !strings.HasPrefix(a.Division, auth.AreaPrefix(area)) {
-				continue
-			}
-			b, _ := json.Marshal(gin.H{"id": a.ID, "kind": a.Kind, "level": a.Level, "device_id": a.DeviceID, "longitude": a.Longitude,
-				"latitude": a.Latitude, "time": a.Time, "zone": a.Zone, "image": s.Objects.URI(a.Image)})
-			fmt.Fprintf(c.Writer, "id: %s\nevent: alert\ndata: %s\n\n", a.ID, b)
-			sent++
-		}
-		c.Writer.Flush()
 	}
 }

@@ -202,7 +202,7 @@ func createAlertSubscription(s *Server, c *gin.Context) {
 	}
 	p := who(c)
 	sub := store.Subscription{ID: "alerts-" + newID(), Kind: "alerts", UserID: p.User.ID, DeptID: p.Dept.ID, AlertKinds: b.Kinds, Area: b.Area,
-		ReceiveAddr: b.ReceiveURL, ReportInterval: max(b.ReportInterval, 1)}
+		ReceiveAddr: b.ReceiveURL, ReportInterval: max(b.ReportInterval, 1), Secret: newWebhookSecret()}
 	err := s.DB.CreateSubscription(c, &sub)
 	if err == nil {
 		err = s.auditSubscribe(c, sub)
@@ -211,7 +211,11 @@ func createAlertSubscription(s *Server, c *gin.Context) {
 		storeErr(c, err, "subscription")
 		return
 	}
-	c.JSON(http.StatusCreated, sub)
+	// the signing secret is shown this once (docs/webhooks.md)
+	c.JSON(http.StatusCreated, struct {
+		store.Subscription
+		Secret string `json:"secret"`
+	}{sub, sub.Secret})
 }
 
 func listAlertSubscriptions(s *Server, c *gin.Context) {

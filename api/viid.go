@@ -29,7 +29,7 @@ import (
 // viidState is the VIID server's runtime state.
 type viidState struct {
 	auth     *digest.Authenticator
-	sessions *digest.Sessions
+	sessions *viidSessions
 }
 
 // ViidRealm is the Digest realm peers' passwords are hashed with.
@@ -41,7 +41,9 @@ func (s *Server) viid() *viidState {
 	viidOnce.Lock()
 	defer viidOnce.Unlock()
 	if s.viidState == nil {
-		a := &digest.Authenticator{Realm: ViidRealm, Secret: s.WatermarkKey}
+		// nonce key, replay cache and sessions in the database: every API server
+		// shares them, and they outlive a restart
+		a := &digest.Authenticator{Realm: ViidRealm, Secret: s.viidNonceKey(), Remember: s.viidRemember}
 		a.LookupHA1 = func(user, realm string) (string, bool) {
 			p, err := s.DB.PeerBy(backgroundCtx, "username", user)
 			return p.HA1, err == nil && realm == ViidRealm
@@ -49,10 +51,7 @@ func (s *Server) viid() *viidState {
 		if s.Now != nil {
 			a.Now = s.Now
 		}
-		sess := &digest.Sessions{Timeout: 3 * time.Minute}
-		if s.Now != nil {
-			sess.Now = s.Now
-		}
+		sess := &viidSessions{db: s.DB, timeout: 3 * time.Minute, now: s.now}
 		s.viidState = &viidState{auth: a, sessions: sess}
 	}
 	return s.viidState

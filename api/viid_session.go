@@ -147,7 +147,10 @@ func viidRegister(s *Server, c *gin.Context) {
 		s.viidStatus(c, http.StatusBadRequest, gat1400.StatusInvalidJSONContent, "RegisterObject.DeviceID "+b.RegisterObject.DeviceID+" is not the device "+user+" registers as ("+peer.DeviceID+")")
 		return
 	}
-	v.sessions.Register(peer.DeviceID, peerAddr(c))
+	if _, err := v.sessions.Register(peer.DeviceID, peerAddr(c)); err != nil {
+		storeErr(c, err, "session")
+		return
+	}
 	s.viidStatus(c, http.StatusOK, gat1400.StatusOK, "")
 }
 

@@ -45,8 +45,7 @@ const RequeueEvery = 30 * time.Second
 // every RequeueEvery, queues again the notifications still pending, until ctx ends.
 // Its clock is the wall clock, like the stored creation times it compares with.
 func (s *Server) RunNotifier(ctx context.Context, every time.Duration) error {
-	s.relay = jobs.NewRelay(s.DB, s.Jobs)
-	go s.relay.Run(ctx)
+	s.RunRelay(ctx)
 	if err := s.requeuePending(ctx, time.Now()); err != nil {
 		return err
 	}
@@ -104,6 +103,15 @@ func notifyJob(id string) jobs.Job { return jobs.Job{Kind: KindNotify, Key: id} 
 
 // notifyOutbox is the delivery job of notification id as an outbox row.
 func notifyOutbox(id string) store.OutboxJob { return store.OutboxJob{Kind: KindNotify, Key: id} }
+
+// RunRelay starts moving the job outbox (notifications, analyses: jobs committed
+// with their change) to s.Jobs, until ctx ends; once per server, whoever calls.
+func (s *Server) RunRelay(ctx context.Context) {
+	s.relayOnce.Do(func() {
+		s.relay = jobs.NewRelay(s.DB, s.Jobs)
+		go s.relay.Run(ctx)
+	})
+}
 
 // kickRelay moves freshly written outbox jobs to the queue now rather than at the
 // relay's next tick.
@@ -256,7 +264,7 @@ func (s *Server) deliver(ctx context.Context, id string) error {
 	if err := s.auditDelivery(ctx, sub, n); err != nil {
 		return err
 	}
-	err = s.post(ctx, sub.ReceiveAddr, n.Body)
+	err = s.post(ctx, sub, n)
 	dead := err != nil && n.Attempts+1 >= s.maxAttempts()
 	if rerr := s.DB.DeliveryAttempt(ctx, id, err, dead); rerr != nil {
 		return rerr
@@ -282,7 +290,12 @@ func (s *Server) notifyClient() *http.Client {
 }
 
 // post sends a notification body; a 2xx whose ResponseStatus (if any) is 0 counts.
-func (s *Server) post(ctx context.Context, addr string, body []byte) error {
-	_, _, err := s.viidCall(ctx, s.notifyClient(), http.MethodPost, addr, s.serverID(), body, nil)
+// A subscription with a secret (alert webhooks) gets the call signed.
+func (s *Server) post(ctx context.Context, sub store.Subscription, n store.Notification) error {
+	var sign []func(http.Header)
+	if sub.Secret != "" {
+		sign = append(sign, func(h http.Header) { signWebhook(h, sub.Secret, n.ID, n.Body, time.Now()) })
+	}
+	_, _, err := s.viidCall(ctx, s.notifyClient(), http.MethodPost, sub.ReceiveAddr, s.serverID(), n.Body, nil, sign...)
 	return err
 }

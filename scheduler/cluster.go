@@ -56,6 +56,10 @@ type Cluster struct {
 	pixels   map[string]int             // stream → width×height its worker reported
 	codecs   map[string]string          // stream → codec its worker reported
 	leased   map[string]string          // stream → the worker whose last lease held it
+
+	following    bool      // another server leads: no heartbeats answered (cluster_leader.go)
+	leaderEpoch  uint64    // the fencing epoch leases carry
+	recoverUntil time.Time // a new leader adopts what runs until then
 }
 
 // Costs is the cost table the cluster sizes workers with: what one CPU core does.
@@ -160,6 +164,11 @@ func (c *Cluster) Heartbeat(hb plan.Heartbeat) plan.Lease {
 	if c.learnGPUBench(hb.Bench) {
 		replan = true
 	}
+	if c.recoveringLocked() {
+		m.Alive = true
+		c.adoptLocked(m)
+		return c.leaseLocked(m)
+	}
 	if !m.Alive {
 		m.Alive = true
 		replan = true // a (re)joining worker takes only what is unassigned
@@ -175,6 +184,9 @@ func (c *Cluster) Heartbeat(hb plan.Heartbeat) plan.Lease {
 func (c *Cluster) Sweep() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.following || c.recoveringLocked() {
+		return false
+	}
 	moved, died := false, false
 	for _, m := range c.members {
 		if m.Alive && c.now().Sub(m.LastSeen) >= c.Timeout {
@@ -312,7 +324,7 @@ func equal(a, b []string) bool {
 // granted rate, time-shared streams only during their turn, and a stream just moved
 // from another live worker only once that worker has been leased it no more.
 func (c *Cluster) leaseLocked(m *Member) plan.Lease {
-	l := plan.Lease{WorkerID: m.ID, Epoch: m.Epoch, TTL: c.Timeout, Plans: []plan.StreamPlan{}}
+	l := plan.Lease{WorkerID: m.ID, Epoch: m.Epoch, LeaderEpoch: c.leaderEpoch, TTL: c.Timeout, Plans: []plan.StreamPlan{}}
 	now := c.now()
 	in := map[string]bool{}
 	for _, s := range m.Streams {
@@ -338,6 +350,8 @@ func (c *Cluster) leaseLocked(m *Member) plan.Lease {
 		p := c.plans[s]
 		if a, ok := c.assignment(s); ok {
 			p.Device = a.Device // cpu, or cuda:N: NVDEC and the CUDA provider on that GPU
+		} else if !c.recoverUntil.IsZero() {
+			p.Device = "cpu" // adopted while recovering, where it runs (a GPU stream moves to the CPU)
 		}
 		tasks := make([]plan.TaskPlan, len(p.Tasks))
 		for i, t := range p.Tasks {

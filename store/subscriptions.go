@@ -35,6 +35,9 @@ type Subscription struct {
 	UpdCursorID    string          `json:"-"`
 	NextAt         time.Time       `json:"next_report_at"`
 	CreatedAt      time.Time       `json:"created_at"`
+	// Secret signs the webhook calls of an alert subscription (api/webhooksign.go);
+	// shown once when the subscription is made, stored sealed like stream URLs.
+	Secret string `json:"-"`
 }
 
 // Notification is one batch pushed to a subscriber. It is created together with
@@ -77,10 +80,14 @@ func (s *DB) CreateSubscription(ctx context.Context, sub *Subscription) error {
 	if len(sub.Body) == 0 {
 		sub.Body = json.RawMessage(`{}`)
 	}
+	secret := ""
+	if sub.Secret != "" {
+		secret = s.sealURL(subSecretAAD+sub.ID, sub.Secret)
+	}
 	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO subscriptions (id, kind, user_id, dept_id, categories, devices, alert_kinds, area, receive_addr,
-		report_interval, begin_at, end_at, status, body, cursor_at, cursor_id, next_at, created_at, upd_cursor_at, upd_cursor_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,'',?,?,?,'')`),
+		report_interval, begin_at, end_at, status, body, cursor_at, cursor_id, next_at, created_at, upd_cursor_at, upd_cursor_id, secret) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0,?,?,'',?,?,?,'',?)`),
 		sub.ID, sub.Kind, sub.UserID, sub.DeptID, list(sub.Categories), list(sub.Devices), list(sub.AlertKinds), sub.Area, sub.ReceiveAddr,
-		sub.ReportInterval, optms(sub.Begin), optms(sub.End), string(sub.Body), sub.CursorAt, ms(sub.NextAt), ms(sub.CreatedAt), sub.UpdCursorAt)
+		sub.ReportInterval, optms(sub.Begin), optms(sub.End), string(sub.Body), sub.CursorAt, ms(sub.NextAt), ms(sub.CreatedAt), sub.UpdCursorAt, secret)
 	return s.dialect.mapErr(err)
 }
 
@@ -91,21 +98,27 @@ func optms(t time.Time) int64 {
 	return ms(t)
 }
 
-const subCols = `id, kind, user_id, dept_id, categories, devices, alert_kinds, area, receive_addr, report_interval, begin_at, end_at, status, body, cursor_at, cursor_id, next_at, created_at, upd_cursor_at, upd_cursor_id`
+const subCols = `id, kind, user_id, dept_id, categories, devices, alert_kinds, area, receive_addr, report_interval, begin_at, end_at, status, body, cursor_at, cursor_id, next_at, created_at, upd_cursor_at, upd_cursor_id, secret`
 
-func scanSub(row interface{ Scan(...any) error }) (Subscription, error) {
+// subSecretAAD binds a sealed webhook secret to its subscription's row.
+const subSecretAAD = "subscription:"
+
+func (s *DB) scanSub(row interface{ Scan(...any) error }) (Subscription, error) {
 	var x Subscription
-	var cats, devs, kinds, body string
+	var cats, devs, kinds, body, secret string
 	var b, e, n, c int64
-	err := row.Scan(&x.ID, &x.Kind, &x.UserID, &x.DeptID, &cats, &devs, &kinds, &x.Area, &x.ReceiveAddr, &x.ReportInterval, &b, &e, &x.Status, &body, &x.CursorAt, &x.CursorID, &n, &c, &x.UpdCursorAt, &x.UpdCursorID)
+	err := row.Scan(&x.ID, &x.Kind, &x.UserID, &x.DeptID, &cats, &devs, &kinds, &x.Area, &x.ReceiveAddr, &x.ReportInterval, &b, &e, &x.Status, &body, &x.CursorAt, &x.CursorID, &n, &c, &x.UpdCursorAt, &x.UpdCursorID, &secret)
 	x.Categories, x.Devices, x.AlertKinds, x.Body = unlist(cats), unlist(devs), unlist(kinds), json.RawMessage(body)
 	x.Begin, x.End, x.NextAt, x.CreatedAt = optMS(b), optMS(e), fromMS(n), fromMS(c)
+	if err == nil && secret != "" {
+		x.Secret, err = s.openURL(subSecretAAD+x.ID, secret)
+	}
 	return x, err
 }
 
 // GetSubscription returns one subscription.
 func (s *DB) GetSubscription(ctx context.Context, id string) (Subscription, error) {
-	x, err := scanSub(s.db.QueryRowContext(ctx, s.q(`SELECT `+subCols+` FROM subscriptions WHERE id=?`), id))
+	x, err := s.scanSub(s.db.QueryRowContext(ctx, s.q(`SELECT `+subCols+` FROM subscriptions WHERE id=?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return x, ErrNotFound
 	}
@@ -118,7 +131,7 @@ func (s *DB) ListSubscriptions(ctx context.Context, dept, kind string) ([]Subscr
 	if dept != "" {
 		q, args = q+` AND dept_id=?`, append(args, dept)
 	}
-	return queryAll(ctx, s, q+` ORDER BY created_at`, args, scanSub)
+	return queryAll(ctx, s, q+` ORDER BY created_at`, args, s.scanSub)
 }
 
 // CancelSubscription sets status 1 (cancelled) and records why.
@@ -133,7 +146,7 @@ func (s *DB) DueSubscriptions(ctx context.Context, t time.Time) ([]Subscription,
 	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE subscriptions SET status=2 WHERE status=0 AND end_at>0 AND end_at<=?`), ms(t)); err != nil {
 		return nil, err
 	}
-	return queryAll(ctx, s, `SELECT `+subCols+` FROM subscriptions WHERE status=0 AND next_at<=? AND (begin_at=0 OR begin_at<=?) ORDER BY next_at`, []any{ms(t), ms(t)}, scanSub)
+	return queryAll(ctx, s, `SELECT `+subCols+` FROM subscriptions WHERE status=0 AND next_at<=? AND (begin_at=0 OR begin_at<=?) ORDER BY next_at`, []any{ms(t), ms(t)}, s.scanSub)
 }
 
 // RecordFeed is where a records subscription stands in the record feed: its

@@ -365,6 +365,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		err = wh.Start(ctx)
 	}
 	if err == nil {
+		srv.RunRelay(ctx) // jobs committed with their change reach the queue when it is up
 		err = srv.RunNotifier(ctx, 500*time.Millisecond)
 		srv.RunCascade(ctx, 500*time.Millisecond)
 		workers.RunRetention(ctx, q, time.Hour)

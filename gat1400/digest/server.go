@@ -103,6 +103,10 @@ type Authenticator struct {
 	// DisableReplayCheck turns off the in-memory record of used (nonce, nc,
 	// cnonce) triples.
 	DisableReplayCheck bool
+	// Remember, if set, replaces the in-memory replay record: it stores key until
+	// expiry and reports whether it was new, so servers that share it (and a
+	// Secret) refuse a triple used on any of them. An error refuses the request.
+	Remember func(key string, expiry time.Time) (bool, error)
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
 
@@ -354,6 +358,10 @@ func (a *Authenticator) Verify(r *http.Request) (string, error) {
 // credentials reach this, so the map is bounded by legitimate traffic within
 // one NonceTTL.
 func (a *Authenticator) remember(key string, expiry, now time.Time) bool {
+	if a.Remember != nil {
+		fresh, err := a.Remember(key, expiry)
+		return err == nil && fresh
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.seen == nil {

@@ -36,10 +36,14 @@ type StreamPlan struct {
 // Lease is a heartbeat's answer: what the worker must run now, until TTL passes
 // without a renewal.
 type Lease struct {
-	WorkerID string        `json:"worker_id"`
-	Epoch    uint64        `json:"epoch"`
-	TTL      time.Duration `json:"ttl_ns"`
-	Plans    []StreamPlan  `json:"plans"`
+	WorkerID string `json:"worker_id"`
+	Epoch    uint64 `json:"epoch"`
+	// LeaderEpoch is the epoch of the scheduler leader that granted the lease
+	// (bumped at every takeover): a worker refuses a lease older than one it has
+	// seen, from a server that no longer leads.
+	LeaderEpoch uint64        `json:"leader_epoch"`
+	TTL         time.Duration `json:"ttl_ns"`
+	Plans       []StreamPlan  `json:"plans"`
 }
 
 // TaskStatus is a running task's counters.
