@@ -303,6 +303,13 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		go measuredCosts(ctx, db, cluster)
 		sched = scheduler.New(db, cluster, cfg.CapacityFPS)
 		sched.Planner = cluster
+		// any number of servers share the database: one leads the scheduler (answers
+		// workers' heartbeats), the others follow and take over when it goes
+		cluster.Follow()
+		host, _ := os.Hostname()
+		elector := &scheduler.Elector{DB: db, Cluster: cluster, Holder: fmt.Sprintf("%s %s pid %d", host, ln.Addr(), os.Getpid()),
+			Every: min(cluster.Timeout/8, 500*time.Millisecond), OnLead: sched.Notify}
+		go elector.Run(ctx)
 		go func() { // a silent worker loses its streams within Timeout + Timeout/10
 			t := time.NewTicker(cluster.Timeout / 10)
 			defer t.Stop()
@@ -383,8 +390,10 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 			slog.Error("http server", "err", err)
 		}
 	}()
-	go sched.RunSharingSweeper(ctx, time.Minute)
-	go diagnosisRotation(db, objs, sched, w, cluster, workers.Visit{Files: cfg.FastFiles, ImportDirs: importDirs}).Run(ctx, 10*time.Second)
+	// what one server must do for all: on the scheduler's leader only
+	rotation := diagnosisRotation(db, objs, sched, w, cluster, workers.Visit{Files: cfg.FastFiles, ImportDirs: importDirs})
+	go whileLeading(ctx, cluster, func(ctx context.Context) { sched.RunSharingSweeper(ctx, time.Minute) })
+	go whileLeading(ctx, cluster, func(ctx context.Context) { rotation.Run(ctx, 10*time.Second) })
 	go func() {
 		sched.Run(ctx, 10*time.Second)
 		close(e.done)

@@ -56,8 +56,9 @@ func dataKey(data, name string) ([]byte, error) {
 // runWatermarkInspect decodes the invisible mark of leaked snapshots back to the
 // audit entry of the download that produced them.
 func runWatermarkInspect(args []string) error {
-	fset := newFlags("watermark inspect", "watermark inspect [--data DIR] FILE…")
-	data := fset.String("data", "./data", "the server's data folder (holds watermark.key and the database)")
+	fset := newFlags("watermark inspect", "watermark inspect [--data DIR] [--database DSN] FILE…")
+	data := fset.String("data", "./data", "the server's data folder (holds watermark.key and, embedded, the database)")
+	dsn := fset.String("database", os.Getenv("CITYEYE_DATABASE"), "distributed mode: the PostgreSQL database holding the audit log (CITYEYE_DATABASE); empty: the data folder's SQLite")
 	if err := parse(fset, args); err != nil {
 		return err
 	}
@@ -70,7 +71,12 @@ func runWatermarkInspect(args []string) error {
 		return fmt.Errorf("read the watermark key: %w (use --data with the server's data folder)", err)
 	}
 	ctx := context.Background()
-	db, err := store.OpenSQLite(ctx, filepath.Join(*data, "cityeye.db"))
+	var db *store.DB
+	if *dsn != "" {
+		db, err = store.OpenPostgres(ctx, *dsn)
+	} else {
+		db, err = store.OpenSQLite(ctx, filepath.Join(*data, "cityeye.db"))
+	}
 	if err != nil {
 		return err
 	}

@@ -33,7 +33,7 @@ func runWorker(args []string) error {
 	repo := fs.String("models", defaultRepo(), "model repository folder")
 	provider := fs.String("provider", "auto", "execution provider: auto, cpu or cuda")
 	duration := fs.Duration("duration", 0, "stop after this long (0: until the stream ends or Ctrl-C)")
-	server := fs.String("server", "", "distributed mode: the CityEye server URL to take streams from (then --id, a token, a database and S3)")
+	server := fs.String("server", "", "distributed mode: the CityEye server URL to take streams from, or several, comma-separated (heartbeats go to the one leading the scheduler); then --id, a token, a database and S3")
 	id := fs.String("id", "", "distributed mode: this worker's ID (stable across restarts; its token is bound to it)")
 	token := fs.String("token", "", "refused: a token on the command line is visible in ps; use --token-file or CITYEYE_WORKER_TOKEN")
 	tokenFile := fs.String("token-file", "", "distributed mode: file holding the worker's API token (else CITYEYE_WORKER_TOKEN, then CITYEYE_TOKEN)")

@@ -29,12 +29,15 @@ import (
 // when it cannot renew its lease in time, so a stream the server moved elsewhere
 // never runs twice.
 type remoteWorker struct {
-	server, token, id string
-	capacity          float64
-	w                 *workers.Worker
-	client            *http.Client
-	gpus              *gpu.Inventory
-	bench             *workers.GPUBench // the frame models measured on this worker's GPUs
+	servers     []string // API servers; heartbeats go to one that leads the scheduler
+	cur         int      // the server heartbeats go to now
+	leaderEpoch uint64   // the newest leader epoch seen: older leases are refused
+	token, id   string
+	capacity    float64
+	w           *workers.Worker
+	client      *http.Client
+	gpus        *gpu.Inventory
+	bench       *workers.GPUBench // the frame models measured on this worker's GPUs
 }
 
 func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capacity float64, loop, fast bool) error {
@@ -59,7 +62,13 @@ func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capa
 	eng := engine.Options{Provider: engine.Provider(provider)}
 	w := workers.New(context.Background(), workers.Config{Repo: models.Repository{Root: repo}, Engine: eng,
 		LoopFiles: loop, FastFiles: fast}, workers.NewRecorder(db, objs, nil))
-	rw := &remoteWorker{server: strings.TrimRight(server, "/"), token: token, id: id, capacity: capacity, w: w, client: &http.Client{Timeout: 2 * time.Second}, gpus: gpu.New(),
+	var servers []string
+	for _, u := range strings.Split(server, ",") {
+		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
+			servers = append(servers, u)
+		}
+	}
+	rw := &remoteWorker{servers: servers, token: token, id: id, capacity: capacity, w: w, client: &http.Client{Timeout: 2 * time.Second}, gpus: gpu.New(),
 		bench: &workers.GPUBench{Repo: models.Repository{Root: repo}, Engine: eng}}
 	defer rw.gpus.Close()
 	if eng.Provider != engine.ProviderCPU {
@@ -69,7 +78,8 @@ func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capa
 	return w.Close() // final records of what was still running
 }
 
-// loop heartbeats every TTL/4 and fences itself at 90% of the TTL after the last
+// loop heartbeats every TTL/4 (to the server that leads the scheduler: another
+// answers 503 and the next in the list is tried at once) and fences itself at 90% of the TTL after the last
 // heartbeat that got through (counted from when it was sent, so the worker always
 // gives a stream up before the server may hand it to another).
 func (r *remoteWorker) loop(ctx context.Context) {
@@ -96,10 +106,18 @@ func (r *remoteWorker) loop(ctx context.Context) {
 		next = time.Now().Add(ttl / 4)
 		sent := time.Now()
 		lease, err := r.heartbeat(ctx)
+		if err == nil && lease.LeaderEpoch < r.leaderEpoch {
+			err = fmt.Errorf("lease of leader epoch %d, older than %d: that server no longer leads", lease.LeaderEpoch, r.leaderEpoch)
+		}
 		if err != nil {
-			slog.Warn("heartbeat failed", "worker", r.id, "err", err)
+			slog.Warn("heartbeat failed; trying the next server", "worker", r.id, "server", r.servers[r.cur], "err", err)
+			if len(r.servers) > 1 {
+				r.cur = (r.cur + 1) % len(r.servers)
+				next = time.Now().Add(100 * time.Millisecond) // soon: the lease runs out meanwhile
+			}
 			continue
 		}
+		r.leaderEpoch = lease.LeaderEpoch
 		lastOK, ttl = sent, lease.TTL
 		r.w.Apply(lease.Plans) // unchanged plans leave running pipelines alone
 		running = len(lease.Plans) > 0
@@ -109,7 +127,7 @@ func (r *remoteWorker) loop(ctx context.Context) {
 func (r *remoteWorker) heartbeat(ctx context.Context) (plan.Lease, error) {
 	var lease plan.Lease
 	b, _ := json.Marshal(plan.Heartbeat{ID: r.id, CapacityFPS: r.capacity, Cores: runtime.NumCPU(), GPUs: r.gpus.List(), Bench: r.bench.Results(), Status: r.w.Status(), Batchers: r.w.Batchers()})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.server+"/api/v1/workers/heartbeat", bytes.NewReader(b))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.servers[r.cur]+"/api/v1/workers/heartbeat", bytes.NewReader(b))
 	if err != nil {
 		return lease, err
 	}
