@@ -136,7 +136,9 @@ func (c *Cluster) Apply(plans []plan.StreamPlan) {
 		c.plans[p.Stream.ID] = p
 		c.order = append(c.order, p.Stream.ID)
 	}
-	c.placeLocked()
+	if !c.recoveringLocked() { // a new leader places once it knows what runs
+		c.placeLocked()
+	}
 }
 
 // Heartbeat records a worker's liveness, hardware and status and returns its lease.

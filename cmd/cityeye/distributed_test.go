@@ -26,8 +26,9 @@ type workerProc struct {
 }
 
 // startWorker starts a remote worker with a token bound to its ID (created once per
-// ID by the platform admin); its secrets travel in the environment, not in argv.
-func (s *server) startWorker(t *testing.T, id, dsn, s3 string) *workerProc {
+// ID by the platform admin); its secrets travel in the environment, not in argv. It
+// heartbeats to s, or to the servers given (URLs, in order).
+func (s *server) startWorker(t *testing.T, id, dsn, s3 string, servers ...string) *workerProc {
 	w := &workerProc{id: id, logs: &lockedBuffer{}}
 	if s.workerTokens == nil {
 		s.workerTokens = map[string]string{}
@@ -36,7 +37,10 @@ func (s *server) startWorker(t *testing.T, id, dsn, s3 string) *workerProc {
 		s.post("/api/v1/users", map[string]any{"id": "worker-" + id, "name": "worker " + id, "department": "platform", "role": "worker"})
 		s.workerTokens[id] = s.post("/api/v1/users/worker-"+id+"/tokens", map[string]any{"name": id, "worker_id": id})["token"].(string)
 	}
-	w.cmd = exec.Command(binary, "worker", "--server", s.url, "--id", id, "--provider", "cpu", "--loop-files", "--capacity-fps", "10")
+	if len(servers) == 0 {
+		servers = []string{s.url}
+	}
+	w.cmd = exec.Command(binary, "worker", "--server", strings.Join(servers, ","), "--id", id, "--provider", "cpu", "--loop-files", "--capacity-fps", "10")
 	w.cmd.Env = append(os.Environ(), "CITYEYE_WORKER_TOKEN="+s.workerTokens[id], "CITYEYE_DATABASE="+dsn, "CITYEYE_S3="+s3)
 	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
 	if err := w.cmd.Start(); err != nil {
@@ -50,6 +54,7 @@ type memberJSON struct {
 	ID      string
 	Alive   bool
 	Streams []string
+	Status  map[string]any // the streams the worker reports running
 }
 
 func (s *server) members() map[string]memberJSON {

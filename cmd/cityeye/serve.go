@@ -73,6 +73,9 @@ type serveConfig struct {
 	S3               *objects.S3Config `json:"s3,omitempty"`
 	Redis            string            `json:"redis,omitempty"` // host:port
 	HeartbeatTimeout float64           `json:"heartbeat_timeout_s,omitempty"`
+	// NotifyRequeueS: how often notifications still pending are queued again
+	// (default 30 s), for when the queue lost them (Redis restarted without data).
+	NotifyRequeueS float64 `json:"notify_requeue_s,omitempty"`
 }
 
 // tokenLifetime is TokenDays as a duration (0: the API's default, 90 days).
@@ -101,7 +104,7 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	cfg := defaultServeConfig()
 	flags := cfg
 	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request, token_days, map_tiles; "+
-		"security: import_dirs, outbound_allow, trusted_proxies, max_download_mib; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s)")
+		"security: import_dirs, outbound_allow, trusted_proxies, max_download_mib; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s, notify_requeue_s)")
 	var importDirs, outboundAllow, trustedProxies string
 	fs.StringVar(&importDirs, "import-dirs", "", "comma-separated folders file:// streams and analyses may name (CITYEYE_IMPORT_DIRS)")
 	fs.StringVar(&outboundAllow, "outbound-allow", "", "comma-separated internal targets webhooks and downloads may reach: CIDR, IP, IP:port, host:port (CITYEYE_OUTBOUND_ALLOW)")
@@ -363,8 +366,8 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Cluster: cluster, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
 		WatermarkKey: key, Warehouse: wh, Jobs: q,
 		MaxClockSkew: time.Duration(cfg.MaxClockSkewS * float64(time.Second)), VIIDDigestEveryRequest: cfg.VIIDDigestEveryRequest,
-		TokenLifetime: cfg.tokenLifetime(),
-		ImportDirs:    importDirs, Outbound: outbound, TrustedProxies: cfg.TrustedProxies, MaxDownload: cfg.MaxDownloadMiB << 20}
+		TokenLifetime: cfg.tokenLifetime(), RequeueEvery: time.Duration(cfg.NotifyRequeueS * float64(time.Second)),
+		ImportDirs: importDirs, Outbound: outbound, TrustedProxies: cfg.TrustedProxies, MaxDownload: cfg.MaxDownloadMiB << 20}
 	srv.RegisterJobs()
 	workers.RegisterRetention(q, db, objs, cfg.Retention)
 	err = q.Start(ctx)
