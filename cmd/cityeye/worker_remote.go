@@ -105,7 +105,15 @@ func (r *remoteWorker) loop(ctx context.Context) {
 		}
 		next = time.Now().Add(ttl / 4)
 		sent := time.Now()
-		lease, err := r.heartbeat(ctx)
+		// a heartbeat that hangs (a broken path to the server) must not hold the
+		// fence back: it gives up when the lease would run out
+		deadline := time.Now().Add(2 * time.Second)
+		if fence := lastOK.Add(ttl * 9 / 10); running && fence.Before(deadline) {
+			deadline = fence
+		}
+		hctx, cancel := context.WithDeadline(ctx, deadline)
+		lease, err := r.heartbeat(hctx)
+		cancel()
 		if err == nil && lease.LeaderEpoch < r.leaderEpoch {
 			err = fmt.Errorf("lease of leader epoch %d, older than %d: that server no longer leads", lease.LeaderEpoch, r.leaderEpoch)
 		}
