@@ -167,4 +167,6 @@ func TestFaultLeaderKilledAndWorkerCutOff(t *testing.T) {
 		}
 	}
 	t.Logf("%d records before the kill, %d at the end; none lost or duplicated", len(before), len(after))
+	// a snapshot served by the second server traces back through PostgreSQL's audit log
+	leakedSnapshotTracesBack(t, s2, data, after, "--database", dsn)
 }
