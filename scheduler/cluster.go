@@ -274,19 +274,24 @@ func (c *Cluster) placeLocked() {
 			c.grants[t.Task.ID] = g
 		}
 	}
-	// epochs: a worker whose set changed gets a new one
 	for _, m := range c.members {
-		var streams []string
-		for s, w := range c.assign {
-			if w == m.ID {
-				streams = append(streams, s)
-			}
+		c.memberStreamsLocked(m)
+	}
+}
+
+// memberStreamsLocked sets m's streams from the assignments; a worker whose set
+// changed gets a new epoch.
+func (c *Cluster) memberStreamsLocked(m *Member) {
+	var streams []string
+	for s, w := range c.assign {
+		if w == m.ID {
+			streams = append(streams, s)
 		}
-		sort.Strings(streams)
-		if !equal(streams, m.Streams) {
-			m.Streams = streams
-			m.Epoch++
-		}
+	}
+	sort.Strings(streams)
+	if !equal(streams, m.Streams) {
+		m.Streams = streams
+		m.Epoch++
 	}
 }
 

@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"errors"
-	"sort"
 	"time"
 
 	"github.com/cityeye/cityeye/scheduler/placement"
@@ -87,15 +86,5 @@ func (c *Cluster) adoptLocked(m *Member) {
 			c.assign[s] = m.ID
 		}
 	}
-	var streams []string
-	for s, w := range c.assign {
-		if w == m.ID {
-			streams = append(streams, s)
-		}
-	}
-	sort.Strings(streams)
-	if !equal(streams, m.Streams) {
-		m.Streams = streams
-		m.Epoch++
-	}
+	c.memberStreamsLocked(m)
 }

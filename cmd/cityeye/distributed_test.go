@@ -145,13 +145,39 @@ func TestDistributedWorkerFailover(t *testing.T) {
 	if m := s.members()[first]; !m.Alive || len(m.Streams) != 0 || s.owner(cam) != second {
 		t.Fatalf("after %s returned: %+v, owner %s\n%s", first, s.members(), s.owner(cam), back.logs)
 	}
+	after := s.recordsAfter(t, before, procs[second])
+	noneLostOrDuplicated(t, before, after)
+	s.checkRecord(after[0]) // its snapshots resolve from MinIO through the API
+	// /metrics sees the remote workers: the stream decoding on the new owner, its model
+	var metrics []byte
+	s.get("/metrics", &metrics)
+	for _, want := range []string{`cityeye_stream_frames_total{device_id="` + cam + `",worker="` + second + `"}`,
+		`cityeye_model_frames_total{model="blazeface-back"`, `cityeye_worker_up{worker="` + second + `"} 1`, `cityeye_model_queue_wait_seconds_total{`, `cityeye_placement_tasks{state="ok"} 1`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s:\n%.3000s", want, metrics)
+		}
+	}
+	t.Logf("%d records before the kill, %d after the fail-over", len(before), len(after))
+}
+
+// recordsAfter waits up to 60 s for more records than before and returns them all;
+// w's logs explain a failure.
+func (s *server) recordsAfter(t *testing.T, before []recordJSON, w *workerProc) []recordJSON {
+	t.Helper()
 	var after []recordJSON
 	for deadline := time.Now().Add(60 * time.Second); len(after) <= len(before); time.Sleep(500 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("no new records after the fail-over\n%s", procs[second].logs)
+			t.Fatalf("no new records after the fault\n%s", w.logs)
 		}
 		after = s.records()
 	}
+	return after
+}
+
+// noneLostOrDuplicated fails the test if a record of before is missing from after
+// or a record appears twice in after.
+func noneLostOrDuplicated(t *testing.T, before, after []recordJSON) {
+	t.Helper()
 	ids := map[string]bool{}
 	for _, r := range after {
 		if ids[r.ID] {
@@ -164,17 +190,6 @@ func TestDistributedWorkerFailover(t *testing.T) {
 			t.Fatalf("record %s lost", r.ID)
 		}
 	}
-	s.checkRecord(after[0]) // its snapshots resolve from MinIO through the API
-	// /metrics sees the remote workers: the stream decoding on the new owner, its model
-	var metrics []byte
-	s.get("/metrics", &metrics)
-	for _, want := range []string{`cityeye_stream_frames_total{device_id="` + cam + `",worker="` + second + `"}`,
-		`cityeye_model_frames_total{model="blazeface-back"`, `cityeye_worker_up{worker="` + second + `"} 1`, `cityeye_model_queue_wait_seconds_total{`, `cityeye_placement_tasks{state="ok"} 1`} {
-		if !strings.Contains(string(metrics), want) {
-			t.Errorf("metrics lack %s:\n%.3000s", want, metrics)
-		}
-	}
-	t.Logf("%d records before the kill, %d after the fail-over", len(before), len(after))
 }
 
 // lockedBuffer collects a subprocess's output safely while the test reads it.

@@ -91,12 +91,17 @@ func (m *mapFeed) open(t *testing.T, s *server) {
 func (m *mapFeed) received() (distinct, dup int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, n := range m.got {
+	return tally(m.got)
+}
+
+// tally counts the distinct keys of got and those counted more than once.
+func tally(got map[string]int) (distinct, dup int) {
+	for _, n := range got {
 		if n > 1 {
 			dup++
 		}
 	}
-	return len(m.got), dup
+	return len(got), dup
 }
 
 // webhookReceiver is the map's webhook endpoint: it verifies each call with the
@@ -143,12 +148,7 @@ func (h *webhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *webhookReceiver) received() (distinct, dup int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, n := range h.got {
-		if n > 1 {
-			dup++
-		}
-	}
-	return len(h.got), dup
+	return tally(h.got)
 }
 
 // Issue 19 fault tests: "Redis restarted during notification delivery" and "a map

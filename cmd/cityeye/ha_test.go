@@ -147,25 +147,8 @@ func TestFaultLeaderKilledAndWorkerCutOff(t *testing.T) {
 	if s := twice(s2.members()); s != "" {
 		t.Fatalf("stream %s runs on two workers after the cut worker returned: %v", s, s2.members())
 	}
-	var after []recordJSON
-	for deadline := time.Now().Add(60 * time.Second); len(after) <= len(before); time.Sleep(500 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no new records after the faults\n%s", procs[other].logs)
-		}
-		after = s2.records()
-	}
-	ids := map[string]bool{}
-	for _, r := range after {
-		if ids[r.ID] {
-			t.Fatalf("record %s duplicated", r.ID)
-		}
-		ids[r.ID] = true
-	}
-	for _, r := range before {
-		if !ids[r.ID] {
-			t.Fatalf("record %s lost", r.ID)
-		}
-	}
+	after := s2.recordsAfter(t, before, procs[other])
+	noneLostOrDuplicated(t, before, after)
 	t.Logf("%d records before the kill, %d at the end; none lost or duplicated", len(before), len(after))
 	// a snapshot served by the second server traces back through PostgreSQL's audit log
 	leakedSnapshotTracesBack(t, s2, data, after, "--database", dsn)

@@ -74,21 +74,15 @@ func (p *Proxy) drop(c net.Conn) {
 }
 
 // Cut stops forwarding: every open connection is closed, new ones hang.
-func (p *Proxy) Cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.cut = true
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-}
+func (p *Proxy) Cut() { p.set(true) }
 
 // Restore forwards new connections again (the hanging ones are closed).
-func (p *Proxy) Restore() {
+func (p *Proxy) Restore() { p.set(false) }
+
+func (p *Proxy) set(cut bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = false
+	p.cut = cut
 	for c := range p.conns {
 		c.Close()
 		delete(p.conns, c)
