@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -178,6 +179,10 @@ func TestAuditLogPostgresAppRole(t *testing.T) {
 	wdb, err := store.OpenPostgres(context.Background(), workerDSN)
 	if err != nil {
 		t.Fatalf("the worker role cannot open the database: %v", err)
+	}
+	alert := &store.Alert{ID: "a-worker", Kind: "fire.fire", Image: "alerts/a.jpg", Boxes: json.RawMessage(`[]`), Details: json.RawMessage(`{}`)}
+	if err := wdb.SaveAlert(context.Background(), alert); err != nil { // it numbers the alert (alerts.seq) too
+		t.Errorf("the worker role cannot write an alert: %v", err)
 	}
 	wdb.Close()
 	wraw, err := sql.Open("pgx", workerDSN)
