@@ -43,7 +43,9 @@ type sqliteDialect struct{}
 
 // nextAlertSeq is the SQL expression that numbers a new alert (alerts.seq). SQLite
 // has one writer at a time, so the next number after the largest is unique and in
-// commit order; PostgreSQL draws it from the column's sequence.
+// commit order (a number is reused only if the newest alerts are deleted, which
+// retention, deleting the oldest first, does only when every alert expired);
+// PostgreSQL draws it from the column's sequence.
 func (sqliteDialect) nextAlertSeq() string   { return "(SELECT COALESCE(MAX(seq), 0) + 1 FROM alerts)" }
 func (postgresDialect) nextAlertSeq() string { return "nextval('alerts_seq_seq')" }
 
