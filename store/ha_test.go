@@ -92,11 +92,12 @@ func TestDispatchWritesItsJobToTheOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 		n := &Notification{ID: "n1", SubID: "s1", DeptID: "d", Items: []string{"a1"}, Body: []byte(`{}`)}
-		if err := db.Dispatch(ctx, sub, n, sub.CursorAt+1, "a1", time.Now(), OutboxJob{Kind: "viid.notify", Key: "n1"}); err != nil {
+		next := Feed{AddAt: sub.CursorAt + 1, AddID: "a1"}
+		if err := db.Dispatch(ctx, sub, []*Notification{n}, next, time.Now(), OutboxJob{Kind: "viid.notify", Key: "n1"}); err != nil {
 			t.Fatal(err)
 		}
 		stale := &Notification{ID: "n2", SubID: "s1", DeptID: "d", Items: []string{"a1"}, Body: []byte(`{}`)}
-		if err := db.Dispatch(ctx, sub, stale, sub.CursorAt+1, "a1", time.Now(), OutboxJob{Kind: "viid.notify", Key: "n2"}); !errors.Is(err, ErrCursorMoved) {
+		if err := db.Dispatch(ctx, sub, []*Notification{stale}, next, time.Now(), OutboxJob{Kind: "viid.notify", Key: "n2"}); !errors.Is(err, ErrCursorMoved) {
 			t.Fatalf("dispatch from a stale cursor: %v", err)
 		}
 		if _, err := db.GetNotification(ctx, "n2"); !errors.Is(err, ErrNotFound) {
