@@ -158,23 +158,23 @@ func envelope(k viidKind, bodies []json.RawMessage, extra gin.H) gin.H {
 	return gin.H{k.Object + "ListObject": inner}
 }
 
+// viidPage is the paging a list answer carries beside its objects, as the
+// platforms that page do (TotalNum, RecordStartNo counted from 1, PageRecordNum).
+func viidPage(q *query.Query, total int) gin.H {
+	return gin.H{"TotalNum": total, "RecordStartNo": q.Offset() + 1, "PageRecordNum": q.Limit()}
+}
+
 // viidList answers GET /VIID/<X>s with a query in any of the three styles.
 func viidList(s *Server, c *gin.Context) {
 	k := s.viidKind(c)
-	q, err := query.Parse(c.Request.URL.RawQuery, k.schema())
-	if err != nil {
-		var qe *query.Error
-		field := "query"
-		if errors.As(err, &qe) {
-			field = qe.Param
-		}
-		fail(c, http.StatusBadRequest, field, err.Error())
+	q, ok := s.viidQuery(c, k.schema())
+	if !ok {
 		return
 	}
 	where, args, order := q.SQL()
 	recs, total, err := s.DB.QueryRecords(c, who(c).Scope(), k.Object, where, args, order, q.Offset(), q.Limit())
 	if err != nil {
-		storeErr(c, err, "records")
+		s.viidStoreErr(c, err, "records")
 		return
 	}
 	if _, ok := s.audit(c, "record.search", "/VIID/"+k.Path+"?"+c.Request.URL.RawQuery, "", http.StatusOK, strconv.Itoa(len(recs))+" of "+strconv.Itoa(total)); !ok {
@@ -185,7 +185,23 @@ func viidList(s *Server, c *gin.Context) {
 		bodies[i] = r.Body
 	}
 	c.Header("Content-Type", "application/VIID+JSON;charset=UTF-8")
-	c.JSON(http.StatusOK, envelope(k, bodies, gin.H{"TotalNum": total, "RecordStartNo": q.Offset() + 1, "PageRecordNum": q.Limit()}))
+	c.JSON(http.StatusOK, envelope(k, bodies, viidPage(q, total)))
+}
+
+// viidQuery parses a GA/T 1400 query in any of the three styles; a bad one is
+// refused naming the parameter.
+func (s *Server) viidQuery(c *gin.Context, schema query.Schema) (*query.Query, bool) {
+	q, err := query.Parse(c.Request.URL.RawQuery, schema)
+	if err != nil {
+		var qe *query.Error
+		field := "query"
+		if errors.As(err, &qe) {
+			field = qe.Param
+		}
+		s.viidFail(c, http.StatusBadRequest, gat1400.StatusInvalidOperation, field, err.Error())
+		return nil, false
+	}
+	return q, true
 }
 
 // viidGet answers GET /VIID/<X>s/{ID} with {"<X>Object":{…}}.
@@ -199,7 +215,7 @@ func viidGet(s *Server, c *gin.Context) {
 		if errors.Is(err, store.ErrNotFound) {
 			s.audit(c, "record.read", c.Param("id"), "", http.StatusNotFound, "not found or not visible")
 		}
-		storeErr(c, err, k.Object+" "+c.Param("id"))
+		s.viidStoreErr(c, err, k.Object+" "+c.Param("id"))
 		return
 	}
 	if _, ok := s.audit(c, "record.read", r.ID, r.GrantID, http.StatusOK, "VIID"); !ok {
@@ -310,7 +326,7 @@ func viidDelete(s *Server, c *gin.Context) {
 	k := s.viidKind(c)
 	ids := strings.Split(c.Query("IDList"), ",")
 	if c.Query("IDList") == "" {
-		fail(c, http.StatusBadRequest, "IDList", "IDList: comma-separated IDs to delete")
+		s.viidFail(c, http.StatusBadRequest, gat1400.StatusInvalidOperation, "IDList", "IDList: comma-separated IDs to delete")
 		return
 	}
 	p := who(c)

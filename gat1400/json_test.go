@@ -70,8 +70,9 @@ func TestEnvelopeShapes(t *testing.T) {
 		{NewSubscribeNotificationList(), `{"SubscribeNotificationListObject":{"SubscribeNotificationObject":[]}}`},
 		{NewResponseStatusList(NewResponseStatus("/VIID/Faces", exFaceID, StatusOK, exTime)),
 			`{"ResponseStatusListObject":{"ResponseStatusObject":[{"RequestURL":"/VIID/Faces","StatusCode":0,"StatusString":"OK","Id":"` + exFaceID + `","LocalTime":"20190711150344"}]}}`},
+		// Id is always sent: a peer that checks it reads a missing one as a failure
 		{ResponseStatusEnvelope{NewResponseStatus("/VIID/System/Register", "", StatusInvalidOperation, exTime.UTC())},
-			`{"ResponseStatusObject":{"RequestURL":"/VIID/System/Register","StatusCode":4,"StatusString":"Invalid Operation","LocalTime":"20190711150344"}}`},
+			`{"ResponseStatusObject":{"RequestURL":"/VIID/System/Register","StatusCode":4,"StatusString":"Invalid Operation","Id":"","LocalTime":"20190711150344"}}`},
 	} {
 		b, err := json.Marshal(tc.v)
 		if err != nil || string(b) != tc.want {
