@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/warehouse"
 	"github.com/cityeye/cityeye/netguard"
@@ -139,6 +140,10 @@ func (s *Server) router(rts []route) *gin.Engine {
 	}
 	r.Use(gin.Recovery())
 	r.NoRoute(func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, "/VIID/") { // peers read the standard's envelope
+			s.viidFail(c, http.StatusNotFound, gat1400.StatusInvalidOperation, "", "no such resource: "+c.Request.Method+" "+c.Request.URL.Path+" (what CityEye serves: docs/viid.md)")
+			return
+		}
 		fail(c, http.StatusNotFound, "", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)
 	})
 	for _, rt := range rts {

@@ -116,8 +116,11 @@ func viidRoutes() []route {
 			route{http.MethodGet, p + "/:id", "One " + k.Object + " by its 48-character ID", readers, nil, "", viidGet},
 			route{http.MethodPost, p, "Batch upload of " + k.Path + " (" + k.Object + "ListObject); one ResponseStatusObject each", staff, nil, "", viidPost},
 			route{http.MethodDelete, p, "Delete ?IDList=… of your department's " + k.Path, staff, []string{"IDList"}, "", viidDelete},
+			route{http.MethodDelete, p + "/:id", "Delete one of your department's " + k.Path + " (audited)", staff, nil, "", viidDeleteByID},
 		)
 	}
+	rs = append(rs, deviceRoutes()...)
+	rs = append(rs, unsupportedRoutes()...)
 	return append(rs,
 		route{http.MethodGet, "/VIID/Images", "GA/T 1400 query of Images (ImageListObject.Image[].ImageInfo)", readers, []string{"RecordStartNo", "PageRecordNum", "IDList"}, "", viidImagesList},
 		route{http.MethodPost, "/VIID/Images", "Batch upload of Images with their Data and object lists", staff, nil, "", viidImagesPost},
@@ -319,38 +322,4 @@ func (s *Server) viidStore(c *gin.Context, p store.Principal, k viidKind, raw js
 		rec.Images = []string{}
 	}
 	return id, s.savePushed(c, rec)
-}
-
-// viidDelete removes ?IDList=a,b (records of the caller's department only).
-func viidDelete(s *Server, c *gin.Context) {
-	k := s.viidKind(c)
-	ids := strings.Split(c.Query("IDList"), ",")
-	if c.Query("IDList") == "" {
-		s.viidFail(c, http.StatusBadRequest, gat1400.StatusInvalidOperation, "IDList", "IDList: comma-separated IDs to delete")
-		return
-	}
-	p := who(c)
-	var statuses []gat1400.ResponseStatus
-	for _, id := range ids {
-		st := gat1400.NewResponseStatus(c.Request.URL.Path, id, gat1400.StatusOK, s.now())
-		r, err := s.DB.GetRecord(c, p.Scope(), id)
-		if err == nil && (r.Type != k.Object || (!isAdmin(p) && r.DeptID != p.Dept.ID)) {
-			err = store.ErrNotFound
-		}
-		var imgs []string
-		if err == nil {
-			imgs, err = s.DB.DeleteRecord(c, id)
-		}
-		if err != nil {
-			st.StatusCode, st.StatusString = gat1400.StatusInvalidOperation, "not found or not yours: "+err.Error()
-		} else {
-			for _, key := range imgs {
-				s.Objects.Delete(c, key)
-			}
-			s.DB.Forget(c, imgs)
-			s.audit(c, "record.delete", id, r.GrantID, http.StatusOK, "VIID")
-		}
-		statuses = append(statuses, st)
-	}
-	c.JSON(http.StatusOK, gat1400.NewResponseStatusList(statuses...))
 }

@@ -67,6 +67,8 @@ func TestEnvelopeShapes(t *testing.T) {
 		{NewNonMotorVehicleList(), `{"NonMotorVehicleListObject":{"NonMotorVehicleObject":[]}}`},
 		{NewAPEList(APE{ApeID: "a", Name: "n", CapDirection: new(FlexInt)}), `{"APEListObject":{"APEObject":[{"ApeID":"a","Name":"n","CapDirection":0}]}}`},
 		{NewSubscribeList(), `{"SubscribeListObject":{"SubscribeObject":[]}}`},
+		{NewTollgateList(), `{"TollgateListObject":{"TollgateObject":[]}}`},
+		{NewLaneList(Lane{TollgateID: "t", LaneNo: 1, Name: "n", ApeID: "a"}), `{"LaneListObject":{"LaneObject":[{"TollgateID":"t","LaneNo":1,"Name":"n","ApeID":"a"}]}}`},
 		{NewSubscribeNotificationList(), `{"SubscribeNotificationListObject":{"SubscribeNotificationObject":[]}}`},
 		{NewResponseStatusList(NewResponseStatus("/VIID/Faces", exFaceID, StatusOK, exTime)),
 			`{"ResponseStatusListObject":{"ResponseStatusObject":[{"RequestURL":"/VIID/Faces","StatusCode":0,"StatusString":"OK","Id":"` + exFaceID + `","LocalTime":"20190711150344"}]}}`},
