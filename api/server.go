@@ -63,7 +63,8 @@ type Server struct {
 	// lifetime (default DefaultTokenLifetime, 90 days).
 	TokenLifetime time.Duration
 
-	faceSearch faceSearch
+	faceSearch   faceSearch
+	dispositions dispositionMatcher
 
 	// VIIDDigestEveryRequest makes VIID peers answer a Digest challenge on every
 	// request, not only at Register (for peers behind a shared address, a NAT or a

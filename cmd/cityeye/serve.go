@@ -375,6 +375,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	if err == nil {
 		err = srv.RunNotifier(ctx, 500*time.Millisecond)
 		srv.RunCascade(ctx, 500*time.Millisecond)
+		srv.RunDispositions(ctx, 250*time.Millisecond)
 		workers.RunRetention(ctx, q, time.Hour)
 	}
 	if err != nil {

@@ -1,0 +1,273 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/cityeye/cityeye/gat1400"
+	"github.com/cityeye/cityeye/store"
+)
+
+// The disposition matcher follows the captures as they are written (motor
+// vehicles by their record's update, faces by their feature's: a plate read later
+// or a better face shot is looked at again) from durable cursors, checks them
+// against the watch lists in force and turns each catch into a hit: an alert on
+// the map (kind disposition.plate or disposition.face; its image the watched
+// photo or the scene beside the capture) and, when the disposition names a
+// receiver, a DispositionNotification delivered like subscription notifications
+// (the outbound guard, retries, the dead-letter view, the audit trail). A catch
+// counts only if the disposition's setter may see the record.
+
+// DispositionSettle is how old a change must be before the matcher reads it, so a
+// write that committed late cannot slip behind the cursor (like NotifySettle).
+const DispositionSettle = time.Second
+
+// dispositionBatch is the most captures one pass reads per stream.
+const dispositionBatch = 500
+
+type dispositionMatcher struct {
+	mu      sync.Mutex
+	index   *watchIndex
+	version string // of the dispositions table when index was built
+}
+
+// watchChanged drops the index: the next pass rebuilds it.
+func (s *Server) watchChanged() {
+	s.dispositions.mu.Lock()
+	s.dispositions.version = ""
+	s.dispositions.mu.Unlock()
+}
+
+// watchIndex returns the index of the dispositions in force, rebuilt when the
+// table changed.
+func (s *Server) watchIndex(ctx context.Context) (*watchIndex, error) {
+	m := &s.dispositions
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, err := s.DB.DispositionsVersion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m.index == nil || v != m.version {
+		ds, err := s.DB.ActiveDispositions(ctx, s.now())
+		if err != nil {
+			return nil, err
+		}
+		m.index, m.version = newWatchIndex(ds), v
+	}
+	return m.index, nil
+}
+
+// RunDispositions matches new captures every interval until ctx ends.
+func (s *Server) RunDispositions(ctx context.Context, every time.Duration) {
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if err := s.MatchDispositions(ctx); err != nil && ctx.Err() == nil {
+				slog.Error("disposition matching", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+// MatchDispositions reads the captures changed since the cursors (settled) and
+// raises what the watch lists catch. A failed catch stops the pass before its
+// capture, which the next pass reads again.
+func (s *Server) MatchDispositions(ctx context.Context) error {
+	idx, err := s.watchIndex(ctx)
+	if err != nil {
+		return err
+	}
+	settled := time.Now().Add(-DispositionSettle).UnixMilli()
+	for _, faces := range []bool{false, true} {
+		name := "disposition.plates"
+		if faces {
+			name = "disposition.faces"
+		}
+		cur, ok, err := s.DB.GetScanCursor(ctx, name)
+		if err != nil {
+			return err
+		}
+		if !ok { // the first pass starts from now: dispositions watch what comes
+			cur = store.ScanCursor{At: settled}
+			if err := s.DB.SetScanCursor(ctx, name, cur); err != nil {
+				return err
+			}
+			continue
+		}
+		ws, err := s.DB.ChangedSince(ctx, faces, cur, dispositionBatch)
+		if err != nil {
+			return err
+		}
+		next := cur
+		for _, w := range ws {
+			if w.Changed > settled {
+				break
+			}
+			hits := idx.plateHits(w)
+			if faces {
+				hits = idx.faceHits(w)
+			}
+			for _, h := range hits {
+				if err = s.raiseHit(ctx, h, w); err != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+			next = store.ScanCursor{At: w.Changed, ID: w.ID}
+		}
+		if next != cur {
+			if serr := s.DB.SetScanCursor(ctx, name, next); serr != nil {
+				return serr
+			}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// raiseHit turns a catch into its alert and notification, once per disposition
+// and record.
+func (s *Server) raiseHit(ctx context.Context, h watchHit, w store.Watched) error {
+	d := h.d
+	if done, err := s.DB.HasHit(ctx, d.ID, w.ID); err != nil || done {
+		return err
+	}
+	p, err := s.DB.PrincipalOf(ctx, d.UserID)
+	if err != nil {
+		return nil // the setter is gone or disabled: the disposition catches nothing
+	}
+	if _, err := s.DB.GetRecord(ctx, p.Scope(), w.ID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // not the department's to see
+		}
+		return err
+	}
+	sum := sha256.Sum256([]byte(d.ID + "/" + w.ID))
+	aid := "D" + hex.EncodeToString(sum[:12])
+	t := w.ShotTime.In(gat1400.Location)
+	key := fmt.Sprintf("alerts/%s/%s/%s.jpg", w.DeviceID, t.Format("20060102"), aid)
+	img, err := s.hitImage(ctx, d, h, w)
+	if err != nil {
+		return err
+	}
+	details, _ := json.Marshal(gin.H{"disposition_id": d.ID, "title": d.Title, "reason": d.Reason, "record_id": w.ID, "record_type": w.Type,
+		"target": h.target, "watched": targetText(d, h.target), "seen_plate": w.Plate, "similarity": h.score})
+	a := &store.Alert{ID: aid, Kind: "disposition." + d.Category, Level: 4 - d.Priority, TaskID: w.TaskID, DeviceID: w.DeviceID, DeptID: d.DeptID,
+		Division: w.Division, GrantID: w.GrantID, Longitude: w.Longitude, Latitude: w.Latitude, Time: w.ShotTime, Image: key,
+		Boxes: json.RawMessage("[]"), Details: details}
+	hit := &store.DispositionHit{DispositionID: d.ID, RecordID: w.ID, Target: h.target, Score: h.score, AlertID: aid}
+	var n *store.Notification
+	if d.ReceiveAddr != "" {
+		if n, err = s.dispositionNotification(ctx, d, w); err != nil {
+			return err
+		}
+		hit.NotificationID = n.ID
+	}
+	if err := s.DB.Intend(ctx, []string{key}); err != nil {
+		return err
+	}
+	if err := s.Objects.Put(ctx, key, img, "image/jpeg"); err != nil {
+		return err
+	}
+	err = s.DB.SaveDispositionHit(ctx, hit, a, n)
+	if errors.Is(err, store.ErrConflict) { // another server raised it first
+		s.Objects.Delete(ctx, key)
+		return s.DB.Forget(ctx, []string{key})
+	}
+	if err != nil {
+		return err
+	}
+	if n != nil {
+		s.enqueueNotification(ctx, n.ID)
+	}
+	return nil
+}
+
+func targetText(d *store.Disposition, n int) string {
+	for _, t := range d.Targets {
+		if t.N == n && t.Plate != "" {
+			return t.Plate
+		}
+	}
+	return fmt.Sprintf("face %d", n)
+}
+
+// dispositionNotification builds the DispositionNotification of a catch: the
+// record's object as stored, under the object's own name.
+func (s *Server) dispositionNotification(ctx context.Context, d *store.Disposition, w store.Watched) (*store.Notification, error) {
+	now := s.now()
+	serial, err := s.DB.NextSerial(ctx, s.serverID(), now)
+	if err != nil {
+		return nil, err
+	}
+	nid := gat1400.BusinessID(s.serverID()[:12], gat1400.BusinessDispositionNotification, now.In(gat1400.Location), serial)
+	dn := gat1400.DispositionNotification{NotificationID: nid, DispositionID: d.ID, Title: d.Title, TriggerTime: gat1400.FormatTime(now.In(gat1400.Location)),
+		CntObjectID: w.ID}
+	switch w.Type {
+	case "MotorVehicle":
+		dn.MotorVehicleObject = w.Body
+	case "Face":
+		dn.FaceObject = w.Body
+	case "Person":
+		dn.PersonObject = w.Body
+	}
+	body, _ := json.Marshal(gat1400.NewDispositionNotificationList(dn))
+	return &store.Notification{ID: nid, SubID: d.ID, DeptID: d.DeptID, Items: []string{w.ID}, Body: body}, nil
+}
+
+// notificationTarget is who a notification goes to: its subscription, or the
+// disposition it reports a hit of (as a subscription of kind disposition).
+func (s *Server) notificationTarget(ctx context.Context, id string) (store.Subscription, error) {
+	sub, err := s.DB.GetSubscription(ctx, id)
+	if !errors.Is(err, store.ErrNotFound) {
+		return sub, err
+	}
+	d, derr := s.DB.GetDisposition(ctx, id)
+	if derr != nil {
+		return sub, err
+	}
+	return store.Subscription{ID: d.ID, Kind: "disposition", UserID: d.UserID, DeptID: d.DeptID, ReceiveAddr: d.ReceiveAddr}, nil
+}
+
+// recordImages picks a record's scene and crop keys (the recorder's -scene and
+// -crop; a pushed record's first and last image).
+func recordImages(r store.Record) (scene, crop string) {
+	for _, k := range r.Images {
+		switch {
+		case strings.HasSuffix(k, "-scene.jpg"):
+			scene = k
+		case strings.HasSuffix(k, "-crop.jpg"):
+			crop = k
+		}
+	}
+	if len(r.Images) > 0 {
+		if scene == "" {
+			scene = r.Images[0]
+		}
+		if crop == "" {
+			crop = r.Images[len(r.Images)-1]
+		}
+	}
+	return scene, crop
+}
