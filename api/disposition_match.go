@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,17 +29,27 @@ import (
 // (the outbound guard, retries, the dead-letter view, the audit trail). A catch
 // counts only if the disposition's setter may see the record.
 
-// DispositionSettle is how old a change must be before the matcher reads it, so a
-// write that committed late cannot slip behind the cursor (like NotifySettle).
-const DispositionSettle = time.Second
+// DispositionLookback is how far behind its cursor the matcher reads again: a
+// change is stamped when written but seen when committed, so one committed late
+// would otherwise fall behind a cursor that moved past its stamp. Captures
+// already looked at in the window are skipped (in memory; after a restart the
+// window is matched again and the hits' uniqueness keeps alarms single).
+const DispositionLookback = 3 * time.Second
 
-// dispositionBatch is the most captures one pass reads per stream.
-const dispositionBatch = 500
+// dispositionBatch is the most captures one read returns; dispositionPages bounds
+// the reads of one pass per stream of captures.
+const (
+	dispositionBatch = 500
+	dispositionPages = 20
+)
 
 type dispositionMatcher struct {
 	mu      sync.Mutex
 	index   *watchIndex
 	version string // of the dispositions table when index was built
+
+	scan sync.Mutex                  // one pass at a time
+	seen map[string]map[string]int64 // per stream: "record@change" looked at within the lookback
 }
 
 // watchChanged drops the index: the next pass rebuilds it.
@@ -86,64 +97,89 @@ func (s *Server) RunDispositions(ctx context.Context, every time.Duration) {
 	}()
 }
 
-// MatchDispositions reads the captures changed since the cursors (settled) and
-// raises what the watch lists catch. A failed catch stops the pass before its
-// capture, which the next pass reads again.
+// MatchDispositions reads the captures changed since the cursors and raises what
+// the watch lists catch. A failed catch stops the stream's pass at its capture,
+// which the next pass reads again.
 func (s *Server) MatchDispositions(ctx context.Context) error {
+	m := &s.dispositions
+	m.scan.Lock()
+	defer m.scan.Unlock()
 	idx, err := s.watchIndex(ctx)
 	if err != nil {
 		return err
 	}
-	settled := time.Now().Add(-DispositionSettle).UnixMilli()
+	if m.seen == nil {
+		m.seen = map[string]map[string]int64{}
+	}
 	for _, faces := range []bool{false, true} {
 		name := "disposition.plates"
 		if faces {
 			name = "disposition.faces"
 		}
-		cur, ok, err := s.DB.GetScanCursor(ctx, name)
-		if err != nil {
-			return err
-		}
-		if !ok { // the first pass starts from now: dispositions watch what comes
-			cur = store.ScanCursor{At: settled}
-			if err := s.DB.SetScanCursor(ctx, name, cur); err != nil {
-				return err
-			}
-			continue
-		}
-		ws, err := s.DB.ChangedSince(ctx, faces, cur, dispositionBatch)
-		if err != nil {
-			return err
-		}
-		next := cur
-		for _, w := range ws {
-			if w.Changed > settled {
-				break
-			}
-			hits := idx.plateHits(w)
-			if faces {
-				hits = idx.faceHits(w)
-			}
-			for _, h := range hits {
-				if err = s.raiseHit(ctx, h, w); err != nil {
-					break
-				}
-			}
-			if err != nil {
-				break
-			}
-			next = store.ScanCursor{At: w.Changed, ID: w.ID}
-		}
-		if next != cur {
-			if serr := s.DB.SetScanCursor(ctx, name, next); serr != nil {
-				return serr
-			}
-		}
-		if err != nil {
+		if err := s.matchStream(ctx, idx, name, faces); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// matchStream is one pass over one stream of captures (plates or faces).
+func (s *Server) matchStream(ctx context.Context, idx *watchIndex, name string, faces bool) error {
+	cur, ok, err := s.DB.GetScanCursor(ctx, name)
+	if err != nil {
+		return err
+	}
+	if !ok { // the first pass starts from now: dispositions watch what comes
+		return s.DB.SetScanCursor(ctx, name, store.ScanCursor{At: time.Now().UnixMilli()})
+	}
+	seen := s.dispositions.seen[name]
+	if seen == nil {
+		seen = map[string]int64{}
+		s.dispositions.seen[name] = seen
+	}
+	from, top := store.ScanCursor{At: cur.At - DispositionLookback.Milliseconds()}, cur
+	for page := 0; page < dispositionPages && err == nil; page++ {
+		var ws []store.Watched
+		if ws, err = s.DB.ChangedSince(ctx, faces, from, dispositionBatch); err != nil {
+			break
+		}
+		for _, w := range ws {
+			key := w.ID + "@" + strconv.FormatInt(w.Changed, 10)
+			if _, done := seen[key]; !done {
+				hits := idx.plateHits(w)
+				if faces {
+					hits = idx.faceHits(w)
+				}
+				for _, h := range hits {
+					if err = s.raiseHit(ctx, h, w); err != nil {
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+				seen[key] = w.Changed
+			}
+			from = store.ScanCursor{At: w.Changed, ID: w.ID}
+			if w.Changed > top.At || (w.Changed == top.At && w.ID > top.ID) {
+				top = from
+			}
+		}
+		if len(ws) < dispositionBatch {
+			break
+		}
+	}
+	for k, at := range seen {
+		if at < top.At-DispositionLookback.Milliseconds() {
+			delete(seen, k)
+		}
+	}
+	if top != cur {
+		if serr := s.DB.SetScanCursor(ctx, name, top); serr != nil {
+			return serr
+		}
+	}
+	return err
 }
 
 // raiseHit turns a catch into its alert and notification, once per disposition
