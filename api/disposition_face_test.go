@@ -88,8 +88,9 @@ func TestFaceDispositionCatchesTheWatchedFace(t *testing.T) {
 		t.Errorf("alert image (watched photo beside the capture, both square): %+v %v", cfg, err)
 	}
 	// the watched photo is the department's to see
-	f.json("GET", "/api/v1/objects/dispositions/"+d["id"].(string)+"/0.jpg", "police_op", "", 200)
-	f.json("GET", "/api/v1/objects/dispositions/"+d["id"].(string)+"/0.jpg", "water_op", "", 404) // another department's
+	watched := d["targets"].([]any)[0].(map[string]any)["image"].(string)
+	f.json("GET", "/api/v1/objects/"+watched, "police_op", "", 200)
+	f.json("GET", "/api/v1/objects/"+watched, "water_op", "", 404) // another department's
 }
 
 // randomUnit is a random L2-normalised vector.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -150,6 +151,7 @@ func (s *Server) createDisposition(c *gin.Context, sp *dispositionSpec, body *ga
 	}
 	var keys []string
 	var images []gat1400.SubImageInfo
+	tag := newID() // a set that fails on a taken ID never overwrites that disposition's photos
 	for i, photo := range sp.Photos {
 		vec, _, _, code, msg := s.embedPhoto(c, photo)
 		if code != 0 {
@@ -157,7 +159,7 @@ func (s *Server) createDisposition(c *gin.Context, sp *dispositionSpec, body *ga
 			e.status = code
 			return nil, e
 		}
-		key := fmt.Sprintf("dispositions/%s/%d.jpg", d.ID, i)
+		key := fmt.Sprintf("dispositions/%s/%s-%d.jpg", d.ID, tag, i)
 		keys = append(keys, key)
 		d.Targets = append(d.Targets, store.DispositionTarget{N: i, Model: algorithms.FaceEmbedModel, Vector: vec, Image: key})
 		images = append(images, gat1400.SubImageInfo{ImageID: fmt.Sprintf("%s%02d", d.ID, i), DeviceID: s.serverID(), StoragePath: s.Objects.URI(key),
@@ -177,7 +179,9 @@ func (s *Server) createDisposition(c *gin.Context, sp *dispositionSpec, body *ga
 		err = s.DB.CreateDisposition(c, d)
 	}
 	if err == nil {
-		err = s.DB.Forget(c, keys)
+		if ferr := s.DB.Forget(c, keys); ferr != nil { // the next start's sweep would take the photos
+			slog.Error("disposition photos stay pending", "disposition", d.ID, "err", ferr)
+		}
 	} else {
 		for _, k := range keys {
 			s.Objects.Delete(c, k)

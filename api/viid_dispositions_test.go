@@ -1,10 +1,14 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/cityeye/cityeye/testdata"
 )
 
 // /VIID/Dispositions as a peer speaks it: a plate disposition set with the peer's
@@ -70,6 +74,21 @@ func TestVIIDDispositions(t *testing.T) {
 	}
 	if code, out := v.do("PUT", "/VIID/Dispositions/"+id, withdraw); code != 409 || single(out)["StatusCode"] != 4.0 {
 		t.Errorf("withdrawn twice: %d %v", code, out)
+	}
+	// a face disposition: the photo in SubImageList, the threshold in Similaritydegree
+	const faceID = "441502000000012026112208000000008"
+	photo, _ := os.ReadFile(testdata.Media(t, "grace_hopper_512x512.jpg"))
+	_, out = v.do("POST", "/VIID/Dispositions", map[string]any{"DispositionListObject": map[string]any{"DispositionObject": []any{
+		disp(map[string]any{"DispositionID": faceID, "DispositionCategory": "2", "TargetFeature": "", "Similaritydegree": "0.8",
+			"SubImageList": map[string]any{"SubImageInfoObject": []any{map[string]any{"Type": "11", "FileFormat": "Jpeg", "Data": base64.StdEncoding.EncodeToString(photo)}}}}),
+	}}})
+	checkStatus(t, "face disposition", statuses(t, out)[0], faceID, "/VIID/Dispositions", 0)
+	face := f.must("GET", "/api/v1/dispositions/"+faceID, "market_op", "", 200)
+	if face["category"] != "face" || face["threshold"] != 0.8 || len(face["targets"].([]any)) != 1 {
+		t.Errorf("face disposition: %v", face)
+	}
+	if _, out := v.do("GET", "/VIID/Dispositions/"+faceID, nil); strings.Contains(fmt.Sprint(out), "/9j/") {
+		t.Errorf("the photo's data is echoed back: %.300v", out)
 	}
 	if len(f.auditEntries("action=disposition.create&target="+id)) != 1 || len(f.auditEntries("action=disposition.withdraw&target="+id)) != 1 {
 		t.Errorf("audit of set and withdraw")
