@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"image"
 
 	"gocv.io/x/gocv"
@@ -15,7 +14,8 @@ const hitImageHeight = 360
 
 // hitImage is a hit's alert image, the two pictures side by side: the watched
 // photo (faces) or the scene (plates) on the left, the capture's crop on the right,
-// so the map shows at a glance what was watched and what was seen.
+// so the map shows at a glance what was watched and what was seen. A record with
+// no readable image (a peer pushed none) gives nil: the alarm matters more.
 func (s *Server) hitImage(ctx context.Context, d *store.Disposition, h watchHit, w store.Watched) ([]byte, error) {
 	scene, crop := recordImages(w.Record)
 	left := scene
@@ -36,7 +36,7 @@ func (s *Server) hitImage(ctx context.Context, d *store.Disposition, h watchHit,
 		}
 		b, err := s.Objects.Get(ctx, key)
 		if err != nil {
-			return nil, fmt.Errorf("hit image %s: %w", key, err)
+			continue // gone (retention) or unreachable: the alert goes without this half
 		}
 		m, err := gocv.IMDecode(b, gocv.IMReadColor)
 		if err != nil || m.Empty() {
@@ -50,7 +50,7 @@ func (s *Server) hitImage(ctx context.Context, d *store.Disposition, h watchHit,
 		mats = append(mats, scaled)
 	}
 	if len(mats) == 0 {
-		return nil, fmt.Errorf("hit of %s on %s: no readable image", d.ID, w.ID)
+		return nil, nil // nothing to show: the alert has no image, never none at all
 	}
 	out := mats[0]
 	if len(mats) == 2 {

@@ -220,16 +220,26 @@ func (s *Server) raiseHit(ctx context.Context, h watchHit, w store.Watched) erro
 		}
 		hit.NotificationID = n.ID
 	}
-	if err := s.DB.Intend(ctx, []string{key}); err != nil {
+	var keys []string
+	if img != nil {
+		keys = []string{key}
+	} else {
+		a.Image = ""
+	}
+	if err := s.DB.Intend(ctx, keys); err != nil {
 		return err
 	}
-	if err := s.Objects.Put(ctx, key, img, "image/jpeg"); err != nil {
-		return err
+	for _, k := range keys {
+		if err := s.Objects.Put(ctx, k, img, "image/jpeg"); err != nil {
+			return err
+		}
 	}
 	err = s.DB.SaveDispositionHit(ctx, hit, a, n)
 	if errors.Is(err, store.ErrConflict) { // another server raised it first
-		s.Objects.Delete(ctx, key)
-		return s.DB.Forget(ctx, []string{key})
+		for _, k := range keys {
+			s.Objects.Delete(ctx, k)
+		}
+		return s.DB.Forget(ctx, keys)
 	}
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/testdata"
@@ -80,5 +81,41 @@ func TestMatcherCatchesLateCommits(t *testing.T) {
 	}
 	if cur, _, _ := f.db.GetScanCursor(ctx, "disposition.plates"); cur != late {
 		t.Errorf("cursor %+v moved back from %+v", cur, late)
+	}
+}
+
+// A caught record with no readable image (a peer pushed none, or retention took
+// it) still alarms, with an alert without image, and does not stall the matcher.
+func TestHitWithoutImages(t *testing.T) {
+	f := newFaceFixture(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	d := &store.Disposition{ID: "441502000000012026112208000000002", DeptID: "police", UserID: "police_an", Category: "plate", Title: "t", Reason: "r",
+		Priority: 1, Begin: now.Add(-time.Hour), End: now.Add(time.Hour), PlateMode: "fuzzy", Threshold: DefaultFaceThreshold,
+		Body: []byte(`{}`), Targets: []store.DispositionTarget{{N: 0, Plate: "粤B1234?"}}}
+	if err := f.db.CreateDisposition(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.MatchDispositions(ctx)
+	const dev = "44150200001310000001"
+	var ids []string
+	for i, images := range [][]string{{"snapshots/" + dev + "/x/gone-scene.jpg"}, {}} {
+		id := gat1400.ContentID(gat1400.SourceID(dev, gat1400.SourceImage, now, i+1), gat1400.SubtypeMotorVehicle, 1)
+		ids = append(ids, id)
+		if _, err := f.db.SaveRecord(ctx, &store.Record{ID: id, Type: "MotorVehicle", DeviceID: dev, TaskID: "t", DeptID: "police", Division: "441502",
+			TrackKey: id, ShotTime: now, Body: []byte(`{"PlateNo":"粤B12345"}`), Images: images}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.srv.MatchDispositions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hits, _ := f.db.ListHits(ctx, d.ID, 10)
+	as, _ := f.db.ListAlerts(ctx, store.AlertFilter{Kind: "disposition.plate", Scope: auth.Scope{All: true}})
+	if len(hits) != 2 || len(as) != 2 || as[0].Image != "" || as[0].Level != 3 {
+		t.Fatalf("hits %+v, alerts %+v", hits, as)
+	}
+	if n, _, err := f.db.ExpireAlerts(ctx, now.Add(time.Hour), 10); err != nil || n != 2 {
+		t.Errorf("retention of image-less alerts: %d %v", n, err)
 	}
 }
