@@ -98,10 +98,8 @@ func TestHitWithoutImages(t *testing.T) {
 	}
 	f.srv.MatchDispositions(ctx)
 	const dev = "44150200001310000001"
-	var ids []string
 	for i, images := range [][]string{{"snapshots/" + dev + "/x/gone-scene.jpg"}, {}} {
 		id := gat1400.ContentID(gat1400.SourceID(dev, gat1400.SourceImage, now, i+1), gat1400.SubtypeMotorVehicle, 1)
-		ids = append(ids, id)
 		if _, err := f.db.SaveRecord(ctx, &store.Record{ID: id, Type: "MotorVehicle", DeviceID: dev, TaskID: "t", DeptID: "police", Division: "441502",
 			TrackKey: id, ShotTime: now, Body: []byte(`{"PlateNo":"粤B12345"}`), Images: images}); err != nil {
 			t.Fatal(err)
