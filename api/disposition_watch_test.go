@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -37,6 +38,23 @@ func TestPlateMatches(t *testing.T) {
 	}
 }
 
+// plateDisposition sets a police plate disposition in force around now and lets
+// the matcher place its cursors.
+func (f *faceFixture) plateDisposition(now time.Time, priority int, mode, plate string) *store.Disposition {
+	f.t.Helper()
+	ctx := context.Background()
+	d := &store.Disposition{ID: fmt.Sprintf("4415020000000120261122080000%05d", priority), DeptID: "police", UserID: "police_an", Category: "plate",
+		Title: "t", Reason: "r", Priority: priority, Begin: now.Add(-time.Hour), End: now.Add(time.Hour), PlateMode: mode,
+		Threshold: DefaultFaceThreshold, Body: []byte(`{}`), Targets: []store.DispositionTarget{{N: 0, Plate: plate}}}
+	if err := f.db.CreateDisposition(ctx, d); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.srv.MatchDispositions(ctx); err != nil { // places the cursors
+		f.t.Fatal(err)
+	}
+	return d
+}
+
 // A capture stamped before the matcher's cursor but committed after it moved on (a
 // slow transaction) is still caught: the matcher reads a window behind its cursor
 // again. Read twice, it alarms once.
@@ -44,15 +62,7 @@ func TestMatcherCatchesLateCommits(t *testing.T) {
 	f := newFaceFixture(t)
 	ctx := context.Background()
 	now := time.Now().UTC()
-	d := &store.Disposition{ID: "441502000000012026112208000000001", DeptID: "police", UserID: "police_an", Category: "plate", Title: "t", Reason: "r",
-		Priority: 2, Begin: now.Add(-time.Hour), End: now.Add(time.Hour), PlateMode: "exact", Threshold: DefaultFaceThreshold,
-		Body: []byte(`{}`), Targets: []store.DispositionTarget{{N: 0, Plate: "粤B12345"}}}
-	if err := f.db.CreateDisposition(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.srv.MatchDispositions(ctx); err != nil { // places the cursors
-		t.Fatal(err)
-	}
+	d := f.plateDisposition(now, 2, "exact", "粤B12345")
 	img, _ := os.ReadFile(testdata.Media(t, "car1.jpg"))
 	const dev = "44150200001310000001"
 	id := gat1400.ContentID(gat1400.SourceID(dev, gat1400.SourceImage, now, 1), gat1400.SubtypeMotorVehicle, 1)
@@ -90,13 +100,7 @@ func TestHitWithoutImages(t *testing.T) {
 	f := newFaceFixture(t)
 	ctx := context.Background()
 	now := time.Now().UTC()
-	d := &store.Disposition{ID: "441502000000012026112208000000002", DeptID: "police", UserID: "police_an", Category: "plate", Title: "t", Reason: "r",
-		Priority: 1, Begin: now.Add(-time.Hour), End: now.Add(time.Hour), PlateMode: "fuzzy", Threshold: DefaultFaceThreshold,
-		Body: []byte(`{}`), Targets: []store.DispositionTarget{{N: 0, Plate: "粤B1234?"}}}
-	if err := f.db.CreateDisposition(ctx, d); err != nil {
-		t.Fatal(err)
-	}
-	f.srv.MatchDispositions(ctx)
+	d := f.plateDisposition(now, 1, "fuzzy", "粤B1234?")
 	const dev = "44150200001310000001"
 	for i, images := range [][]string{{"snapshots/" + dev + "/x/gone-scene.jpg"}, {}} {
 		id := gat1400.ContentID(gat1400.SourceID(dev, gat1400.SourceImage, now, i+1), gat1400.SubtypeMotorVehicle, 1)

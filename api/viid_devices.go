@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -92,11 +93,7 @@ func viidDevices(s *Server, c *gin.Context) {
 		s.viidStoreErr(c, err, "devices")
 		return
 	}
-	ids := make([]string, len(cams))
-	for i := range cams {
-		ids[i] = cams[i].DeviceID
-	}
-	diag, err := s.DB.Diagnoses(c, ids)
+	diag, err := s.diagnosesOf(c, cams)
 	if err != nil {
 		s.viidStoreErr(c, err, "diagnosis")
 		return
@@ -121,6 +118,15 @@ func viidDevices(s *Server, c *gin.Context) {
 	page := viidPage(q, total)
 	page[k.Object+"Object"] = items
 	c.JSON(http.StatusOK, gin.H{k.Object + "ListObject": page})
+}
+
+// diagnosesOf returns the picture diagnosis' last visit of each camera visited.
+func (s *Server) diagnosesOf(ctx context.Context, cams []store.Camera) (map[string]store.Diagnosis, error) {
+	ids := make([]string, len(cams))
+	for i := range cams {
+		ids[i] = cams[i].DeviceID
+	}
+	return s.DB.Diagnoses(ctx, ids)
 }
 
 // onlineCode is IsOnline/Status: the picture diagnosis' last visit when there was
