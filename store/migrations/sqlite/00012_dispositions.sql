@@ -22,13 +22,12 @@ CREATE TABLE disposition_hits (disposition_id TEXT NOT NULL, record_id TEXT NOT 
 -- Where the matcher has read up to, per stream of captures (plates, faces).
 CREATE TABLE scan_cursors (name TEXT PRIMARY KEY, at BIGINT NOT NULL, id TEXT NOT NULL);
 -- The matcher reads what changed since its cursor: plates by the record's update
--- time, faces by their feature's.
-CREATE INDEX IF NOT EXISTS records_updated ON records(updated_at, id);
+-- time (index records_updated, made by the cascade migration), faces by their
+-- feature's.
 CREATE INDEX IF NOT EXISTS record_features_updated ON record_features(updated_at, record_id);
 
 -- +goose Down
 DROP INDEX IF EXISTS record_features_updated;
-DROP INDEX IF EXISTS records_updated;
 DROP TABLE scan_cursors;
 DROP TABLE disposition_hits;
 DROP TABLE disposition_targets;
