@@ -171,6 +171,12 @@ func (s *Server) createDisposition(c *gin.Context, sp *dispositionSpec, body *ga
 		body.SubImageList = gat1400.SubImageList{}
 	}
 	d.Body, _ = json.Marshal(body)
+	// the trail first: no disposition watches without its entry
+	detail := fmt.Sprintf("%s disposition %q: %d targets, devices %v, areas %v, %s to %s, receiver %q; reason: %s", d.Category, d.Title, len(d.Targets),
+		d.Devices, d.Areas, d.Begin.Format(time.RFC3339), d.End.Format(time.RFC3339), d.ReceiveAddr, d.Reason)
+	if err := s.auditDisposition(c, "disposition.create", d.ID, http.StatusCreated, detail); err != nil {
+		return nil, &specError{status: http.StatusServiceUnavailable, msg: "audit log unavailable, disposition not set: " + err.Error()}
+	}
 	err := s.DB.Intend(c, keys)
 	for i := 0; err == nil && i < len(keys); i++ {
 		err = s.Objects.Put(c, keys[i], sp.Photos[i], "image/jpeg")
@@ -178,23 +184,21 @@ func (s *Server) createDisposition(c *gin.Context, sp *dispositionSpec, body *ga
 	if err == nil {
 		err = s.DB.CreateDisposition(c, d)
 	}
-	if err == nil {
-		if ferr := s.DB.Forget(c, keys); ferr != nil { // the next start's sweep would take the photos
-			slog.Error("disposition photos stay pending", "disposition", d.ID, "err", ferr)
-		}
-	} else {
+	if err != nil {
 		for _, k := range keys {
 			s.Objects.Delete(c, k)
 		}
 		s.DB.Forget(c, keys)
+		status, msg := http.StatusServiceUnavailable, "disposition not stored: "+err.Error()
 		if errors.Is(err, store.ErrConflict) {
-			return nil, &specError{status: http.StatusConflict, field: sp.names["id"], msg: "disposition " + d.ID + " exists already"}
+			status, msg = http.StatusConflict, "disposition "+d.ID+" exists already"
 		}
-		return nil, &specError{status: http.StatusServiceUnavailable, msg: "disposition not stored: " + err.Error()}
+		s.auditDisposition(c, "disposition.create", d.ID, status, msg) // the set above did not happen
+		return nil, &specError{status: status, field: sp.names["id"], msg: msg}
 	}
-	detail := fmt.Sprintf("%s disposition %q: %d targets, devices %v, areas %v, %s to %s, receiver %q; reason: %s", d.Category, d.Title, len(d.Targets),
-		d.Devices, d.Areas, d.Begin.Format(time.RFC3339), d.End.Format(time.RFC3339), d.ReceiveAddr, d.Reason)
-	s.audit(c, "disposition.create", d.ID, "", http.StatusCreated, detail)
+	if ferr := s.DB.Forget(c, keys); ferr != nil { // the next start's sweep would take the photos
+		slog.Error("disposition photos stay pending", "disposition", d.ID, "err", ferr)
+	}
 	s.watchChanged()
 	return d, nil
 }
@@ -223,9 +227,19 @@ func (s *Server) withdrawDisposition(c *gin.Context, id, reason string, update f
 	if err := s.DB.WithdrawDisposition(c, id, p.User.ID, reason, b, now); err != nil {
 		return err
 	}
-	s.audit(c, "disposition.withdraw", id, "", http.StatusOK, "reason: "+reason)
 	s.watchChanged()
+	if err := s.auditDisposition(c, "disposition.withdraw", id, http.StatusOK, "reason: "+reason); err != nil {
+		slog.Error("disposition withdrawn without its audit entry", "disposition", id, "err", err)
+	}
 	return nil
+}
+
+// auditDisposition records who set or withdrew a disposition; unlike s.audit it
+// answers nothing itself, so a VIID batch keeps its per-object answers.
+func (s *Server) auditDisposition(c *gin.Context, action, id string, status int, detail string) error {
+	p := who(c)
+	return s.DB.Audit(c, &store.AuditEntry{At: s.now(), UserID: p.User.ID, DeptID: p.Dept.ID, TokenID: p.TokenID, Action: action, Target: id,
+		Remote: c.ClientIP(), Status: status, Detail: detail})
 }
 
 // dispositionView is a disposition as the API shows it: in force or not, with the

@@ -2,7 +2,7 @@ package api
 
 import (
 	"encoding/base64"
-	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -137,6 +137,9 @@ func getDispositionREST(s *Server, c *gin.Context) {
 		storeErr(c, err, "hits")
 		return
 	}
+	if _, ok := s.audit(c, "disposition.read", d.ID, "", http.StatusOK, fmt.Sprintf("%d hits", len(hits))); !ok {
+		return
+	}
 	c.JSON(http.StatusOK, dispositionView{Disposition: d, InForce: inForce(d, s.now()), Hits: hits})
 }
 
@@ -154,11 +157,7 @@ func withdrawDispositionREST(s *Server, c *gin.Context) {
 		return
 	}
 	if err := s.withdrawDisposition(c, c.Param("id"), b.Reason, nil); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			storeErr(c, err, "disposition "+c.Param("id"))
-			return
-		}
-		storeErr(c, err, "disposition")
+		storeErr(c, err, "disposition "+c.Param("id"))
 		return
 	}
 	getDispositionREST(s, c)
