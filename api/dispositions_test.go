@@ -72,6 +72,13 @@ func TestPlateDispositionAlarmsWithin2s(t *testing.T) {
 		"end":"20261201000000","areas":["441502"],"plates":["粤B*"],"plate_match":"fuzzy"}`, 201)
 	other := f.must("POST", "/api/v1/dispositions", "water_op", `{"category":"plate","title":"elsewhere","reason":"another city's case",
 		"end":"20261201000000","plates":`+string(list)+`}`, 201)
+	// the receiver is an address someone names: internal ones are refused when set
+	for _, addr := range []string{"http://169.254.169.254/latest/meta-data", "http://10.0.0.9:8080/VIID/DispositionNotifications", "file:///etc/passwd"} {
+		if out := f.must("POST", "/api/v1/dispositions", "police_op", `{"category":"plate","title":"t","reason":"r","end":"20261201000000",
+			"plates":["粤B12345"],"receive_addr":"`+addr+`"}`, 400); out["field"] != "receive_addr" {
+			t.Errorf("receive_addr %s: %v", addr, out)
+		}
+	}
 	f.srv.RunDispositions(ctx, 250*time.Millisecond)
 	time.Sleep(400 * time.Millisecond) // the first pass places the cursor at now
 
