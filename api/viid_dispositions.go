@@ -138,8 +138,9 @@ func viidSetDispositions(s *Server, c *gin.Context) {
 
 // dispositionObject is the stored DispositionObject with its status now.
 func (s *Server) dispositionObject(d store.Disposition) map[string]any {
-	var m map[string]any
+	m := map[string]any{}
 	json.Unmarshal(d.Body, &m)
+	m["DispositionID"] = d.ID
 	status := d.Status
 	if status == store.DispositionActive && s.now().After(d.End) {
 		status = 2 // expired
