@@ -21,8 +21,11 @@ import (
 // set the subscription up, which subscription, where to and how many items.
 func (s *Server) auditDelivery(ctx context.Context, sub store.Subscription, n store.Notification) error {
 	action := "subscription.push"
-	if sub.Kind == "alerts" {
+	switch sub.Kind {
+	case "alerts":
 		action = "webhook.push"
+	case "disposition":
+		action = "disposition.push"
 	}
 	return s.DB.Audit(ctx, &store.AuditEntry{At: s.now(), UserID: sub.UserID, DeptID: sub.DeptID, Action: action, Target: sub.ID,
 		Status: http.StatusOK, Detail: fmt.Sprintf("notification %s: %d items to %s (attempt %d)", n.ID, len(n.Items), sub.ReceiveAddr, n.Attempts+1)})

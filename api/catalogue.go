@@ -166,11 +166,7 @@ func listCameras(s *Server, c *gin.Context) {
 		storeErr(c, err, "cameras")
 		return
 	}
-	ids := make([]string, len(cams))
-	for i := range cams {
-		ids[i] = cams[i].DeviceID
-	}
-	diag, err := s.DB.Diagnoses(c, ids)
+	diag, err := s.diagnosesOf(c, cams)
 	if err != nil {
 		storeErr(c, err, "diagnosis")
 		return

@@ -278,43 +278,16 @@ func searchFaces(s *Server, c *gin.Context) {
 		fail(c, http.StatusBadRequest, "image", "image: unreadable or over the size limit")
 		return
 	}
-	if code, msg := photoSize(data); code != 0 {
+	vec, probe, model, code, msg := s.embedPhoto(c, data)
+	if code != 0 {
+		if code == http.StatusServiceUnavailable {
+			c.Header("Retry-After", "5")
+		}
 		fail(c, code, "image", msg)
 		return
 	}
-	// the slot is taken before decoding: the bound covers the decoded photos too
-	fs := s.faces()
-	slot, err := fs.take(c)
-	if err != nil {
-		c.Header("Retry-After", "5")
-		fail(c, http.StatusServiceUnavailable, "", "face search is busy: retry in a few seconds")
-		return
-	}
-	defer fs.give(slot)
-	img, err := gocv.IMDecode(data, gocv.IMReadColor)
-	if err != nil || img.Empty() {
-		if err == nil {
-			img.Close()
-		}
-		fail(c, http.StatusBadRequest, "image", "image: not a decodable JPEG or PNG photo")
-		return
-	}
-	defer img.Close()
 	sum := sha256.Sum256(data)
 	photo := hex.EncodeToString(sum[:8])
-
-	vec, probe, model, err := embedProbe(slot, img)
-	switch {
-	case errors.Is(err, errNoFace):
-		fail(c, http.StatusUnprocessableEntity, "image", "image: no face found in the photo")
-		return
-	case errors.Is(err, errModels):
-		fail(c, http.StatusServiceUnavailable, "", err.Error()+" (install them in the model repository)")
-		return
-	case err != nil:
-		fail(c, http.StatusInternalServerError, "", "face embedding: "+err.Error())
-		return
-	}
 	q.Vector = vec
 	matches, scanned, truncated, err := s.DB.SearchFeatures(c, q)
 	if err != nil {
@@ -352,6 +325,40 @@ func searchFaces(s *Server, c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"matches": out, "probe": probe, "model": model, "compared": scanned, "truncated": truncated,
 		"top_k": q.TopK, "min_score": q.MinScore})
+}
+
+// embedPhoto finds the best face in a JPEG or PNG photo and embeds it as face
+// capture does; a failure comes back as an HTTP status and a message about the
+// photo (code 0: none). Face search and face dispositions share it.
+func (s *Server) embedPhoto(ctx context.Context, data []byte) (vec []float32, probe probeFace, model string, code int, msg string) {
+	if code, msg := photoSize(data); code != 0 {
+		return nil, probe, "", code, msg
+	}
+	// the slot is taken before decoding: the bound covers the decoded photos too
+	fs := s.faces()
+	slot, err := fs.take(ctx)
+	if err != nil {
+		return nil, probe, "", http.StatusServiceUnavailable, "face search is busy: retry in a few seconds"
+	}
+	defer fs.give(slot)
+	img, err := gocv.IMDecode(data, gocv.IMReadColor)
+	if err != nil || img.Empty() {
+		if err == nil {
+			img.Close()
+		}
+		return nil, probe, "", http.StatusBadRequest, "image: not a decodable JPEG or PNG photo"
+	}
+	defer img.Close()
+	vec, probe, model, err = embedProbe(slot, img)
+	switch {
+	case errors.Is(err, errNoFace):
+		return nil, probe, "", http.StatusUnprocessableEntity, "image: no face found in the photo"
+	case errors.Is(err, errModels):
+		return nil, probe, "", http.StatusServiceUnavailable, err.Error() + " (install them in the model repository)"
+	case err != nil:
+		return nil, probe, "", http.StatusInternalServerError, "face embedding: " + err.Error()
+	}
+	return vec, probe, model, 0, ""
 }
 
 // FaceSearch is the multipart request schema of POST /api/v1/faces/search, added to

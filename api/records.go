@@ -165,6 +165,14 @@ func (s *Server) snapshotOwner(c *gin.Context, key string) (owner, grantID strin
 		}
 		return "alert " + a.ID, a.GrantID, err
 	}
+	if rest, ok := strings.CutPrefix(key, "dispositions/"); ok { // a watched photo: its department's
+		id, _, _ := strings.Cut(rest, "/")
+		d, err := s.visibleDisposition(c, id)
+		if err == nil && !slices.ContainsFunc(d.Targets, func(t store.DispositionTarget) bool { return t.Image == key }) {
+			err = store.ErrNotFound
+		}
+		return "disposition " + id, "", err
+	}
 	return "", "", store.ErrNotFound
 }
 

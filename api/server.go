@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/warehouse"
 	"github.com/cityeye/cityeye/netguard"
@@ -67,7 +68,8 @@ type Server struct {
 	// lifetime (default DefaultTokenLifetime, 90 days).
 	TokenLifetime time.Duration
 
-	faceSearch faceSearch
+	faceSearch   faceSearch
+	dispositions dispositionMatcher
 
 	// VIIDDigestEveryRequest makes VIID peers answer a Digest challenge on every
 	// request, not only at Register (for peers behind a shared address, a NAT or a
@@ -144,6 +146,10 @@ func (s *Server) router(rts []route) *gin.Engine {
 	}
 	r.Use(gin.Recovery())
 	r.NoRoute(func(c *gin.Context) {
+		if strings.HasPrefix(c.Request.URL.Path, "/VIID/") { // peers read the standard's envelope
+			s.viidFail(c, http.StatusNotFound, gat1400.StatusInvalidOperation, "", "no such resource: "+c.Request.Method+" "+c.Request.URL.Path+" (what CityEye serves: docs/viid.md)")
+			return
+		}
 		fail(c, http.StatusNotFound, "", "no such route: "+c.Request.Method+" "+c.Request.URL.Path)
 	})
 	for _, rt := range rts {

@@ -130,7 +130,7 @@ func viidSubscriptions(s *Server, c *gin.Context) {
 	}
 	subs, err := s.DB.ListSubscriptions(c, dept, "viid")
 	if err != nil {
-		storeErr(c, err, "subscriptions")
+		s.viidStoreErr(c, err, "subscriptions")
 		return
 	}
 	out := []map[string]any{}
@@ -140,7 +140,7 @@ func viidSubscriptions(s *Server, c *gin.Context) {
 		m["SubscribeStatus"] = sub.Status
 		out = append(out, m)
 	}
-	c.JSON(http.StatusOK, gin.H{"SubscribeListObject": gin.H{"SubscribeObject": out}})
+	c.JSON(http.StatusOK, gin.H{"SubscribeListObject": gin.H{"SubscribeObject": out, "TotalNum": len(out)}})
 }
 
 // viidCancel: PUT /VIID/Subscribes/{ID} cancels (GA/T 1400 has no DELETE for it).

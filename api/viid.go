@@ -57,21 +57,64 @@ func (s *Server) viid() *viidState {
 	return s.viidState
 }
 
-// ServerID is this view library's 20-digit ID (VIIDServerID).
+// DefaultVIIDServerID is the view library's ID when the configuration names none.
+const DefaultVIIDServerID = "44150200005030000001"
+
+// serverID is this view library's 20-digit ID (VIIDServerID, configurable).
 func (s *Server) serverID() string {
 	if s.VIIDServerID != "" {
 		return s.VIIDServerID
 	}
-	return "44150200005030000001"
+	return DefaultVIIDServerID
 }
 
-// viidStatus answers with a ResponseStatusObject.
+// viidSubjectKey holds what a VIID answer is about when the handler names it.
+const viidSubjectKey = "cityeye.viid.subject"
+
+// viidSubject is the Id of a ResponseStatusObject: what the answer is about. Peers
+// match answers by it (a C++ client treated an answer without one as a failure):
+// the object or device a handler named, else the path's ID, else the device of
+// the caller's session or User-Identify.
+func viidSubject(c *gin.Context) string {
+	if id := c.GetString(viidSubjectKey); id != "" {
+		return id
+	}
+	if id := c.Param("id"); id != "" {
+		return id
+	}
+	if id, ok := viidSessionDevice(c); ok {
+		return id
+	}
+	if id, err := digest.IdentifyHeader(c.Request); err == nil {
+		return id
+	}
+	return ""
+}
+
+// viidStatus answers with a ResponseStatusObject about viidSubject(c).
 func (s *Server) viidStatus(c *gin.Context, httpCode int, code gat1400.StatusCode, msg string) {
-	st := gat1400.NewResponseStatus(c.Request.URL.Path, "", code, s.now())
+	st := gat1400.NewResponseStatus(c.Request.URL.Path, viidSubject(c), code, s.now())
 	if msg != "" {
 		st.StatusString = msg
 	}
 	c.AbortWithStatusJSON(httpCode, gat1400.ResponseStatusEnvelope{ResponseStatusObject: st})
+}
+
+// viidFail refuses bad input on /VIID: the standard's ResponseStatusObject for
+// peers, with CityEye's error and field beside it (every 4xx names the field).
+func (s *Server) viidFail(c *gin.Context, httpCode int, code gat1400.StatusCode, field, msg string) {
+	st := gat1400.NewResponseStatus(c.Request.URL.Path, viidSubject(c), code, s.now())
+	st.StatusString = msg
+	c.AbortWithStatusJSON(httpCode, gin.H{"ResponseStatusObject": st, "error": msg, "field": field})
+}
+
+// viidStoreErr is storeErr for /VIID: not found is 404 with StatusCode 4.
+func (s *Server) viidStoreErr(c *gin.Context, err error, what string) {
+	if errors.Is(err, store.ErrNotFound) {
+		s.viidFail(c, http.StatusNotFound, gat1400.StatusInvalidOperation, "", what+" not found")
+		return
+	}
+	storeErr(c, err, what)
 }
 
 func viidTime(s *Server, c *gin.Context) {

@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -113,20 +112,14 @@ func (s *Server) viidStoreImage(c *gin.Context, p store.Principal, im map[string
 }
 
 func viidImagesList(s *Server, c *gin.Context) {
-	q, err := query.Parse(c.Request.URL.RawQuery, imageSchema())
-	if err != nil {
-		var qe *query.Error
-		field := "query"
-		if errors.As(err, &qe) {
-			field = qe.Param
-		}
-		fail(c, http.StatusBadRequest, field, err.Error())
+	q, ok := s.viidQuery(c, imageSchema())
+	if !ok {
 		return
 	}
 	where, args, order := q.SQL()
 	recs, total, err := s.DB.QueryRecords(c, who(c).Scope(), "Image", where, args, order, q.Offset(), q.Limit())
 	if err != nil {
-		storeErr(c, err, "images")
+		s.viidStoreErr(c, err, "images")
 		return
 	}
 	if _, ok := s.audit(c, "record.search", "/VIID/Images?"+c.Request.URL.RawQuery, "", http.StatusOK, strconv.Itoa(len(recs))+" of "+strconv.Itoa(total)); !ok {
@@ -136,7 +129,9 @@ func viidImagesList(s *Server, c *gin.Context) {
 	for i, r := range recs {
 		items[i] = gin.H{"ImageInfo": r.Body}
 	}
-	c.JSON(http.StatusOK, gin.H{"ImageListObject": gin.H{"Image": items, "TotalNum": total}})
+	page := viidPage(q, total)
+	page["Image"] = items
+	c.JSON(http.StatusOK, gin.H{"ImageListObject": page})
 }
 
 // viidImageData serves an image's bytes, watermarked and audited like every
@@ -147,7 +142,7 @@ func viidImageData(s *Server, c *gin.Context) {
 		err = store.ErrNotFound
 	}
 	if err != nil {
-		storeErr(c, err, "image "+c.Param("id"))
+		s.viidStoreErr(c, err, "image "+c.Param("id"))
 		return
 	}
 	c.Params = append(c.Params, gin.Param{Key: "key", Value: "/" + r.Images[0]})

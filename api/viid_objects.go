@@ -116,8 +116,11 @@ func viidRoutes() []route {
 			route{http.MethodGet, p + "/:id", "One " + k.Object + " by its 48-character ID", readers, nil, "", viidGet},
 			route{http.MethodPost, p, "Batch upload of " + k.Path + " (" + k.Object + "ListObject); one ResponseStatusObject each", staff, nil, "", viidPost},
 			route{http.MethodDelete, p, "Delete ?IDList=… of your department's " + k.Path, staff, []string{"IDList"}, "", viidDelete},
+			route{http.MethodDelete, p + "/:id", "Delete one of your department's " + k.Path + " (audited)", staff, nil, "", viidDeleteByID},
 		)
 	}
+	rs = append(rs, deviceRoutes()...)
+	rs = append(rs, unsupportedRoutes()...)
 	return append(rs,
 		route{http.MethodGet, "/VIID/Images", "GA/T 1400 query of Images (ImageListObject.Image[].ImageInfo)", readers, []string{"RecordStartNo", "PageRecordNum", "IDList"}, "", viidImagesList},
 		route{http.MethodPost, "/VIID/Images", "Batch upload of Images with their Data and object lists", staff, nil, "", viidImagesPost},
@@ -158,23 +161,23 @@ func envelope(k viidKind, bodies []json.RawMessage, extra gin.H) gin.H {
 	return gin.H{k.Object + "ListObject": inner}
 }
 
+// viidPage is the paging a list answer carries beside its objects, as the
+// platforms that page do (TotalNum, RecordStartNo counted from 1, PageRecordNum).
+func viidPage(q *query.Query, total int) gin.H {
+	return gin.H{"TotalNum": total, "RecordStartNo": q.Offset() + 1, "PageRecordNum": q.Limit()}
+}
+
 // viidList answers GET /VIID/<X>s with a query in any of the three styles.
 func viidList(s *Server, c *gin.Context) {
 	k := s.viidKind(c)
-	q, err := query.Parse(c.Request.URL.RawQuery, k.schema())
-	if err != nil {
-		var qe *query.Error
-		field := "query"
-		if errors.As(err, &qe) {
-			field = qe.Param
-		}
-		fail(c, http.StatusBadRequest, field, err.Error())
+	q, ok := s.viidQuery(c, k.schema())
+	if !ok {
 		return
 	}
 	where, args, order := q.SQL()
 	recs, total, err := s.DB.QueryRecords(c, who(c).Scope(), k.Object, where, args, order, q.Offset(), q.Limit())
 	if err != nil {
-		storeErr(c, err, "records")
+		s.viidStoreErr(c, err, "records")
 		return
 	}
 	if _, ok := s.audit(c, "record.search", "/VIID/"+k.Path+"?"+c.Request.URL.RawQuery, "", http.StatusOK, strconv.Itoa(len(recs))+" of "+strconv.Itoa(total)); !ok {
@@ -185,7 +188,23 @@ func viidList(s *Server, c *gin.Context) {
 		bodies[i] = r.Body
 	}
 	c.Header("Content-Type", "application/VIID+JSON;charset=UTF-8")
-	c.JSON(http.StatusOK, envelope(k, bodies, gin.H{"TotalNum": total, "RecordStartNo": q.Offset() + 1, "PageRecordNum": q.Limit()}))
+	c.JSON(http.StatusOK, envelope(k, bodies, viidPage(q, total)))
+}
+
+// viidQuery parses a GA/T 1400 query in any of the three styles; a bad one is
+// refused naming the parameter.
+func (s *Server) viidQuery(c *gin.Context, schema query.Schema) (*query.Query, bool) {
+	q, err := query.Parse(c.Request.URL.RawQuery, schema)
+	if err != nil {
+		var qe *query.Error
+		field := "query"
+		if errors.As(err, &qe) {
+			field = qe.Param
+		}
+		s.viidFail(c, http.StatusBadRequest, gat1400.StatusInvalidOperation, field, err.Error())
+		return nil, false
+	}
+	return q, true
 }
 
 // viidGet answers GET /VIID/<X>s/{ID} with {"<X>Object":{…}}.
@@ -199,7 +218,7 @@ func viidGet(s *Server, c *gin.Context) {
 		if errors.Is(err, store.ErrNotFound) {
 			s.audit(c, "record.read", c.Param("id"), "", http.StatusNotFound, "not found or not visible")
 		}
-		storeErr(c, err, k.Object+" "+c.Param("id"))
+		s.viidStoreErr(c, err, k.Object+" "+c.Param("id"))
 		return
 	}
 	if _, ok := s.audit(c, "record.read", r.ID, r.GrantID, http.StatusOK, "VIID"); !ok {
@@ -303,38 +322,4 @@ func (s *Server) viidStore(c *gin.Context, p store.Principal, k viidKind, raw js
 		rec.Images = []string{}
 	}
 	return id, s.savePushed(c, rec)
-}
-
-// viidDelete removes ?IDList=a,b (records of the caller's department only).
-func viidDelete(s *Server, c *gin.Context) {
-	k := s.viidKind(c)
-	ids := strings.Split(c.Query("IDList"), ",")
-	if c.Query("IDList") == "" {
-		fail(c, http.StatusBadRequest, "IDList", "IDList: comma-separated IDs to delete")
-		return
-	}
-	p := who(c)
-	var statuses []gat1400.ResponseStatus
-	for _, id := range ids {
-		st := gat1400.NewResponseStatus(c.Request.URL.Path, id, gat1400.StatusOK, s.now())
-		r, err := s.DB.GetRecord(c, p.Scope(), id)
-		if err == nil && (r.Type != k.Object || (!isAdmin(p) && r.DeptID != p.Dept.ID)) {
-			err = store.ErrNotFound
-		}
-		var imgs []string
-		if err == nil {
-			imgs, err = s.DB.DeleteRecord(c, id)
-		}
-		if err != nil {
-			st.StatusCode, st.StatusString = gat1400.StatusInvalidOperation, "not found or not yours: "+err.Error()
-		} else {
-			for _, key := range imgs {
-				s.Objects.Delete(c, key)
-			}
-			s.DB.Forget(c, imgs)
-			s.audit(c, "record.delete", id, r.GrantID, http.StatusOK, "VIID")
-		}
-		statuses = append(statuses, st)
-	}
-	c.JSON(http.StatusOK, gat1400.NewResponseStatusList(statuses...))
 }

@@ -127,6 +127,10 @@ func viidRegister(s *Server, c *gin.Context) {
 	if s.authRefused(c) {
 		return
 	}
+	// the body first: every answer, the challenge included, names the device
+	var b viidRegisterBody
+	berr := decodeLenient(c, &b)
+	c.Set(viidSubjectKey, b.RegisterObject.DeviceID)
 	v := s.viid()
 	user, err := v.auth.Verify(c.Request)
 	if err != nil {
@@ -138,13 +142,12 @@ func viidRegister(s *Server, c *gin.Context) {
 		storeErr(c, err, "peer")
 		return
 	}
-	var b viidRegisterBody
-	if err := decodeLenient(c, &b); err != nil {
-		s.viidStatus(c, http.StatusBadRequest, gat1400.StatusInvalidJSONFormat, "RegisterObject: "+err.Error())
+	if berr != nil {
+		s.viidFail(c, http.StatusBadRequest, gat1400.StatusInvalidJSONFormat, "RegisterObject", "RegisterObject: "+berr.Error())
 		return
 	}
 	if b.RegisterObject.DeviceID != peer.DeviceID {
-		s.viidStatus(c, http.StatusBadRequest, gat1400.StatusInvalidJSONContent, "RegisterObject.DeviceID "+b.RegisterObject.DeviceID+" is not the device "+user+" registers as ("+peer.DeviceID+")")
+		s.viidFail(c, http.StatusBadRequest, gat1400.StatusInvalidJSONContent, "RegisterObject.DeviceID", "RegisterObject.DeviceID "+b.RegisterObject.DeviceID+" is not the device "+user+" registers as ("+peer.DeviceID+")")
 		return
 	}
 	if _, err := v.sessions.Register(peer.DeviceID, peerAddr(c)); err != nil {
@@ -185,5 +188,6 @@ func viidUnregister(s *Server, c *gin.Context) {
 		}
 	}
 	s.viid().sessions.Unregister(id)
+	c.Set(viidSubjectKey, id)
 	s.viidStatus(c, http.StatusOK, gat1400.StatusOK, "")
 }

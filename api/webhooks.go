@@ -255,7 +255,7 @@ func (s *Server) deliver(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	sub, err := s.DB.GetSubscription(ctx, n.SubID)
+	sub, err := s.notificationTarget(ctx, n.SubID)
 	if err != nil {
 		return err
 	}

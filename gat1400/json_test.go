@@ -67,11 +67,14 @@ func TestEnvelopeShapes(t *testing.T) {
 		{NewNonMotorVehicleList(), `{"NonMotorVehicleListObject":{"NonMotorVehicleObject":[]}}`},
 		{NewAPEList(APE{ApeID: "a", Name: "n", CapDirection: new(FlexInt)}), `{"APEListObject":{"APEObject":[{"ApeID":"a","Name":"n","CapDirection":0}]}}`},
 		{NewSubscribeList(), `{"SubscribeListObject":{"SubscribeObject":[]}}`},
+		{NewTollgateList(), `{"TollgateListObject":{"TollgateObject":[]}}`},
+		{NewLaneList(Lane{TollgateID: "t", LaneNo: 1, Name: "n", ApeID: "a"}), `{"LaneListObject":{"LaneObject":[{"TollgateID":"t","LaneNo":1,"Name":"n","ApeID":"a"}]}}`},
 		{NewSubscribeNotificationList(), `{"SubscribeNotificationListObject":{"SubscribeNotificationObject":[]}}`},
 		{NewResponseStatusList(NewResponseStatus("/VIID/Faces", exFaceID, StatusOK, exTime)),
 			`{"ResponseStatusListObject":{"ResponseStatusObject":[{"RequestURL":"/VIID/Faces","StatusCode":0,"StatusString":"OK","Id":"` + exFaceID + `","LocalTime":"20190711150344"}]}}`},
+		// Id is always sent: a peer that checks it reads a missing one as a failure
 		{ResponseStatusEnvelope{NewResponseStatus("/VIID/System/Register", "", StatusInvalidOperation, exTime.UTC())},
-			`{"ResponseStatusObject":{"RequestURL":"/VIID/System/Register","StatusCode":4,"StatusString":"Invalid Operation","LocalTime":"20190711150344"}}`},
+			`{"ResponseStatusObject":{"RequestURL":"/VIID/System/Register","StatusCode":4,"StatusString":"Invalid Operation","Id":"","LocalTime":"20190711150344"}}`},
 	} {
 		b, err := json.Marshal(tc.v)
 		if err != nil || string(b) != tc.want {

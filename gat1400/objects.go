@@ -331,8 +331,8 @@ type ResponseStatus struct {
 	RequestURL   string     `json:"RequestURL"`
 	StatusCode   StatusCode `json:"StatusCode"` // written as an integer; "0" is read too
 	StatusString string     `json:"StatusString"`
-	ID           string     `json:"Id,omitempty"` // the object's ID for batch answers
-	LocalTime    string     `json:"LocalTime,omitempty"`
+	ID           string     `json:"Id"` // the object or device the answer is about: always sent, peers check it
+	LocalTime    string     `json:"LocalTime"`
 }
 
 // NewResponseStatus fills StatusString from the code and LocalTime from now (in Location).

@@ -50,16 +50,20 @@ type AlertFilter struct {
 // SaveAlert stores an alert whose snapshot is already written (logged as pending
 // with Intend before; this clears it in the same transaction).
 func (s *DB) SaveAlert(ctx context.Context, a *Alert) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertAlert(ctx, tx, a) })
+}
+
+// insertAlert is SaveAlert inside a transaction (a disposition hit saves its alert
+// with the hit and the notification).
+func (s *DB) insertAlert(ctx context.Context, tx *sql.Tx, a *Alert) error {
 	a.CreatedAt = now()
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO alerts (id, kind, level, task_id, device_id, dept_id, admin_division, grant_id, longitude, latitude, zone, at, image, boxes, details, created_at, seq)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,`+s.dialect.nextAlertSeq()+`)`), a.ID, a.Kind, a.Level, a.TaskID, a.DeviceID, a.DeptID, a.Division, a.GrantID, a.Longitude, a.Latitude, a.Zone,
-			ms(a.Time), a.Image, string(a.Boxes), string(a.Details), ms(a.CreatedAt)); err != nil {
-			return s.dialect.mapErr(err)
-		}
-		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM pending_objects WHERE key=?`), a.Image)
-		return err
-	})
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO alerts (id, kind, level, task_id, device_id, dept_id, admin_division, grant_id, longitude, latitude, zone, at, image, boxes, details, created_at, seq)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,`+s.dialect.nextAlertSeq()+`)`), a.ID, a.Kind, a.Level, a.TaskID, a.DeviceID, a.DeptID, a.Division, a.GrantID, a.Longitude, a.Latitude, a.Zone,
+		ms(a.Time), a.Image, string(a.Boxes), string(a.Details), ms(a.CreatedAt)); err != nil {
+		return s.dialect.mapErr(err)
+	}
+	_, err := tx.ExecContext(ctx, s.q(`DELETE FROM pending_objects WHERE key=?`), a.Image)
+	return err
 }
 
 const alertCols = `id, kind, level, task_id, device_id, dept_id, admin_division, grant_id, longitude, latitude, zone, at, image, boxes, details, created_at, acked_by, acked_at, seq`

@@ -276,6 +276,10 @@ type CameraFilter struct {
 	DeviceStatus int
 	Name         string // substring of the name or address
 	ID           string // one device ID
+	Checkpoints  bool   // checkpoints (卡口) only: camera type 5 or device type 121
+	Where        string // an extra condition on the cameras' columns (a GA/T 1400 query's SQL)
+	WhereArgs    []any
+	OrderBy      string // columns to sort by before device_id
 	Offset       int
 	Limit        int // 0: all
 }
@@ -312,12 +316,22 @@ func (s *DB) ListCameras(ctx context.Context, f CameraFilter) ([]Camera, int, er
 	if f.ID != "" {
 		where, args = append(where, "device_id=?"), append(args, f.ID)
 	}
+	if f.Checkpoints {
+		where = append(where, "(camera_type=5 OR substr(device_id, 11, 3)='121')")
+	}
+	if f.Where != "" {
+		where, args = append(where, "("+f.Where+")"), append(args, f.WhereArgs...)
+	}
 	cond := strings.Join(where, " AND ")
 	var total int
 	if err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM cameras WHERE `+cond), args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	q := cameraSelect + ` WHERE ` + cond + ` ORDER BY device_id`
+	order := "device_id"
+	if f.OrderBy != "" {
+		order = f.OrderBy + ", device_id"
+	}
+	q := cameraSelect + ` WHERE ` + cond + ` ORDER BY ` + order
 	if f.Limit > 0 {
 		q += ` LIMIT ? OFFSET ?`
 		args = append(args, f.Limit, f.Offset)

@@ -164,5 +164,10 @@ func dropSubImages(body string, keys []string) string {
 // to pending as with records.
 func (s *DB) ExpireAlerts(ctx context.Context, cutoff time.Time, limit int) (int, []string, error) {
 	return s.expire(ctx, `SELECT id, image FROM alerts WHERE at < ? ORDER BY at LIMIT ?`, `DELETE FROM alerts WHERE id=?`, cutoff, limit,
-		func(v string) []string { return []string{v} })
+		func(v string) []string {
+			if v == "" { // a disposition alert of a record without images
+				return nil
+			}
+			return []string{v}
+		})
 }

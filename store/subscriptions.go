@@ -196,15 +196,21 @@ func (s *DB) Dispatch(ctx context.Context, sub Subscription, ns []*Notification,
 			return ErrCursorMoved
 		}
 		for _, n := range ns {
-			n.CreatedAt, n.State = now(), "pending"
-			items, _ := json.Marshal(n.Items)
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO notifications (id, sub_id, dept_id, state, attempts, last_error, items, body, created_at, delivered_at)
-				VALUES (?,?,?,?,0,'',?,?,?,0)`), n.ID, n.SubID, n.DeptID, n.State, string(items), string(n.Body), ms(n.CreatedAt)); err != nil {
-				return s.dialect.mapErr(err)
+			if err := s.insertNotification(ctx, tx, n); err != nil {
+				return err
 			}
 		}
 		return s.addOutbox(ctx, tx, jobs...)
 	})
+}
+
+// insertNotification queues n for delivery inside a transaction.
+func (s *DB) insertNotification(ctx context.Context, tx *sql.Tx, n *Notification) error {
+	n.CreatedAt, n.State = now(), "pending"
+	items, _ := json.Marshal(n.Items)
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO notifications (id, sub_id, dept_id, state, attempts, last_error, items, body, created_at, delivered_at)
+		VALUES (?,?,?,?,0,'',?,?,?,0)`), n.ID, n.SubID, n.DeptID, n.State, string(items), string(n.Body), ms(n.CreatedAt))
+	return s.dialect.mapErr(err)
 }
 
 const notCols = `id, sub_id, dept_id, state, attempts, last_error, items, body, created_at, delivered_at`

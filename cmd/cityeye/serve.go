@@ -47,6 +47,10 @@ type serveConfig struct {
 	// VIIDDigestEveryRequest: VIID peers must answer HTTP Digest on every request,
 	// not only at Register (peers behind a NAT or a reverse proxy share an address).
 	VIIDDigestEveryRequest bool `json:"viid_digest_every_request,omitempty"`
+	// VIIDServerID is this view library's own 20-digit ID (VIIDServerID in
+	// /VIID/System/Time, User-Identify on pushes, the prefix of notification IDs);
+	// default 44150200005030000001. Each platform of a cascade needs its own.
+	VIIDServerID string `json:"viid_server_id,omitempty"`
 	// TokenDays is the lifetime of an API token whose creator names none, the
 	// bootstrap administrator's included (default 90).
 	TokenDays int `json:"token_days,omitempty"`
@@ -103,7 +107,7 @@ func defaultServeConfig() serveConfig {
 func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	cfg := defaultServeConfig()
 	flags := cfg
-	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request, token_days, map_tiles; "+
+	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request, viid_server_id, token_days, map_tiles; "+
 		"security: import_dirs, outbound_allow, trusted_proxies, max_download_mib; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s, notify_requeue_s)")
 	var importDirs, outboundAllow, trustedProxies string
 	fs.StringVar(&importDirs, "import-dirs", "", "comma-separated folders file:// streams and analyses may name (CITYEYE_IMPORT_DIRS)")
@@ -115,6 +119,7 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	fs.StringVar(&flags.Provider, "provider", cfg.Provider, "execution provider: auto, cpu or cuda (CITYEYE_PROVIDER)")
 	fs.Float64Var(&flags.CapacityFPS, "capacity-fps", cfg.CapacityFPS, "optional cap on the analysed frames per second this machine's worker is planned for, and the total departments' fps_share quotas divide; 0 (default): capacity is sized from measured costs and the cores (CITYEYE_CAPACITY_FPS)")
 	fs.BoolVar(&flags.LoopFiles, "loop-files", cfg.LoopFiles, "loop file:// streams like live cameras (CITYEYE_LOOP_FILES)")
+	fs.StringVar(&flags.VIIDServerID, "viid-server-id", cfg.VIIDServerID, "this view library's 20-digit GA/T 1400 ID (CITYEYE_VIID_SERVER_ID); default 44150200005030000001")
 	fs.StringVar(&flags.MapTiles, "map-tiles", cfg.MapTiles, "console map tile URL template with {z} {x} {y} (CITYEYE_MAP_TILES); empty: a coordinate grid")
 	fs.BoolVar(&flags.FastFiles, "fast-files", cfg.FastFiles, "decode file:// streams as fast as possible instead of in real time (CITYEYE_FAST_FILES)")
 	return &cfg, func() error {
@@ -139,6 +144,7 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 			"CITYEYE_OUTBOUND_ALLOW":  func(v string) error { cfg.OutboundAllow = splitList(v); return nil },
 			"CITYEYE_TRUSTED_PROXIES": func(v string) error { cfg.TrustedProxies = splitList(v); return nil },
 			"CITYEYE_MAP_TILES":       func(v string) error { cfg.MapTiles = v; return nil },
+			"CITYEYE_VIID_SERVER_ID":  func(v string) error { cfg.VIIDServerID = v; return nil },
 		}
 		for k, set := range env {
 			if v, ok := os.LookupEnv(k); ok {
@@ -171,6 +177,8 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 				cfg.TrustedProxies = splitList(trustedProxies)
 			case "map-tiles":
 				cfg.MapTiles = flags.MapTiles
+			case "viid-server-id":
+				cfg.VIIDServerID = flags.VIIDServerID
 			}
 		})
 		return nil
@@ -366,7 +374,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	srv := &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Cluster: cluster, Repo: models.Repository{Root: cfg.Models}, Started: time.Now(),
 		WatermarkKey: key, Warehouse: wh, Jobs: q,
 		MaxClockSkew: time.Duration(cfg.MaxClockSkewS * float64(time.Second)), VIIDDigestEveryRequest: cfg.VIIDDigestEveryRequest,
-		TokenLifetime: cfg.tokenLifetime(), RequeueEvery: time.Duration(cfg.NotifyRequeueS * float64(time.Second)),
+		VIIDServerID: cfg.VIIDServerID, TokenLifetime: cfg.tokenLifetime(), RequeueEvery: time.Duration(cfg.NotifyRequeueS * float64(time.Second)),
 		ImportDirs: importDirs, Outbound: outbound, TrustedProxies: cfg.TrustedProxies, MaxDownload: cfg.MaxDownloadMiB << 20}
 	srv.RegisterJobs()
 	workers.RegisterRetention(q, db, objs, cfg.Retention)
@@ -378,6 +386,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		srv.RunRelay(ctx) // jobs committed with their change reach the queue when it is up
 		err = srv.RunNotifier(ctx, 500*time.Millisecond)
 		srv.RunCascade(ctx, 500*time.Millisecond)
+		srv.RunDispositions(ctx, 250*time.Millisecond)
 		workers.RunRetention(ctx, q, time.Hour)
 	}
 	if err != nil {

@@ -8,11 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/cityeye/cityeye/gat1400"
 	"github.com/cityeye/cityeye/netguard"
 )
 
 // The platform administrator's security settings of serve (import_dirs,
-// outbound_allow, trusted_proxies, max_download_mib): parsed and checked at start.
+// outbound_allow, trusted_proxies, max_download_mib) and the view library's own ID: parsed and checked at start.
 
 // splitList splits a comma-separated setting, dropping empty entries.
 func splitList(v string) []string {
@@ -41,6 +42,11 @@ func (c serveConfig) security() (dirs []string, guard *netguard.Guard, err error
 	for _, p := range c.TrustedProxies {
 		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
 			return nil, nil, fmt.Errorf("trusted_proxies %q: want an IP or a CIDR", p)
+		}
+	}
+	if c.VIIDServerID != "" {
+		if _, err := gat1400.ParseDeviceID(c.VIIDServerID); err != nil {
+			return nil, nil, fmt.Errorf("viid_server_id %q: the view library's 20-digit GB/T 28181 ID: %v", c.VIIDServerID, err)
 		}
 	}
 	if c.MaxDownloadMiB < 0 {

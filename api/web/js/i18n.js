@@ -79,6 +79,7 @@ const S = {
   ack: ['确认', 'Acknowledge'], acked: ['已确认', 'acknowledged'], not_acked: ['未确认', 'not acknowledged'],
   'kind_fire.fire': ['明火', 'fire'], 'kind_fire.smoke': ['烟雾', 'smoke'], 'kind_kitchen.no_hat': ['未戴帽', 'no hat'], 'kind_kitchen.rat': ['老鼠', 'rat'],
   'kind_kitchen.garbage_overflow': ['垃圾满溢', 'garbage overflow'], 'kind_water.level': ['积水', 'water level'],
+  'kind_disposition.plate': ['车牌布控告警', 'watched plate'], 'kind_disposition.face': ['人脸布控告警', 'watched face'],
   alg_face_capture: ['人脸抓拍', 'face capture'], alg_person_vehicle_capture: ['人车抓拍', 'person & vehicle capture'], alg_fire_smoke: ['林火烟火识别', 'fire & smoke'],
   alg_kitchen_hygiene: ['明厨亮灶', 'kitchen hygiene'], alg_waterlogging: ['积水监测', 'waterlogging'],
   // warehouse
