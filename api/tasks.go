@@ -78,8 +78,8 @@ func (s *Server) validateTask(c *gin.Context, b taskBody) (store.Department, boo
 	alg.Close()
 	for name := range params.Models {
 		f := "params.models." + name
-		if !slices.Contains(spec.Models, name) {
-			fail(c, http.StatusBadRequest, f, f+": "+b.Algorithm+" does not use model "+name+" (it uses "+strings.Join(spec.Models, ", ")+")")
+		if !slices.Contains(spec.Models, name) && !slices.Contains(needs, name) { // needs: models named by the task's options
+			fail(c, http.StatusBadRequest, f, f+": "+b.Algorithm+" does not use model "+name+" (it uses "+strings.Join(append(slices.Clone(spec.Models), needs...), ", ")+")")
 			return dept, false
 		}
 		if err := s.ensureModel(c, params.ModelRef(name)); err != nil {
