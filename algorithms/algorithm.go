@@ -190,6 +190,8 @@ type Params struct {
 	Persistence     *rules.Persistence `json:"persistence,omitempty"`
 	CooldownSeconds float64            `json:"cooldown_seconds,omitempty"`
 	Windows         []rules.Window     `json:"windows,omitempty"`
+	// Stage2 are second-stage models on crops of the detections (see Stage2).
+	Stage2 []Stage2 `json:"stage2,omitempty"`
 	// Options are the algorithm's own parameters (see its Spec.Params).
 	Options json.RawMessage `json:"options,omitempty"`
 }
@@ -296,6 +298,9 @@ func ParseParams(raw json.RawMessage) (Params, error) {
 		if err := p.Persistence.Validate(); err != nil {
 			return p, &FieldError{"params.persistence", err.Error()}
 		}
+	}
+	if err := CheckStage2(p.Stage2, "params.stage2"); err != nil {
+		return p, err
 	}
 	if p.CooldownSeconds < 0 || p.CooldownSeconds > 86400 {
 		return p, &FieldError{"params.cooldown_seconds", "in [0, 86400]"}

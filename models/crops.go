@@ -28,70 +28,112 @@ func (m *Model) Recognize(imgs []gocv.Mat) ([]decode.Text, error) {
 	return res, err
 }
 
-// Classify returns the top classes per image.
-func (m *Model) Classify(imgs []gocv.Mat) ([][]decode.Class, error) {
-	c, ok := m.cfg.(*ClassifyConfig)
-	if !ok {
-		return nil, fmt.Errorf("%s: decoder %s does not classify", m.Manifest.Name, m.Manifest.Decoder.Type)
+// Detects reports whether the model is a detector (Detect), else a crop model (Crop).
+func (m *Model) Detects() bool {
+	switch m.cfg.(type) {
+	case *decode.SSDConfig, *decode.YOLOConfig, *decode.NanoDetConfig, *decode.SuppressedConfig, *decode.SetConfig, *decode.ScrfdConfig:
+		return true
 	}
-	res := make([][]decode.Class, len(imgs))
-	err := m.run(imgs, func(first int, b batch) error {
-		o, err := output(b.outs, c.Output)
-		if err != nil {
-			return err
-		}
-		per := len(o.Data) / int(o.Shape[0])
+	return false
+}
+
+// Crop runs a second-stage model (classifier, attributes, embedding, text
+// recogniser) on crops: per image the result its family gives.
+func (m *Model) Crop(imgs []gocv.Mat) ([]decode.Stage2, error) {
+	p, err := m.Prepare(imgs)
+	if err != nil {
+		return nil, err
+	}
+	return m.CropPrepared(p)
+}
+
+// CropPrepared is Crop on a batch Prepare made (and releases it).
+func (m *Model) CropPrepared(p *Prepared) ([]decode.Stage2, error) {
+	res := make([]decode.Stage2, p.n)
+	err := m.infer(p, func(first int, b batch) error {
 		for i := range b.transforms {
-			res[first+i] = decode.TopK(o.Data[i*per:(i+1)*per], c.TopK, c.Softmax, m.Manifest.Labels)
+			r, err := m.decodeCrop(b, i)
+			if err != nil {
+				return err
+			}
+			res[first+i] = r
 		}
 		return nil
 	})
 	return res, err
+}
+
+// decodeCrop decodes image i of a batch by the model's crop family.
+func (m *Model) decodeCrop(b batch, i int) (decode.Stage2, error) {
+	per := func(name string) ([]float32, error) {
+		o, err := output(b.outs, name)
+		if err != nil {
+			return nil, err
+		}
+		n := len(o.Data) / int(o.Shape[0])
+		return o.Data[i*n : (i+1)*n], nil
+	}
+	switch c := m.cfg.(type) {
+	case *ClassifyConfig:
+		v, err := per(c.Output)
+		return decode.Stage2{Classes: decode.TopK(v, c.TopK, c.Softmax, m.Manifest.Labels)}, err
+	case *EmbedConfig:
+		v, err := per(c.Output)
+		v = append([]float32(nil), v...)
+		if c.Normalize {
+			v = decode.L2Normalize(v)
+		}
+		return decode.Stage2{Embedding: v}, err
+	case *decode.AttributesConfig:
+		a, err := decode.DecodeAttributes(*c, b.outs, i)
+		return decode.Stage2{Attributes: a}, err
+	case *decode.CTCConfig:
+		t, err := decode.DecodeCTC(*c, b.outs, i, m.dict)
+		return decode.Stage2{Text: t.Text, Score: t.Score}, err
+	}
+	return decode.Stage2{}, fmt.Errorf("%s: decoder %s does not run on crops", m.Manifest.Name, m.Manifest.Decoder.Type)
+}
+
+// crop runs Crop and checks the family: a caller asking for classes of an embedding
+// model gets an error, not empty classes.
+func (m *Model) crop(imgs []gocv.Mat, want string, ok bool) ([]decode.Stage2, error) {
+	if !ok {
+		return nil, fmt.Errorf("%s: decoder %s does not %s", m.Manifest.Name, m.Manifest.Decoder.Type, want)
+	}
+	return m.Crop(imgs)
+}
+
+// Classify returns the top classes per image.
+func (m *Model) Classify(imgs []gocv.Mat) ([][]decode.Class, error) {
+	_, ok := m.cfg.(*ClassifyConfig)
+	rs, err := m.crop(imgs, "classify", ok)
+	out := make([][]decode.Class, len(rs))
+	for i, r := range rs {
+		out[i] = r.Classes
+	}
+	return out, err
 }
 
 // Attributes runs a multi-head attribute model: per image, each group's values.
 func (m *Model) Attributes(imgs []gocv.Mat) ([]decode.Attributes, error) {
-	c, ok := m.cfg.(*decode.AttributesConfig)
-	if !ok {
-		return nil, fmt.Errorf("%s: decoder %s does not read attributes", m.Manifest.Name, m.Manifest.Decoder.Type)
+	_, ok := m.cfg.(*decode.AttributesConfig)
+	rs, err := m.crop(imgs, "read attributes", ok)
+	out := make([]decode.Attributes, len(rs))
+	for i, r := range rs {
+		out[i] = r.Attributes
 	}
-	res := make([]decode.Attributes, len(imgs))
-	err := m.run(imgs, func(first int, b batch) error {
-		for i := range b.transforms {
-			a, err := decode.DecodeAttributes(*c, b.outs, i)
-			if err != nil {
-				return err
-			}
-			res[first+i] = a
-		}
-		return nil
-	})
-	return res, err
+	return out, err
 }
 
 // Embed returns one feature vector per image.
 func (m *Model) Embed(imgs []gocv.Mat) ([][]float32, error) {
-	c, ok := m.cfg.(*EmbedConfig)
-	if !ok {
-		return nil, fmt.Errorf("%s: decoder %s does not embed", m.Manifest.Name, m.Manifest.Decoder.Type)
+	_, ok := m.cfg.(*EmbedConfig)
+	rs, err := m.crop(imgs, "embed", ok)
+	out := make([][]float32, len(rs))
+	for i, r := range rs {
+		out[i] = r.Embedding
 	}
-	res := make([][]float32, len(imgs))
-	err := m.run(imgs, func(first int, b batch) error {
-		o, err := output(b.outs, c.Output)
-		if err != nil {
-			return err
-		}
-		per := len(o.Data) / int(o.Shape[0])
-		for i := range b.transforms {
-			v := append([]float32(nil), o.Data[i*per:(i+1)*per]...)
-			if c.Normalize {
-				v = decode.L2Normalize(v)
-			}
-			res[first+i] = v
-		}
-		return nil
-	})
-	return res, err
+	return out, err
 }
 
 // FaceAttributes returns the gender and age estimate of each face crop.

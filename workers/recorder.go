@@ -228,6 +228,9 @@ func vehicleFields(v *gat1400.MotorVehicle, c algorithms.Capture) {
 		}
 	}
 	v.VehicleClass = vehicleClasses[c.Label]
+	if vc := a[algorithms.AttrVehicleClass]; vc != "" { // a vehicle-type classifier on the crop (params.stage2)
+		v.VehicleClass = vc
+	}
 	if p := a[algorithms.AttrPlateNo]; p != "" {
 		v.HasPlate, v.PlateNo = true, p
 		v.PlateColor = colorCode(a[algorithms.AttrPlateColor])
