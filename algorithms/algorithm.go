@@ -322,6 +322,18 @@ func (p Params) Rules(defPersist rules.Persistence, defCooldown time.Duration) (
 	return rules.NewPersist(spec), &rules.Cooldown{Every: cd}
 }
 
+// PersistenceGap is how long a pause between analysed frames may be before
+// persistence starts afresh (rules.Persist.MaxGap): frames skipped outside the active
+// windows, or during an outage, are not evidence. Ten sampling intervals, at least a
+// minute; every alerting algorithm uses it.
+func (p Params) PersistenceGap() time.Duration {
+	gap := time.Minute
+	if p.SampleFPS > 0 {
+		gap = max(gap, time.Duration(10/p.SampleFPS*float64(time.Second)))
+	}
+	return gap
+}
+
 // Threshold returns a threshold or its default.
 func (p Params) Threshold(name string, def float64) float64 {
 	if v, ok := p.Thresholds[name]; ok {

@@ -5,7 +5,6 @@
 package alert
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -76,7 +75,7 @@ func (a *alg) newRule(r Rule) *rule {
 		p.Persistence = nil // the rule's own wins over the task's
 	}
 	pers, cd := p.Rules(def, DefaultCooldown)
-	pers.MaxGap = maxGap(a.params)
+	pers.MaxGap = a.params.PersistenceGap()
 	if r.CooldownSeconds > 0 {
 		cd.Every = time.Duration(r.CooldownSeconds * float64(time.Second))
 	}
@@ -85,16 +84,6 @@ func (a *alg) newRule(r Rule) *rule {
 		score = a.params.Threshold("score", DefaultScore)
 	}
 	return &rule{Rule: r, persist: pers, cooldown: cd, score: float32(score)}
-}
-
-// maxGap: persistence restarts after a pause of more than ten sampling intervals
-// (at least a minute), as in the other alerting algorithms.
-func maxGap(p algorithms.Params) time.Duration {
-	gap := time.Minute
-	if p.SampleFPS > 0 {
-		gap = max(gap, time.Duration(10/p.SampleFPS*float64(time.Second)))
-	}
-	return gap
 }
 
 func (a *alg) Models() []string { return []string{a.opts.Model} }
@@ -159,7 +148,7 @@ func (a *alg) Process(f algorithms.Frame, all map[string][]decode.Detection) alg
 			}
 			out.Alerts = append(out.Alerts, algorithms.Alert{Kind: r.Kind, Level: level, Zone: z, Time: f.Time, Boxes: boxes,
 				Frame: f.Mat.Clone(), Details: map[string]any{"model": a.opts.Model, "labels": r.Labels, "count": len(boxes),
-					"persistence": describe(r.persist.Spec), "cooldown_s": r.cooldown.Every.Seconds()}})
+					"persistence": r.persist.Spec.Describe(), "cooldown_s": r.cooldown.Every.Seconds()}})
 		}
 	}
 	return out
@@ -209,14 +198,6 @@ func (a *alg) crossings(f algorithms.Frame, dets []decode.Detection, w, h float6
 		}
 	}
 	return out
-}
-
-// describe spells a persistence rule for the alert's details.
-func describe(p rules.Persistence) string {
-	if p.For > 0 {
-		return fmt.Sprintf("%gs", p.For.Seconds())
-	}
-	return fmt.Sprintf("%d of %d frames", p.K, p.N)
 }
 
 func (a *alg) Close() algorithms.Output { return algorithms.Output{} }

@@ -145,24 +145,13 @@ func New(_ string, p algorithms.Params) (algorithms.Algorithm, error) {
 			continue
 		}
 		pers, cd := p.Rules(k.persist, DefaultCooldown)
-		pers.MaxGap = MaxGap(p)
+		pers.MaxGap = p.PersistenceGap()
 		if a.cooldown == nil {
 			a.cooldown = cd // one cooldown, keyed by zone and kind
 		}
 		a.rules = append(a.rules, rule{kind: k, persist: pers})
 	}
 	return a, nil
-}
-
-// MaxGap is how long a pause between analysed frames may be before persistence
-// starts afresh: frames skipped outside the active windows (or during an outage) are
-// not evidence. Ten sampling intervals, at least a minute.
-func MaxGap(p algorithms.Params) time.Duration {
-	gap := time.Minute
-	if p.SampleFPS > 0 {
-		gap = max(gap, time.Duration(10/p.SampleFPS*float64(time.Second)))
-	}
-	return gap
 }
 
 func (a *alg) Models() []string {
@@ -265,7 +254,7 @@ func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) al
 				"detector":    a.opts.Detector,
 				"count":       len(boxes),
 				"max_score":   best,
-				"persistence": describe(r.persist.Spec),
+				"persistence": r.persist.Spec.Describe(),
 				"cooldown_s":  a.cooldown.Every.Seconds(),
 			}
 			if r.label == LabelNoHat {
@@ -276,14 +265,6 @@ func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) al
 		}
 	}
 	return out
-}
-
-// describe spells a persistence rule for the alert's details.
-func describe(p rules.Persistence) string {
-	if p.For > 0 {
-		return fmt.Sprintf("%gs", p.For.Seconds())
-	}
-	return fmt.Sprintf("%d of %d frames", p.K, p.N)
 }
 
 func (a *alg) Close() algorithms.Output { return algorithms.Output{} }
