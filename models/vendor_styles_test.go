@@ -159,3 +159,35 @@ func TestVendorInputsMustMatchTheGraph(t *testing.T) {
 		}
 	}
 }
+
+// The real crop models of the registry packages run as second stages through the one
+// crop path (Model.Crop, what the batcher calls): PP-OCR's recogniser reads word
+// crops and the importer's MobileFaceNet embeds a face crop, as their own runners do.
+func TestRealModelsAsCropStages(t *testing.T) {
+	rec := testdata.Model(t, "ppocr-rec")
+	words := []gocv.Mat{read(t, "scenetext_word01.jpg"), read(t, "scenetext_word02.jpg")}
+	got, err := rec.Crop(words)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Text != "CHINA" || got[1].Text != "HERE" || got[0].Score <= 0 {
+		t.Fatalf("OCR stage read %+v", got)
+	}
+	emb := testdata.Model(t, "mobilefacenet")
+	face := read(t, "grace_hopper_512x512.jpg")
+	dog := read(t, "dog.jpg")
+	crops := []gocv.Mat{face.Region(image.Rect(163, 125, 366, 328)), face.Region(image.Rect(167, 129, 370, 332)), dog.Region(image.Rect(100, 100, 300, 300))}
+	defer func() {
+		for _, c := range crops {
+			c.Close()
+		}
+	}()
+	v, err := emb.Crop(crops)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same, other := decode.Cosine(v[0].Embedding, v[1].Embedding), decode.Cosine(v[0].Embedding, v[2].Embedding)
+	if len(v[0].Embedding) < 64 || same < 0.8 || same <= other {
+		t.Fatalf("embedding stage: %d values, same face %.3f, a dog %.3f", len(v[0].Embedding), same, other)
+	}
+}
