@@ -36,6 +36,14 @@ type Stage2 struct {
 	Values map[string]string `json:"values,omitempty"`
 }
 
+// Person attributes only a second-stage model gives (params.stage2 fields): colour
+// names, for GA/T 1400 Person HairColor and CapColor. Gender and age reach Person
+// GenderCode and AgeLowerLimit/AgeUpLimit through AttrGender, AttrAgeLower, AttrAgeUpper.
+const (
+	AttrHairColor = "hair_color"
+	AttrCapColor  = "cap_color"
+)
+
 var stageNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
 // CheckStage2 validates a task's stages.
