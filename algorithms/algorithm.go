@@ -190,6 +190,8 @@ type Params struct {
 	Persistence     *rules.Persistence `json:"persistence,omitempty"`
 	CooldownSeconds float64            `json:"cooldown_seconds,omitempty"`
 	Windows         []rules.Window     `json:"windows,omitempty"`
+	// Stage2 are second-stage models on crops of the detections (see Stage2).
+	Stage2 []Stage2 `json:"stage2,omitempty"`
 	// Options are the algorithm's own parameters (see its Spec.Params).
 	Options json.RawMessage `json:"options,omitempty"`
 }
@@ -297,6 +299,9 @@ func ParseParams(raw json.RawMessage) (Params, error) {
 			return p, &FieldError{"params.persistence", err.Error()}
 		}
 	}
+	if err := CheckStage2(p.Stage2, "params.stage2"); err != nil {
+		return p, err
+	}
 	if p.CooldownSeconds < 0 || p.CooldownSeconds > 86400 {
 		return p, &FieldError{"params.cooldown_seconds", "in [0, 86400]"}
 	}
@@ -315,6 +320,18 @@ func (p Params) Rules(defPersist rules.Persistence, defCooldown time.Duration) (
 		cd = time.Duration(p.CooldownSeconds * float64(time.Second))
 	}
 	return rules.NewPersist(spec), &rules.Cooldown{Every: cd}
+}
+
+// PersistenceGap is how long a pause between analysed frames may be before
+// persistence starts afresh (rules.Persist.MaxGap): frames skipped outside the active
+// windows, or during an outage, are not evidence. Ten sampling intervals, at least a
+// minute; every alerting algorithm uses it.
+func (p Params) PersistenceGap() time.Duration {
+	gap := time.Minute
+	if p.SampleFPS > 0 {
+		gap = max(gap, time.Duration(10/p.SampleFPS*float64(time.Second)))
+	}
+	return gap
 }
 
 // Threshold returns a threshold or its default.

@@ -67,6 +67,7 @@ type object struct {
 
 	featShot time.Time // the shot Feature was computed on
 	vehicle  *vehicleState
+	stage2   map[string]string // the task's second-stage results as attributes (Params.Stage2)
 }
 
 // warn logs a second-stage failure once per task and kind, not once per object.
@@ -154,6 +155,12 @@ func (c *capture) process(f Frame, all map[string][]decode.Detection) []Capture 
 		}
 		o.hits++
 		o.best.Label = k.Label // the track's majority label (car and truck are one family)
+		for k, v := range c.params.Stage2Attributes(d) {
+			if o.stage2 == nil {
+				o.stage2 = map[string]string{}
+			}
+			o.stage2[k] = v
+		}
 		cx, cy := float64(d.Box.X1+d.Box.X2)/2/float64(w), float64(d.Box.Y1+d.Box.Y2)/2/float64(h)
 		inROI := c.params.InROI(cx, cy)
 		o.observeShape(d, inROI, c.score)
@@ -214,6 +221,9 @@ func (c *capture) dedupe(dets []decode.Detection) []decode.Detection {
 func (c *capture) emit(o *object, t time.Time, final bool) Capture {
 	if c.enrich != nil {
 		c.enrich(c, o)
+	}
+	for k, v := range o.stage2 { // a declared second-stage model wins over built-in estimates
+		o.setAttr(k, v)
 	}
 	cp := o.best
 	cp.Frame = o.best.Frame.Clone()
@@ -314,6 +324,7 @@ const (
 	AttrPlateReads        = "plate_reads"         // vehicle: "agreeing/valid" reads
 	AttrVehicleColor      = "vehicle_color"       // vehicle: body colour name
 	AttrVehicleColorDepth = "vehicle_color_depth" // vehicle: "dark" or "light"
+	AttrVehicleClass      = "vehicle_class"       // vehicle: a GA 24.4 VehicleClass code, from a second-stage classifier
 )
 
 func init() {

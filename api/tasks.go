@@ -74,12 +74,24 @@ func (s *Server) validateTask(c *gin.Context, b taskBody) (store.Department, boo
 		}
 		return dept, false
 	}
-	needs := alg.Models()
+	frame := alg.Models()
+	needs := slices.Clone(frame)
+	stages := algorithms.StagesOf(alg, params)
 	alg.Close()
+	for i, st := range stages { // second stages crop one of the frame models and need their own installed
+		f := fmt.Sprintf("params.stage2[%d]", i-(len(stages)-len(params.Stage2))) // the algorithm's own come first
+		if st.On != "" && !slices.Contains(frame, st.On) || len(frame) == 0 {
+			fail(c, http.StatusBadRequest, f+".on", f+".on: "+b.Algorithm+" runs no frame model "+quote(st.On)+" (it runs "+strings.Join(frame, ", ")+")")
+			return dept, false
+		}
+		if !slices.Contains(needs, st.Model) {
+			needs = append(needs, st.Model)
+		}
+	}
 	for name := range params.Models {
 		f := "params.models." + name
-		if !slices.Contains(spec.Models, name) {
-			fail(c, http.StatusBadRequest, f, f+": "+b.Algorithm+" does not use model "+name+" (it uses "+strings.Join(spec.Models, ", ")+")")
+		if !slices.Contains(spec.Models, name) && !slices.Contains(needs, name) { // needs: models named by the task's options
+			fail(c, http.StatusBadRequest, f, f+": "+b.Algorithm+" does not use model "+name+" (it uses "+strings.Join(uses(spec.Models, needs), ", ")+")")
 			return dept, false
 		}
 		if err := s.ensureModel(c, params.ModelRef(name)); err != nil {
@@ -126,6 +138,18 @@ func (s *Server) validateTask(c *gin.Context, b taskBody) (store.Department, boo
 		return dept, false
 	}
 	return dept, true
+}
+
+// uses is the models a task may name in params.models: the algorithm's and those its
+// options and stages name, each once.
+func uses(spec, needs []string) []string {
+	out := slices.Clone(spec)
+	for _, n := range needs {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // checkContract reports (field, message) when the build of model name a task chose

@@ -28,9 +28,17 @@ import (
 func (f *fixture) withWarehouse(objs objects.Store, q ...jobs.Queue) *warehouse.Warehouse {
 	f.t.Helper()
 	dir := f.t.TempDir()
-	installStarter(f.t, models.Repository{Root: filepath.Join(dir, "repo")}, "blazeface-back")
+	repo := models.Repository{Root: filepath.Join(dir, "repo")}
+	installStarter(f.t, repo, "blazeface-back")
+	return f.withWarehouseAt(dir, repo, objs, q...)
+}
+
+// withWarehouseAt attaches a started warehouse over objs installing into repo, with
+// its scratch space in dir.
+func (f *fixture) withWarehouseAt(dir string, repo models.Repository, objs objects.Store, q ...jobs.Queue) *warehouse.Warehouse {
+	f.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &warehouse.Warehouse{DB: f.db, Objects: objs, Repo: models.Repository{Root: filepath.Join(dir, "repo")}, Scratch: dir, BenchTime: 150 * time.Millisecond}
+	w := &warehouse.Warehouse{DB: f.db, Objects: objs, Repo: repo, Scratch: dir, BenchTime: 150 * time.Millisecond}
 	f.t.Cleanup(startWarehouse(f.t, ctx, w, q...))
 	f.t.Cleanup(cancel)
 	f.srv.Warehouse, f.srv.Repo = w, w.Repo

@@ -23,15 +23,19 @@ const (
 	TaskClassification  = "classification"
 	TaskEmbedding       = "embedding"
 	TaskFaceAttributes  = "face_attributes" // gender and age of a face crop (FaceAttrConfig)
+	TaskAttributes      = "attributes"      // named groups of values of a crop (decode.AttributesConfig)
 )
 
 var tasks = map[string]bool{TaskDetection: true, TaskFaceDetection: true, TaskTextDetection: true,
-	TaskTextRecognition: true, TaskTextDirection: true, TaskClassification: true, TaskEmbedding: true, TaskFaceAttributes: true}
+	TaskTextRecognition: true, TaskTextDirection: true, TaskClassification: true, TaskEmbedding: true, TaskFaceAttributes: true, TaskAttributes: true}
 
 // Decoder families; Params is the family's config (decode.SSDConfig, decode.YOLOConfig,
-// decode.NanoDetConfig, decode.DBNetConfig, decode.CTCConfig, ClassifyConfig, EmbedConfig, FaceAttrConfig).
-var decoders = map[string]bool{"ssd": true, "yolo": true, "nanodet": true, "dbnet": true, "ctc": true,
-	"classification": true, "embedding": true, "face_attributes": true}
+// decode.NanoDetConfig, decode.SuppressedConfig (NMS inside the graph), decode.SetConfig
+// (DETR-style set prediction), decode.ScrfdConfig (anchor-free face heads with
+// keypoints), decode.DBNetConfig, decode.CTCConfig, ClassifyConfig, EmbedConfig,
+// FaceAttrConfig, decode.AttributesConfig).
+var decoders = map[string]bool{"ssd": true, "yolo": true, "nanodet": true, "suppressed": true, "set": true, "scrfd": true,
+	"dbnet": true, "ctc": true, "classification": true, "embedding": true, "face_attributes": true, "attributes": true}
 
 // Manifest describes one model version.
 type Manifest struct {
@@ -45,11 +49,16 @@ type Manifest struct {
 	License     string          `json:"license"`
 	Source      Source          `json:"source"`
 	Input       preprocess.Spec `json:"input"`
-	MaxBatch    int             `json:"max_batch"` // 1 for fixed-batch graphs
-	Decoder     Decoder         `json:"decoder"`
-	Labels      []string        `json:"labels,omitempty"`
-	Files       []File          `json:"files,omitempty"`   // extra files such as an OCR dictionary
-	Samples     []Sample        `json:"samples,omitempty"` // vendor sample images with the outputs they must produce
+	// Feeds says how each graph input is fed when it has several (or to have a name
+	// and type checked): the image, preprocessed by Input, and tensors derived from
+	// it. Empty: the graph has one input, the image. (Not "inputs": imported models'
+	// manifests record the graph's signature under that name.)
+	Feeds    []Input  `json:"feeds,omitempty"`
+	MaxBatch int      `json:"max_batch"` // 1 for fixed-batch graphs
+	Decoder  Decoder  `json:"decoder"`
+	Labels   []string `json:"labels,omitempty"`
+	Files    []File   `json:"files,omitempty"`   // extra files such as an OCR dictionary
+	Samples  []Sample `json:"samples,omitempty"` // vendor sample images with the outputs they must produce
 }
 
 // Sample is a vendor's sample image (one of Files) and what the model must output on
@@ -140,6 +149,9 @@ func (m Manifest) Validate() error {
 	}
 	if err := m.Input.Validate(); err != nil {
 		return &FieldError{Field: "input", Msg: err.Error()}
+	}
+	if err := validateInputs(m.Feeds); err != nil {
+		return err
 	}
 	if err := m.checkPaths(); err != nil {
 		return err

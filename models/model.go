@@ -3,6 +3,7 @@ package models
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"gocv.io/x/gocv"
 
@@ -22,6 +23,8 @@ type Model struct {
 	cfg      any      // the decoder's parsed params
 	maxBatch int
 	pool     scratchPool // preprocessing buffers, reused across batches
+	inputs   []Input     // the graph's inputs in its order, each bound to what feeds it
+	image    int         // index of the image among inputs
 }
 
 // Load verifies and opens the model in dir.
@@ -56,12 +59,13 @@ func Load(dir string, opts engine.Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(mod.sess.Inputs()) != 1 {
+	if mod.inputs, err = bindInputs(m.Feeds, mod.sess.Inputs()); err != nil {
 		mod.sess.Close()
-		return nil, fmt.Errorf("%s@%s: %d inputs; image models take exactly one", m.Name, m.Version, len(mod.sess.Inputs()))
+		return nil, fmt.Errorf("%s@%s: %w", m.Name, m.Version, err)
 	}
+	mod.image = slices.IndexFunc(mod.inputs, func(in Input) bool { return in.Kind == InputImage })
 	mod.maxBatch = m.MaxBatch
-	if b := mod.sess.Inputs()[0].Shape[0]; b > 0 {
+	if b := mod.ImageInput().Shape[0]; b > 0 {
 		mod.maxBatch = int(b) // a fixed batch dimension wins over the manifest
 	}
 	if mod.maxBatch <= 0 {
@@ -92,6 +96,14 @@ func parseDecoder(d Decoder) (any, error) {
 		cfg = &decode.DBNetConfig{}
 	case "ctc":
 		cfg = &decode.CTCConfig{}
+	case "suppressed":
+		cfg = &decode.SuppressedConfig{}
+	case "set":
+		cfg = &decode.SetConfig{}
+	case "scrfd":
+		cfg = &decode.ScrfdConfig{}
+	case "attributes":
+		cfg = &decode.AttributesConfig{}
 	case "classification":
 		cfg = &ClassifyConfig{}
 	case "embedding":
@@ -103,6 +115,11 @@ func parseDecoder(d Decoder) (any, error) {
 	}
 	if len(d.Params) > 0 {
 		if err := json.Unmarshal(d.Params, cfg); err != nil {
+			return nil, fmt.Errorf("decoder.params: %w", err)
+		}
+	}
+	if c, ok := cfg.(interface{ Check() error }); ok {
+		if err := c.Check(); err != nil {
 			return nil, fmt.Errorf("decoder.params: %w", err)
 		}
 	}
@@ -127,6 +144,9 @@ func (m *Model) Fallback() string { return m.sess.Fallback() }
 // Inputs and Outputs describe the graph's tensors as ONNX Runtime sees them.
 func (m *Model) Inputs() []engine.TensorInfo  { return m.sess.Inputs() }
 func (m *Model) Outputs() []engine.TensorInfo { return m.sess.Outputs() }
+
+// ImageInput describes the graph input the image feeds.
+func (m *Model) ImageInput() engine.TensorInfo { return m.sess.Inputs()[m.image] }
 
 // MaxBatch is the largest batch one Run takes.
 func (m *Model) MaxBatch() int { return m.maxBatch }
@@ -215,7 +235,15 @@ func (m *Model) infer(p *Prepared, fn func(first int, b batch) error) error {
 		if spec.Layout == "nhwc" {
 			shape = []int64{int64(c.n), int64(c.inH), int64(c.inW), 3}
 		}
-		outs, err := m.sess.Run([]engine.Tensor{{Shape: shape, Data: c.data}})
+		ins := make([]engine.Tensor, len(m.inputs))
+		for i, in := range m.inputs {
+			if i == m.image {
+				ins[i] = engine.Tensor{Shape: shape, Data: c.data}
+			} else {
+				ins[i] = derived(in, c.transforms, c.inW, c.inH)
+			}
+		}
+		outs, err := m.sess.Run(ins)
 		if err != nil {
 			return fmt.Errorf("%s@%s: %w", m.Manifest.Name, m.Manifest.Version, err)
 		}
@@ -264,6 +292,12 @@ func (m *Model) DetectPrepared(p *Prepared) ([][]decode.Detection, error) {
 				dets, err = decode.DecodeYOLO(*c, b.outs, i, m.Manifest.Labels)
 			case *decode.NanoDetConfig:
 				dets, err = decode.DecodeNanoDet(*c, b.outs, i, b.inW, b.inH, m.Manifest.Labels)
+			case *decode.SuppressedConfig:
+				dets, err = decode.DecodeSuppressed(*c, b.outs, i, b.inW, b.inH, m.Manifest.Labels)
+			case *decode.SetConfig:
+				dets, err = decode.DecodeSet(*c, b.outs, i, b.inW, b.inH, m.Manifest.Labels)
+			case *decode.ScrfdConfig:
+				dets, err = decode.DecodeScrfd(*c, b.outs, i, b.inW, b.inH, m.Manifest.Labels)
 			default:
 				return fmt.Errorf("%s: decoder %s does not detect objects", m.Manifest.Name, m.Manifest.Decoder.Type)
 			}
@@ -271,6 +305,9 @@ func (m *Model) DetectPrepared(p *Prepared) ([][]decode.Detection, error) {
 				return err
 			}
 			tr := b.transforms[i]
+			if m.sourceBoxes() {
+				tr = preprocess.Transform{ScaleX: 1, ScaleY: 1, SrcW: tr.SrcW, SrcH: tr.SrcH} // only clamped
+			}
 			for k := range dets {
 				d := &dets[k]
 				d.Box.X1, d.Box.Y1 = tr.ToSource(d.Box.X1, d.Box.Y1)
@@ -284,6 +321,13 @@ func (m *Model) DetectPrepared(p *Prepared) ([][]decode.Detection, error) {
 		return nil
 	})
 	return res, err
+}
+
+// sourceBoxes reports whether the decoder's boxes are in source pixels already (a
+// graph fed the scale factor divides by it itself).
+func (m *Model) sourceBoxes() bool {
+	c, ok := m.cfg.(*decode.SuppressedConfig)
+	return ok && c.Coordinates == decode.SpaceSource
 }
 
 // DetectText runs a text detector (DBNet); boxes come back in source pixels.
@@ -309,102 +353,4 @@ func (m *Model) DetectText(imgs []gocv.Mat) ([][]decode.TextBox, error) {
 		return nil
 	})
 	return res, err
-}
-
-// Recognize runs a CTC text recogniser on text-line crops.
-func (m *Model) Recognize(imgs []gocv.Mat) ([]decode.Text, error) {
-	c, ok := m.cfg.(*decode.CTCConfig)
-	if !ok {
-		return nil, fmt.Errorf("%s: decoder %s does not recognise text", m.Manifest.Name, m.Manifest.Decoder.Type)
-	}
-	res := make([]decode.Text, len(imgs))
-	err := m.run(imgs, func(first int, b batch) error {
-		for i := range b.transforms {
-			t, err := decode.DecodeCTC(*c, b.outs, i, m.dict)
-			if err != nil {
-				return err
-			}
-			res[first+i] = t
-		}
-		return nil
-	})
-	return res, err
-}
-
-// Classify returns the top classes per image.
-func (m *Model) Classify(imgs []gocv.Mat) ([][]decode.Class, error) {
-	c, ok := m.cfg.(*ClassifyConfig)
-	if !ok {
-		return nil, fmt.Errorf("%s: decoder %s does not classify", m.Manifest.Name, m.Manifest.Decoder.Type)
-	}
-	res := make([][]decode.Class, len(imgs))
-	err := m.run(imgs, func(first int, b batch) error {
-		o, err := output(b.outs, c.Output)
-		if err != nil {
-			return err
-		}
-		per := len(o.Data) / int(o.Shape[0])
-		for i := range b.transforms {
-			res[first+i] = decode.TopK(o.Data[i*per:(i+1)*per], c.TopK, c.Softmax, m.Manifest.Labels)
-		}
-		return nil
-	})
-	return res, err
-}
-
-// Embed returns one feature vector per image.
-func (m *Model) Embed(imgs []gocv.Mat) ([][]float32, error) {
-	c, ok := m.cfg.(*EmbedConfig)
-	if !ok {
-		return nil, fmt.Errorf("%s: decoder %s does not embed", m.Manifest.Name, m.Manifest.Decoder.Type)
-	}
-	res := make([][]float32, len(imgs))
-	err := m.run(imgs, func(first int, b batch) error {
-		o, err := output(b.outs, c.Output)
-		if err != nil {
-			return err
-		}
-		per := len(o.Data) / int(o.Shape[0])
-		for i := range b.transforms {
-			v := append([]float32(nil), o.Data[i*per:(i+1)*per]...)
-			if c.Normalize {
-				v = decode.L2Normalize(v)
-			}
-			res[first+i] = v
-		}
-		return nil
-	})
-	return res, err
-}
-
-// FaceAttributes returns the gender and age estimate of each face crop.
-func (m *Model) FaceAttributes(imgs []gocv.Mat) ([]decode.FaceAttributes, error) {
-	c, ok := m.cfg.(*FaceAttrConfig)
-	if !ok {
-		return nil, fmt.Errorf("%s: decoder %s does not estimate face attributes", m.Manifest.Name, m.Manifest.Decoder.Type)
-	}
-	res := make([]decode.FaceAttributes, len(imgs))
-	err := m.run(imgs, func(first int, b batch) error {
-		g, err := output(b.outs, c.GenderOutput)
-		if err != nil {
-			return err
-		}
-		a, err := output(b.outs, c.AgeOutput)
-		if err != nil {
-			return err
-		}
-		gp, ap := len(g.Data)/int(g.Shape[0]), len(a.Data)/int(a.Shape[0])
-		for i := range b.transforms {
-			res[first+i] = decode.DecodeFaceAttributes(g.Data[i*gp:(i+1)*gp], a.Data[i*ap:(i+1)*ap])
-		}
-		return nil
-	})
-	return res, err
-}
-
-func output(outs []decode.Output, name string) (decode.Output, error) {
-	if o, ok := decode.ByName(outs, name); ok {
-		return o, nil
-	}
-	return decode.Output{}, fmt.Errorf("no output %q", name)
 }

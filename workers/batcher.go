@@ -56,7 +56,8 @@ type batchReq struct {
 }
 
 type batchRes struct {
-	dets []decode.Detection
+	dets []decode.Detection // a detector's result
+	crop decode.Stage2      // a crop model's
 	err  error
 }
 
@@ -113,23 +114,35 @@ func (b *Batcher) adopt(r swapReq) {
 	b.swaps.Add(1)
 }
 
-// Detect runs the model on img as part of some batch.
+// Detect runs the model (a detector) on img as part of some batch.
 func (b *Batcher) Detect(ctx context.Context, img gocv.Mat) ([]decode.Detection, error) {
+	res, err := b.submit(ctx, img)
+	return res.dets, err
+}
+
+// Crop runs the model (a classifier, attribute, embedding or text model) on a crop as
+// part of some batch: crops from many streams and tasks share batches.
+func (b *Batcher) Crop(ctx context.Context, img gocv.Mat) (decode.Stage2, error) {
+	res, err := b.submit(ctx, img)
+	return res.crop, err
+}
+
+func (b *Batcher) submit(ctx context.Context, img gocv.Mat) (batchRes, error) {
 	r := batchReq{img: img, reply: make(chan batchRes, 1), at: time.Now()}
 	select {
 	case b.reqs <- r:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return batchRes{}, ctx.Err()
 	case <-b.done:
-		return nil, context.Canceled
+		return batchRes{}, context.Canceled
 	}
 	select {
 	case res := <-r.reply:
-		return res.dets, res.err
+		return res, res.err
 	case <-ctx.Done():
-		return nil, ctx.Err() // the batch still runs; its reply channel is buffered
+		return batchRes{}, ctx.Err() // the batch still runs; its reply channel is buffered
 	case <-b.done:
-		return nil, context.Canceled
+		return batchRes{}, context.Canceled
 	}
 }
 
@@ -229,17 +242,25 @@ func (b *Batcher) infer(rb readyBatch) {
 	}
 	err := rb.err
 	var res [][]decode.Detection
-	if err == nil {
+	var crops []decode.Stage2
+	switch {
+	case err != nil:
+	case rb.model.Detects():
 		res, err = rb.model.DetectPrepared(rb.prep)
+	default:
+		crops, err = rb.model.CropPrepared(rb.prep)
 	}
 	b.busy.Add(int64(time.Since(start)))
 	b.frames.Add(int64(len(rb.reqs)))
 	b.batches.Add(1)
 	b.hist.batch(len(rb.reqs))
 	for i, r := range rb.reqs {
-		if err != nil {
+		switch {
+		case err != nil:
 			r.reply <- batchRes{err: err}
-		} else {
+		case crops != nil:
+			r.reply <- batchRes{crop: crops[i]}
+		default:
 			r.reply <- batchRes{dets: res[i]}
 		}
 	}

@@ -21,6 +21,7 @@ type taskRun struct {
 	plan     plan.TaskPlan
 	alg      algorithms.Algorithm
 	models   map[string]string // the algorithm's model name → the batcher key the task uses
+	stages   []taskStage       // its second stages (params.stage2)
 	identity string            // what the algorithm was built from (see taskIdentity)
 	nextDue  time.Time         // sampler: next frame time this task wants
 	frames   atomic.Int64
@@ -46,6 +47,8 @@ type pipeline struct {
 	pending *plan.StreamPlan
 
 	live *liveFrame // the latest frame for live snapshots (liveframe.go)
+
+	stages map[string]*stageRun // second stages by key, shared by tasks; the frame loop's own
 }
 
 // streamKey is what a stream's decoder depends on, its URL and the device it decodes
@@ -77,7 +80,8 @@ func rate(tasks []*taskRun) (float64, bool) {
 
 func (w *Worker) startPipeline(sp plan.StreamPlan) *pipeline {
 	ctx, cancel := context.WithCancel(w.ctx)
-	p := &pipeline{w: w, plan: sp, key: streamKey(sp), cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1), live: newLiveFrame()}
+	p := &pipeline{w: w, plan: sp, key: streamKey(sp), cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1), live: newLiveFrame(),
+		stages: map[string]*stageRun{}}
 	p.tasks = p.buildTasks(ctx, sp, nil)
 	maxFPS, keyframes := rate(p.tasks)
 	url := sp.Stream.URL
@@ -124,7 +128,7 @@ func (p *pipeline) buildTasks(ctx context.Context, sp plan.StreamPlan, old []*ta
 			slog.Error("task not started", "task", tp.Task.ID, "err", err)
 			continue
 		}
-		out = append(out, &taskRun{plan: tp, alg: alg, identity: id, models: modelKeys(alg.Models(), tp.Params)})
+		out = append(out, &taskRun{plan: tp, alg: alg, identity: id, models: modelKeys(alg.Models(), tp.Params), stages: stagesOf(alg, tp.Params)})
 	}
 	for _, t := range keep { // removed or rebuilt: final records
 		p.save(context.WithoutCancel(ctx), p.plan.Stream, t, t.alg.Close())
@@ -162,6 +166,12 @@ func (p *pipeline) applyPending(ctx context.Context) {
 	maxFPS, keyframes := rate(tasks)
 	p.src.SetRate(maxFPS, keyframes)
 	slog.Info("pipeline updated in place", "stream", sp.Stream.ID, "tasks", len(tasks), "max_fps", maxFPS, "keyframes_only", keyframes)
+}
+
+// tasksNow is the pipeline's current tasks.
+func (p *pipeline) tasksNow() []*taskRun {
+	_, tasks := p.snapshot()
+	return tasks
 }
 
 func (p *pipeline) snapshot() (plan.StreamPlan, []*taskRun) {
@@ -232,13 +242,11 @@ func (p *pipeline) process(ctx context.Context, f source.Frame) {
 			return
 		}
 	}
+	results := p.runStages(ctx, f, sp.Device, due, dets)
 	for _, t := range due {
 		t.frames.Add(1)
-		byName := make(map[string][]decode.Detection, len(t.models))
-		for name, k := range t.models { // the algorithm asks by its model name
-			byName[name] = dets[k]
-		}
-		p.save(ctx, sp.Stream, t, t.alg.Process(frame, byName))
+		// the algorithm asks by its model name; its stages' results are on the detections
+		p.save(ctx, sp.Stream, t, t.alg.Process(frame, attach(t, dets, results)))
 	}
 }
 

@@ -228,6 +228,9 @@ func vehicleFields(v *gat1400.MotorVehicle, c algorithms.Capture) {
 		}
 	}
 	v.VehicleClass = vehicleClasses[c.Label]
+	if vc := a[algorithms.AttrVehicleClass]; vc != "" { // a vehicle-type classifier on the crop (params.stage2)
+		v.VehicleClass = vc
+	}
 	if p := a[algorithms.AttrPlateNo]; p != "" {
 		v.HasPlate, v.PlateNo = true, p
 		v.PlateColor = colorCode(a[algorithms.AttrPlateColor])
@@ -257,7 +260,11 @@ func (r *Recorder) body(c algorithms.Capture, sub gat1400.Subtype, tr *trackReco
 		// clothing colours of the best shot (algorithms.ClothingColors), omitted when unclassified
 		obj = gat1400.Person{PersonID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
 			PersonAppearTime: appear, PersonDisAppearTime: gone, ShotTime: shot, StatusFlags: gat1400.UncertainFlags(), SubImageList: images,
-			CoatColor: colorCode(c.Attributes[algorithms.AttrCoatColor]), TrousersColor: colorCode(c.Attributes[algorithms.AttrTrousersColor])}
+			CoatColor: colorCode(c.Attributes[algorithms.AttrCoatColor]), TrousersColor: colorCode(c.Attributes[algorithms.AttrTrousersColor]),
+			// a person-attribute model on the crop (params.stage2 fields), omitted when none ran
+			GenderCode: genderCode(c.Attributes[algorithms.AttrGender]), AgeLowerLimit: years(c.Attributes[algorithms.AttrAgeLower]),
+			AgeUpLimit: years(c.Attributes[algorithms.AttrAgeUpper]), HairColor: colorCode(c.Attributes[algorithms.AttrHairColor]),
+			CapColor: colorCode(c.Attributes[algorithms.AttrCapColor])}
 	case gat1400.SubtypeMotorVehicle:
 		v := gat1400.MotorVehicle{MotorVehicleID: tr.id, InfoKind: gat1400.InfoKindAuto, SourceID: tr.sourceID, DeviceID: device, Box: box,
 			StorageUrl1: images.SubImageInfoObject[1].StoragePath, StorageUrl3: images.SubImageInfoObject[0].StoragePath,
@@ -272,6 +279,21 @@ func (r *Recorder) body(c algorithms.Capture, sub gat1400.Subtype, tr *trackReco
 		return nil, fmt.Errorf("built an invalid %s: %w", sub, err)
 	}
 	return json.Marshal(obj)
+}
+
+// genderCode reads a gender attribute: a GenderCode, or male/female as a model's
+// labels may say; "" (omitted) for anything else, so a vendor's label never makes
+// the record invalid.
+func genderCode(s string) gat1400.GenderCode {
+	switch g := gat1400.GenderCode(s); {
+	case s == "male":
+		return gat1400.GenderMale
+	case s == "female":
+		return gat1400.GenderFemale
+	case g == gat1400.GenderUnknown || g == gat1400.GenderMale || g == gat1400.GenderFemale || g == gat1400.GenderUnstated:
+		return g
+	}
+	return ""
 }
 
 // years reads an age attribute; 0 (omitted from the body) when absent or malformed.

@@ -264,3 +264,27 @@ func TestFaceClipRecords(t *testing.T) {
 		}
 	}
 }
+
+// Issue 23 item 3: what second-stage models put in a capture's attributes reaches
+// the GA/T 1400 fields: a vehicle-type classifier's VehicleClass, a person-attribute
+// model's gender (its labels male/female too), age range, hair and cap colours; a
+// label that is no code is left out rather than making the record invalid.
+func TestRecorderSecondStageFields(t *testing.T) {
+	r := newTestRecorder(t)
+	_, b := savedBody(t, r, capture("MotorVehicle", "car", "s/1", map[string]string{algorithms.AttrVehicleClass: "K31"}))
+	if b["VehicleClass"] != "K31" {
+		t.Errorf("classified SUV: %v", b["VehicleClass"])
+	}
+	_, b = savedBody(t, r, capture("Person", "person", "s/2", map[string]string{algorithms.AttrGender: "female",
+		algorithms.AttrAgeLower: "20", algorithms.AttrAgeUpper: "30", algorithms.AttrHairColor: algorithms.ColorBlack, algorithms.AttrCapColor: "white"}))
+	want := map[string]any{"GenderCode": "2", "AgeLowerLimit": 20.0, "AgeUpLimit": 30.0, "HairColor": "1", "CapColor": "2"}
+	for k, v := range want {
+		if b[k] != v {
+			t.Errorf("%s = %#v, want %#v (body %v)", k, b[k], v, b)
+		}
+	}
+	_, b = savedBody(t, r, capture("Person", "person", "s/3", map[string]string{algorithms.AttrGender: "robot"}))
+	if _, ok := b["GenderCode"]; ok {
+		t.Errorf("GenderCode from an unknown label: %v", b)
+	}
+}

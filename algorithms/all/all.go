@@ -4,6 +4,7 @@ package all
 
 import (
 	_ "github.com/cityeye/cityeye/algorithms"         // person_vehicle_capture, face_capture
+	_ "github.com/cityeye/cityeye/algorithms/alert"   // detector_alert
 	_ "github.com/cityeye/cityeye/algorithms/fire"    // fire_smoke
 	_ "github.com/cityeye/cityeye/algorithms/flow"    // people_flow
 	_ "github.com/cityeye/cityeye/algorithms/kitchen" // kitchen_hygiene

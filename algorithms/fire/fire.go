@@ -146,7 +146,7 @@ func New(_ string, p algorithms.Params) (algorithms.Algorithm, error) {
 	}
 	add := func(alert, label string, level int) {
 		pers, cd := p.Rules(def, DefaultCooldown)
-		pers.MaxGap = maxGap(p)
+		pers.MaxGap = p.PersistenceGap()
 		a.cooldown = cd
 		a.kinds = append(a.kinds, kind{alert, label, level, pers})
 	}
@@ -157,16 +157,6 @@ func New(_ string, p algorithms.Params) (algorithms.Algorithm, error) {
 		add(KindSmoke, LabelSmoke, 2)
 	}
 	return a, nil
-}
-
-// maxGap: persistence and the sighting history restart after a pause of more than
-// ten sampling intervals (at least a minute) between analysed frames.
-func maxGap(p algorithms.Params) time.Duration {
-	gap := time.Minute
-	if p.SampleFPS > 0 {
-		gap = max(gap, time.Duration(10/p.SampleFPS*float64(time.Second)))
-	}
-	return gap
 }
 
 func (a *alg) Models() []string {
@@ -246,7 +236,7 @@ func (a *alg) Process(f algorithms.Frame, all map[string][]decode.Detection) alg
 			} else {
 				details["model"] = Model
 			}
-			details["persistence"] = describe(k.persist.Spec)
+			details["persistence"] = k.persist.Spec.Describe()
 			out.Alerts = append(out.Alerts, algorithms.Alert{Kind: k.alert, Level: k.level, Zone: z, Time: f.Time,
 				Boxes: boxes, Frame: f.Mat.Clone(), Details: details})
 		}
@@ -333,13 +323,6 @@ func (a *alg) confirm(k kind, h []sighting) (map[string]any, bool) {
 }
 
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
-
-func describe(p rules.Persistence) string {
-	if p.For > 0 {
-		return fmt.Sprintf("%gs", p.For.Seconds())
-	}
-	return fmt.Sprintf("%d of %d frames", p.K, p.N)
-}
 
 func (a *alg) Close() algorithms.Output {
 	if a.base != nil {

@@ -15,11 +15,21 @@ import (
 	"github.com/cityeye/cityeye/models/decode"
 )
 
-// Name is the algorithm; Model the detector it runs.
+// Name is the algorithm; Model the detector it runs. In "person_hat" mode it runs
+// PersonModel and HatModel, a classifier, on the head crops of its persons.
 const (
-	Name  = "kitchen_hygiene"
-	Model = "kitchen-hygiene"
+	Name        = "kitchen_hygiene"
+	Model       = "kitchen-hygiene"
+	PersonModel = "nanodet"
+	HatModel    = "hat-classifier"
+
+	DetectorHead      = "head"       // the kitchen-hygiene detector's head_hat/head_no_hat boxes
+	DetectorPersonHat = "person_hat" // a person detector + the hat classifier on head crops
 )
+
+// HeadRegion is where a standing person's head is, as fractions of the person's box;
+// the hat classifier sees it grown by a tenth on each side.
+var HeadRegion = [4]float64{0.2, 0, 0.8, 0.22}
 
 // The contract's labels. Detections with other labels are ignored, so any vendor's
 // detector that outputs these (and more) works.
@@ -58,14 +68,37 @@ const (
 // Options are kitchen_hygiene's own parameters (params.options).
 type Options struct {
 	// Alerts limits the alerts raised: any of no_hat, rat, garbage_overflow
-	// (default all).
+	// (default all; no_hat alone with the person_hat detector).
 	Alerts []string `json:"alerts,omitempty"`
+	// Detector finds heads with and without hats: "head" (default) or
+	// "person_hat" (PersonModel + HatModel on head crops; rat and garbage alerts, when
+	// asked for, still run the kitchen-hygiene detector).
+	Detector string `json:"detector,omitempty"`
+	// HatEvery re-classifies a person's head every this many frames (default 5;
+	// a cook puts a hat on or takes it off).
+	HatEvery int `json:"hat_every,omitempty"`
 }
 
 func parseOptions(raw json.RawMessage) (Options, error) {
 	var o Options
 	if err := algorithms.DecodeOptions(raw, &o); err != nil {
 		return o, err
+	}
+	switch o.Detector {
+	case "":
+		o.Detector = DetectorHead
+	case DetectorHead, DetectorPersonHat:
+	default:
+		return o, &algorithms.FieldError{Field: "params.options.detector", Msg: fmt.Sprintf("%q is not head or person_hat", o.Detector)}
+	}
+	if o.HatEvery < 0 || o.HatEvery > 1000 {
+		return o, &algorithms.FieldError{Field: "params.options.hat_every", Msg: "frames in [1, 1000]"}
+	}
+	if o.HatEvery == 0 {
+		o.HatEvery = 5
+	}
+	if o.Detector == DetectorPersonHat && len(o.Alerts) == 0 {
+		o.Alerts = []string{"no_hat"}
 	}
 	for i, a := range o.Alerts {
 		if !slices.ContainsFunc(kinds, func(k kind) bool { return k.option == a }) {
@@ -82,6 +115,7 @@ type rule struct {
 
 type alg struct {
 	params   algorithms.Params
+	opts     Options
 	score    float32
 	minSize  float32
 	rules    []rule
@@ -95,7 +129,7 @@ func New(_ string, p algorithms.Params) (algorithms.Algorithm, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &alg{params: p,
+	a := &alg{params: p, opts: o,
 		score:   float32(p.Threshold("score", DefaultScore)),
 		minSize: float32(p.Threshold("min_size", DefaultMinSize)),
 		zones:   []string{""},
@@ -111,7 +145,7 @@ func New(_ string, p algorithms.Params) (algorithms.Algorithm, error) {
 			continue
 		}
 		pers, cd := p.Rules(k.persist, DefaultCooldown)
-		pers.MaxGap = MaxGap(p)
+		pers.MaxGap = p.PersistenceGap()
 		if a.cooldown == nil {
 			a.cooldown = cd // one cooldown, keyed by zone and kind
 		}
@@ -120,25 +154,56 @@ func New(_ string, p algorithms.Params) (algorithms.Algorithm, error) {
 	return a, nil
 }
 
-// MaxGap is how long a pause between analysed frames may be before persistence
-// starts afresh: frames skipped outside the active windows (or during an outage) are
-// not evidence. Ten sampling intervals, at least a minute.
-func MaxGap(p algorithms.Params) time.Duration {
-	gap := time.Minute
-	if p.SampleFPS > 0 {
-		gap = max(gap, time.Duration(10/p.SampleFPS*float64(time.Second)))
+func (a *alg) Models() []string {
+	if a.opts.Detector == DetectorHead {
+		return []string{Model}
 	}
-	return gap
+	if slices.ContainsFunc(a.rules, func(r rule) bool { return r.label != LabelNoHat }) {
+		return []string{PersonModel, Model}
+	}
+	return []string{PersonModel}
 }
 
-func (a *alg) Models() []string { return []string{Model} }
+// Stages declares the hat classifier on head crops in person_hat mode.
+func (a *alg) Stages() []algorithms.Stage2 {
+	if a.opts.Detector != DetectorPersonHat {
+		return nil
+	}
+	region := HeadRegion
+	return []algorithms.Stage2{{Name: "hat", Model: HatModel, On: PersonModel, Classes: []string{"person"},
+		Region: &region, Padding: 0.1, MinSize: 8, Every: a.opts.HatEvery}}
+}
+
+// heads turns persons with a hat verdict into head boxes labelled by the verdict.
+func heads(persons []decode.Detection) []decode.Detection {
+	var out []decode.Detection
+	for _, p := range persons {
+		r, ok := p.Stage2["hat"]
+		if p.Label != "person" || !ok || len(r.Classes) == 0 {
+			continue
+		}
+		v := r.Classes[0]
+		if v.Label != LabelHat && v.Label != LabelNoHat {
+			continue
+		}
+		w, h := p.Box.W(), p.Box.H()
+		box := decode.Box{X1: p.Box.X1 + float32(HeadRegion[0])*w, Y1: p.Box.Y1 + float32(HeadRegion[1])*h,
+			X2: p.Box.X1 + float32(HeadRegion[2])*w, Y2: p.Box.Y1 + float32(HeadRegion[3])*h}
+		out = append(out, decode.Detection{Box: box, Label: v.Label, Score: min(p.Score, v.Score)})
+	}
+	return out
+}
 
 // locate returns the zone a normalised point is in: it must be inside the ROI (if
 // any) and one of the zones (if any); with neither, the whole frame counts as "".
 func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) algorithms.Output {
 	w, h := float64(f.Mat.Cols()), float64(f.Mat.Rows())
 	var kept, hats []decode.Detection
-	for _, d := range dets[Model] {
+	found := dets[Model]
+	if a.opts.Detector == DetectorPersonHat {
+		found = append(heads(dets[PersonModel]), dets[Model]...)
+	}
+	for _, d := range found {
 		if d.Score < a.score || d.Box.W() < a.minSize || d.Box.H() < a.minSize {
 			continue
 		}
@@ -150,7 +215,7 @@ func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) al
 		}
 	}
 	// zone → label → boxes
-	found := map[string]map[string][]algorithms.Box{}
+	inZone := map[string]map[string][]algorithms.Box{}
 	hatsIn := map[string]int{}
 	for _, d := range hats {
 		if z, ok := a.params.Zone(float64(d.Box.X1+d.Box.X2)/2/w, float64(d.Box.Y1+d.Box.Y2)/2/h); ok {
@@ -167,15 +232,15 @@ func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) al
 		if !ok {
 			continue
 		}
-		if found[z] == nil {
-			found[z] = map[string][]algorithms.Box{}
+		if inZone[z] == nil {
+			inZone[z] = map[string][]algorithms.Box{}
 		}
-		found[z][d.Label] = append(found[z][d.Label], algorithms.Box{Label: d.Label, Score: d.Score, Box: d.Box})
+		inZone[z][d.Label] = append(inZone[z][d.Label], algorithms.Box{Label: d.Label, Score: d.Score, Box: d.Box})
 	}
 	var out algorithms.Output
 	for _, r := range a.rules {
 		for _, z := range a.zones {
-			boxes := found[z][r.label]
+			boxes := inZone[z][r.label]
 			key := z + "\x00" + r.alert
 			if !r.persist.Observe(key, f.Time, len(boxes) > 0) || !a.cooldown.Allow(key, f.Time) {
 				continue
@@ -185,10 +250,11 @@ func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) al
 				best = max(best, b.Score)
 			}
 			details := map[string]any{
-				"model":       Model,
+				"model":       a.Models()[0],
+				"detector":    a.opts.Detector,
 				"count":       len(boxes),
 				"max_score":   best,
-				"persistence": describe(r.persist.Spec),
+				"persistence": r.persist.Spec.Describe(),
 				"cooldown_s":  a.cooldown.Every.Seconds(),
 			}
 			if r.label == LabelNoHat {
@@ -199,14 +265,6 @@ func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) al
 		}
 	}
 	return out
-}
-
-// describe spells a persistence rule for the alert's details.
-func describe(p rules.Persistence) string {
-	if p.For > 0 {
-		return fmt.Sprintf("%gs", p.For.Seconds())
-	}
-	return fmt.Sprintf("%d of %d frames", p.K, p.N)
 }
 
 func (a *alg) Close() algorithms.Output { return algorithms.Output{} }
@@ -220,13 +278,18 @@ func init() {
 			"A head_no_hat box overlapping a head_hat box scored at least as high (IoU ≥ 0.5) is dropped. Default persistence: no_hat 3 of 5 frames, " +
 			"rat 2 of 3 frames, garbage 10 s unbroken (params.persistence overrides all three); cooldown 5 min per zone and kind " +
 			"(params.cooldown_seconds); thresholds.score (default 0.5) and thresholds.min_size (default 8 px, shorter side). " +
+			"With options.detector person_hat it finds heads as the head crops of " + PersonModel + " persons classified by " + HatModel + " (a second stage, re-run every hat_every frames of a tracked person) instead. " +
 			"The worker runs it only inside params.schedule/params.windows; persistence restarts after a pause of more than ten sampling intervals (at least 1 min).",
-		Models: []string{Model},
+		Models: []string{Model}, // the default mode's; person_hat's come from the instance (Models, Stages)
 		Contracts: []algorithms.Contract{{Name: Model, Task: "detection", Stage: "frame",
-			Labels: []string{LabelHat, LabelNoHat, LabelRat, LabelGarbage}}},
+			Labels: []string{LabelHat, LabelNoHat, LabelRat, LabelGarbage}},
+			{Name: PersonModel, Task: "detection", Stage: "frame", Labels: []string{"person"}},
+			{Name: HatModel, Task: "classification", Stage: "crop", Labels: []string{LabelHat, LabelNoHat}}},
 		Outputs: []string{"kitchen.no_hat", "kitchen.rat", "kitchen.garbage_overflow"},
 		Params: []algorithms.ParamDoc{
-			{Name: "alerts", Type: "[]string", Description: "the alerts to raise: any of no_hat, rat, garbage_overflow (default all)"},
+			{Name: "alerts", Type: "[]string", Description: "the alerts to raise: any of no_hat, rat, garbage_overflow (default all; no_hat with person_hat)"},
+			{Name: "detector", Type: "string", Description: "head (default: the " + Model + " detector's head_hat/head_no_hat) or person_hat (" + PersonModel + " persons, " + HatModel + " on their head crops)"},
+			{Name: "hat_every", Type: "int", Description: "person_hat: re-classify a tracked person's head every this many frames (default 5)"},
 		},
 		New: New,
 	})

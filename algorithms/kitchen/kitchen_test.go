@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -279,11 +280,28 @@ func TestOptions(t *testing.T) {
 	for in, field := range map[string]string{
 		`{"alerts":["rat","fire"]}`: "params.options.alerts[1]",
 		`{"bogus":true}`:            "params.options",
+		`{"detector":"hats"}`:       "params.options.detector",
+		`{"hat_every":-1}`:          "params.options.hat_every",
 	} {
 		_, err := spec.New("t", algorithms.Params{SampleFPS: 5, Options: json.RawMessage(in)})
 		var fe *algorithms.FieldError
 		if !errors.As(err, &fe) || fe.Field != field {
 			t.Errorf("%s: %v, want field %s", in, err, field)
+		}
+	}
+	// person_hat: nanodet persons with the hat classifier on head crops; rats and
+	// garbage, when asked for, still need the kitchen detector
+	for in, want := range map[string][]string{
+		`{"detector":"person_hat"}`:                           {kitchen.PersonModel},
+		`{"detector":"person_hat","alerts":["no_hat","rat"]}`: {kitchen.PersonModel, kitchen.Model},
+	} {
+		a, err := spec.New("t", algorithms.Params{SampleFPS: 5, Options: json.RawMessage(in)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := a.(algorithms.Staged).Stages()
+		if !slices.Equal(a.Models(), want) || len(st) != 1 || st[0].Model != kitchen.HatModel || st[0].On != kitchen.PersonModel || st[0].Every != 5 {
+			t.Errorf("%s: models %v, stages %+v", in, a.Models(), st)
 		}
 	}
 	// only rats: the head without a hat is not reported

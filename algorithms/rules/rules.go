@@ -166,6 +166,14 @@ func (p *Persistence) Validate() error {
 	return nil
 }
 
+// Describe spells the rule for an alert's details: "30s" or "3 of 5 frames".
+func (p Persistence) Describe() string {
+	if p.For > 0 {
+		return fmt.Sprintf("%gs", p.For.Seconds())
+	}
+	return fmt.Sprintf("%d of %d frames", p.K, p.N)
+}
+
 // Persist tracks, per key (zone, kind…), whether a condition has persisted.
 type Persist struct {
 	Spec Persistence

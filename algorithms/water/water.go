@@ -6,7 +6,6 @@ package water
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -146,18 +145,8 @@ func New(_ string, p algorithms.Params) (algorithms.Algorithm, error) {
 	}
 	a.warn, a.cooldown = p.Rules(rules.Persistence{Seconds: DefaultPersist.Seconds()}, DefaultCooldown)
 	a.crit, _ = p.Rules(rules.Persistence{Seconds: DefaultPersist.Seconds()}, DefaultCooldown)
-	a.warn.MaxGap, a.crit.MaxGap = maxGap(p), maxGap(p)
+	a.warn.MaxGap, a.crit.MaxGap = p.PersistenceGap(), p.PersistenceGap()
 	return a, nil
-}
-
-// maxGap: persistence restarts after a pause of more than ten sampling intervals
-// (at least a minute) between analysed frames.
-func maxGap(p algorithms.Params) time.Duration {
-	gap := time.Minute
-	if p.SampleFPS > 0 {
-		gap = max(gap, time.Duration(10/p.SampleFPS*float64(time.Second)))
-	}
-	return gap
 }
 
 func (a *alg) Models() []string { return []string{Model} }
@@ -278,7 +267,7 @@ func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) al
 				"alert_cm":        a.opts.AlertCM,
 				"rise_cm_per_min": math.Round(rate(a.history)*100) / 100,
 				"rate_window_s":   a.opts.RateWindowS,
-				"persistence":     describe(a.warn.Spec),
+				"persistence":     a.warn.Spec.Describe(),
 				"model":           Model,
 			}}
 		if a.opts.CriticalCM > 0 {
@@ -290,13 +279,6 @@ func (a *alg) Process(f algorithms.Frame, dets map[string][]decode.Detection) al
 		out.Alerts = append(out.Alerts, al)
 	}
 	return out
-}
-
-func describe(p rules.Persistence) string {
-	if p.For > 0 {
-		return fmt.Sprintf("%gs", p.For.Seconds())
-	}
-	return fmt.Sprintf("%d of %d frames", p.K, p.N)
 }
 
 func (a *alg) Close() algorithms.Output { return algorithms.Output{} }

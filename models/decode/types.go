@@ -6,6 +6,8 @@
 // model's input pixels; models/preprocess maps them back to the source image.
 package decode
 
+import "strings"
+
 // Box is an axis-aligned box, (X1,Y1) top-left and (X2,Y2) bottom-right.
 type Box struct{ X1, Y1, X2, Y2 float32 }
 
@@ -42,6 +44,39 @@ type Detection struct {
 	Class     int
 	Label     string
 	Keypoints [][2]float32
+	// Stage2 holds what second-stage models found on the detection's crop, by stage
+	// name (the worker attaches them; nil when no stage ran on it).
+	Stage2 map[string]Stage2 `json:"stage2,omitempty"`
+}
+
+// Stage2 is one second-stage model's result on a crop: the family's field is set.
+type Stage2 struct {
+	Classes    []Class    `json:"classes,omitempty"`    // classifier, best first
+	Attributes Attributes `json:"attributes,omitempty"` // multi-head attributes
+	Embedding  []float32  `json:"-"`                    // embedding
+	Text       string     `json:"text,omitempty"`       // text recogniser
+	Score      float32    `json:"score,omitempty"`      // text confidence
+}
+
+// Has reports whether stage found value on the detection: "stage" matches the
+// classifier's top class or the text, "stage.group" a value an attribute group chose.
+func (d Detection) Has(stage, value string) bool {
+	name, group, grouped := strings.Cut(stage, ".")
+	r, ok := d.Stage2[name]
+	switch {
+	case !ok:
+		return false
+	case grouped:
+		for _, c := range r.Attributes[group] {
+			if c.Label == value {
+				return true
+			}
+		}
+		return false
+	case len(r.Classes) > 0:
+		return r.Classes[0].Label == value
+	}
+	return r.Text != "" && r.Text == value
 }
 
 // Output is one named model output handed to a decoder.

@@ -24,7 +24,8 @@ type TensorInfo struct {
 	Type  string
 }
 
-// Tensor is a dense float32 tensor in row-major order.
+// Tensor is a dense tensor in row-major order, held as float32 whatever the graph's
+// element type: Run converts inputs to the graph's type and outputs from it.
 type Tensor struct {
 	Shape []int64
 	Data  []float32
@@ -75,8 +76,13 @@ func OpenBytes(data []byte, opts Options) (*Session, error) {
 	}
 	s := &Session{inputs: convertInfo(ins), outputs: convertInfo(outs)}
 	for _, in := range s.inputs {
-		if in.Type != "float32" {
-			return nil, fmt.Errorf("input %q has element type %s; CityEye feeds float32 inputs only", in.Name, in.Type)
+		if !inputTypes[in.Type] {
+			return nil, fmt.Errorf("input %q has element type %s; CityEye feeds float32, float16, uint8, int8, int32, int64 and double inputs", in.Name, in.Type)
+		}
+	}
+	for _, o := range s.outputs {
+		if !outputTypes[o.Type] {
+			return nil, fmt.Errorf("output %q has element type %s; CityEye reads float32, double and integer outputs (cast float16 outputs to float32 in the export)", o.Name, o.Type)
 		}
 	}
 
@@ -202,7 +208,7 @@ func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
 		if err := checkShape(s.inputs[i], in); err != nil {
 			return nil, err
 		}
-		t, err := ort.NewTensor(ort.NewShape(in.Shape...), in.Data)
+		t, err := newValue(s.inputs[i].Type, in)
 		if err != nil {
 			return nil, fmt.Errorf("input %q: %w", s.inputs[i].Name, err)
 		}
@@ -228,12 +234,11 @@ func (s *Session) Run(inputs []Tensor) ([]Tensor, error) {
 	}
 	res := make([]Tensor, len(outs))
 	for i, v := range outs {
-		t, ok := v.(*ort.Tensor[float32])
-		if !ok {
-			return nil, fmt.Errorf("output %q is %s, not a float32 tensor", s.outputs[i].Name, s.outputs[i].Type)
+		data, shape, err := floats(v)
+		if err != nil {
+			return nil, fmt.Errorf("output %q (%s): %w", s.outputs[i].Name, s.outputs[i].Type, err)
 		}
-		data := t.GetData()
-		res[i] = Tensor{Shape: append([]int64(nil), t.GetShape()...), Data: append([]float32(nil), data...)}
+		res[i] = Tensor{Shape: append([]int64(nil), shape...), Data: data}
 	}
 	return res, nil
 }

@@ -192,11 +192,15 @@ func checkDir(dir string, opts engine.Options, memory int64) *Problem {
 		return problem("model", "tensor %q keeps its data in an external file; CityEye takes self-contained ONNX files only (save the model without external data)", name)
 	}
 	m, err := models.Load(dir, opts)
+	var fe *models.FieldError
+	if errors.As(err, &fe) {
+		return problem("manifest."+fe.Field, "%s", fe.Msg)
+	}
 	if err != nil {
 		return problem("model", "ONNX Runtime cannot load it: %s%s", scrub(err, dir), memoryHint(err, memory))
 	}
 	defer m.Close()
-	if err := checkInput(man, m.Inputs()[0]); err != nil {
+	if err := checkInput(man, m.ImageInput()); err != nil {
 		var pr *Problem
 		errors.As(err, &pr)
 		return pr
@@ -254,11 +258,10 @@ func externalTensor(m protoreflect.Message) (string, bool) {
 	return name, found
 }
 
-// checkInput compares the declared preprocessing with the graph's image input.
+// checkInput compares the declared preprocessing with the graph's image input (its
+// element type, float32, float16 or uint8, is converted to; the declared inputs were
+// matched with the graph's by models.Load).
 func checkInput(m models.Manifest, in engine.TensorInfo) error {
-	if in.Type != "" && in.Type != "float32" && in.Type != "FLOAT" {
-		return problem("manifest.input", "the graph's input %s is %s; CityEye feeds float32 images", in.Name, in.Type)
-	}
 	if len(in.Shape) != 4 {
 		return problem("manifest.input", "the graph's input %s has shape %v; image models take 4 dimensions", in.Name, in.Shape)
 	}
@@ -303,6 +306,8 @@ func Infer(m *models.Model, imgs []gocv.Mat) (any, error) {
 		return m.Embed(imgs)
 	case models.TaskFaceAttributes:
 		return m.FaceAttributes(imgs)
+	case models.TaskAttributes:
+		return m.Attributes(imgs)
 	}
 	return nil, fmt.Errorf("task %q has no runner", m.Manifest.Task)
 }

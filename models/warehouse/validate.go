@@ -114,6 +114,15 @@ func matches(out any, e models.Expected) (bool, string) {
 			return true, fmt.Sprintf("top class %s %.3f", o[0][0].Label, o[0][0].Score)
 		}
 		return false, fmt.Sprintf("top class %v, want %s ≥ %.2f", o[0], e.Label, e.MinScore)
+	case []decode.Attributes:
+		for g, vals := range o[0] {
+			for _, v := range vals {
+				if v.Label == e.Label && v.Score >= e.MinScore {
+					return true, fmt.Sprintf("%s: %s %.3f", g, v.Label, v.Score)
+				}
+			}
+		}
+		return false, fmt.Sprintf("attributes %v, want %s ≥ %.2f", o[0], e.Label, e.MinScore)
 	case []decode.Text:
 		if strings.Contains(o[0].Text, e.Text) {
 			return true, fmt.Sprintf("read %q", o[0].Text)

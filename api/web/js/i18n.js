@@ -81,7 +81,7 @@ const S = {
   'kind_kitchen.garbage_overflow': ['垃圾满溢', 'garbage overflow'], 'kind_water.level': ['积水', 'water level'],
   'kind_disposition.plate': ['车牌布控告警', 'watched plate'], 'kind_disposition.face': ['人脸布控告警', 'watched face'],
   alg_face_capture: ['人脸抓拍', 'face capture'], alg_person_vehicle_capture: ['人车抓拍', 'person & vehicle capture'], alg_fire_smoke: ['林火烟火识别', 'fire & smoke'],
-  alg_kitchen_hygiene: ['明厨亮灶', 'kitchen hygiene'], alg_waterlogging: ['积水监测', 'waterlogging'],
+  alg_kitchen_hygiene: ['明厨亮灶', 'kitchen hygiene'], alg_waterlogging: ['积水监测', 'waterlogging'], alg_detector_alert: ['自定义检测告警', 'detector alerts'],
   // warehouse
   model: ['模型', 'model'], model_task: ['任务类型', 'task'], progress: ['进度', 'progress'], size: ['大小', 'size'], uploaded: ['上传', 'uploaded'], used_by: ['使用中的任务', 'used by tasks'],
   model_versions: ['模型版本', 'Model versions'], no_models: ['仓库里还没有模型。', 'No models in the warehouse yet.'],
