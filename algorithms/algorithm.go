@@ -125,12 +125,19 @@ type Contract struct {
 // Spec describes a registered algorithm.
 type Spec struct {
 	Name        string
-	Description string
-	Models      []string   // frame-stage model names (what the worker batches)
-	Contracts   []Contract // every model it uses, frame and crop stage, with the labels it needs
-	Outputs     []string   // what it emits: GA/T 1400 object names and alert kinds
-	Params      []ParamDoc // its own parameters beyond the common ones
-	New         func(taskID string, p Params) (Algorithm, error)
+	Description string // the full behaviour, for the API's readers
+	// Title and Summary are what the console shows people choosing an algorithm:
+	// a short name and one or two sentences, in English and in Chinese (the
+	// console's default language).
+	Title, TitleZH, Summary, SummaryZH string
+	// OptionsExample is a valid params.options for this algorithm (the console's
+	// placeholder); nil for an algorithm that takes no options.
+	OptionsExample json.RawMessage
+	Models         []string   // frame-stage model names (what the worker batches)
+	Contracts      []Contract // every model it uses, frame and crop stage, with the labels it needs
+	Outputs        []string   // what it emits: GA/T 1400 object names and alert kinds
+	Params         []ParamDoc // its own parameters beyond the common ones
+	New            func(taskID string, p Params) (Algorithm, error)
 }
 
 // DecodeOptions decodes a task's params.options (absent or null: dst unchanged)

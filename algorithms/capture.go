@@ -329,7 +329,12 @@ const (
 
 func init() {
 	Register(Spec{
-		Name: "person_vehicle_capture",
+		Name:    "person_vehicle_capture",
+		Title:   "person & vehicle capture",
+		TitleZH: "人车抓拍",
+		Summary: "Tracks people and vehicles and records each once with its best snapshot (Person, MotorVehicle, NonMotorVehicle); " +
+			"vehicles get their plate number and colour, body colour and class.",
+		SummaryZH: "跟踪行人与车辆，每个目标生成一条带最佳抓拍图的记录（人员、机动车、非机动车）；机动车识别车牌号码、车牌颜色、车身颜色和车型。",
 		Description: "Tracks people and vehicles (COCO NanoDet) and emits one GA/T 1400 Person, MotorVehicle or NonMotorVehicle record per object with its best snapshot. " +
 			"Motor vehicles get their plate (PP-OCR on the vehicle crop, up to 5 reads per vehicle, mainland plate formats only, voted), plate colour, body colour and class.",
 		Models: []string{"nanodet"},
@@ -345,7 +350,11 @@ func init() {
 		},
 	})
 	Register(Spec{
-		Name: "face_capture",
+		Name:      "face_capture",
+		Title:     "face capture",
+		TitleZH:   "人脸抓拍",
+		Summary:   "Tracks faces and records each once with its best snapshot (by size, sharpness and frontal pose) and a feature for search by photo.",
+		SummaryZH: "跟踪人脸，每张人脸生成一条带最佳抓拍图（按大小、清晰度和正脸程度选取）的人脸记录，并提取特征用于以图搜人。",
 		Description: "Tracks faces (BlazeFace, full range) and emits one GA/T 1400 Face record per face with its best snapshot " +
 			"(chosen by size, sharpness and frontal pose) and the face's " + FaceEmbedModel + " feature for search by photo.",
 		Models: []string{"blazeface-back"},

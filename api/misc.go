@@ -26,7 +26,8 @@ func listAlgorithms(_ *Server, c *gin.Context) {
 	for _, n := range algorithms.Names() {
 		spec, _ := algorithms.Lookup(n)
 		out = append(out, gin.H{"name": n, "description": spec.Description, "models": spec.Models, "contracts": spec.Contracts,
-			"outputs": spec.Outputs, "options": spec.Params})
+			"outputs": spec.Outputs, "options": spec.Params, "options_example": spec.OptionsExample,
+			"title": spec.Title, "title_zh": spec.TitleZH, "summary": spec.Summary, "summary_zh": spec.SummaryZH})
 	}
 	c.JSON(http.StatusOK, gin.H{"algorithms": out})
 }

@@ -5,6 +5,7 @@
 package alert
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"time"
@@ -204,7 +205,13 @@ func (a *alg) Close() algorithms.Output { return algorithms.Output{} }
 
 func init() {
 	algorithms.Register(algorithms.Spec{
-		Name: Name,
+		Name:    Name,
+		Title:   "detector alerts",
+		TitleZH: "自定义检测告警",
+		Summary: "Alerts configured by data: any detector (a vendor's published one too) and rules saying which of its labels raise " +
+			"which alert, how many and at what level, in which zones or across which lines.",
+		SummaryZH:      "按配置告警：选用任一检测模型（可为厂商发布的模型），用规则指定哪些标签、达到多少数量、在哪些区域或穿越哪些检测线时触发何种告警及等级。",
+		OptionsExample: json.RawMessage(`{"model":"garbage-det","rules":[{"kind":"city.garbage_overflow","labels":["garbage"],"min_count":1,"level":2}]}`),
 		Description: "Alerts configured by data: options.model names any detector (params.models picks a vendor's published build) and " +
 			"options.rules say which labels raise which alert kind (kind, labels — a label, or stage:label for a second-stage verdict on the " +
 			"detection's crop —, min_score, min_count, level with levels escalating by count, zones of params.zones, lines of params.lines " +

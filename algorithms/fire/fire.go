@@ -333,7 +333,13 @@ func (a *alg) Close() algorithms.Output {
 
 func init() {
 	algorithms.Register(algorithms.Spec{
-		Name: Name,
+		Name:    Name,
+		Title:   "forest fire & smoke",
+		TitleZH: "林火烟火识别",
+		Summary: "Alerts on fire (high) and smoke (medium) in the zones, with the fire-smoke model; detector \"baseline\" needs no model " +
+			"but sees flames only, from colour and flicker, and is fooled by sunsets and lamps.",
+		SummaryZH:      "在划定区域内识别明火（严重告警）和烟雾（较重告警），使用烟火检测模型；detector 设为 \"baseline\" 时无需模型，仅依据颜色与闪烁识别明火，易受夕阳、灯光误报，只作过渡之用。",
+		OptionsExample: json.RawMessage(`{"detector":"model","smoke_min_growth":0.8,"smoke_window_s":10}`),
 		Description: "Forest fire early warning (林火). Detector \"model\" (default): a detector published as " + Model +
 			" with labels fire and smoke raises fire.fire (level 3) and fire.smoke (level 2). Detector \"baseline\" (options " +
 			`{"detector":"baseline"}` + "): a model-free CPU BASELINE, fire.fire only (no smoke), from flame colour rules " +

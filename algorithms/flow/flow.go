@@ -5,6 +5,7 @@
 package flow
 
 import (
+	"encoding/json"
 	"math"
 	"time"
 
@@ -225,7 +226,13 @@ func (a *alg) Close() algorithms.Output {
 
 func init() {
 	algorithms.Register(algorithms.Spec{
-		Name: Name,
+		Name:    Name,
+		Title:   "people flow",
+		TitleZH: "客流统计",
+		Summary: "Counts the people crossing the drawn lines in each direction and the people in each zone per interval; " +
+			"alerts when a zone stays crowded (crowd_count).",
+		SummaryZH:      "按统计周期记录穿越所画检测线的双向人数和各区域内的人数；区域内人数持续达到 crowd_count 时告警。",
+		OptionsExample: json.RawMessage(`{"interval_s":60,"crowd_count":20,"zone_area_m2":{"":120}}`),
 		Description: "People flow (客流统计): follows people (COCO NanoDet, the capture tracker) and counts them across params.lines in each direction " +
 			"(a crossing of the feet point, counted once per move across), records per interval (options.interval_s, default 60 s) " +
 			"crossings.<line>.<left|right> and the mean people per zone (people.<zone>; density.<zone> in persons/m² with options.zone_area_m2), " +

@@ -271,7 +271,12 @@ func (a *alg) Close() algorithms.Output { return algorithms.Output{} }
 
 func init() {
 	algorithms.Register(algorithms.Spec{
-		Name: Name,
+		Name:           Name,
+		Title:          "kitchen hygiene",
+		TitleZH:        "明厨亮灶",
+		Summary:        "In the kitchen zones, alerts on a head without a hat, a rat or overflowing garbage, within the task's schedule.",
+		SummaryZH:      "在后厨区域内对未戴厨师帽、老鼠出没、垃圾满溢告警，只在任务设定的时段内运行。",
+		OptionsExample: json.RawMessage(`{"alerts":["no_hat","rat","garbage_overflow"]}`),
 		Description: "Kitchen hygiene (明厨亮灶): alerts kitchen.no_hat (a head without a hat), kitchen.rat and kitchen.garbage_overflow " +
 			"inside the kitchen zones (params.zones, else the ROI, else the whole frame), from any detector published as " + Model +
 			" with labels " + strings.Join([]string{LabelHat, LabelNoHat, LabelRat, LabelGarbage}, ", ") + " (other labels are ignored). " +

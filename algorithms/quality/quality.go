@@ -150,7 +150,13 @@ func (t Thresholds) Judge(m Metrics, still bool) []string {
 
 func init() {
 	algorithms.Register(algorithms.Spec{
-		Name: Name,
+		Name:    Name,
+		Title:   "picture diagnosis",
+		TitleZH: "视频质量诊断",
+		Summary: "Checks the picture for black, over-exposed, covered, frozen, blurred, colour cast, noisy and a changed scene; " +
+			"alerts when a defect appears and when it clears.",
+		SummaryZH:      "检测画面黑屏、过曝、遮挡、冻结、模糊、偏色、噪声和场景变化，缺陷出现和恢复时告警。",
+		OptionsExample: json.RawMessage(`{"persist":3,"blur_sharpness":30}`),
 		Description: "Picture diagnosis (视频质量诊断), run on key frames of every camera: black/very dark, over-exposed, covered, frozen, " +
 			"blurred, colour cast, noisy and scene changed (structure compared with the first frame seen, the reference). Each frame's " +
 			"measurements are measures (quality.*); a defect raises quality.<defect> (level 2) after persist frames and quality.recovered " +

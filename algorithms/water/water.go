@@ -285,7 +285,13 @@ func (a *alg) Close() algorithms.Output { return algorithms.Output{} }
 
 func init() {
 	algorithms.Register(algorithms.Spec{
-		Name: Name,
+		Name:    Name,
+		Title:   "waterlogging point",
+		TitleZH: "易涝点积水监测",
+		Summary: "Reads the water level in cm at a gauge in view, records it every 10 s for the trend and alerts while it stays above " +
+			"alert_cm (high above critical_cm); the options calibrate the gauge.",
+		SummaryZH:      "读取画面中水尺处的积水深度（厘米），每 10 秒记录一次用于趋势，持续超过 alert_cm 时告警（超过 critical_cm 为严重）；须在选项中标定水尺。",
+		OptionsExample: json.RawMessage(`{"gauge":{"zero_y":0.9,"ref_y":0.5,"ref_cm":100},"alert_cm":30,"critical_cm":60}`),
 		Description: "Waterlogging point (城市易涝点): reads the water level at a gauge from the boxes of a detector published as " + Model +
 			" (label water; other labels are ignored). The level is the highest water box top edge touching the zones (params.zones and/or the ROI; " +
 			"else the whole frame), converted to cm by the linear gauge in options, median of the last 5 frames, 0 cm without water. " +

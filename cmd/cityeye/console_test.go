@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cityeye/cityeye/algorithms"
 	"github.com/cityeye/cityeye/api"
 	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/testdata"
@@ -126,6 +127,21 @@ func TestConsoleInBrowser(t *testing.T) {
 		op.do(clickQ(`[data-testid=create-camera]`))
 		op.wait(`document.querySelector('[data-testid=camera-detail]')`, 10*time.Second, "the camera's page")
 		op.goTo("tasks/new?device="+unsharedCam, `[data-testid=draw-canvas]`)
+		// each algorithm shows its own Chinese summary and its own options example
+		for _, name := range []string{"fire_smoke", "waterlogging", "person_vehicle_capture"} {
+			spec, _ := algorithms.Lookup(name)
+			var got struct{ Summary, Placeholder, Label string }
+			op.eval(fmt.Sprintf(`(() => { const a = document.querySelector('[name=algorithm]'); a.value = %s; a.dispatchEvent(new Event('change'));
+				return {Summary: document.querySelector('[data-testid=algorithm-summary]').textContent,
+					Placeholder: document.querySelector('[data-testid=options]').placeholder, Label: a.selectedOptions[0].textContent} })()`, jsString(name)), &got)
+			want := "该算法没有选项"
+			if spec.OptionsExample != nil {
+				want = string(spec.OptionsExample)
+			}
+			if got.Summary != spec.SummaryZH || got.Placeholder != want || got.Label != spec.TitleZH {
+				t.Errorf("new task with %s shows %+v, want its own Chinese title %q, summary %q and options example %s", name, got, spec.TitleZH, spec.SummaryZH, want)
+			}
+		}
 		op.eval(`(() => { const a = document.querySelector('[name=algorithm]'); a.value = 'person_vehicle_capture'; a.dispatchEvent(new Event('change'));
 			document.querySelector('[name=sample_fps]').value = '3'; return true })()`, new(bool))
 		op.clickCanvas(`[data-testid=draw-canvas]`, [2]float64{0.05, 0.1}, [2]float64{0.95, 0.1}, [2]float64{0.95, 0.95}, [2]float64{0.05, 0.95})

@@ -1,7 +1,7 @@
 // The console shell: log in with a token, menus by role, hash routes, language.
 import { session, get, setUnauthorizedHandler, forgetImages, APIError } from './api.js';
 import { loadAccess, can, currentRole } from './access.js';
-import { t, lang, setLang, roleName } from './i18n.js';
+import { t, lang, setLang, roleName, addAlgorithms } from './i18n.js';
 import { h, clear, field, input, showError } from './ui.js';
 import overview from './pages/overview.js';
 import cameras from './pages/cameras.js';
@@ -41,7 +41,8 @@ async function start() {
 
 async function signIn() {
   state.me = await get('/api/v1/me', null, { quiet: true });
-  await loadAccess(state.me.user.role);
+  await Promise.all([loadAccess(state.me.user.role),
+    get('/api/v1/algorithms', null, { quiet: true }).then(r => addAlgorithms(r.algorithms), () => {})]);
 }
 
 function render() {

@@ -57,7 +57,8 @@ const S = {
   degraded: ['降级', 'degraded'], yes: ['是', 'yes'], no: ['否', 'no'], latest_captures: ['最新抓拍', 'Latest captures'],
   no_captures_yet: ['还没有抓拍：任务运行并检测到目标后会出现在这里。', 'No captures yet: they appear here once the task sees something.'],
   delete: ['删除', 'Delete'], confirm_delete: ['确定删除？', 'Delete it?'], sample_fps: ['分析帧率', 'sample fps'],
-  options: ['算法选项(JSON)', 'options (JSON)'], options_hint: ['可选，如火情基线检测 {"detector":"baseline"}', 'optional, e.g. {"detector":"baseline"} for the fire baseline'],
+  options: ['算法选项(JSON)', 'options (JSON)'], options_hint: ['可选：所选算法自己的参数，框内灰字为示例', 'optional: the chosen algorithm\'s own parameters; the grey text is an example'],
+  no_options: ['该算法没有选项', 'this algorithm takes no options'],
   options_json: ['算法选项必须是 JSON 对象', 'options must be a JSON object'], regions: ['检测区域', 'regions'],
   draw_roi: ['感兴趣区域', 'ROI'], draw_zone: ['告警区域', 'Zone'], draw_line: ['绊线', 'Tripwire'], draw_close: ['闭合多边形', 'Close polygon'], draw_clear: ['清除', 'Clear'],
   draw_hint: ['在画面上单击加点，双击或“闭合多边形”结束；绊线点两下。不画则分析整幅画面。', 'Click to add points, double-click or "Close polygon" to finish; a tripwire takes two clicks. Nothing drawn: the whole frame.'],
@@ -80,8 +81,7 @@ const S = {
   'kind_fire.fire': ['明火', 'fire'], 'kind_fire.smoke': ['烟雾', 'smoke'], 'kind_kitchen.no_hat': ['未戴帽', 'no hat'], 'kind_kitchen.rat': ['老鼠', 'rat'],
   'kind_kitchen.garbage_overflow': ['垃圾满溢', 'garbage overflow'], 'kind_water.level': ['积水', 'water level'],
   'kind_disposition.plate': ['车牌布控告警', 'watched plate'], 'kind_disposition.face': ['人脸布控告警', 'watched face'],
-  alg_face_capture: ['人脸抓拍', 'face capture'], alg_person_vehicle_capture: ['人车抓拍', 'person & vehicle capture'], alg_fire_smoke: ['林火烟火识别', 'fire & smoke'],
-  alg_kitchen_hygiene: ['明厨亮灶', 'kitchen hygiene'], alg_waterlogging: ['积水监测', 'waterlogging'], alg_detector_alert: ['自定义检测告警', 'detector alerts'],
+  // alg_<name> and algsum_<name>: from the registry at sign-in (addAlgorithms)
   // warehouse
   model: ['模型', 'model'], model_task: ['任务类型', 'task'], progress: ['进度', 'progress'], size: ['大小', 'size'], uploaded: ['上传', 'uploaded'], used_by: ['使用中的任务', 'used by tasks'],
   model_versions: ['模型版本', 'Model versions'], no_models: ['仓库里还没有模型。', 'No models in the warehouse yet.'],
@@ -116,6 +116,15 @@ export function t(key, ...args) {
   let s = e[cur === 'zh' ? 0 : 1];
   args.forEach((a, i) => { s = s.replace('{' + i + '}', a); });
   return s;
+}
+
+// addAlgorithms takes each registered algorithm's names and summaries from
+// GET /api/v1/algorithms, so the registry is their one source in both languages.
+export function addAlgorithms(list) {
+  for (const a of list || []) {
+    S['alg_' + a.name] = [a.title_zh || a.name, a.title || a.name];
+    S['algsum_' + a.name] = [a.summary_zh || a.summary || '', a.summary || ''];
+  }
 }
 
 export function roleName(r) { return t('role_' + r, r); }

@@ -49,7 +49,7 @@ export default async function overview(main, ctx) {
         [t('reason'), tk => grantReason(tk, grants[tk.id])],
       ], ['degraded', 'rotated', 'refused', 'disabled'].flatMap(s => byState[s] || []), ts.length ? t('all_tasks_running') : t('no_tasks_yet'))),
       card(t('algorithms_in_use'), table([
-        [t('algorithm'), a => h('span', { title: a.description }, t('alg_' + a.name, a.name))],
+        [t('algorithm'), a => h('span', { title: t('algsum_' + a.name, a.description) }, t('alg_' + a.name, a.name))],
         [t('tasks'), a => inUse[a.name] || 0],
         [t('outputs'), a => (a.outputs || []).join(', ')],
       ], (algs?.algorithms || []).filter(a => inUse[a.name]), t('no_tasks_yet')))),

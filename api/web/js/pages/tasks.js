@@ -95,9 +95,15 @@ async function newTask(main, ctx) {
   const cam = select('device_id', streams.map(s => [s.device_id, s.name + ' (' + s.device_id + ')']), pre);
   const alg = select('algorithm', algorithms.map(a => [a.name, t('alg_' + a.name, a.name)]));
   const fps = input({ type: 'number', name: 'sample_fps', value: 5, step: 'any', min: '0' });
-  const options = input({ name: 'options', placeholder: '{"detector":"baseline"}' });
-  const algHelp = h('small.hint');
-  const showHelp = () => { const a = algorithms.find(x => x.name === alg.value); algHelp.textContent = a?.description || ''; };
+  const options = input({ name: 'options', dataset: { testid: 'options' } });
+  const algHelp = h('small.hint', { dataset: { testid: 'algorithm-summary' } });
+  // the chosen algorithm's own summary, and its own options example as the placeholder
+  const showHelp = () => {
+    const a = algorithms.find(x => x.name === alg.value);
+    algHelp.textContent = t('algsum_' + alg.value, '');
+    options.placeholder = a?.options_example ? JSON.stringify(a.options_example) : t('no_options');
+    options.disabled = !a?.options_example && !options.value;
+  };
   alg.addEventListener('change', showHelp); showHelp();
   const holder = h('div.editor-holder');
   let editor;
