@@ -35,6 +35,38 @@ func (f *fixture) raise(t *testing.T, st store.Stream, dept, kind string) {
 	}
 }
 
+type sseEvent struct{ name, data string }
+
+// feed opens the live alert feed as user (query: its filters) and delivers its
+// events until ctx ends.
+func (f *fixture) feed(ctx context.Context, user, query string) <-chan sseEvent {
+	f.t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.url+"/api/v1/alerts/stream?"+query, nil)
+	req.Header.Set("Authorization", "Bearer "+f.tok[user])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		f.t.Fatalf("stream: %v %v", err, resp)
+	}
+	events := make(chan sseEvent, 10)
+	go func() {
+		defer resp.Body.Close()
+		sc := bufio.NewScanner(resp.Body)
+		var ev sseEvent
+		for sc.Scan() {
+			line := sc.Text()
+			if v, ok := strings.CutPrefix(line, "event: "); ok {
+				ev.name = v
+			} else if v, ok := strings.CutPrefix(line, "data: "); ok {
+				ev.data = v
+			} else if line == "" && ev.data != "" {
+				events <- ev
+				ev = sseEvent{}
+			}
+		}
+	}()
+	return events
+}
+
 // The Minqing map's feeds: a webhook subscription for alert kinds in an area
 // receives them with location, level and snapshot URL; the SSE stream shows them
 // live; neither shows another department's alerts or other kinds/areas.
@@ -61,21 +93,7 @@ func TestAlertWebhookAndStream(t *testing.T) {
 	f.srv.RunNotifier(ctx, 100*time.Millisecond)
 
 	// the live stream, opened before the alerts
-	req, _ := http.NewRequestWithContext(ctx, "GET", f.url+"/api/v1/alerts/stream?kinds=fire.fire", nil)
-	req.Header.Set("Authorization", "Bearer "+f.tok["police_op"])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
-		t.Fatalf("stream: %v %v", err, resp)
-	}
-	events := make(chan string, 10)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				events <- data
-			}
-		}
-	}()
+	events := f.feed(ctx, "police_op", "kinds=fire.fire")
 	time.Sleep(400 * time.Millisecond)
 	f.raise(t, st, "police", "fire.fire")
 	f.raise(t, st, "police", "fire.smoke") // another kind: not subscribed
@@ -83,16 +101,16 @@ func TestAlertWebhookAndStream(t *testing.T) {
 	select {
 	case ev := <-events:
 		var a map[string]any
-		json.Unmarshal([]byte(ev), &a)
-		if a["kind"] != "fire.fire" || a["longitude"] != 115.3 || a["level"] != 3.0 || !strings.HasPrefix(a["image"].(string), "alerts/") {
-			t.Errorf("stream event: %s", ev)
+		json.Unmarshal([]byte(ev.data), &a)
+		if ev.name != "alert" || a["kind"] != "fire.fire" || a["longitude"] != 115.3 || a["level"] != 3.0 || !strings.HasPrefix(a["image"].(string), "alerts/") {
+			t.Errorf("stream event: %+v", ev)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no alert on the stream")
 	}
 	select {
 	case ev := <-events:
-		t.Errorf("unexpected second event: %s", ev)
+		t.Errorf("unexpected second event: %+v", ev)
 	case <-time.After(700 * time.Millisecond):
 	}
 	deadline := time.Now().Add(8 * time.Second)

@@ -25,7 +25,8 @@ const (
 // moves. Each feed then reads its own scope, in SQL like every other read, up to
 // the mark: so the hub holds no rights logic, and a feed sends every alert once, in
 // order, and can resume from any number (Last-Event-ID) on any server. It also
-// counts open feeds per user for the cap.
+// counts open feeds per user for the cap. Acknowledgements (made through any
+// server) wake the feeds too: the hub watches when the latest was stored.
 type feedHub struct {
 	mu      sync.Mutex
 	clients map[*feedClient]bool
@@ -57,10 +58,14 @@ func (h *feedHub) join(ctx context.Context, user string, limit int, db *store.DB
 			return nil, false, err
 		}
 		h.safe.Store(top)
+		acked, err := db.LastAckNoted(ctx)
+		if err != nil {
+			return nil, false, err
+		}
 		pctx, cancel := context.WithCancel(context.Background())
 		h.stop = cancel
 		h.running.Add(1)
-		go h.poll(pctx, db)
+		go h.poll(pctx, db, acked)
 	}
 	fc := &feedClient{user: user, wake: make(chan struct{}, 1)}
 	h.clients[fc] = true
@@ -85,7 +90,8 @@ func (h *feedHub) leave(fc *feedClient) {
 // pollers reports how many poll loops are running.
 func (h *feedHub) pollers() int { return int(h.running.Load()) }
 
-func (h *feedHub) poll(ctx context.Context, db *store.DB) {
+// poll runs the hub; acked is when the latest acknowledgement was stored at start.
+func (h *feedHub) poll(ctx context.Context, db *store.DB, acked time.Time) {
 	defer h.running.Add(-1)
 	t := time.NewTicker(feedPoll)
 	defer t.Stop()
@@ -105,11 +111,19 @@ func (h *feedHub) poll(ctx context.Context, db *store.DB) {
 			}
 			continue
 		}
+		last, err := db.LastAckNoted(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				slog.Warn("live feed poll", "err", err)
+			}
+			continue
+		}
 		next := advance(safe, seqs, &hole, &holeAt, time.Now())
-		if next == safe {
+		if next == safe && !last.After(acked) {
 			continue
 		}
 		h.safe.Store(next)
+		acked = last
 		h.mu.Lock()
 		for fc := range h.clients {
 			select {

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/cityeye/cityeye/auth"
+	"github.com/cityeye/cityeye/store"
 )
 
 // DefaultFeedRecheck is how often a live feed re-checks its caller's token by
@@ -71,15 +72,19 @@ func streamAlerts(s *Server, c *gin.Context) {
 	if resume == "" {
 		cursor = s.feed.safe.Load()
 	}
+	ackAfter := time.Now() // acknowledgements stored from now on (wall clock, as the store notes them)
 	defer s.feed.leave(fc)
 	if err := s.auditFeed(c, "alerts.feed.open", http.StatusOK, c.Request.URL.RawQuery); err != nil {
 		fail(c, http.StatusServiceUnavailable, "", "audit log unavailable, feed refused")
 		return
 	}
-	sent, opened, ended := 0, time.Now(), "client left"
+	sent, acked, opened, ended := 0, 0, time.Now(), "client left"
 	defer func() {
-		s.auditFeed(c, "alerts.feed.close", http.StatusOK, fmt.Sprintf("%d alerts sent in %s; %s", sent, time.Since(opened).Round(time.Second), ended))
+		s.auditFeed(c, "alerts.feed.close", http.StatusOK, fmt.Sprintf("%d alerts sent in %s, %d acknowledgements; %s", sent, time.Since(opened).Round(time.Second), acked, ended))
 	}()
+	wanted := func(a store.Alert) bool {
+		return (len(kinds) == 0 || kinds[a.Kind]) && (area == "" || strings.HasPrefix(a.Division, auth.AreaPrefix(area)))
+	}
 	c.Header("Content-Type", "text/event-stream")
 	c.Header("Cache-Control", "no-store")
 	c.Status(http.StatusOK)
@@ -105,7 +110,7 @@ func streamAlerts(s *Server, c *gin.Context) {
 			}
 			for _, a := range as {
 				cursor = a.Seq
-				if len(kinds) > 0 && !kinds[a.Kind] || area != "" && !strings.HasPrefix(a.Division, auth.AreaPrefix(area)) {
+				if !wanted(a) {
 					continue
 				}
 				b, _ := json.Marshal(gin.H{"id": a.ID, "kind": a.Kind, "level": a.Level, "device_id": a.DeviceID, "longitude": a.Longitude,
@@ -116,6 +121,22 @@ func streamAlerts(s *Server, c *gin.Context) {
 			if len(as) < 200 {
 				cursor = upto
 			}
+		}
+		// acknowledgements made anywhere, so every open map shows who took an alert
+		// (no event id: a reconnecting map re-reads the alerts' state from the API)
+		acks, err := s.DB.ListAcked(c.Request.Context(), p.Scope(), ackAfter, 100)
+		if err != nil {
+			ended = "database error"
+			return
+		}
+		for _, a := range acks {
+			ackAfter = a.AckNoted
+			if !wanted(a) {
+				continue
+			}
+			b, _ := json.Marshal(gin.H{"id": a.ID, "acked_by": a.AckedBy, "acked_at": a.AckedAt})
+			fmt.Fprintf(c.Writer, "event: ack\ndata: %s\n\n", b)
+			acked++
 		}
 		c.Writer.Flush()
 		select {

@@ -35,5 +35,19 @@ func TestAckAlert(t *testing.T) {
 		if l, err := db.ListAlerts(ctx, AlertFilter{Scope: all}); err != nil || len(l) != 1 || l[0].AckedBy != "op1" {
 			t.Fatalf("list: %+v %v", l, err)
 		}
+		// live feeds find the acknowledgement by when it was stored, within their scope
+		noted, err := db.LastAckNoted(ctx)
+		if err != nil || noted.IsZero() || time.Since(noted) > time.Minute {
+			t.Fatalf("last acknowledgement stored at %v (%v), want about now", noted, err)
+		}
+		if l, err := db.ListAcked(ctx, all, noted.Add(-time.Millisecond), 10); err != nil || len(l) != 1 || l[0].ID != "A1" || !l[0].AckNoted.Equal(noted) {
+			t.Fatalf("acknowledged since just before: %+v %v", l, err)
+		}
+		if l, err := db.ListAcked(ctx, all, noted, 10); err != nil || len(l) != 0 {
+			t.Fatalf("acknowledged after the last one: %+v %v", l, err)
+		}
+		if l, err := db.ListAcked(ctx, auth.Scope{Dept: "water", Areas: []string{"440300"}}, time.Time{}, 10); err != nil || len(l) != 0 {
+			t.Fatalf("another department's feed sees the acknowledgement: %+v %v", l, err)
+		}
 	})
 }

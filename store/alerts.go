@@ -36,6 +36,9 @@ type Alert struct {
 	// Seq orders alerts database-wide in commit order (almost: see AlertsAfter); the
 	// live feed's event ID.
 	Seq int64 `json:"seq"`
+	// AckNoted is when the acknowledgement was stored (the feeds' cursor for
+	// acknowledgements); zero while unacknowledged.
+	AckNoted time.Time `json:"-"`
 }
 
 // AlertFilter selects alerts; zero fields match everything.
@@ -66,17 +69,17 @@ func (s *DB) insertAlert(ctx context.Context, tx *sql.Tx, a *Alert) error {
 	return err
 }
 
-const alertCols = `id, kind, level, task_id, device_id, dept_id, admin_division, grant_id, longitude, latitude, zone, at, image, boxes, details, created_at, acked_by, acked_at, seq`
+const alertCols = `id, kind, level, task_id, device_id, dept_id, admin_division, grant_id, longitude, latitude, zone, at, image, boxes, details, created_at, acked_by, acked_at, seq, ack_noted`
 
 func scanAlert(row interface{ Scan(...any) error }) (Alert, error) {
 	var a Alert
 	var boxes, details string
-	var at, c, acked int64
-	err := row.Scan(&a.ID, &a.Kind, &a.Level, &a.TaskID, &a.DeviceID, &a.DeptID, &a.Division, &a.GrantID, &a.Longitude, &a.Latitude, &a.Zone, &at, &a.Image, &boxes, &details, &c, &a.AckedBy, &acked, &a.Seq)
+	var at, c, acked, noted int64
+	err := row.Scan(&a.ID, &a.Kind, &a.Level, &a.TaskID, &a.DeviceID, &a.DeptID, &a.Division, &a.GrantID, &a.Longitude, &a.Latitude, &a.Zone, &at, &a.Image, &boxes, &details, &c, &a.AckedBy, &acked, &a.Seq, &noted)
 	a.Boxes, a.Details, a.Time, a.CreatedAt = json.RawMessage(boxes), json.RawMessage(details), fromMS(at), fromMS(c)
 	if acked != 0 {
 		t := fromMS(acked)
-		a.AckedAt = &t
+		a.AckedAt, a.AckNoted = &t, fromMS(noted)
 	}
 	return a, err
 }

@@ -213,6 +213,12 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Logf("alert %s on the map %v after the API had it", first, time.Since(seen).Round(10*time.Millisecond))
 		admin.do(clickQ(fmt.Sprintf(`[data-testid=alert-marker][data-id=%s]`, jsString(first))))
 		admin.wait(`(document.querySelector('[data-testid=alert-snapshot]')?.src || '').startsWith('blob:')`, 10*time.Second, "the alert's snapshot")
+		// a second map, open on the same alert in another tab, sees the acknowledgement live
+		marker := fmt.Sprintf(`[data-testid=alert-marker][data-id=%s]`, jsString(first))
+		op.goTo("map", `[data-testid=live].on`)
+		op.wait(`document.querySelector('`+marker+`')`, 5*time.Second, "the alert on the second map")
+		op.do(clickQ(marker))
+		op.wait(`document.querySelector('[data-testid=ack]')`, 5*time.Second, "the second map's acknowledge button")
 		// acknowledge it from the panel: the panel then names who, and the API has it
 		admin.do(clickQ(`[data-testid=ack]`))
 		admin.wait(`(document.querySelector('[data-testid=alert-ack]')?.textContent || '').startsWith('admin · ')`, 5*time.Second, "the acknowledgement in the panel")
@@ -222,6 +228,10 @@ func TestConsoleInBrowser(t *testing.T) {
 		if s.get("/api/v1/alerts/"+first, &acked); acked.AckedBy != "admin" {
 			t.Errorf("the console's acknowledgement did not reach the API: %+v", acked)
 		}
+		acks := time.Now()
+		op.wait(`(document.querySelector('[data-testid=alert-ack]')?.textContent || '').startsWith('admin · ') && document.querySelector('`+marker+`').classList.contains('acked')`,
+			2*time.Second, "the acknowledgement pushed to the other open map")
+		t.Logf("acknowledgement on the other map %v after the API had it", time.Since(acks).Round(10*time.Millisecond))
 		admin.shot("09-map")
 	})
 

@@ -28,23 +28,37 @@ export default async function map(main, ctx) {
     view.place(h('div.cam', { title: s.name, dataset: { testid: 'map-camera', device: s.device_id } }), s.longitude, s.latitude);
     view.place(h('span.cam-label', s.name), s.longitude, s.latitude);
   }
-  const show = a => clear(panel, h('dl.kv', { dataset: { testid: 'alert-detail' } },
+  const byID = new Map(); // alert ID → { a, marker, row }: what an acknowledgement updates
+  let shown = null;
+  const show = a => { shown = a; return clear(panel, h('dl.kv', { dataset: { testid: 'alert-detail' } },
     kv(t('kind'), t('kind_' + a.kind, a.kind)), kv(t('level'), badge(t('level_' + a.level), 'level-' + a.level)),
     kv(t('camera'), h('a', { href: '#/cameras/' + a.device_id }, a.device_id)), kv(t('time'), fmtTime(a.time)),
     kv(t('zone'), a.zone || '—'), kv(t('position'), a.longitude + ', ' + a.latitude),
-    kv(t('acked'), ackView(a, ctx, show))),
-  a.image ? img(a.image, { class: 'snapshot', dataset: { testid: 'alert-snapshot' } }) : null);
+    kv(t('acked'), ackView(a, ctx, acked))),
+  a.image ? img(a.image, { class: 'snapshot', dataset: { testid: 'alert-snapshot' } }) : null); };
   const add = (a, fresh) => {
+    if (byID.has(a.id)) return;
     const m = h('button.marker.level-' + a.level, { title: a.kind, dataset: { testid: 'alert-marker', id: a.id }, onclick: () => show(a) });
     if (fresh) m.classList.add('fresh');
     view.place(m, a.longitude, a.latitude);
     const row = h('button.alert-row', { type: 'button', onclick: () => show(a) }, h('i.dot.level-' + a.level), t('kind_' + a.kind, a.kind), h('small', fmtTime(a.time) + ' · ' + a.device_id));
     if (fresh) list.prepend(row); else list.append(row);
     list.querySelector('.empty')?.remove();
+    byID.set(a.id, { a, marker: m, row });
+    if (a.acked_by) markAcked(a.id);
   };
+  // an acknowledgement, from this page or pushed from another: the marker and row
+  // fade, and the open panel names who took it
+  const markAcked = id => {
+    const e = byID.get(id);
+    if (!e) return;
+    e.marker.classList.add('acked'); e.row.classList.add('acked');
+    if (shown === e.a) show(e.a);
+  };
+  const acked = ack => { const e = byID.get(ack.id); if (e && !e.a.acked_by) { Object.assign(e.a, ack); markAcked(ack.id); } };
   if (!alerts.length) list.append(emptyState(t('no_alerts')));
   alerts.forEach(a => add(a, false)); // newest first
-  events('/api/v1/alerts/stream', ctx.signal, (name, a) => { if (name === 'alert') add(a, true); })
+  events('/api/v1/alerts/stream', ctx.signal, (name, a) => { if (name === 'alert') add(a, true); else if (name === 'ack') acked(a); })
     .catch(err => { if (err.name !== 'AbortError') live.textContent = t('disconnected') + ': ' + err.message; });
   live.textContent = t('live');
   live.classList.add('on');
@@ -52,7 +66,7 @@ export default async function map(main, ctx) {
 
 // ackView shows who acknowledged an alert and when, or, for the roles that act on
 // alerts, a button that acknowledges it through the API (the first one stands).
-function ackView(a, ctx, show) {
+function ackView(a, ctx, acked) {
   const el = h('span', { dataset: { testid: 'alert-ack' } });
   if (a.acked_by) return clear(el, a.acked_by + ' · ' + fmtTime(a.acked_at));
   if (!ctx.can('POST /api/v1/alerts/{id}/ack')) return clear(el, t('not_acked'));
@@ -60,8 +74,8 @@ function ackView(a, ctx, show) {
   btn.onclick = async () => {
     btn.disabled = true;
     try {
-      Object.assign(a, await post('/api/v1/alerts/' + encodeURIComponent(a.id) + '/ack'));
-      show(a);
+      const r = await post('/api/v1/alerts/' + encodeURIComponent(a.id) + '/ack');
+      acked({ id: r.id, acked_by: r.acked_by, acked_at: r.acked_at });
     } catch (err) {
       btn.disabled = false;
       el.append(h('small.error', ' ' + err.message));
