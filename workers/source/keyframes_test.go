@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cityeye/cityeye/testdata/rtsp"
 )
 
 // Clips with known key frame positions, made once with the ffmpeg CLI.
@@ -322,7 +324,7 @@ func TestKeyframesOnlyRTSP(t *testing.T) {
 	// second, while FPSIn still shows the camera's 25 fps.
 	path := kfClip(t, "gop1.mp4", 3, "-c:v", "libx264", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0")
 	addr := freeAddr(t)
-	startTestRTSPServer(t, addr, path)
+	rtsp.Start(t, addr, path)
 	src := Open(context.Background(), Options{URL: "rtsp://" + addr + "/live", KeyframesOnly: true, MaxFPS: 1,
 		ReconnectMin: 200 * time.Millisecond, OpenTimeout: 3 * time.Second, Logger: quietLogger()})
 	defer closeWithin(t, src, 3*time.Second)

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cityeye/cityeye/testdata/rtsp"
 	"github.com/cityeye/cityeye/testdata/testkit"
 
 	"gocv.io/x/gocv"
@@ -373,7 +374,7 @@ func TestRTSPReconnect(t *testing.T) {
 	addr := freeAddr(t)
 	url := "rtsp://" + addr + "/live"
 
-	srv := startTestRTSPServer(t, addr, clipPath)
+	srv := rtsp.Start(t, addr, clipPath)
 	t0 := time.Now()
 	src := Open(context.Background(), Options{
 		URL: url, ReconnectMin: 200 * time.Millisecond, ReconnectMax: time.Second,
@@ -409,7 +410,7 @@ func TestRTSPReconnect(t *testing.T) {
 	}
 	n0 := c.n.Load()
 
-	startTestRTSPServer(t, addr, clipPath)
+	rtsp.Start(t, addr, clipPath)
 	t2 := time.Now()
 	testkit.WaitFor(t, 15*time.Second, "frames to resume after the server restarted", func() bool {
 		return c.n.Load() >= n0+10 && src.Status().State == StateOnline
@@ -435,7 +436,7 @@ func TestRTSPStallTimesOut(t *testing.T) {
 	// recover once data flows again.
 	clipPath := clip(t, "clip1s.mp4")
 	addr := freeAddr(t)
-	srv := startTestRTSPServer(t, addr, clipPath)
+	srv := rtsp.Start(t, addr, clipPath)
 	src := Open(context.Background(), Options{URL: "rtsp://" + addr + "/live", OpenTimeout: time.Second,
 		ReconnectMin: 100 * time.Millisecond, ReconnectMax: 500 * time.Millisecond, Logger: quietLogger()})
 	defer closeWithin(t, src, 3*time.Second)

@@ -1,4 +1,6 @@
-package source
+// Package rtsp is a loopback RTSP camera for tests: a looping clip served over
+// RTSP on 127.0.0.1, so tests that need a network camera never reach a real one.
+package rtsp
 
 import (
 	"bufio"
@@ -17,7 +19,7 @@ import (
 	"time"
 )
 
-// testRTSPServer is a minimal RTSP server for tests: the ffmpeg CLI
+// Server is a minimal RTSP server for tests: the ffmpeg CLI
 // packetises a looping clip to RTP over UDP (-f rtp, real time), and this
 // server answers OPTIONS/DESCRIBE/SETUP/PLAY/TEARDOWN and relays the RTP
 // and RTCP packets to PLAYing clients interleaved on the RTSP TCP
@@ -27,7 +29,7 @@ import (
 // the demuxer only), and no RTSP server binary is installed, hence this
 // relay. Stop kills ffmpeg and drops every connection, like a camera going
 // away; a new server can then be started on the same port.
-type testRTSPServer struct {
+type Server struct {
 	t    *testing.T
 	addr string
 	cmd  *exec.Cmd
@@ -39,6 +41,7 @@ type testRTSPServer struct {
 	mu      sync.Mutex
 	clients map[*rtspClient]struct{}
 	paused  bool
+	plays   int // PLAY requests answered: how many times a client started the stream
 	wg      sync.WaitGroup
 	once    sync.Once
 }
@@ -49,9 +52,11 @@ type rtspClient struct {
 	playing bool
 }
 
-func startTestRTSPServer(t *testing.T, addr, clip string) *testRTSPServer {
+// Start serves clip (looped, in real time, copied as it is: H.264 keeps its GOP) at
+// rtsp://addr/live until the test ends.
+func Start(t *testing.T, addr, clip string) *Server {
 	t.Helper()
-	s := &testRTSPServer{t: t, addr: addr, clients: map[*rtspClient]struct{}{}}
+	s := &Server{t: t, addr: addr, clients: map[*rtspClient]struct{}{}}
 	var err error
 	if s.rtp, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
 		t.Fatalf("rtsp server: udp: %v", err)
@@ -123,13 +128,23 @@ func rewriteSDP(sdp string) string {
 	return strings.Join(out, "\r\n") + "\r\n"
 }
 
+// URL is the camera's address.
+func (s *Server) URL() string { return "rtsp://" + s.addr + "/live" }
+
+// Plays is how many times a client has started the stream (PLAY).
+func (s *Server) Plays() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.plays
+}
+
 // Pause stops relaying packets while keeping connections open (a stalled
 // camera); Resume relays again.
-func (s *testRTSPServer) Pause()  { s.mu.Lock(); s.paused = true; s.mu.Unlock() }
-func (s *testRTSPServer) Resume() { s.mu.Lock(); s.paused = false; s.mu.Unlock() }
+func (s *Server) Pause()  { s.mu.Lock(); s.paused = true; s.mu.Unlock() }
+func (s *Server) Resume() { s.mu.Lock(); s.paused = false; s.mu.Unlock() }
 
 // Stop kills ffmpeg and closes every socket. Idempotent.
-func (s *testRTSPServer) Stop() {
+func (s *Server) Stop() {
 	s.once.Do(func() {
 		if s.cmd != nil && s.cmd.Process != nil {
 			_ = s.cmd.Process.Kill()
@@ -149,7 +164,7 @@ func (s *testRTSPServer) Stop() {
 	})
 }
 
-func (s *testRTSPServer) accept() {
+func (s *Server) accept() {
 	defer s.wg.Done()
 	for {
 		c, err := s.ln.Accept()
@@ -165,7 +180,7 @@ func (s *testRTSPServer) accept() {
 	}
 }
 
-func (s *testRTSPServer) relay(u *net.UDPConn, channel byte) {
+func (s *Server) relay(u *net.UDPConn, channel byte) {
 	defer s.wg.Done()
 	buf := make([]byte, 65536)
 	for {
@@ -198,7 +213,7 @@ func (s *testRTSPServer) relay(u *net.UDPConn, channel byte) {
 	}
 }
 
-func (s *testRTSPServer) serve(cl *rtspClient) {
+func (s *Server) serve(cl *rtspClient) {
 	defer s.wg.Done()
 	defer func() {
 		s.mu.Lock()
@@ -271,6 +286,11 @@ func (s *testRTSPServer) serve(cl *rtspClient) {
 			cl.playing = true
 		}
 		cl.wmu.Unlock()
+		if play {
+			s.mu.Lock()
+			s.plays++
+			s.mu.Unlock()
+		}
 		if err != nil || method == "TEARDOWN" {
 			return
 		}
