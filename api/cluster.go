@@ -1,7 +1,12 @@
 package api
 
 import (
+	"bytes"
+	"fmt"
+	"image/jpeg"
+	"io"
 	"net/http"
+	"time"
 
 	"github.com/cityeye/cityeye/workers/plan"
 	"github.com/gin-gonic/gin"
@@ -62,4 +67,40 @@ func listWorkers(s *Server, c *gin.Context) {
 	// with several servers, only the leader knows the workers: say which this is
 	leading, epoch := s.Cluster.Leading()
 	c.JSON(http.StatusOK, gin.H{"workers": s.Cluster.Members(), "grants": s.Cluster.Grants(), "mode": mode, "leader": leading, "leader_epoch": epoch})
+}
+
+// putWorkerFrame takes a remote worker's latest frame of a stream (JPEG body, its
+// capture time in X-Frame-Time), which the API asked for in the worker's lease
+// because someone allowed to see it opened it (streamSnapshot checks the rights
+// before asking). The worker is the one the token is bound to; the cluster refuses
+// a stream not leased to it or not asked for.
+func putWorkerFrame(s *Server, c *gin.Context) {
+	if s.Cluster == nil || s.Cluster.LocalOnly {
+		fail(c, http.StatusConflict, "", "this server runs its worker in process (embedded mode): it takes no frames from remote workers")
+		return
+	}
+	wid := who(c).WorkerID
+	if wid == "" {
+		fail(c, http.StatusForbidden, "", "this token is not bound to a worker")
+		return
+	}
+	at, err := time.Parse(time.RFC3339Nano, c.GetHeader("X-Frame-Time"))
+	if err != nil {
+		fail(c, http.StatusBadRequest, "X-Frame-Time", "X-Frame-Time: the frame's capture time, RFC 3339")
+		return
+	}
+	b, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		fail(c, http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("body: a JPEG of at most %d MiB", MaxFrame>>20))
+		return
+	}
+	if _, err := jpeg.DecodeConfig(bytes.NewReader(b)); err != nil {
+		fail(c, http.StatusBadRequest, "body", "body: not a JPEG image")
+		return
+	}
+	if err := s.Cluster.PutFrame(wid, c.Param("device_id"), b, at); err != nil {
+		fail(c, http.StatusConflict, "device_id", "device_id: "+err.Error())
+		return
+	}
+	c.Status(http.StatusNoContent)
 }

@@ -25,6 +25,7 @@ func apiRoutes() []route {
 		{http.MethodGet, "/api/v1/models", "Models in the repository", signedIn, nil, "", listModels},
 		{http.MethodGet, "/metrics", "Prometheus metrics: streams, tasks, models, scheduling states, records", admin, nil, "", serveMetrics},
 		{http.MethodPost, "/api/v1/workers/heartbeat", "A remote worker's heartbeat: its status in, its lease (the streams it must run) out", roles(auth.WorkerRole), nil, "Heartbeat", workerHeartbeat},
+		{http.MethodPut, "/api/v1/workers/frames/:device_id", "A remote worker's latest frame of a stream it runs, asked for in its lease (want_frames) for a live snapshot", roles(auth.WorkerRole), nil, jpegBody, putWorkerFrame},
 		{http.MethodGet, "/api/v1/workers", "Remote workers: liveness, capacity, streams, and every task's placement grant (distributed mode)", admin, nil, "", listWorkers},
 		{http.MethodGet, "/api/v1/stats", "Record counts, pipeline status and batching counters (platform-wide)", admin, nil, "", stats},
 
@@ -233,6 +234,8 @@ func OpenAPI() gin.H {
 		}
 		if name, ok := strings.CutPrefix(r.body, "multipart:"); ok {
 			op["requestBody"] = gin.H{"required": true, "content": gin.H{"multipart/form-data": gin.H{"schema": gin.H{"$ref": "#/components/schemas/" + name}}}}
+		} else if r.body == jpegBody {
+			op["requestBody"] = gin.H{"required": true, "content": gin.H{jpegBody: gin.H{"schema": gin.H{"type": "string", "format": "binary"}}}}
 		} else if r.body != "" {
 			op["requestBody"] = gin.H{"required": true, "content": gin.H{"application/json": gin.H{"schema": gin.H{"$ref": "#/components/schemas/" + r.body}}}}
 		}

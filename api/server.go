@@ -26,8 +26,15 @@ import (
 	"github.com/cityeye/cityeye/workers/plan"
 )
 
-// MaxBody is the largest request body accepted (JSON metadata only).
-const MaxBody = 1 << 20
+// MaxBody is the largest request body accepted (JSON metadata only); MaxFrame is
+// the largest camera frame a remote worker uploads (a 4K JPEG).
+const (
+	MaxBody  = 1 << 20
+	MaxFrame = 16 << 20
+)
+
+// jpegBody is the body of a route that takes one JPEG image as it is.
+const jpegBody = "image/jpeg"
 
 // Server holds what handlers need.
 type Server struct {
@@ -86,6 +93,10 @@ type Server struct {
 	// ImportDirs are the folders file:// streams and analyses may name (absolute;
 	// none: file:// is refused).
 	ImportDirs []string
+	// KeyFrames grabs a key frame of a camera no worker decodes, for live snapshots
+	// (nil: one with the defaults, ImportDirs and Outbound, made on first use).
+	KeyFrames *workers.Grabber
+	grabOnce  sync.Once
 	// TrustedProxies are the proxies (IPs or CIDRs) whose X-Forwarded-For is believed
 	// for the audit trail's address; none by default.
 	TrustedProxies []string
@@ -157,8 +168,11 @@ func (s *Server) router(rts []route) *gin.Engine {
 			panic("api: route " + rt.method + " " + rt.path + " declares no access rule")
 		}
 		h, limit := rt.handler, func() int64 { return MaxBody }
-		if rt.upload() {
+		switch {
+		case rt.upload():
 			limit = s.maxUpload
+		case rt.body == jpegBody:
+			limit = func() int64 { return MaxFrame }
 		}
 		r.Handle(rt.method, rt.path, limitBody(limit), s.authorize(rt), func(c *gin.Context) { h(s, c) })
 	}

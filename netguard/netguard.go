@@ -163,3 +163,28 @@ func (g *Guard) dialContext(d net.Dialer) func(ctx context.Context, network, add
 		return guarded.DialContext(ctx, network, addr)
 	}
 }
+
+// Resolve is the guard for a client that connects by itself (FFmpeg opening a
+// camera stream): it resolves host, refuses it unless every address it resolves to
+// is allowed, and returns the address to connect to, so that the caller dials that
+// address and a name cannot re-resolve elsewhere in between. A host allowed by name
+// ("host:port" entry) comes back unresolved (a zero Addr: connect by name).
+func (g *Guard) Resolve(ctx context.Context, host string, port uint16) (netip.Addr, error) {
+	host = strings.Trim(host, "[]")
+	if g.allowedName(net.JoinHostPort(host, strconv.Itoa(int(port)))) {
+		return netip.Addr{}, nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	if len(addrs) == 0 {
+		return netip.Addr{}, ErrBlocked
+	}
+	for _, a := range addrs {
+		if !g.Allowed(netip.AddrPortFrom(a, port)) {
+			return netip.Addr{}, ErrBlocked
+		}
+	}
+	return addrs[0].Unmap(), nil
+}

@@ -1,6 +1,7 @@
 package netguard
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -76,3 +77,26 @@ func TestClientRefusesInternalAfterResolution(t *testing.T) {
 }
 
 func err1() error { return errors.New("dial tcp 127.0.0.1:1: connect: connection refused") }
+
+// Resolve, for clients that dial by themselves: a name resolving to loopback is
+// refused unless loopback is allowed, and comes back as the address to dial; an IP
+// literal is checked as itself; a name allowed by name is not resolved.
+func TestResolve(t *testing.T) {
+	ctx := context.Background()
+	if _, err := MustNew().Resolve(ctx, "localhost", 554); !errors.Is(err, ErrBlocked) {
+		t.Errorf("localhost with nothing allowed: %v", err)
+	}
+	if _, err := MustNew("127.0.0.1/32").Resolve(ctx, "10.0.0.1", 554); !errors.Is(err, ErrBlocked) {
+		t.Errorf("10.0.0.1 with loopback allowed: %v", err)
+	}
+	a, err := MustNew("127.0.0.1/32", "::1").Resolve(ctx, "localhost", 554)
+	if err != nil || !a.IsLoopback() {
+		t.Errorf("localhost with loopback allowed: %v %v", a, err)
+	}
+	if a, err := MustNew("127.0.0.1/32").Resolve(ctx, "[::1]", 554); !errors.Is(err, ErrBlocked) {
+		t.Errorf("::1 with only 127.0.0.1 allowed: %v %v", a, err)
+	}
+	if a, err := MustNew("camera.invalid:554").Resolve(ctx, "camera.invalid", 554); err != nil || a.IsValid() {
+		t.Errorf("a name allowed by name: %v %v", a, err)
+	}
+}

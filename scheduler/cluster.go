@@ -56,6 +56,7 @@ type Cluster struct {
 	pixels   map[string]int             // stream → width×height its worker reported
 	codecs   map[string]string          // stream → codec its worker reported
 	leased   map[string]string          // stream → the worker whose last lease held it
+	frames   map[string]*liveFrame      // stream → its latest frame from its worker, and requests for one (frames.go)
 
 	following    bool      // another server leads: no heartbeats answered (cluster_leader.go)
 	leaderEpoch  uint64    // the fencing epoch leases carry
@@ -376,9 +377,12 @@ func (c *Cluster) leaseLocked(m *Member) plan.Lease {
 			delete(c.leased, s)
 		}
 	}
+	var names []string
 	for s := range in {
 		c.leased[s] = m.ID
+		names = append(names, s)
 	}
+	l.WantFrames = c.wantFramesLocked(names)
 	return l
 }
 

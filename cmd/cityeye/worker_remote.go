@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -38,6 +40,7 @@ type remoteWorker struct {
 	client      *http.Client
 	gpus        *gpu.Inventory
 	bench       *workers.GPUBench // the frame models measured on this worker's GPUs
+	sending     atomic.Bool       // frames asked for are being uploaded
 }
 
 func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capacity float64, loop, fast bool) error {
@@ -129,7 +132,43 @@ func (r *remoteWorker) loop(ctx context.Context) {
 		lastOK, ttl = sent, lease.TTL
 		r.w.Apply(lease.Plans) // unchanged plans leave running pipelines alone
 		running = len(lease.Plans) > 0
+		r.sendFrames(ctx, r.servers[r.cur], lease.WantFrames)
 	}
+}
+
+// sendFrames uploads to server (the one whose lease asked) the latest frame of each
+// stream the lease asks for (someone opened the camera in the console), outside the
+// heartbeat loop so that a slow upload never delays a lease. A stream with no frame
+// yet is skipped: the next lease asks again.
+func (r *remoteWorker) sendFrames(ctx context.Context, server string, ids []string) {
+	if len(ids) == 0 || !r.sending.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer r.sending.Store(false)
+		for _, id := range ids {
+			b, at, err := r.w.LiveFrame(id)
+			if err != nil {
+				continue
+			}
+			req, err := http.NewRequestWithContext(ctx, http.MethodPut, server+"/api/v1/workers/frames/"+url.PathEscape(id), bytes.NewReader(b))
+			if err != nil {
+				return
+			}
+			req.Header.Set("Content-Type", "image/jpeg")
+			req.Header.Set("X-Frame-Time", at.UTC().Format(time.RFC3339Nano))
+			req.Header.Set("Authorization", "Bearer "+r.token)
+			resp, err := r.client.Do(req)
+			if err != nil {
+				slog.Warn("live frame upload", "worker", r.id, "stream", id, "err", err)
+				continue
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNoContent {
+				slog.Warn("live frame upload refused", "worker", r.id, "stream", id, "status", resp.Status)
+			}
+		}
+	}()
 }
 
 func (r *remoteWorker) heartbeat(ctx context.Context) (plan.Lease, error) {

@@ -296,3 +296,17 @@ func (s *Server) serve(cl *rtspClient) {
 		}
 	}
 }
+
+// Clip re-encodes the first 4 s of a video as H.264 with a key frame every second
+// (a camera's usual GOP), so a client joining the looping stream gets a key frame
+// within a second.
+func Clip(t testing.TB, src string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "camera.mp4")
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", src, "-t", "4", "-an",
+		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0", "-bf", "0", "-r", "25", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rtsp clip: %v\n%s", err, b)
+	}
+	return out
+}

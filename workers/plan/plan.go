@@ -44,6 +44,9 @@ type Lease struct {
 	LeaderEpoch uint64        `json:"leader_epoch"`
 	TTL         time.Duration `json:"ttl_ns"`
 	Plans       []StreamPlan  `json:"plans"`
+	// WantFrames are streams of this lease whose latest frame the API asks for (a
+	// console viewer): the worker uploads it (PUT /api/v1/workers/frames/:device_id).
+	WantFrames []string `json:"want_frames,omitempty"`
 }
 
 // TaskStatus is a running task's counters.
