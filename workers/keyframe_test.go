@@ -80,7 +80,10 @@ func TestGrabberLimit(t *testing.T) {
 	cam.Pause() // the stream opens but sends nothing: the grab holds its slot
 	g := &Grabber{Guard: netguard.MustNew("127.0.0.1/32"), Limit: 1, Timeout: 2 * time.Second}
 	done := make(chan error)
-	go func() { _, _, err := g.KeyFrame(context.Background(), store.Stream{ID: "44150200001310000001", URL: cam.URL()}); done <- err }()
+	go func() {
+		_, _, err := g.KeyFrame(context.Background(), store.Stream{ID: "44150200001310000001", URL: cam.URL()})
+		done <- err
+	}()
 	testkit.WaitFor(t, 5*time.Second, "the first grab playing the stream", func() bool { return cam.Plays() == 1 })
 	if _, _, err := g.KeyFrame(context.Background(), store.Stream{ID: "44150200001310000002", URL: cam.URL()}); !errors.Is(err, ErrGrabBusy) {
 		t.Errorf("a second camera while the limit is reached: %v", err)

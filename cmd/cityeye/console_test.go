@@ -127,6 +127,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		op.do(clickQ(`[data-testid=create-camera]`))
 		op.wait(`document.querySelector('[data-testid=camera-detail]')`, 10*time.Second, "the camera's page")
 		op.goTo("tasks/new?device="+unsharedCam, `[data-testid=draw-canvas]`)
+		// no task decodes the camera yet: the canvas shows a key frame grabbed for the page
+		op.wait(`document.querySelector('[data-testid=draw-canvas]').dataset.frame === 'loaded' &&
+			document.querySelector('[data-testid=frame-note]').textContent.startsWith('按需抓取的关键帧')`, 15*time.Second, "a key frame of the camera no task decodes")
 		// each algorithm shows its own Chinese summary and its own options example
 		for _, name := range []string{"fire_smoke", "waterlogging", "person_vehicle_capture"} {
 			spec, _ := algorithms.Lookup(name)

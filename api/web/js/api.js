@@ -71,16 +71,17 @@ export function imageURL(ref) {
   }
   return blobs.get(p);
 }
-// liveFrameURL fetches a camera's live frame (watermarked, audited) as a blob: URL
-// with its capture time, or null when the server has none at hand (409: no frame
-// decoded now, or distributed mode) or the caller may not see it. Each call fetches
-// a new frame; forgetImages frees it with the page.
+// liveFrameURL fetches a camera's current picture (watermarked, audited) as a blob:
+// URL with its capture time and source ("live": the decoding worker's latest frame;
+// "keyframe": grabbed for this request from a camera no task decodes), or null when
+// the server has none (409: the camera is offline or its address not admitted) or
+// the caller may not see it. forgetImages frees it with the page.
 export async function liveFrameURL(deviceID, signal) {
   const r = await fetch('/api/v1/streams/' + encodeURIComponent(deviceID) + '/snapshot', { headers: headers(), signal });
   if (!r.ok) return null;
   const url = URL.createObjectURL(await r.blob());
   blobs.set('live#' + url, Promise.resolve(url));
-  return { url, time: r.headers.get('X-Frame-Time') };
+  return { url, time: r.headers.get('X-Frame-Time'), source: r.headers.get('X-Frame-Source') || 'live' };
 }
 export function forgetImages() {
   for (const p of blobs.values()) p.then(u => URL.revokeObjectURL(u), () => {});

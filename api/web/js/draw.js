@@ -13,7 +13,7 @@ export function regionEditor(imageURL, width, height) {
   let bg = null;
   if (imageURL) {
     const im = new Image();
-    im.onload = () => { bg = im; canvas.width = im.naturalWidth; canvas.height = im.naturalHeight; paint(); };
+    im.onload = () => { bg = im; canvas.width = im.naturalWidth; canvas.height = im.naturalHeight; canvas.dataset.frame = 'loaded'; paint(); };
     im.src = imageURL;
   }
   const pt = e => {

@@ -42,7 +42,7 @@ const S = {
   access_none: ['无', 'none'], right_analyse: ['分析', 'analyse'], right_records: ['结构化数据', 'records'], right_snapshots: ['抓拍图片', 'snapshots'],
   stream_status: ['视频流状态', 'Stream status'], since: ['状态开始', 'since'], last_frame: ['最后一帧', 'last frame'], resolution: ['分辨率', 'resolution'],
   reconnects: ['重连次数', 'reconnects'], loops: ['循环次数', 'loops'], no_tasks_camera: ['此摄像机上还没有分析任务。', 'No task on this camera yet.'],
-  frame_from: ['抓拍于 {0} 的场景图', 'scene image captured {0}'], frame_live: ['实时画面，{0}', 'live frame, {0}'], frame_none: ['还没有抓拍：在此摄像机上创建任务后，这里显示最新场景图。', 'No capture yet: once a task runs on this camera its latest scene appears here.'],
+  frame_from: ['抓拍于 {0} 的场景图', 'scene image captured {0}'], frame_live: ['实时画面，{0}', 'live frame, {0}'], frame_keyframe: ['按需抓取的关键帧，{0}', 'key frame grabbed on request, {0}'], frame_none: ['暂无画面：摄像机未提供画面（离线，或其地址不在服务器的 outbound_allow 中），也还没有抓拍。', 'No picture: the camera gave none (offline, or its address is not in the server\'s outbound_allow) and nothing was captured yet.'],
   apply_title: ['申请使用此摄像机', 'Apply to use this camera'], apply_hint: ['这是其他部门的有条件共享摄像机：所属部门管理员将在72小时内审批。', 'This conditional camera belongs to another department: its admin decides within 72 h.'],
   rights: ['权限', 'rights'], algorithms: ['算法', 'algorithms'], algorithms_any: ['留空表示任意算法', 'empty: any algorithm'],
   starts_at: ['开始', 'starts'], ends_at: ['结束', 'ends'], apply: ['提交申请', 'Apply'], applied: ['已提交，审批截止 {0}', 'Applied; decision due by {0}'],
@@ -62,7 +62,7 @@ const S = {
   options_json: ['算法选项必须是 JSON 对象', 'options must be a JSON object'], regions: ['检测区域', 'regions'],
   draw_roi: ['感兴趣区域', 'ROI'], draw_zone: ['告警区域', 'Zone'], draw_line: ['绊线', 'Tripwire'], draw_close: ['闭合多边形', 'Close polygon'], draw_clear: ['清除', 'Clear'],
   draw_hint: ['在画面上单击加点，双击或“闭合多边形”结束；绊线点两下。不画则分析整幅画面。', 'Click to add points, double-click or "Close polygon" to finish; a tripwire takes two clicks. Nothing drawn: the whole frame.'],
-  no_frame_yet: ['暂无画面：尚无抓拍，请按归一化坐标绘制', 'No frame yet: no capture so far; draw in normalised coordinates'],
+  no_frame_yet: ['暂无画面：摄像机未能提供画面，请按归一化坐标绘制', 'No frame: the camera gave none; draw in normalised coordinates'],
   // captures
   from: ['开始时间', 'from'], to: ['结束时间', 'to'], type: ['类型', 'type'], plate: ['车牌', 'plate'], plate_part: ['车牌片段', 'plate part'], vehicle_color: ['车身颜色', 'vehicle colour'],
   type_Face: ['人脸', 'Face'], type_Person: ['人员', 'Person'], type_MotorVehicle: ['机动车', 'Motor vehicle'], type_NonMotorVehicle: ['非机动车', 'Non-motor vehicle'],

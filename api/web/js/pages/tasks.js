@@ -68,13 +68,13 @@ async function taskDetail(main, ctx, id) {
 
 export function kv(k, v) { return [h('dt', k), h('dd', v)]; }
 
-// latestFrame is the camera's live frame when the server has one (embedded mode, the
-// stream decoding), else its newest scene image the caller may see. live tells which;
-// time is when the frame was taken.
+// latestFrame is the camera's current picture when the server can get one (the
+// decoding worker's frame, or a key frame grabbed on request), else its newest scene
+// image the caller may see. live tells which, source how; time is when it was taken.
 export async function latestFrame(deviceID, signal) {
   try {
     const live = await liveFrameURL(deviceID, signal);
-    if (live) return { url: live.url, time: live.time, live: true };
+    if (live) return { url: live.url, time: live.time, live: true, source: live.source };
   } catch { /* fall back to the latest capture */ }
   try {
     const r = await get('/api/v1/search', { device_id: deviceID, limit: 1, from: new Date(Date.now() - 7 * 86400e3).toISOString() }, { signal });
@@ -85,7 +85,10 @@ export async function latestFrame(deviceID, signal) {
 }
 
 // frameNote says where the shown frame comes from.
-export function frameNote(fr) { return fr ? t(fr.live ? 'frame_live' : 'frame_from', fmtTime(fr.time)) : t('frame_none'); }
+export function frameNote(fr) {
+  if (!fr) return t('frame_none');
+  return t(!fr.live ? 'frame_from' : fr.source === 'keyframe' ? 'frame_keyframe' : 'frame_live', fmtTime(fr.time));
+}
 
 async function newTask(main, ctx) {
   const [{ streams = [] }, { algorithms = [] }] = await Promise.all([
