@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"image/jpeg"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -123,6 +126,13 @@ func TestDistributedWorkerFailover(t *testing.T) {
 			t.Fatalf("no records from %s\n%s", first, procs[first].logs)
 		}
 		before = s.records()
+	}
+	// a viewer's live picture of the camera comes from the remote worker decoding it
+	resp := s.request(http.MethodGet, s.url+"/api/v1/streams/"+cam+"/snapshot", nil)
+	img, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if cfg, err := jpeg.DecodeConfig(bytes.NewReader(img)); resp.StatusCode != 200 || resp.Header.Get("X-Frame-Source") != "live" || err != nil || cfg.Width != 640 {
+		t.Errorf("live snapshot from worker %s: %d %q %v %+v %.300s", first, resp.StatusCode, resp.Header.Get("X-Frame-Source"), err, cfg, img)
 	}
 	procs[first].cmd.Process.Signal(syscall.SIGKILL) // mid-stream
 	killed := time.Now()
