@@ -60,9 +60,9 @@ type serveConfig struct {
 
 	// Security settings of the platform administrator. ImportDirs: the folders
 	// file:// streams and analyses may name (none: file:// is refused).
-	// OutboundAllow: internal targets webhooks, notification receivers and video
-	// downloads may reach (CIDR, IP, IP:port or host:port; public addresses need no
-	// entry). TrustedProxies: reverse proxies whose X-Forwarded-For is believed for
+	// OutboundAllow: internal targets webhooks, notification receivers, video
+	// downloads and on-request camera key frames may reach (CIDR, IP, IP:port or
+	// host:port; public addresses need no entry). TrustedProxies: reverse proxies whose X-Forwarded-For is believed for
 	// the audit trail (none: the peer address). MaxDownloadMiB caps a downloaded
 	// video (default 2048).
 	ImportDirs     []string `json:"import_dirs,omitempty"`
@@ -111,7 +111,7 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 		"security: import_dirs, outbound_allow, trusted_proxies, max_download_mib; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s, notify_requeue_s)")
 	var importDirs, outboundAllow, trustedProxies string
 	fs.StringVar(&importDirs, "import-dirs", "", "comma-separated folders file:// streams and analyses may name (CITYEYE_IMPORT_DIRS)")
-	fs.StringVar(&outboundAllow, "outbound-allow", "", "comma-separated internal targets webhooks and downloads may reach: CIDR, IP, IP:port, host:port (CITYEYE_OUTBOUND_ALLOW)")
+	fs.StringVar(&outboundAllow, "outbound-allow", "", "comma-separated internal targets webhooks, downloads and on-request camera key frames may reach: CIDR, IP, IP:port, host:port (CITYEYE_OUTBOUND_ALLOW)")
 	fs.StringVar(&trustedProxies, "trusted-proxies", "", "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed (CITYEYE_TRUSTED_PROXIES)")
 	fs.StringVar(&flags.Listen, "listen", cfg.Listen, "API listen address (CITYEYE_LISTEN)")
 	fs.StringVar(&flags.Data, "data", cfg.Data, "data folder: database and snapshots (CITYEYE_DATA)")
