@@ -29,11 +29,11 @@ type demoCamera struct {
 }
 
 var demoCameras = []demoCamera{
-	{id: "44150200001310000001", name: "Demo street (opencv vtest.avi)", file: "vtest.avi", algorithm: "person_vehicle_capture", fps: 4, lon: 115.372, lat: 22.787},
-	{id: "44150200001310000002", name: "Demo portrait pan (facedetect Grace Hopper)", file: "faceclip.mp4", algorithm: "face_capture", fps: 4, lon: 115.381, lat: 22.781},
+	{id: "44150200001310000001", name: "演示 街景 (opencv vtest.avi)", file: "vtest.avi", algorithm: "person_vehicle_capture", fps: 4, lon: 115.372, lat: 22.787},
+	{id: "44150200001310000002", name: "演示 人像 (facedetect Grace Hopper)", file: "faceclip.mp4", algorithm: "face_capture", fps: 4, lon: 115.381, lat: 22.781},
 	// the fire baseline on a generated flame: live alerts for the console's map, one
 	// a minute rather than the default one per 10 minutes
-	{id: "44150200001310000003", name: "Demo hillside (generated flame clip)", file: "flame.avi", algorithm: "fire_smoke", fps: 5, lon: 115.41, lat: 22.80,
+	{id: "44150200001310000003", name: "演示 林区山坡 (生成的火焰片段)", file: "flame.avi", algorithm: "fire_smoke", fps: 5, lon: 115.41, lat: 22.80,
 		generated: true, params: map[string]any{"options": map[string]any{"detector": "baseline"}, "cooldown_seconds": 60}},
 }
 
@@ -108,7 +108,7 @@ func runDemo(args []string) error {
 }
 
 func demoRegister(base, token string, cam demoCamera, path string) error {
-	dept := map[string]any{"id": "city-video-office", "name": "City video office", "areas": []string{"441500"}}
+	dept := map[string]any{"id": "city-video-office", "name": "市视频办 City video office", "areas": []string{"441500"}}
 	if err := postJSON(base+"/api/v1/departments", token, dept, http.StatusCreated, http.StatusConflict); err != nil {
 		return err
 	}

@@ -26,7 +26,8 @@ export default async function map(main, ctx) {
   const view = makeView(box, pts, ctx.config.map_tiles);
   for (const s of streams) {
     view.place(h('div.cam', { title: s.name, dataset: { testid: 'map-camera', device: s.device_id } }), s.longitude, s.latitude);
-    view.place(h('span.cam-label', s.name), s.longitude, s.latitude);
+    const label = view.place(h('span.cam-label', s.name), s.longitude, s.latitude);
+    if (parseFloat(label.style.left) > box.clientWidth * 0.7) label.classList.add('west'); // keep names near the right edge inside the map
   }
   const byID = new Map(); // alert ID → { a, marker, row }: what an acknowledgement updates
   let shown = null;
@@ -138,6 +139,7 @@ function makeView(box, pts, tiles) {
       const [x, y] = project(lon, lat);
       el.style.left = x + 'px'; el.style.top = y + 'px';
       layer.append(el);
+      return el;
     },
   };
 }
