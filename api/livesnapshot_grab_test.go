@@ -27,9 +27,15 @@ import (
 func (f *fixture) loopbackCamera(id string) *rtsp.Server {
 	f.t.Helper()
 	cam := rtsp.Start(f.t, testkit.FreeAddr(), rtsp.Clip(f.t, testdata.Media(f.t, "faceclip.mp4")))
-	f.must("POST", "/api/v1/streams", "police_op", fmt.Sprintf(`{"device_id":%q,"name":"loopback","url":%q,"admin_division":"441502",
-		"longitude":115.3,"latitude":22.7,"owner_department":"police","point_type":1,"sharing":1}`, id, cam.URL()), 201)
+	f.policeCamera(id, cam.URL())
 	return cam
+}
+
+// policeCamera registers police's camera id, shared unconditionally, at url.
+func (f *fixture) policeCamera(id, url string) {
+	f.t.Helper()
+	f.must("POST", "/api/v1/streams", "police_op", fmt.Sprintf(`{"device_id":%q,"name":"loopback","url":%q,"admin_division":"441502",
+		"longitude":115.3,"latitude":22.7,"owner_department":"police","point_type":1,"sharing":1}`, id, url), 201)
 }
 
 // A camera no task decodes still shows its picture: one key frame grabbed on
@@ -63,8 +69,7 @@ func TestKeyFrameSnapshot(t *testing.T) {
 
 	// a server whose outbound guard does not admit loopback never opens the camera
 	strict := newFixture(t, func(s *api.Server) { s.Outbound = netguard.MustNew() })
-	strict.must("POST", "/api/v1/streams", "police_op", fmt.Sprintf(`{"device_id":%q,"name":"loopback","url":%q,"admin_division":"441502",
-		"longitude":115.3,"latitude":22.7,"owner_department":"police","point_type":1,"sharing":1}`, id, cam.URL()), 201)
+	strict.policeCamera(id, cam.URL())
 	if code, _, b := strict.getBytes(path, "police_op", ""); code != 409 || !strings.Contains(string(b), "outbound_allow") || strings.Contains(string(b), "127.0.0.1") || cam.Plays() != 1 {
 		t.Errorf("loopback not admitted: %d %s, camera opened %d times", code, b, cam.Plays())
 	}

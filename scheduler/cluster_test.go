@@ -30,12 +30,7 @@ func ids(l plan.Lease) []string {
 // move off a silent worker after Timeout, and a returning worker takes nothing back.
 func TestClusterPlacement(t *testing.T) {
 	now := time.Unix(1000, 0)
-	c := NewCluster(3 * time.Second)
-	c.Now = func() time.Time { return now }
-	beat(c, "w1", nil)
-	beat(c, "w2", nil)
-	// a 0.35, b 0.35, c 0.2: a and b fill w1 to 0.70, c does not fit beside them
-	c.Apply([]plan.StreamPlan{streamPlan("a", 5), streamPlan("b", 5), streamPlan("c", 2)})
+	c := threeStreamsOnTwo(&now)
 	l1, l2 := beat(c, "w1", nil), beat(c, "w2", nil)
 	if got := append(ids(l1), ids(l2)...); len(got) != 3 || len(ids(l1)) == 0 || len(ids(l2)) == 0 {
 		t.Fatalf("spread: w1 %v w2 %v", ids(l1), ids(l2))
@@ -255,6 +250,18 @@ func TestClusterUsesMeasuredModelCosts(t *testing.T) {
 }
 
 // beat sends a one-core worker's heartbeat with the given stream status.
+// threeStreamsOnTwo is a cluster (timeout 3 s, on the clock *now) of workers w1 and
+// w2, one core each, desiring streams a (0.35 of a core), b (0.35) and c (0.2): a
+// and b fill one worker to 0.70, c does not fit beside them.
+func threeStreamsOnTwo(now *time.Time) *Cluster {
+	c := NewCluster(3 * time.Second)
+	c.Now = func() time.Time { return *now }
+	beat(c, "w1", nil)
+	beat(c, "w2", nil)
+	c.Apply([]plan.StreamPlan{streamPlan("a", 5), streamPlan("b", 5), streamPlan("c", 2)})
+	return c
+}
+
 func beat(c *Cluster, id string, status map[string]plan.StreamStatus) plan.Lease {
 	return c.Heartbeat(plan.Heartbeat{ID: id, Cores: 1, Status: status})
 }

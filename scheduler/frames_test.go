@@ -6,8 +6,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // A live frame from a remote worker: the request rides the next lease of the
@@ -16,11 +14,7 @@ import (
 // cannot push frames of streams it does not run or that nobody asked for.
 func TestClusterLiveFrame(t *testing.T) {
 	now := time.Unix(1000, 0)
-	c := NewCluster(3 * time.Second)
-	c.Now = func() time.Time { return now }
-	beat(c, "w1", nil)
-	beat(c, "w2", nil)
-	c.Apply([]plan.StreamPlan{streamPlan("a", 5), streamPlan("b", 5), streamPlan("c", 2)})
+	c := threeStreamsOnTwo(&now)
 	runs := map[string]string{}
 	for _, w := range []string{"w1", "w2"} {
 		for _, s := range ids(beat(c, w, nil)) {
