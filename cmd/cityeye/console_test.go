@@ -308,6 +308,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		admin.goTo("warehouse/acme/blazeface-back/9.0.0", `[data-testid=reject-publish]`)
 		admin.do(clickQ(`[data-testid=publish]`))
 		admin.wait(`document.querySelector('[data-testid=validation]')?.dataset.state === 'published'`, 10*time.Second, "the approved version published")
+		// the vendor's open page follows its request to the decision
+		ven.wait(`document.querySelector('[data-testid=validation]')?.dataset.state === 'published'`, 10*time.Second, "the approval on the vendor's open page")
 		ven.shot("10-warehouse")
 	})
 

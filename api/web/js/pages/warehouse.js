@@ -69,7 +69,7 @@ async function version(main, ctx, id) {
   clear(main, h('div.titlebar', h('h2', id.vendor + '/' + id.name + '@' + id.version), h('a', { href: '#/warehouse' }, '‹ ' + t('back'))), head, body);
   // act is a button for one action, shown when the role may call its route
   const act = (label, route, to, testid, body) => ctx.can(route) ? h('button', { dataset: { testid }, onclick: async e => {
-    try { await post(to, body ? body() : undefined); poll(); } catch (err) { e.target.after(h('small.error', err.message)); }
+    try { await post(to, body ? body() : undefined); await watch(); } catch (err) { if (err.name !== 'AbortError') e.target.after(h('small.error', err.message)); }
   } }, label) : null;
   const rollbackTo = '/api/v1/warehouse/models/' + encodeURIComponent(id.vendor) + '/' + encodeURIComponent(id.name) + '/rollback';
   // the platform admin approves (publishes) or rejects; a vendor's publish is a request
@@ -99,10 +99,20 @@ async function version(main, ctx, id) {
       v.manifest ? card(t('manifest'), h('pre.json', JSON.stringify(v.manifest, null, 2))) : null);
     return v;
   };
-  let v = await poll();
-  while (!FINAL.includes(v.state) && !ctx.signal.aborted) {
-    await new Promise(r => setTimeout(r, 500));
-    v = await poll();
-  }
+  // poll while validation runs (twice a second) and while a publish request awaits
+  // the platform's decision (every 3 s), so the vendor sees it without reloading
+  let watching = false;
+  const watch = async () => {
+    if (watching) return;
+    watching = true;
+    try {
+      let v = await poll();
+      while (!ctx.signal.aborted && (!FINAL.includes(v.state) || v.publish_requested_by)) {
+        await new Promise(r => setTimeout(r, FINAL.includes(v.state) ? 3000 : 500));
+        v = await poll();
+      }
+    } finally { watching = false; }
+  };
+  await watch();
 }
 
