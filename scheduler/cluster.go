@@ -359,7 +359,7 @@ func (c *Cluster) leaseLocked(m *Member) plan.Lease {
 		if a, ok := c.assignment(s); ok {
 			p.Device = a.Device // cpu, or cuda:N: NVDEC and the CUDA provider on that GPU
 		} else if !c.recoverUntil.IsZero() {
-			p.Device = "cpu" // adopted while recovering, where it runs (a GPU stream moves to the CPU)
+			p.Device = c.runsOnLocked(m.ID, s) // adopted while recovering: where it runs
 		}
 		tasks := make([]plan.TaskPlan, len(p.Tasks))
 		for i, t := range p.Tasks {

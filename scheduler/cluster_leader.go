@@ -71,11 +71,26 @@ func (c *Cluster) recoveringLocked() bool {
 	c.recoverUntil = time.Time{}
 	prev := &placement.Plan{Assign: map[string]placement.Assignment{}}
 	for s, w := range c.assign {
-		prev.Assign[s] = placement.Assignment{Worker: w, Device: "cpu", Cost: 1}
+		prev.Assign[s] = placement.Assignment{Worker: w, Device: c.runsOnLocked(w, s), Cost: 1}
 	}
 	c.prevPlan = prev
 	c.placeLocked()
 	return false
+}
+
+// runsOnLocked is the device worker w reports stream s running on: a GPU it
+// reports, else its CPU. A stream adopted there keeps its device, since a device
+// change reopens the stream on the worker (a GPU stream would restart on the CPU).
+func (c *Cluster) runsOnLocked(w, s string) string {
+	if m := c.members[w]; m != nil {
+		d := m.Status[s].Device
+		for _, g := range m.GPUs {
+			if d == g.DeviceID() {
+				return d
+			}
+		}
+	}
+	return "cpu"
 }
 
 // adoptLocked gives m the desired streams it reports running that no other worker

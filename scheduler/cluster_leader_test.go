@@ -65,3 +65,47 @@ func TestNewLeaderAdoptsWhatRuns(t *testing.T) {
 		t.Fatalf("Leading() = %v %d", leading, epoch)
 	}
 }
+
+// A new leader keeps a stream on the GPU its worker reports running it on, while
+// recovering and after: a device change reopens the stream on the worker, so
+// leasing it on the CPU (as before) restarted every adopted GPU stream.
+func TestNewLeaderKeepsAdoptedStreamOnItsGPU(t *testing.T) {
+	now := time.Unix(1000, 0)
+	c := NewCluster(2 * time.Second)
+	c.Now = func() time.Time { return now }
+	c.Follow()
+	c.Apply(nanodetStreams(2, "g"))
+	c.Lead(3)
+	beat := func(st map[string]plan.StreamStatus) plan.Lease {
+		l, err := c.Serve(plan.Heartbeat{ID: "gpu1", Cores: 16, GPUs: []plan.GPU{h100}, Bench: gpuBench(1000), Status: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	onGPU := map[string]plan.StreamStatus{"g000": {StreamID: "g000", Device: "cuda:0"}, "g001": {StreamID: "g001", Device: "cpu"}}
+	devices := func(l plan.Lease) map[string]string {
+		out := map[string]string{}
+		for _, p := range l.Plans {
+			out[p.Stream.ID] = p.Device
+		}
+		return out
+	}
+	if got := devices(beat(onGPU)); got["g000"] != "cuda:0" || got["g001"] != "cpu" {
+		t.Fatalf("while recovering, adopted streams leased on %v, want g000 on cuda:0 and g001 on cpu", got)
+	}
+	now = now.Add(2 * time.Second)
+	c.Sweep() // recovery over: the planner starts from what was adopted, where it runs
+	if got := devices(beat(onGPU)); got["g000"] != "cuda:0" {
+		t.Fatalf("after recovery, g000 leased on %q, want cuda:0 where it runs", got["g000"])
+	}
+	// a device the worker does not report (a GPU it lost) is not trusted: the CPU
+	c2 := NewCluster(2 * time.Second)
+	c2.Now = c.Now
+	c2.Apply(nanodetStreams(1, "g"))
+	c2.Lead(4)
+	l := c2.Heartbeat(plan.Heartbeat{ID: "cpu1", Cores: 16, Status: map[string]plan.StreamStatus{"g000": {StreamID: "g000", Device: "cuda:1"}}})
+	if got := devices(l); got["g000"] != "cpu" {
+		t.Fatalf("a stream reported on a GPU the worker does not have leased on %q, want cpu", got["g000"])
+	}
+}

@@ -34,6 +34,9 @@ func TestStreamOnGPUDecodeFallbackVisible(t *testing.T) {
 		st = w.Status()["cam1"]
 		return st.Source.Frames > 0
 	})
+	if st.Device != "cuda:0" { // a new scheduler leader keeps the stream there
+		t.Fatalf("status reports the stream on %q, want its plan's cuda:0", st.Device)
+	}
 	src := st.Source
 	if src.HWDevice != "cuda:0" {
 		t.Fatalf("decode device %q, want cuda:0", src.HWDevice)

@@ -259,6 +259,7 @@ func (w *Worker) Status() map[string]plan.StreamStatus {
 	for id, p := range w.pipelines {
 		st := plan.StreamStatus{StreamID: id, Source: p.src.Status()}
 		p.mu.Lock()
+		st.Device = p.plan.Device
 		for _, t := range p.tasks {
 			st.Tasks = append(st.Tasks, plan.TaskStatus{TaskID: t.plan.Task.ID, Algorithm: t.plan.Task.Algorithm, GrantedFPS: t.plan.FPS,
 				Frames: t.frames.Load(), Captures: t.captures.Load(), Alerts: t.alerts.Load()})

@@ -64,6 +64,9 @@ type StreamStatus struct {
 	StreamID string        `json:"device_id"`
 	Source   source.Status `json:"source"`
 	Tasks    []TaskStatus  `json:"tasks"`
+	// Device is where the stream runs on its worker (its plan's Device): a new
+	// scheduler leader keeps it there rather than moving it to the CPU.
+	Device string `json:"device,omitempty"`
 }
 
 // BatchStats are one model's counters on a worker.
