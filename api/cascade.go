@@ -156,13 +156,14 @@ func (s *Server) checkLink(c *gin.Context, b cascadeBody) (store.CascadeLink, bo
 		Types: b.Types, Areas: b.Areas, Sharing: b.Sharing, KeepaliveS: b.KeepaliveS, Enabled: !b.Disabled}, true
 }
 
-// linkView is a link with its status; never its password.
+// linkView is a link with its status; never its password. The status is the
+// running server's: runs_here says whether that is this one (the scheduler leader).
 func (s *Server) linkView(c *gin.Context, l store.CascadeLink) gin.H {
 	counts, err := s.DB.CascadeCounts(c, l.ID)
 	if err != nil {
 		counts = store.CascadeCounts{}
 	}
-	return gin.H{"link": l, "status": s.cascadeRuntime(l.ID).snapshot(), "outbox": counts}
+	return gin.H{"link": l, "status": s.cascadeRuntime(l.ID).snapshot(), "outbox": counts, "runs_here": s.leadsScheduler()}
 }
 
 func listCascadeLinks(s *Server, c *gin.Context) {
@@ -242,6 +243,9 @@ func (m cascadeMetrics) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (m cascadeMetrics) Collect(ch chan<- prometheus.Metric) {
+	if !m.s.leadsScheduler() {
+		return // the leader runs the links and reports them; a sum over servers stays right
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	ls, err := m.s.DB.ListCascadeLinks(ctx)

@@ -32,7 +32,8 @@ type linkRuntime struct {
 	busy atomic.Bool // a step runs; steps of one link never overlap
 
 	mu           sync.Mutex
-	key          string // the settings the client was made for
+	key          string            // the settings the client was made for
+	link         store.CascadeLink // as last run
 	client       *http.Client
 	registered   bool
 	registeredAt time.Time
@@ -202,43 +203,11 @@ func (s *Server) linkCall(ctx context.Context, c *http.Client, l store.CascadeLi
 	return s.viidCall(ctx, c, method, l.URL+path, l.DeviceID, body, ids)
 }
 
-// RunCascade runs every enabled link every interval until ctx ends: register,
-// keepalive, move the cursor into the outbox, push the outbox. A link's steps never
-// overlap; links do not wait for each other.
-func (s *Server) RunCascade(ctx context.Context, every time.Duration) {
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			ls, err := s.DB.ListCascadeLinks(ctx)
-			if err != nil && ctx.Err() == nil {
-				slog.Error("cascade links", "err", err)
-			}
-			for _, l := range ls {
-				rt := s.cascadeRuntime(l.ID)
-				if (!l.Enabled && !rt.snapshot().Registered) || !rt.busy.CompareAndSwap(false, true) {
-					continue
-				}
-				go func() {
-					defer rt.busy.Store(false)
-					if l.Enabled {
-						s.cascadeStep(ctx, rt, l)
-					} else {
-						s.cascadeUnregister(ctx, rt, l) // paused: sign out at the superior
-					}
-				}()
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
-}
-
 // cascadeStep is one pass of a link.
 func (s *Server) cascadeStep(ctx context.Context, rt *linkRuntime, l store.CascadeLink) {
+	rt.mu.Lock()
+	rt.link = l // to sign out if the link is removed on another server
+	rt.mu.Unlock()
 	c := s.linkClient(rt, l)
 	now := time.Now()
 	st := rt.snapshot()
