@@ -111,4 +111,10 @@ func TestCascadeRunsOnTheSchedulerLeaderOnly(t *testing.T) {
 	if v := f.must("GET", "/api/v1/cascade/links/"+id, "admin", "", 200); v["runs_here"] != false || v["status"].(map[string]any)["registered"] != false {
 		t.Errorf("the old leader's view of the link: %v", v)
 	}
+	// removed on the follower: the leader signs the device out
+	f.must("DELETE", "/api/v1/cascade/links/"+id, "admin", "", 204)
+	testkit.WaitFor(t, 5*time.Second, "the leader signing out the removed link", func() bool {
+		_, unreg, _ := sup.counts("")
+		return unreg == 1
+	})
 }
