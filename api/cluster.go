@@ -45,8 +45,10 @@ func workerHeartbeat(s *Server, c *gin.Context) {
 		return
 	}
 	lease, err := s.Cluster.Serve(b)
-	if err != nil { // another server leads: the worker tries its next server
-		fail(c, http.StatusServiceUnavailable, "", err.Error())
+	if err != nil { // another server leads: it answers (cluster_forward.go), else the worker tries its next server
+		if !s.forwardHeartbeat(c, b) {
+			fail(c, http.StatusServiceUnavailable, "", err.Error())
+		}
 		return
 	}
 	c.JSON(http.StatusOK, lease)
@@ -64,9 +66,11 @@ func listWorkers(s *Server, c *gin.Context) {
 		c.JSON(http.StatusOK, gin.H{"workers": []any{}, "grants": gin.H{}, "mode": mode})
 		return
 	}
-	// with several servers, only the leader knows the workers: say which this is
+	// with several servers, only the leader hears the workers; a follower shows the
+	// view the leader published (as_of: when it was taken)
 	leading, epoch := s.Cluster.Leading()
-	c.JSON(http.StatusOK, gin.H{"workers": s.Cluster.Members(), "grants": s.Cluster.Grants(), "mode": mode, "leader": leading, "leader_epoch": epoch})
+	c.JSON(http.StatusOK, gin.H{"workers": orEmpty(s.Cluster.Members()), "grants": s.Cluster.Grants(), "mode": mode, "leader": leading, "leader_epoch": epoch,
+		"as_of": s.Cluster.ViewAt().UTC()})
 }
 
 // putWorkerFrame takes a remote worker's latest frame of a stream (JPEG body, its

@@ -58,9 +58,10 @@ type Cluster struct {
 	leased   map[string]string          // stream → the worker whose last lease held it
 	frames   map[string]*liveFrame      // stream → its latest frame from its worker, and requests for one (frames.go)
 
-	following    bool      // another server leads: no heartbeats answered (cluster_leader.go)
-	leaderEpoch  uint64    // the fencing epoch leases carry
-	recoverUntil time.Time // a new leader adopts what runs until then
+	following    bool          // another server leads: no heartbeats answered (cluster_leader.go)
+	leaderEpoch  uint64        // the fencing epoch leases carry
+	recoverUntil time.Time     // a new leader adopts what runs until then
+	view         *followerView // the leader's view, read while following (cluster_view.go)
 }
 
 // Costs is the cost table the cluster sizes workers with: what one CPU core does.
@@ -388,40 +389,38 @@ func (c *Cluster) leaseLocked(m *Member) plan.Lease {
 
 // Grants says, by task ID, what the planner gave every desired task: its state (ok,
 // degraded, rotated, unplaced), granted rate and duty, and why when it is not ok. A
-// task with several frame models shows the worst of them.
+// task with several frame models shows the worst of them. A follower answers with
+// the leader's (cluster_view.go).
 func (c *Cluster) Grants() map[string]placement.Grant {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[string]placement.Grant, len(c.grants))
-	for k, v := range c.grants {
+	grants := c.grants
+	if v := c.publishedLocked(); v != nil {
+		grants = v.Grants
+	}
+	out := make(map[string]placement.Grant, len(grants))
+	for k, v := range grants {
 		out[k] = v
 	}
 	return out
 }
 
-// Members reports every worker the cluster has heard of.
+// Members reports every worker the cluster (on a follower: the leader) has heard of.
 func (c *Cluster) Members() []Member {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []Member
-	for _, m := range c.members {
-		out = append(out, *m)
+	if v := c.publishedLocked(); v != nil {
+		return append([]Member(nil), v.Workers...)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return c.membersLocked()
 }
 
 // Status merges the live workers' stream status (for the API's stream views).
 func (c *Cluster) Status() map[string]plan.StreamStatus {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := map[string]plan.StreamStatus{}
-	for _, m := range c.members {
-		if m.Alive {
-			for id, st := range m.Status {
-				out[id] = st
-			}
-		}
+	if v := c.publishedLocked(); v != nil {
+		return statusOf(v.Workers)
 	}
-	return out
+	return statusOf(c.membersLocked())
 }

@@ -48,7 +48,8 @@ func twice(ms map[string]memberJSON) string {
 // "a worker cut off from the API for longer than the lease stops its streams
 // itself; they run elsewhere; nothing lost". Two servers share PostgreSQL, MinIO,
 // Redis and the data folder's keys; two workers capture two looped cameras and
-// reach the servers through loopback TCP proxies.
+// reach the servers through loopback TCP proxies; w2 knows only the second server,
+// a follower until the kill, which forwards its heartbeats to the leader.
 func TestFaultLeaderKilledAndWorkerCutOff(t *testing.T) {
 	dsn, workerDSN := dbRoles(t, services.Postgres(t))
 	data, addr1, addr2 := t.TempDir(), testkit.FreeAddr(), testkit.FreeAddr()
@@ -67,7 +68,11 @@ func TestFaultLeaderKilledAndWorkerCutOff(t *testing.T) {
 	for _, id := range []string{"w1", "w2"} {
 		p1, p2 := testkit.NewProxy(t, addr1), testkit.NewProxy(t, addr2)
 		proxies[id] = []*testkit.Proxy{p1, p2}
-		procs[id] = s1.startWorker(t, id, workerDSN, s3, "http://"+p1.Addr, "http://"+p2.Addr)
+		urls := []string{"http://" + p1.Addr, "http://" + p2.Addr}
+		if id == "w2" {
+			urls = urls[1:] // knows the follower only: it forwards w2's heartbeats to the leader
+		}
+		procs[id] = s1.startWorker(t, id, workerDSN, s3, urls...)
 	}
 	s1.post("/api/v1/departments", map[string]any{"id": "police", "name": "Public security bureau", "areas": []string{"441500"}}, 201, 409)
 	cams := []string{"44150200001310000011", "44150200001310000012"}
@@ -90,6 +95,12 @@ func TestFaultLeaderKilledAndWorkerCutOff(t *testing.T) {
 		}
 	}
 	before := s1.records()
+	// the follower shows the workers the leader published
+	for deadline := time.Now().Add(3 * time.Second); !placed(s2); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the follower does not show the workers: %v", s2.members())
+		}
+	}
 
 	// kill -9 the leader while the workers capture
 	s1.cmd.Process.Signal(syscall.SIGKILL)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/cityeye/cityeye/scheduler"
@@ -38,4 +40,18 @@ func whileLeading(ctx context.Context, cluster *scheduler.Cluster, f func(contex
 		case <-t.C:
 		}
 	}
+}
+
+// advertiseURL is where the other servers reach this one: the configured URL, else
+// http:// and the listen address, with host for an unspecified IP (0.0.0.0, ::).
+func advertiseURL(configured string, listen net.Addr, host string) string {
+	if configured != "" {
+		return strings.TrimRight(configured, "/")
+	}
+	a, ok := listen.(*net.TCPAddr)
+	if !ok || a.IP == nil || a.IP.IsUnspecified() {
+		_, port, _ := net.SplitHostPort(listen.String())
+		return "http://" + net.JoinHostPort(host, port)
+	}
+	return "http://" + a.String()
 }

@@ -80,6 +80,10 @@ type serveConfig struct {
 	// NotifyRequeueS: how often notifications still pending are queued again
 	// (default 30 s), for when the queue lost them (Redis restarted without data).
 	NotifyRequeueS float64 `json:"notify_requeue_s,omitempty"`
+	// AdvertiseURL is where the other servers reach this one's API (the scheduler
+	// leader publishes it; followers forward workers' heartbeats there); default
+	// http:// and the listen address (with this host's name for an unspecified IP).
+	AdvertiseURL string `json:"advertise_url,omitempty"`
 }
 
 // tokenLifetime is TokenDays as a duration (0: the API's default, 90 days).
@@ -108,7 +112,7 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	cfg := defaultServeConfig()
 	flags := cfg
 	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request, viid_server_id, token_days, map_tiles; "+
-		"security: import_dirs, outbound_allow, trusted_proxies, max_download_mib; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s, notify_requeue_s)")
+		"security: import_dirs, outbound_allow, trusted_proxies, max_download_mib; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s, notify_requeue_s, advertise_url)")
 	var importDirs, outboundAllow, trustedProxies string
 	fs.StringVar(&importDirs, "import-dirs", "", "comma-separated folders file:// streams and analyses may name (CITYEYE_IMPORT_DIRS)")
 	fs.StringVar(&outboundAllow, "outbound-allow", "", "comma-separated internal targets webhooks, downloads and on-request camera key frames may reach: CIDR, IP, IP:port, host:port (CITYEYE_OUTBOUND_ALLOW)")
@@ -145,6 +149,7 @@ func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 			"CITYEYE_TRUSTED_PROXIES": func(v string) error { cfg.TrustedProxies = splitList(v); return nil },
 			"CITYEYE_MAP_TILES":       func(v string) error { cfg.MapTiles = v; return nil },
 			"CITYEYE_VIID_SERVER_ID":  func(v string) error { cfg.VIIDServerID = v; return nil },
+			"CITYEYE_ADVERTISE_URL":   func(v string) error { cfg.AdvertiseURL = v; return nil },
 		}
 		for k, set := range env {
 			if v, ok := os.LookupEnv(k); ok {
@@ -319,7 +324,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		cluster.Follow()
 		host, _ := os.Hostname()
 		elector := &scheduler.Elector{DB: db, Cluster: cluster, Holder: fmt.Sprintf("%s %s pid %d", host, ln.Addr(), os.Getpid()),
-			Every: min(cluster.Timeout/8, 500*time.Millisecond), OnLead: sched.Notify}
+			Every: min(cluster.Timeout/8, 500*time.Millisecond), OnLead: sched.Notify, URL: advertiseURL(cfg.AdvertiseURL, ln.Addr(), host)}
 		go elector.Run(ctx)
 		go func() { // a silent worker loses its streams within Timeout + Timeout/10
 			t := time.NewTicker(cluster.Timeout / 10)
