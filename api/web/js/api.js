@@ -89,27 +89,53 @@ export function forgetImages() {
 }
 
 // events reads a Server-Sent Events route with the token (EventSource cannot send
-// headers) and calls onEvent(name, data) for each event until signal aborts.
-export async function events(path, signal, onEvent) {
-  const r = await fetch(path, { headers: headers({ Accept: 'text/event-stream' }), signal });
-  if (!r.ok) throw new APIError(r.status, await r.json().catch(() => ({})));
-  const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = '';
+// headers) and calls onEvent(name, data) for each event until signal aborts or the
+// server ends the feed (an "end" event). When the connection drops it connects
+// again (after 1 s, doubling up to 10 s) with the id of the last event received as
+// Last-Event-ID, so the server sends what was missed meanwhile, each event once;
+// opts.lastId resumes the first connection after that id (e.g. the newest alert a
+// list already shows). opts.onState(connected) follows the connection. A refused
+// request (4xx) is not retried: it throws, as an abort does.
+export async function events(path, signal, onEvent, opts = {}) {
+  let lastId = opts.lastId ? String(opts.lastId) : '';
+  let wait = 1000;
   for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buf += value;
-    let i;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      let name = 'message', data = '';
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event: ')) name = line.slice(7);
-        else if (line.startsWith('data: ')) data += line.slice(6);
+    try {
+      const extra = { Accept: 'text/event-stream' };
+      if (lastId) extra['Last-Event-ID'] = lastId;
+      const r = await fetch(path, { headers: headers(extra), signal });
+      if (!r.ok) throw new APIError(r.status, await r.json().catch(() => ({})));
+      opts.onState?.(true);
+      wait = 1000;
+      const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          let name = 'message', data = '', id = '';
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event: ')) name = line.slice(7);
+            else if (line.startsWith('data: ')) data += line.slice(6);
+            else if (line.startsWith('id: ')) id = line.slice(4);
+          }
+          if (name === 'end') return;
+          if (data) { try { onEvent(name, JSON.parse(data)); } catch { /* not JSON: ignore */ } }
+          if (id) lastId = id; // after it was handled: a drop mid-event resends it
+        }
       }
-      if (data) { try { onEvent(name, JSON.parse(data)); } catch { /* not JSON: ignore */ } }
+    } catch (err) {
+      if (signal?.aborted || (err instanceof APIError && err.status < 500 && err.status !== 429)) throw err;
     }
+    if (signal?.aborted) return;
+    opts.onState?.(false);
+    await new Promise(res => { const t = setTimeout(res, wait); signal?.addEventListener('abort', () => { clearTimeout(t); res(); }, { once: true }); });
+    if (signal?.aborted) return;
+    wait = Math.min(2 * wait, 10000);
   }
 }
 

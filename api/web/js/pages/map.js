@@ -59,10 +59,13 @@ export default async function map(main, ctx) {
   const acked = ack => { const e = byID.get(ack.id); if (e && !e.a.acked_by) { Object.assign(e.a, ack); markAcked(ack.id); } };
   if (!alerts.length) list.append(emptyState(t('no_alerts')));
   alerts.forEach(a => add(a, false)); // newest first
-  events('/api/v1/alerts/stream', ctx.signal, (name, a) => { if (name === 'alert') add(a, true); else if (name === 'ack') acked(a); })
-    .catch(err => { if (err.name !== 'AbortError') live.textContent = t('disconnected') + ': ' + err.message; });
-  live.textContent = t('live');
-  live.classList.add('on');
+  // the feed starts after the newest alert listed, so none is missed or shown twice
+  // in between, and resumes after the last one received whenever it reconnects
+  const state = on => { live.textContent = t(on ? 'live' : 'disconnected'); live.classList.toggle('on', on); };
+  const lastId = Math.max(0, ...alerts.map(a => a.seq || 0)) || '';
+  events('/api/v1/alerts/stream', ctx.signal, (name, a) => { if (name === 'alert') add(a, true); else if (name === 'ack') acked(a); }, { lastId, onState: state })
+    .then(() => state(false))
+    .catch(err => { if (err.name !== 'AbortError') { state(false); live.textContent = t('disconnected') + ': ' + err.message; } });
 }
 
 // ackView shows who acknowledged an alert and when, or, for the roles that act on
