@@ -13,7 +13,6 @@ import (
 
 	"github.com/cityeye/cityeye/api"
 	"github.com/cityeye/cityeye/gat1400"
-	"github.com/cityeye/cityeye/netguard"
 	"github.com/cityeye/cityeye/scheduler"
 	"github.com/cityeye/cityeye/testdata/testkit"
 )
@@ -68,8 +67,7 @@ func TestCascadeRunsOnTheSchedulerLeaderOnly(t *testing.T) {
 	c1.Lead(1)
 	c2.Follow()
 	f.srv.Cluster = c1
-	second := &api.Server{DB: f.db, Objects: f.objs, Scheduler: f.srv.Scheduler, Repo: f.srv.Repo, Started: time.Now(), Jobs: f.srv.Jobs,
-		WatermarkKey: f.srv.WatermarkKey, Now: f.srv.Now, Outbound: netguard.MustNew("127.0.0.1/32"), Cluster: c2}
+	second, _ := f.secondServer(func(s *api.Server) { s.Cluster = c2 })
 	cam := f.viidPeer(t)
 	cam.register("s3cret-pass", false)
 	id := f.must("POST", "/api/v1/cascade/links", "admin", strings.Replace(cascadeLinkBody(up.URL), `"sharing":[1],`, "", 1), 201)["link"].(map[string]any)["id"].(string)

@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -29,12 +28,7 @@ func TestFollowerForwardsHeartbeatsAndShowsWorkers(t *testing.T) {
 	follower.Follow()
 	f.srv.Cluster = leader
 	f.worker("w1")
-	second := &api.Server{DB: f.db, Objects: f.objs, Scheduler: f.srv.Scheduler, Repo: f.srv.Repo, Started: time.Now(), Jobs: f.srv.Jobs,
-		WatermarkKey: f.srv.WatermarkKey, Now: f.srv.Now, Cluster: follower}
-	ts := httptest.NewServer(second.Handler())
-	t.Cleanup(ts.Close)
-	f2 := *f
-	f2.url = ts.URL
+	_, f2 := f.secondServer(func(s *api.Server) { s.Cluster = follower })
 	share := func() {
 		t.Helper()
 		if err := scheduler.PublishView(ctx, held, leader, f.url); err != nil {
@@ -60,7 +54,7 @@ func TestFollowerForwardsHeartbeatsAndShowsWorkers(t *testing.T) {
 		t.Errorf("the follower's metrics lack w1:\n%s", grepLines(m, "cityeye_worker"))
 	}
 	// a heartbeat already forwarded once is not forwarded again
-	req, _ := http.NewRequest("POST", ts.URL+"/api/v1/workers/heartbeat", strings.NewReader(hb))
+	req, _ := http.NewRequest("POST", f2.url+"/api/v1/workers/heartbeat", strings.NewReader(hb))
 	req.Header.Set("Authorization", "Bearer "+f.tok["wk-w1"])
 	req.Header.Set("X-CityEye-Forwarded-Heartbeat", "1")
 	resp, err := http.DefaultClient.Do(req)

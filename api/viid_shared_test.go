@@ -19,13 +19,8 @@ import (
 func TestVIIDSessionSharedBetweenServers(t *testing.T) {
 	f := newFixture(t)
 	v := f.viidPeer(t)
-	second := &api.Server{DB: f.db, Objects: f.objs, Scheduler: f.srv.Scheduler, Repo: f.srv.Repo, Started: time.Now(), Jobs: f.srv.Jobs,
-		WatermarkKey: []byte("another server's watermark key.."), Now: f.srv.Now}
-	ts := httptest.NewServer(second.Handler())
-	defer ts.Close()
-	f2 := *f
-	f2.url = ts.URL
-	v2 := &viidClient{t: t, f: &f2, id: peerID}
+	_, f2 := f.secondServer(func(s *api.Server) { s.WatermarkKey = []byte("another server's watermark key..") })
+	v2 := &viidClient{t: t, f: f2, id: peerID}
 
 	body := `{"RegisterObject":{"DeviceID":"` + peerID + `"}}`
 	post := func(url, auth string) int {
@@ -53,14 +48,31 @@ func TestVIIDSessionSharedBetweenServers(t *testing.T) {
 	if code, out := v2.do("POST", "/VIID/System/Keepalive", keepalive); code != 200 || statusCode(out) != 0.0 {
 		t.Fatalf("Keepalive on the second server: %d %v", code, out)
 	}
-	if code := post(ts.URL, h1); code != 401 {
+	if code := post(f2.url, h1); code != 401 {
 		t.Fatalf("the first server's Register replayed to the second: %d", code)
 	}
 	h2, _ := digest.Authorize("POST", "/VIID/System/Register", challenge, "lower-platform", "s3cret-pass", 2)
-	if code := post(ts.URL, h2); code != 200 {
+	if code := post(f2.url, h2); code != 200 {
 		t.Fatalf("the first server's nonce, next count, on the second: %d", code)
 	}
 	if code, _ := v.do("GET", "/VIID/Faces", nil); code != 200 {
 		t.Fatalf("the session on the first server after re-registering on the second: %d", code)
 	}
+}
+
+// secondServer is another API server on the fixture's database (as behind a load
+// balancer), with its own process state, configured by opts; the fixture it returns
+// sends requests to it.
+func (f *fixture) secondServer(opts ...func(*api.Server)) (*api.Server, *fixture) {
+	f.t.Helper()
+	second := &api.Server{DB: f.db, Objects: f.objs, Scheduler: f.srv.Scheduler, Repo: f.srv.Repo, Started: time.Now(), Jobs: f.srv.Jobs,
+		WatermarkKey: f.srv.WatermarkKey, Now: f.srv.Now, Outbound: f.srv.Outbound}
+	for _, o := range opts {
+		o(second)
+	}
+	ts := httptest.NewServer(second.Handler())
+	f.t.Cleanup(ts.Close)
+	f2 := *f
+	f2.url = ts.URL
+	return second, &f2
 }
