@@ -6,7 +6,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/cityeye/cityeye/auth"
 	"github.com/cityeye/cityeye/models"
+	"github.com/cityeye/cityeye/models/warehouse"
 	"github.com/cityeye/cityeye/store"
 )
 
@@ -30,20 +32,35 @@ func ownVendor(c *gin.Context, vendor string) bool {
 	return false
 }
 
+// vendorMaySee: a vendor sees its own versions and the platform's, never another
+// vendor's (their reports and scores are that vendor's business); other roles
+// see the catalogue whole.
+func vendorMaySee(c *gin.Context, vendor string) bool {
+	p := who(c)
+	return p.User.Role != auth.Vendor || vendor == p.Dept.ID || vendor == models.PlatformVendor
+}
+
 func listModelVersions(s *Server, c *gin.Context) {
 	vs, err := s.DB.ListModelVersions(c, store.ModelFilter{Vendor: c.Query("vendor"), Name: c.Query("name"), Task: c.Query("task"), Label: c.Query("label"), State: c.Query("state")})
 	if err != nil {
 		storeErr(c, err, "models")
 		return
 	}
-	for i := range vs {
-		vs[i].Manifest = nil // the list stays small; GET one version for its manifest
+	out := vs[:0]
+	for _, v := range vs {
+		if vendorMaySee(c, v.Vendor) {
+			v.Manifest = nil // the list stays small; GET one version for its manifest
+			out = append(out, v)
+		}
 	}
-	c.JSON(http.StatusOK, gin.H{"models": orEmpty(vs), "total": len(vs)})
+	c.JSON(http.StatusOK, gin.H{"models": orEmpty(out), "total": len(out)})
 }
 
 func (s *Server) modelVersion(c *gin.Context) (store.ModelVersion, bool) {
 	v, err := s.DB.GetModelVersion(c, c.Param("vendor"), c.Param("name"), c.Param("version"))
+	if err == nil && !vendorMaySee(c, v.Vendor) {
+		err = store.ErrNotFound
+	}
 	if err != nil {
 		storeErr(c, err, "model version")
 		return v, false
@@ -58,9 +75,20 @@ func getModelVersion(s *Server, c *gin.Context) {
 }
 
 func modelReport(s *Server, c *gin.Context) {
-	if v, ok := s.modelVersion(c); ok {
-		c.JSON(http.StatusOK, gin.H{"state": v.State, "stage": v.Stage, "progress": v.Progress, "report": v.Report, "benchmark": v.Bench})
+	v, ok := s.modelVersion(c)
+	if !ok {
+		return
 	}
+	out := gin.H{"state": v.State, "stage": v.Stage, "progress": v.Progress, "report": v.Report, "benchmark": v.Bench}
+	if s.Warehouse != nil {
+		ev, err := s.Warehouse.Evaluate(c, v.Vendor, v.Name, v.Version)
+		if err != nil {
+			storeErr(c, err, "model version")
+			return
+		}
+		out["evaluation"] = ev
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 func downloadModelVersion(s *Server, c *gin.Context) {
@@ -93,8 +121,19 @@ func publishModelVersion(s *Server, c *gin.Context) {
 	if !ownVendor(c, vendor) {
 		return
 	}
+	var b struct {
+		OverrideReason string `json:"override_reason"`
+	}
+	if c.Request.ContentLength != 0 && !bindJSON(c, &b) {
+		return
+	}
 	target := "model " + vendor + "/" + name + "@" + version
 	p := who(c)
+	ev, err := s.Warehouse.Evaluate(c, vendor, name, version)
+	if err != nil {
+		storeErr(c, err, "model version")
+		return
+	}
 	if !isAdmin(p) {
 		v, err := s.Warehouse.RequestPublish(c, vendor, name, version, p.User.ID)
 		if err != nil {
@@ -102,20 +141,35 @@ func publishModelVersion(s *Server, c *gin.Context) {
 			return
 		}
 		if _, ok := s.audit(c, "model.publish_request", target, "", http.StatusAccepted, "awaits the platform admin's approval"); ok {
-			c.JSON(http.StatusAccepted, v)
+			c.JSON(http.StatusAccepted, struct { // the version, and how it compares with the published one
+				store.ModelVersion
+				Evaluation warehouse.Evaluation `json:"evaluation"`
+			}{v, ev})
 		}
+		return
+	}
+	override := strings.TrimSpace(b.OverrideReason)
+	blocked := ev.Gate != nil && ev.Gate.Blocked
+	if blocked && override == "" {
+		s.audit(c, "model.publish_blocked", target, "", http.StatusConflict, strings.Join(ev.Gate.Reasons, "; "))
+		c.AbortWithStatusJSON(http.StatusConflict, gin.H{"field": "override_reason", "evaluation": ev,
+			"error": "the regression gate blocks this version: " + strings.Join(ev.Gate.Reasons, "; ") + "; publish with override_reason to override"})
 		return
 	}
 	detail := "published by the platform admin"
 	if old, err := s.DB.GetModelVersion(c, vendor, name, version); err == nil && old.PublishRequestedBy != "" {
 		detail = "approved the request of " + old.PublishRequestedBy
 	}
+	action := "model.publish_approve"
+	if blocked {
+		action, detail = "model.publish_override", detail+"; gate overridden: "+override+" (blocked by: "+strings.Join(ev.Gate.Reasons, "; ")+")"
+	}
 	v, err := s.Warehouse.Publish(c, vendor, name, version)
 	if err != nil {
 		storeErr(c, err, "model version")
 		return
 	}
-	if _, ok := s.audit(c, "model.publish_approve", target, "", http.StatusOK, detail); ok {
+	if _, ok := s.audit(c, action, target, "", http.StatusOK, detail); ok {
 		c.JSON(http.StatusOK, v)
 	}
 }

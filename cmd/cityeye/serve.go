@@ -382,6 +382,11 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	if err == nil {
 		err = wh.Start(ctx)
 	}
+	if err == nil { // the platform's seed evaluation sets, once (docs/evaluation-sets.md)
+		if serr := wh.SeedEvalSets(ctx, "platform"); serr != nil {
+			slog.Warn("seed evaluation sets not stored", "err", serr)
+		}
+	}
 	if err == nil {
 		srv.RunRelay(ctx) // jobs committed with their change reach the queue when it is up
 		err = srv.RunNotifier(ctx, 500*time.Millisecond)
