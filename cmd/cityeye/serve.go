@@ -308,9 +308,11 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	var w *workers.Worker
 	var cluster *scheduler.Cluster
 	var sched *scheduler.Scheduler
-	refresh := func() {}
+	var refresh func() // after a publish: the local worker re-resolves its models, or the cluster re-plans
 	if cfg.distributed() {
 		cluster = scheduler.NewCluster(time.Duration(cfg.HeartbeatTimeout * float64(time.Second)))
+		// workers get the published models from the object store (issue 22)
+		cluster.Catalog = scheduler.StoreCatalog{DB: db, Repo: models.Repository{Root: cfg.Models}}
 		go measuredCosts(ctx, db, cluster)
 		sched = scheduler.New(db, cluster, cfg.CapacityFPS)
 		sched.Planner = cluster
@@ -321,6 +323,8 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		elector := &scheduler.Elector{DB: db, Cluster: cluster, Holder: fmt.Sprintf("%s %s pid %d", host, ln.Addr(), os.Getpid()),
 			Every: min(cluster.Timeout/8, 500*time.Millisecond), OnLead: sched.Notify}
 		go elector.Run(ctx)
+		// a publish changes the packages leases carry
+		refresh = sched.Notify
 		go func() { // a silent worker loses its streams within Timeout + Timeout/10
 			t := time.NewTicker(cluster.Timeout / 10)
 			defer t.Stop()

@@ -5,6 +5,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -47,6 +48,22 @@ type Lease struct {
 	// WantFrames are streams of this lease whose latest frame the API asks for (a
 	// console viewer): the worker uploads it (PUT /api/v1/workers/frames/:device_id).
 	WantFrames []string `json:"want_frames,omitempty"`
+	// Packages are the model versions the desired tasks use: a worker that lacks one
+	// fetches it from the object store and installs it (workers.Delivery); the
+	// planner places a task only on a worker that reports its model installed.
+	Packages []Package `json:"packages,omitempty"`
+}
+
+// Package is one model version a worker must have: its manifest names every file
+// with its sha256, which is also where the bytes lie in the object store
+// (warehouse.BlobKey) and what the worker verifies them against.
+type Package struct {
+	Model    string          `json:"model"` // repository key: name (the platform's) or vendor/name
+	Version  string          `json:"version"`
+	Manifest json.RawMessage `json:"manifest"`
+	// Published: tasks following Model run this version, so the worker moves its own
+	// publication pointer to it once installed (its batchers then hot-swap).
+	Published bool `json:"published"`
 }
 
 // TaskStatus is a running task's counters.
@@ -99,6 +116,13 @@ type Heartbeat struct {
 	Bench       []DeviceBench           `json:"bench,omitempty"` // models measured on this worker's GPUs
 	Status      map[string]StreamStatus `json:"status"`
 	Batchers    []BatchStats            `json:"batchers"` // model counters, for /metrics
+	// Installed lists the model versions in the worker's repository ("name@version",
+	// "vendor/name@version"). Nil (a worker that does not say) counts as having every
+	// model; an empty list as having none.
+	Installed []string `json:"installed"`
+	// DeliveryErrors says, by "model@version", why a package could not be installed
+	// (object store unreachable, a digest that does not match).
+	DeliveryErrors map[string]string `json:"delivery_errors,omitempty"`
 }
 
 // GPU is one NVIDIA GPU as the worker's NVML inventory sees it (workers/gpu). The
