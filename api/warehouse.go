@@ -80,13 +80,18 @@ func modelReport(s *Server, c *gin.Context) {
 		return
 	}
 	out := gin.H{"state": v.State, "stage": v.Stage, "progress": v.Progress, "report": v.Report, "benchmark": v.Bench}
+	var err error
 	if s.Warehouse != nil {
-		ev, err := s.Warehouse.Evaluate(c, v.Vendor, v.Name, v.Version)
-		if err != nil {
+		var ev warehouse.Evaluation
+		if ev, err = s.Warehouse.Evaluate(c, v.Vendor, v.Name, v.Version); err != nil {
 			storeErr(c, err, "model version")
 			return
 		}
 		out["evaluation"] = ev
+	}
+	if out["shadow_runs"], err = s.shadowRuns(c, v.Vendor, v.Name, v.Version); err != nil {
+		storeErr(c, err, "shadow runs")
+		return
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -148,12 +153,8 @@ func publishModelVersion(s *Server, c *gin.Context) {
 		}
 		return
 	}
-	override := strings.TrimSpace(b.OverrideReason)
-	blocked := ev.Gate != nil && ev.Gate.Blocked
-	if blocked && override == "" {
-		s.audit(c, "model.publish_blocked", target, "", http.StatusConflict, strings.Join(ev.Gate.Reasons, "; "))
-		c.AbortWithStatusJSON(http.StatusConflict, gin.H{"field": "override_reason", "evaluation": ev,
-			"error": "the regression gate blocks this version: " + strings.Join(ev.Gate.Reasons, "; ") + "; publish with override_reason to override"})
+	override, ok := s.passGate(c, ev, b.OverrideReason, target, "publish")
+	if !ok {
 		return
 	}
 	detail := "published by the platform admin"
@@ -161,8 +162,8 @@ func publishModelVersion(s *Server, c *gin.Context) {
 		detail = "approved the request of " + old.PublishRequestedBy
 	}
 	action := "model.publish_approve"
-	if blocked {
-		action, detail = "model.publish_override", detail+"; gate overridden: "+override+" (blocked by: "+strings.Join(ev.Gate.Reasons, "; ")+")"
+	if override != "" {
+		action, detail = "model.publish_override", detail+"; "+override
 	}
 	v, err := s.Warehouse.Publish(c, vendor, name, version)
 	if err != nil {
@@ -172,6 +173,23 @@ func publishModelVersion(s *Server, c *gin.Context) {
 	if _, ok := s.audit(c, action, target, "", http.StatusOK, detail); ok {
 		c.JSON(http.StatusOK, v)
 	}
+}
+
+// passGate answers 409 (audited as model.<what>_blocked) when the regression gate
+// blocks the version and no override reason is given; with one, it returns what the
+// audit entry should say about the override ("" when the gate did not block).
+func (s *Server) passGate(c *gin.Context, ev warehouse.Evaluation, reason, target, what string) (string, bool) {
+	if ev.Gate == nil || !ev.Gate.Blocked {
+		return "", true
+	}
+	why := strings.Join(ev.Gate.Reasons, "; ")
+	if reason = strings.TrimSpace(reason); reason == "" {
+		s.audit(c, "model."+what+"_blocked", target, "", http.StatusConflict, why)
+		c.AbortWithStatusJSON(http.StatusConflict, gin.H{"field": "override_reason", "evaluation": ev,
+			"error": "the regression gate blocks this version: " + why + "; " + what + " with override_reason to override"})
+		return "", false
+	}
+	return "gate overridden: " + reason + " (blocked by: " + why + ")", true
 }
 
 // rejectPublish: the platform admin turns a vendor's publish request down, saying why.

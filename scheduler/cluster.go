@@ -117,8 +117,9 @@ type Member struct {
 	Epoch       uint64                       `json:"epoch"` // bumps when the worker's set of streams changes
 	// Installed is the model versions the worker has (nil: it does not say, as the
 	// embedded worker); DeliveryErrors why a package could not be installed.
-	Installed      []string          `json:"installed"`
-	DeliveryErrors map[string]string `json:"delivery_errors,omitempty"`
+	Installed      []string           `json:"installed"`
+	DeliveryErrors map[string]string  `json:"delivery_errors,omitempty"`
+	Shadows        []plan.ShadowStats `json:"shadows,omitempty"`
 }
 
 // NewCluster creates an empty cluster.
@@ -165,7 +166,7 @@ func (c *Cluster) Heartbeat(hb plan.Heartbeat) plan.Lease {
 	}
 	replan := m.CapacityFPS != hb.CapacityFPS || m.Cores != hb.Cores || !sameGPUs(m.GPUs, hb.GPUs) || !sameInstalled(m.Installed, hb.Installed)
 	m.CapacityFPS, m.Cores, m.GPUs, m.LastSeen, m.Status, m.Batchers = hb.CapacityFPS, hb.Cores, hb.GPUs, c.now(), status, hb.Batchers
-	m.Installed, m.DeliveryErrors = hb.Installed, hb.DeliveryErrors
+	m.Installed, m.DeliveryErrors, m.Shadows = hb.Installed, hb.DeliveryErrors, hb.Shadows
 	for s, st := range status {
 		if px := st.Source.Width * st.Source.Height; px > 0 && c.pixels[s] != px {
 			c.pixels[s] = px

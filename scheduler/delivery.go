@@ -47,11 +47,25 @@ func (s StoreCatalog) Package(q, version string) (plan.Package, bool) {
 	if err != nil {
 		return plan.Package{}, false
 	}
-	v, err := s.DB.GetModelVersion(context.Background(), vendor, name, version)
-	if err != nil || v.State != store.ModelPublished && v.State != store.ModelValidated || v.PublishedAt.IsZero() {
+	ctx := context.Background()
+	v, err := s.DB.GetModelVersion(ctx, vendor, name, version)
+	if err != nil || v.State != store.ModelPublished && v.State != store.ModelValidated {
+		return plan.Package{}, false
+	}
+	if v.PublishedAt.IsZero() && !s.trial(ctx, vendor, name, version) {
 		return plan.Package{}, false // only what the platform admin approved leaves the warehouse
 	}
 	return plan.Package{Model: q, Version: version, Manifest: v.Manifest}, true
+}
+
+// trial reports whether the platform admin put a version that was never published
+// on canary or in a shadow run, which also sends it to the workers.
+func (s StoreCatalog) trial(ctx context.Context, vendor, name, version string) bool {
+	if c, err := s.DB.GetCanary(ctx, vendor, name); err == nil && c.State == store.CanaryRunning && c.Version == version {
+		return true
+	}
+	runs, err := s.DB.ListShadowRuns(ctx, store.ShadowFilter{Vendor: vendor, Name: name, Version: version, State: store.ShadowRunning})
+	return err == nil && len(runs) > 0
 }
 
 // taskKeys are the planner's model keys of a task: without a Catalog the algorithm's
@@ -96,8 +110,8 @@ func (m *Member) has(key string) bool {
 	return slices.ContainsFunc(m.Installed, func(v string) bool { return strings.HasPrefix(v, key+"@") })
 }
 
-// packagesFor lists the packages of every build the plans use, published versions
-// marked so: what every worker's lease carries.
+// packagesFor lists the packages of every build the plans use (tasks and shadow
+// runs), published versions marked so: what every worker's lease carries.
 func (c *Cluster) packagesFor(plans []plan.StreamPlan) []plan.Package {
 	if c.Catalog == nil {
 		return nil
@@ -105,23 +119,28 @@ func (c *Cluster) packagesFor(plans []plan.StreamPlan) []plan.Package {
 	seen := map[string]bool{}
 	var out []plan.Package
 	for _, p := range plans {
+		keys := []string{}
+		for _, sh := range p.Shadows {
+			keys = append(keys, sh.Candidate)
+		}
 		for _, t := range p.Tasks {
-			for _, k := range c.taskKeys(t) {
-				if k == "" || seen[k] {
+			keys = append(keys, c.taskKeys(t)...)
+		}
+		for _, k := range keys {
+			if k == "" || seen[k] {
+				continue
+			}
+			seen[k] = true
+			q, version, pinned := strings.Cut(k, "@")
+			if !pinned {
+				var ok bool
+				if version, ok = c.Catalog.Published(q); !ok {
 					continue
 				}
-				seen[k] = true
-				q, version, pinned := strings.Cut(k, "@")
-				if !pinned {
-					var ok bool
-					if version, ok = c.Catalog.Published(q); !ok {
-						continue
-					}
-				}
-				if pkg, ok := c.Catalog.Package(q, version); ok {
-					pkg.Published = !pinned
-					out = append(out, pkg)
-				}
+			}
+			if pkg, ok := c.Catalog.Package(q, version); ok {
+				pkg.Published = !pinned
+				out = append(out, pkg)
 			}
 		}
 	}

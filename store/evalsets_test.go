@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 )
 
 // Sets, scores and gates on both dialects: a name is taken once, a score is
@@ -55,6 +56,64 @@ func TestEvalSetsScoresGates(t *testing.T) {
 		}
 		if err := db.DeleteEvalSet(ctx, "street"); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("delete twice: %v", err)
+		}
+	})
+}
+
+// A canary row is replaced whole; a conditional update loses to a change made
+// meanwhile (the monitor and an admin at once).
+func TestCanaryRow(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		at := now()
+		c := Canary{Vendor: "acme", Name: "nanodet", Version: "1.1.0", State: CanaryRunning, Cameras: []string{"44150200001310000001"}, Steps: []int{0, 50},
+			StepSeconds: 60, MaxErrorRate: 0.05, MaxLatencyMS: 300, MinFrames: 50, StartedBy: "admin", StartedAt: at, StepAt: at}
+		if err := db.PutCanary(ctx, c, nil); err != nil {
+			t.Fatal(err)
+		}
+		old := c
+		c.Step = 1
+		if err := db.PutCanary(ctx, c, &old); err != nil {
+			t.Fatal(err)
+		}
+		stale := old
+		stale.State = CanaryRolledBack
+		if err := db.PutCanary(ctx, stale, &old); !errors.Is(err, ErrState) {
+			t.Fatalf("a stale update: %v", err)
+		}
+		got, err := db.GetCanary(ctx, "acme", "nanodet")
+		if err != nil || got.Step != 1 || got.Percent() != 50 || got.Cameras[0] != "44150200001310000001" || !got.StartedAt.Equal(at) || !got.EndedAt.IsZero() {
+			t.Fatalf("%+v %v", got, err)
+		}
+		if cs, _ := db.ListCanaries(ctx, CanaryRunning); len(cs) != 1 {
+			t.Fatalf("running: %v", cs)
+		}
+	})
+}
+
+// A shadow run keeps its report; once ended it takes no more.
+func TestShadowRunRow(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		r := ShadowRun{ID: "r1", Vendor: "platform", Name: "nanodet", Version: "9.0.0", Streams: []string{"44150200001310000021"}, StartedBy: "admin", EndsAt: now().Add(time.Hour)}
+		if err := db.CreateShadowRun(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveShadowReport(ctx, "r1", json.RawMessage(`{"frames":3}`), ShadowRunning, now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveShadowReport(ctx, "r1", json.RawMessage(`{"frames":5}`), ShadowDone, now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SaveShadowReport(ctx, "r1", json.RawMessage(`{"frames":9}`), ShadowRunning, now()); !errors.Is(err, ErrState) {
+			t.Fatalf("a report after the end: %v", err)
+		}
+		runs, err := db.ListShadowRuns(ctx, ShadowFilter{Vendor: "platform", Name: "nanodet", Version: "9.0.0"})
+		if err != nil || len(runs) != 1 || runs[0].State != ShadowDone || string(runs[0].Report) != `{"frames":5}` || runs[0].EndedAt.IsZero() || runs[0].Streams[0] != "44150200001310000021" {
+			t.Fatalf("%+v %v", runs, err)
+		}
+		if running, _ := db.ListShadowRuns(ctx, ShadowFilter{State: ShadowRunning}); len(running) != 0 {
+			t.Fatalf("running: %v", running)
 		}
 	})
 }

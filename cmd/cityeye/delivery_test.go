@@ -5,11 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/cityeye/cityeye/testdata"
 	"github.com/cityeye/cityeye/testdata/services"
 	"github.com/cityeye/cityeye/testdata/testkit"
 )
@@ -58,28 +56,10 @@ func TestRemoteWorkerReceivesPublishedModel(t *testing.T) {
 		return s.worker("w1").Installed != nil && len(s.worker("w1").Installed) == 0
 	})
 
-	m, dir, err := testdata.Repository().Resolve("nanodet", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	push := func(version string) {
-		mm := m
-		mm.Vendor, mm.Version, mm.SHA256 = "platform", version, ""
-		b, _ := json.Marshal(mm)
-		path := filepath.Join(t.TempDir(), "manifest.json")
-		os.WriteFile(path, b, 0o644)
-		if out := s.cli("model", "push", "--manifest", path, "--model", filepath.Join(dir, m.File)); !strings.Contains(out, "validated") {
-			t.Fatalf("push %s:\n%s", version, out)
-		}
-		s.cli("model", "publish", "platform/nanodet@"+version)
-	}
 	const cam = "44150200001310000003"
-	s.post("/api/v1/departments", map[string]any{"id": "police", "name": "Public security bureau", "areas": []string{"441500"}}, 201, 409)
-	s.post("/api/v1/streams", map[string]any{"device_id": cam, "name": "street", "url": "file://" + testdata.Media(t, "vtest.avi"),
-		"admin_division": "441502", "longitude": 115.37, "latitude": 22.78, "owner_department": "police", "point_type": 1, "sharing": 1})
-	push("9.0.0")
-	s.post("/api/v1/tasks", map[string]any{"device_id": cam, "algorithm": "people_flow",
-		"params": map[string]any{"sample_fps": 2, "roi": [][]float64{{0, 0}, {1, 0}, {1, 1}, {0, 1}}}})
+	s.pushNanodet("9.0.0", 0)
+	s.cli("model", "publish", "platform/nanodet@9.0.0")
+	s.addFlowCamera(cam)
 
 	t0 := time.Now()
 	testkit.WaitFor(t, 60*time.Second, "the worker to install nanodet@9.0.0 and run the stream", func() bool {
@@ -99,11 +79,12 @@ func TestRemoteWorkerReceivesPublishedModel(t *testing.T) {
 		b := batcher()
 		return b.Version == "9.0.0" && b.Frames > 0
 	})
-	if got, err := os.ReadFile(filepath.Join(workerRepo, "nanodet", "9.0.0", m.File)); err != nil || len(got) == 0 {
+	if got, err := os.ReadFile(filepath.Join(workerRepo, "nanodet", "9.0.0", "model.onnx")); err != nil || len(got) == 0 {
 		t.Fatalf("the worker's repository lacks the model file: %v", err)
 	}
 	before := batcher()
-	push("9.1.0")
+	s.pushNanodet("9.1.0", 0)
+	s.cli("model", "publish", "platform/nanodet@9.1.0")
 	testkit.WaitFor(t, 60*time.Second, "the worker to fetch 9.1.0 and swap to it", func() bool {
 		b := batcher()
 		return b.Version == "9.1.0" && b.Frames > before.Frames && b.Swaps >= 1

@@ -386,6 +386,13 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	if err == nil {
 		err = wh.Start(ctx)
 	}
+	if err == nil { // canaries widen, publish or roll back by themselves (issue 22)
+		go (&scheduler.CanaryMonitor{DB: db, Cluster: cluster, Notify: sched.Notify, Publish: func(ctx context.Context, vendor, name, version string) error {
+			_, err := wh.Publish(ctx, vendor, name, version)
+			return err
+		}}).Run(ctx, time.Second)
+		go (&scheduler.ShadowMonitor{DB: db, Cluster: cluster, Notify: sched.Notify}).Run(ctx, time.Second)
+	}
 	if err == nil { // the platform's seed evaluation sets, once (docs/evaluation-sets.md)
 		if serr := wh.SeedEvalSets(ctx, "platform"); serr != nil {
 			slog.Warn("seed evaluation sets not stored", "err", serr)
