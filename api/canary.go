@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -131,22 +130,16 @@ func stopCanary(s *Server, c *gin.Context) {
 	if !s.warehouseOn(c) {
 		return
 	}
-	var b struct {
-		Reason string `json:"reason"`
-	}
-	if !bindJSON(c, &b) {
+	reason, ok := bindReason(c, "the canary stops")
+	if !ok {
 		return
 	}
-	if strings.TrimSpace(b.Reason) == "" {
-		fail(c, http.StatusBadRequest, "reason", "reason: say why the canary stops")
-		return
-	}
-	cn, err := s.Warehouse.StopCanary(c, c.Param("vendor"), c.Param("name"), b.Reason)
+	cn, err := s.Warehouse.StopCanary(c, c.Param("vendor"), c.Param("name"), reason)
 	if err != nil {
 		storeErr(c, err, "canary")
 		return
 	}
-	if _, ok := s.audit(c, "model.canary_stop", "model "+models.QualifiedName(cn.Vendor, cn.Name)+"@"+cn.Version, "", http.StatusOK, b.Reason); ok {
+	if _, ok := s.audit(c, "model.canary_stop", "model "+models.QualifiedName(cn.Vendor, cn.Name)+"@"+cn.Version, "", http.StatusOK, reason); ok {
 		s.Scheduler.Notify()
 		c.JSON(http.StatusOK, cn)
 	}

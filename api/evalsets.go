@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -22,26 +21,11 @@ import (
 // uploadEvalSet streams a labelled set to disk (fields name, task, description;
 // file parts annotations and images) and hands it to the warehouse.
 func uploadEvalSet(s *Server, c *gin.Context) {
-	if !s.warehouseOn(c) {
-		return
-	}
-	release, ok := s.uploadSlot(c)
+	stage, mr, done, ok := s.stageUpload(c, "evalset-", "name, task, annotations and images")
 	if !ok {
 		return
 	}
-	defer release()
-	stage, err := os.MkdirTemp(s.Warehouse.Scratch, "evalset-")
-	if err != nil {
-		slog.Error("evaluation set upload: staging folder", "err", err)
-		fail(c, http.StatusInternalServerError, "", "no room for the upload; see the server log")
-		return
-	}
-	defer os.RemoveAll(stage)
-	mr, err := c.Request.MultipartReader()
-	if err != nil {
-		fail(c, http.StatusBadRequest, "body", "a multipart/form-data body with name, task, annotations and images is required: "+err.Error())
-		return
-	}
+	defer done()
 	fields := map[string]string{}
 	var annotations []byte
 	images := map[string]string{}

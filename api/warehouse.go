@@ -192,19 +192,28 @@ func (s *Server) passGate(c *gin.Context, ev warehouse.Evaluation, reason, targe
 	return "gate overridden: " + reason + " (blocked by: " + why + ")", true
 }
 
+// bindReason reads a {"reason": …} body that must say why (400 naming reason).
+func bindReason(c *gin.Context, why string) (string, bool) {
+	var b struct {
+		Reason string `json:"reason"`
+	}
+	if !bindJSON(c, &b) {
+		return "", false
+	}
+	if strings.TrimSpace(b.Reason) == "" {
+		fail(c, http.StatusBadRequest, "reason", "reason: say why "+why)
+		return "", false
+	}
+	return b.Reason, true
+}
+
 // rejectPublish: the platform admin turns a vendor's publish request down, saying why.
 func rejectPublish(s *Server, c *gin.Context) {
 	if !s.warehouseOn(c) {
 		return
 	}
-	var b struct {
-		Reason string `json:"reason"`
-	}
-	if !bindJSON(c, &b) {
-		return
-	}
-	if strings.TrimSpace(b.Reason) == "" {
-		fail(c, http.StatusBadRequest, "reason", "reason: say why the version is not published")
+	reason, ok := bindReason(c, "the version is not published")
+	if !ok {
 		return
 	}
 	vendor, name, version := c.Param("vendor"), c.Param("name"), c.Param("version")
@@ -213,7 +222,7 @@ func rejectPublish(s *Server, c *gin.Context) {
 		storeErr(c, err, "model version")
 		return
 	}
-	if _, ok := s.audit(c, "model.publish_reject", "model "+vendor+"/"+name+"@"+version, "", http.StatusOK, b.Reason); ok {
+	if _, ok := s.audit(c, "model.publish_reject", "model "+vendor+"/"+name+"@"+version, "", http.StatusOK, reason); ok {
 		c.JSON(http.StatusOK, v)
 	}
 }

@@ -102,17 +102,24 @@ func (m *CanaryMonitor) Stats(c store.Canary) CanaryStats {
 }
 
 // Run checks the running canaries every interval until ctx ends.
-func (m *CanaryMonitor) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
+func (m *CanaryMonitor) Run(ctx context.Context, interval time.Duration) {
+	every(ctx, interval, func() {
+		if err := m.Check(ctx); err != nil {
+			slog.Warn("canary check", "err", err)
+		}
+	})
+}
+
+// every calls fn at each tick of interval until ctx ends (the scheduler's loops).
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := m.Check(ctx); err != nil {
-				slog.Warn("canary check", "err", err)
-			}
+			fn()
 		}
 	}
 }

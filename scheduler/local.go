@@ -72,14 +72,5 @@ func (l *Local) beat() {
 // Run heartbeats every Cluster.Timeout/4 (rotation turns and measured stream sizes
 // take effect then) until ctx ends.
 func (l *Local) Run(ctx context.Context) {
-	t := time.NewTicker(max(l.Cluster.Timeout/4, 50*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			l.beat()
-		}
-	}
+	every(ctx, max(l.Cluster.Timeout/4, 50*time.Millisecond), l.beat)
 }

@@ -103,19 +103,12 @@ func (m *ShadowMonitor) Report(id string) ShadowReport {
 }
 
 // Run checks every interval until ctx ends.
-func (m *ShadowMonitor) Run(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := m.Check(ctx, time.Now()); err != nil {
-				slog.Warn("shadow runs", "err", err)
-			}
+func (m *ShadowMonitor) Run(ctx context.Context, interval time.Duration) {
+	every(ctx, interval, func() {
+		if err := m.Check(ctx, time.Now()); err != nil {
+			slog.Warn("shadow runs", "err", err)
 		}
-	}
+	})
 }
 
 // Check saves the running runs' reports and ends those whose period is over.

@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -106,11 +104,7 @@ func scanCanary(row interface{ Scan(...any) error }) (Canary, error) {
 
 // GetCanary returns a model's last canary.
 func (s *DB) GetCanary(ctx context.Context, vendor, name string) (Canary, error) {
-	c, err := scanCanary(s.db.QueryRowContext(ctx, s.q(`SELECT `+canaryCols+` FROM model_canaries WHERE vendor=? AND name=?`), vendor, name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, fmt.Errorf("%w: no canary of %s/%s", ErrNotFound, vendor, name)
-	}
-	return c, err
+	return queryOne(ctx, s, `SELECT `+canaryCols+` FROM model_canaries WHERE vendor=? AND name=?`, []any{vendor, name}, scanCanary, "no canary of "+vendor+"/"+name)
 }
 
 // ListCanaries returns the canaries in a state ("" for all).

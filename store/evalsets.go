@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"time"
 )
 
@@ -45,11 +43,7 @@ func scanEvalSet(row interface{ Scan(...any) error }) (EvalSet, error) {
 
 // GetEvalSet returns one set with its spec.
 func (s *DB) GetEvalSet(ctx context.Context, name string) (EvalSet, error) {
-	e, err := scanEvalSet(s.db.QueryRowContext(ctx, s.q(`SELECT `+evalSetCols+` FROM eval_sets WHERE name=?`), name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return e, fmt.Errorf("%w: evaluation set %s", ErrNotFound, name)
-	}
-	return e, err
+	return queryOne(ctx, s, `SELECT `+evalSetCols+` FROM eval_sets WHERE name=?`, []any{name}, scanEvalSet, "evaluation set "+name)
 }
 
 // ListEvalSets returns the sets of a task ("" for all) by name, with their specs.

@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -58,11 +56,7 @@ func scanShadow(row interface{ Scan(...any) error }) (ShadowRun, error) {
 
 // GetShadowRun returns one run.
 func (s *DB) GetShadowRun(ctx context.Context, id string) (ShadowRun, error) {
-	r, err := scanShadow(s.db.QueryRowContext(ctx, s.q(`SELECT `+shadowCols+` FROM shadow_runs WHERE id=?`), id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, fmt.Errorf("%w: shadow run %s", ErrNotFound, id)
-	}
-	return r, err
+	return queryOne(ctx, s, `SELECT `+shadowCols+` FROM shadow_runs WHERE id=?`, []any{id}, scanShadow, "shadow run "+id)
 }
 
 // ShadowFilter selects runs; zero fields match everything.

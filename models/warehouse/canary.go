@@ -15,12 +15,9 @@ import (
 // keep the published version. A model has one running canary at a time; the
 // version must not be the published one.
 func (w *Warehouse) StartCanary(ctx context.Context, c store.Canary) (store.Canary, error) {
-	v, err := w.DB.GetModelVersion(ctx, c.Vendor, c.Name, c.Version)
+	v, err := w.trialVersion(ctx, c.Vendor, c.Name, c.Version, "go on canary")
 	if err != nil {
 		return c, err
-	}
-	if v.State != store.ModelValidated {
-		return c, fmt.Errorf("%w: %s/%s@%s is %s; only a validated version that is not published can go on canary", store.ErrState, c.Vendor, c.Name, c.Version, v.State)
 	}
 	if cur, err := w.DB.GetCanary(ctx, c.Vendor, c.Name); err == nil && cur.State == store.CanaryRunning {
 		return c, fmt.Errorf("%w: %s/%s@%s is on canary already; stop it first", store.ErrState, c.Vendor, c.Name, cur.Version)
@@ -50,6 +47,16 @@ func (w *Warehouse) StopCanary(ctx context.Context, vendor, name, reason string)
 	return c, w.DB.PutCanary(ctx, c, &old)
 }
 
+// trialVersion is a version that may be tried beside the published one: validated,
+// not published.
+func (w *Warehouse) trialVersion(ctx context.Context, vendor, name, version, what string) (store.ModelVersion, error) {
+	v, err := w.DB.GetModelVersion(ctx, vendor, name, version)
+	if err == nil && v.State != store.ModelValidated {
+		err = fmt.Errorf("%w: %s/%s@%s is %s; only a validated version that is not published can %s", store.ErrState, vendor, name, version, v.State, what)
+	}
+	return v, err
+}
+
 // installBeside installs a version that is not to be published (yet) for the
 // workers. A model never published resolves to its newest version, so the version
 // running now is pinned as the published one first: installing this one must not
@@ -72,12 +79,9 @@ func (w *Warehouse) installBeside(ctx context.Context, v store.ModelVersion) err
 // StartShadow runs a validated version beside the published one on streams for
 // a period (store.ShadowRun); the report is kept with the version.
 func (w *Warehouse) StartShadow(ctx context.Context, r store.ShadowRun) (store.ShadowRun, error) {
-	v, err := w.DB.GetModelVersion(ctx, r.Vendor, r.Name, r.Version)
+	v, err := w.trialVersion(ctx, r.Vendor, r.Name, r.Version, "run in shadow of the published one")
 	if err != nil {
 		return r, err
-	}
-	if v.State != store.ModelValidated {
-		return r, fmt.Errorf("%w: %s/%s@%s is %s; a shadow run compares a validated version with the published one", store.ErrState, r.Vendor, r.Name, r.Version, v.State)
 	}
 	if err := w.installBeside(ctx, v); err != nil {
 		return r, err

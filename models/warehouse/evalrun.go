@@ -108,7 +108,7 @@ func scoreSet(m *models.Model, j evalJob, step func()) (*Score, error) {
 	case "pairs":
 		sims, same := make([]float64, len(spec.Pairs)), make([]bool, len(spec.Pairs))
 		for i, p := range spec.Pairs {
-			sims[i], same[i] = cosine(vecs[p.A], vecs[p.B]), p.Same
+			sims[i], same[i] = float64(decode.Cosine(vecs[p.A], vecs[p.B])), p.Same
 		}
 		s = verification(sims, same)
 	}

@@ -216,16 +216,3 @@ func verification(sims []float64, same []bool) Score {
 	return Score{Metric: "verification_accuracy", Value: v, Measures: map[string]float64{"verification_accuracy": v, "threshold": bestT,
 		"mean_same": sumSame / math.Max(1, float64(nSame)), "mean_different": sumDiff / math.Max(1, float64(len(ps)-nSame))}}
 }
-
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
-}
