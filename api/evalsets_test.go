@@ -7,11 +7,15 @@ import (
 	"mime/multipart"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cityeye/cityeye/models"
 	"github.com/cityeye/cityeye/models/warehouse"
+	"github.com/cityeye/cityeye/store"
+	"github.com/cityeye/cityeye/testdata/testkit"
 )
 
 // postEvalSet uploads one of the seed evaluation sets (its real images and hand
@@ -161,7 +165,9 @@ func TestEvaluationGate(t *testing.T) {
 	for _, p := range []string{base + "1.1.0", base + "1.1.0/report"} {
 		f.must("GET", p, "rival_vendor", "", 404)
 	}
-	f.must("GET", base+"1.1.0/evaluation", "rival_vendor", "", 403)
+	for _, p := range []string{base + "1.1.0/evaluation", base + "1.1.0/shadow", base + "canary"} {
+		f.must("GET", p, "rival_vendor", "", 403)
+	}
 	f.must("GET", "/api/v1/warehouse/evalsets", "rival_vendor", "", 403)
 	f.must("GET", "/api/v1/warehouse/evalsets/street", "vendor", "", 403)
 	if l := f.must("GET", "/api/v1/warehouse/models", "rival_vendor", "", 200); l["total"] != 0.0 {
@@ -193,4 +199,32 @@ func TestSeedEvalSetsOnce(t *testing.T) {
 	if one := f.must("GET", "/api/v1/warehouse/evalsets/faces", "admin", "", 200); one["spec"].(map[string]any)["images"].([]any)[0].(map[string]any)["boxes"] == nil {
 		t.Fatalf("faces: %v", one)
 	}
+}
+
+// A scoring job lost with its process (the set's row left "running") is queued
+// again when the warehouse starts, and finishes.
+func TestScoringResumesAfterRestart(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	repo := models.Repository{Root: filepath.Join(dir, "repo")}
+	installStarter(t, repo, "blazeface-back")
+	m, _, _ := repo.Resolve("blazeface-back", "")
+	w := &warehouse.Warehouse{DB: f.db, Objects: f.objs, Repo: repo, Scratch: dir}
+	f.srv.Warehouse, f.srv.Repo = w, repo // not started: as if the process died while scoring
+	if code, out := f.postEvalSet("admin", "faces", "faces", nil); code != 201 {
+		t.Fatalf("set: %d %v", code, out)
+	}
+	set, _ := f.db.GetEvalSet(context.Background(), "faces")
+	if err := f.db.PutModelScore(context.Background(), store.ModelScore{Vendor: "platform", Name: "blazeface-back", Version: m.Version, Set: "faces",
+		SetSHA256: set.SHA256, State: store.ScoreRunning, Progress: 50}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	defer startWarehouse(t, ctx, w)()
+	path := "/api/v1/warehouse/models/platform/blazeface-back/" + m.Version + "/evaluation"
+	testkit.WaitFor(t, 60*time.Second, "the lost scoring to be done again", func() bool {
+		s := f.must("GET", path, "admin", "", 200)["sets"].([]any)
+		return len(s) == 1 && s[0].(map[string]any)["state"] == "done"
+	})
 }

@@ -101,18 +101,27 @@ func (s *DB) PutModelScore(ctx context.Context, m ModelScore) error {
 
 // ListModelScores returns a version's scores by set name.
 func (s *DB) ListModelScores(ctx context.Context, vendor, name, version string) ([]ModelScore, error) {
-	return queryAll(ctx, s, `SELECT vendor, name, version, set_name, set_sha256, state, progress, score, error, updated_at FROM model_scores
-		WHERE vendor=? AND name=? AND version=? ORDER BY set_name`, []any{vendor, name, version}, func(row interface{ Scan(...any) error }) (ModelScore, error) {
-		var m ModelScore
-		var score string
-		var u int64
-		err := row.Scan(&m.Vendor, &m.Name, &m.Version, &m.Set, &m.SetSHA256, &m.State, &m.Progress, &score, &m.Error, &u)
-		if score != "" {
-			m.Score = json.RawMessage(score)
-		}
-		m.UpdatedAt = fromMS(u)
-		return m, err
-	})
+	return queryAll(ctx, s, `SELECT `+scoreCols+` FROM model_scores WHERE vendor=? AND name=? AND version=? ORDER BY set_name`, []any{vendor, name, version}, scanScore)
+}
+
+// ScoresInState returns every version's scores in a state (running ones after a
+// restart: their job was lost with the process).
+func (s *DB) ScoresInState(ctx context.Context, state string) ([]ModelScore, error) {
+	return queryAll(ctx, s, `SELECT `+scoreCols+` FROM model_scores WHERE state=? ORDER BY vendor, name, version, set_name`, []any{state}, scanScore)
+}
+
+const scoreCols = `vendor, name, version, set_name, set_sha256, state, progress, score, error, updated_at`
+
+func scanScore(row interface{ Scan(...any) error }) (ModelScore, error) {
+	var m ModelScore
+	var score string
+	var u int64
+	err := row.Scan(&m.Vendor, &m.Name, &m.Version, &m.Set, &m.SetSHA256, &m.State, &m.Progress, &score, &m.Error, &u)
+	if score != "" {
+		m.Score = json.RawMessage(score)
+	}
+	m.UpdatedAt = fromMS(u)
+	return m, err
 }
 
 // Gate is the platform admin's regression gate for a model (its qualified name, or

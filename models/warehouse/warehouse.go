@@ -81,6 +81,14 @@ func (w *Warehouse) Start(ctx context.Context) error {
 			w.enqueue(ctx, key{v.Vendor, v.Name, v.Version})
 		}
 	}
+	// scoring jobs lost with a process leave their sets "running": score them again
+	running, err := w.DB.ScoresInState(ctx, store.ScoreRunning)
+	if err != nil {
+		return err
+	}
+	for _, s := range running {
+		w.enqueueKind(ctx, KindEvaluate, key{s.Vendor, s.Name, s.Version})
+	}
 	return nil
 }
 
