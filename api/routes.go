@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -12,7 +13,7 @@ import (
 // routes is the single table of the API: Handler registers it and the OpenAPI
 // document describes it.
 func routes() []route {
-	return append(append(apiRoutes(), viidRoutes()...), cascadeRoutes()...)
+	return slices.Concat(apiRoutes(), evalsetRoutes(), canaryRoutes(), shadowRoutes(), viidRoutes(), cascadeRoutes())
 }
 
 func apiRoutes() []route {
@@ -88,7 +89,7 @@ func apiRoutes() []route {
 		{http.MethodGet, "/api/v1/warehouse/models/:vendor/:name/:version", "A model version: state, validation progress, report and benchmark", signedIn, nil, "", getModelVersion},
 		{http.MethodGet, "/api/v1/warehouse/models/:vendor/:name/:version/report", "Validation progress, report and benchmark of a version", signedIn, nil, "", modelReport},
 		{http.MethodGet, "/api/v1/warehouse/models/:vendor/:name/:version/download", "Download a version's ONNX file", vendors, nil, "", downloadModelVersion},
-		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/:version/publish", "Vendors: request publishing a validated version (202); the platform admin: approve and publish it, tasks following vendor/name switch to it", vendors, nil, "", publishModelVersion},
+		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/:version/publish", "Vendors: request publishing a validated version (202, with its evaluation beside the published version's); the platform admin: approve and publish it, tasks following vendor/name switch to it; a version the regression gate blocks needs override_reason (audited)", vendors, nil, "Publish", publishModelVersion},
 		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/:version/reject", "Reject a vendor's publish request, with a reason (audited)", admin, nil, "RejectPublish", rejectPublish},
 		{http.MethodPost, "/api/v1/warehouse/models/:vendor/:name/:version/deprecate", "Deprecate a version", vendors, nil, "", deprecateModelVersion},
 		{http.MethodDelete, "/api/v1/warehouse/models/:vendor/:name/:version", "Delete a version (refused while published and in use)", vendors, nil, "", deleteModelVersion},
@@ -190,6 +191,27 @@ var schemas = gin.H{
 	"DiagnosisParams": gin.H{"type": "object", "properties": gin.H{
 		"options": gin.H{"type": "object", "description": "video_quality options: persist, dark_brightness, blur_sharpness … (docs/bench/quality.md)"}}},
 	"Decision": gin.H{"type": "object", "properties": gin.H{"note": gin.H{"type": "string"}}},
+	"Publish": gin.H{"type": "object", "description": "optional body", "properties": gin.H{
+		"override_reason": gin.H{"type": "string", "description": "platform admin: publish although the regression gate blocks the version, saying why (in the audit log)"}}},
+	"EvalSet": gin.H{"type": "object", "required": []string{"name", "task", "annotations", "images"}, "properties": gin.H{
+		"name": gin.H{"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{1,63}$"}, "task": gin.H{"type": "string", "enum": []string{"detection", "face_detection", "text_recognition", "classification", "text_direction", "embedding"}},
+		"description": gin.H{"type": "string"},
+		"annotations": gin.H{"type": "string", "format": "binary", "description": "COCO JSON (detection), image<TAB>text lines (text_recognition), image<TAB>label (classification), image_a<TAB>image_b<TAB>1|0 (embedding)"},
+		"images":      gin.H{"type": "array", "items": gin.H{"type": "string", "format": "binary"}, "description": "every image the annotations name, by file name"}}},
+	"Gate": gin.H{"type": "object", "required": []string{"model", "max_drop_points"}, "properties": gin.H{
+		"model":           gin.H{"type": "string", "description": "name or vendor/name; \"\" for every model without its own gate"},
+		"max_drop_points": gin.H{"type": "number", "nullable": true, "description": "percentage points; null removes the gate"}}},
+	"Shadow": gin.H{"type": "object", "required": []string{"streams", "duration_s"}, "properties": gin.H{
+		"streams":    gin.H{"type": "array", "items": gin.H{"type": "string"}, "description": "device IDs of live streams whose tasks use the model"},
+		"duration_s": gin.H{"type": "integer", "minimum": 1, "maximum": 604800, "description": "how long it runs; the report is final then"}}},
+	"Canary": gin.H{"type": "object", "properties": gin.H{
+		"cameras":         gin.H{"type": "array", "items": gin.H{"type": "string", "pattern": "^[0-9]{20}$"}, "description": "device IDs whose tasks run the version from the start"},
+		"steps":           gin.H{"type": "array", "items": gin.H{"type": "integer", "minimum": 0, "maximum": 100}, "description": "percent of the model's other tasks at each step, never decreasing (default [10, 50]); after the last, the version is published"},
+		"step_seconds":    gin.H{"type": "integer", "minimum": 1, "description": "healthy running time before the next step (default 600)"},
+		"max_error_rate":  gin.H{"type": "number", "minimum": 0, "maximum": 1, "description": "share of the version's frames whose batch failed above which it is rolled back (default 0.05)"},
+		"max_latency_ms":  gin.H{"type": "number", "minimum": 0, "description": "mean milliseconds per batch above which it is rolled back (0: no limit)"},
+		"min_frames":      gin.H{"type": "integer", "minimum": 1, "description": "frames the version must have analysed before a step is judged (default 50)"},
+		"override_reason": gin.H{"type": "string", "description": "start although the regression gate blocks the version (audited)"}}},
 	"RejectPublish": gin.H{"type": "object", "required": []string{"reason"}, "properties": gin.H{
 		"reason": gin.H{"type": "string", "description": "why the version is not published (in the audit log)"}}},
 	"Analysis": gin.H{"type": "object", "required": []string{"device_id", "url", "algorithm"}, "properties": gin.H{

@@ -149,12 +149,13 @@ func (f *fixture) postForm(user, path string, mw *multipart.Writer, body *bytes.
 	return resp.StatusCode, out
 }
 
-// waitState polls a version until its validation ends.
+// waitValidated polls a version (as the platform admin, who sees every vendor's)
+// until its validation ends.
 func (f *fixture) waitValidated(path string) map[string]any {
 	f.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		v := f.must("GET", path, "vendor", "", 200)
+		v := f.must("GET", path, "admin", "", 200)
 		if s := v["state"]; s != "uploaded" && s != "validating" {
 			return v
 		}

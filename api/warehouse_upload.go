@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -43,26 +44,11 @@ func (s *Server) uploadSlot(c *gin.Context) (release func(), ok bool) {
 // uploadModel streams the multipart package to disk part by part (never a whole
 // part in memory; the body is capped at MaxUpload), then hands it to the warehouse.
 func uploadModel(s *Server, c *gin.Context) {
-	if !s.warehouseOn(c) {
-		return
-	}
-	release, ok := s.uploadSlot(c)
+	stage, mr, done, ok := s.stageUpload(c, "parts-", "manifest, model and files")
 	if !ok {
 		return
 	}
-	defer release()
-	stage, err := os.MkdirTemp(s.Warehouse.Scratch, "parts-")
-	if err != nil {
-		slog.Error("model upload: staging folder", "err", err)
-		fail(c, http.StatusInternalServerError, "", "no room for the upload; see the server log")
-		return
-	}
-	defer os.RemoveAll(stage)
-	mr, err := c.Request.MultipartReader()
-	if err != nil {
-		fail(c, http.StatusBadRequest, "body", "a multipart/form-data body with parts manifest, model and files is required: "+err.Error())
-		return
-	}
+	defer done()
 	var manifests []string
 	pkg := &warehouse.Package{Files: map[string]string{}}
 	modelParts := 0
@@ -145,6 +131,33 @@ func uploadModel(s *Server, c *gin.Context) {
 	default:
 		c.JSON(http.StatusOK, v) // the same bytes again: nothing new stored
 	}
+}
+
+// stageUpload begins a warehouse upload: it takes an upload slot, makes a staging
+// folder for the parts and opens the multipart body (parts names what it must
+// hold, for the error). done releases both; !ok means it has answered.
+func (s *Server) stageUpload(c *gin.Context, prefix, parts string) (stage string, mr *multipart.Reader, done func(), ok bool) {
+	if !s.warehouseOn(c) {
+		return "", nil, nil, false
+	}
+	release, ok := s.uploadSlot(c)
+	if !ok {
+		return "", nil, nil, false
+	}
+	stage, err := os.MkdirTemp(s.Warehouse.Scratch, prefix)
+	if err != nil {
+		release()
+		slog.Error("upload: staging folder", "err", err)
+		fail(c, http.StatusInternalServerError, "", "no room for the upload; see the server log")
+		return "", nil, nil, false
+	}
+	done = func() { os.RemoveAll(stage); release() }
+	if mr, err = c.Request.MultipartReader(); err != nil {
+		done()
+		fail(c, http.StatusBadRequest, "body", "a multipart/form-data body with "+parts+" is required: "+err.Error())
+		return "", nil, nil, false
+	}
+	return stage, mr, done, true
 }
 
 // savePart streams one part into the staging folder.

@@ -45,6 +45,10 @@ type Cluster struct {
 	// LocalOnly: embedded mode, the cluster's one member is this machine (Local); the
 	// API takes no remote workers.
 	LocalOnly bool
+	// Catalog, when set (distributed mode), makes the cluster deliver models: leases
+	// carry the packages the tasks use, and a task goes only to a worker that
+	// reports its model installed (delivery.go).
+	Catalog Catalog
 
 	mu       sync.Mutex
 	plans    map[string]plan.StreamPlan // desired, by stream ID
@@ -57,6 +61,7 @@ type Cluster struct {
 	codecs   map[string]string          // stream → codec its worker reported
 	leased   map[string]string          // stream → the worker whose last lease held it
 	frames   map[string]*liveFrame      // stream → its latest frame from its worker, and requests for one (frames.go)
+	packages []plan.Package             // what every lease carries (Catalog)
 
 	following    bool          // another server leads: no heartbeats answered (cluster_leader.go)
 	leaderEpoch  uint64        // the fencing epoch leases carry
@@ -111,6 +116,11 @@ type Member struct {
 	Status      map[string]plan.StreamStatus `json:"status,omitempty"`
 	Batchers    []plan.BatchStats            `json:"batchers,omitempty"`
 	Epoch       uint64                       `json:"epoch"` // bumps when the worker's set of streams changes
+	// Installed is the model versions the worker has (nil: it does not say, as the
+	// embedded worker); DeliveryErrors why a package could not be installed.
+	Installed      []string           `json:"installed"`
+	DeliveryErrors map[string]string  `json:"delivery_errors,omitempty"`
+	Shadows        []plan.ShadowStats `json:"shadows,omitempty"`
 }
 
 // NewCluster creates an empty cluster.
@@ -131,8 +141,10 @@ func (c *Cluster) now() time.Time {
 
 // Apply takes the scheduler's desired plans (the Worker interface).
 func (c *Cluster) Apply(plans []plan.StreamPlan) {
+	pkgs := c.packagesFor(plans) // the catalog's lookups, outside the lock
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.packages = pkgs
 	c.plans, c.order = map[string]plan.StreamPlan{}, nil
 	for _, p := range plans {
 		c.plans[p.Stream.ID] = p
@@ -153,8 +165,9 @@ func (c *Cluster) Heartbeat(hb plan.Heartbeat) plan.Lease {
 		m = &Member{ID: id}
 		c.members[id] = m
 	}
-	replan := m.CapacityFPS != hb.CapacityFPS || m.Cores != hb.Cores || !sameGPUs(m.GPUs, hb.GPUs)
+	replan := m.CapacityFPS != hb.CapacityFPS || m.Cores != hb.Cores || !sameGPUs(m.GPUs, hb.GPUs) || !sameInstalled(m.Installed, hb.Installed)
 	m.CapacityFPS, m.Cores, m.GPUs, m.LastSeen, m.Status, m.Batchers = hb.CapacityFPS, hb.Cores, hb.GPUs, c.now(), status, hb.Batchers
+	m.Installed, m.DeliveryErrors, m.Shadows = hb.Installed, hb.DeliveryErrors, hb.Shadows
 	for s, st := range status {
 		if px := st.Source.Width * st.Source.Height; px > 0 && c.pixels[s] != px {
 			c.pixels[s] = px
@@ -228,7 +241,7 @@ func (c *Cluster) placeLocked() {
 		p := c.plans[id]
 		st := placement.Stream{ID: id, Pixels: c.pixels[id], Codec: c.codecs[id]} // 0 = 1080p; native fps 25; "" = h264
 		for _, t := range p.Tasks {
-			for _, m := range taskModels(t.Task.Algorithm) {
+			for _, m := range c.taskKeys(t) {
 				models[m] = true
 				st.Tasks = append(st.Tasks, placement.Task{ID: t.Task.ID + "/" + m, Model: m, FPS: t.FPS, MinFPS: 0.2, Priority: t.Task.Priority})
 			}
@@ -261,7 +274,7 @@ func (c *Cluster) placeLocked() {
 	for _, id := range c.order {
 		for _, t := range c.plans[id].Tasks {
 			var g placement.Grant
-			for i, m := range taskModels(t.Task.Algorithm) {
+			for i, m := range c.taskKeys(t) {
 				mg := plan.Grants[t.Task.ID+"/"+m]
 				if i == 0 {
 					g = mg
@@ -333,7 +346,7 @@ func equal(a, b []string) bool {
 // granted rate, time-shared streams only during their turn, and a stream just moved
 // from another live worker only once that worker has been leased it no more.
 func (c *Cluster) leaseLocked(m *Member) plan.Lease {
-	l := plan.Lease{WorkerID: m.ID, Epoch: m.Epoch, LeaderEpoch: c.leaderEpoch, TTL: c.Timeout, Plans: []plan.StreamPlan{}}
+	l := plan.Lease{WorkerID: m.ID, Epoch: m.Epoch, LeaderEpoch: c.leaderEpoch, TTL: c.Timeout, Plans: []plan.StreamPlan{}, Packages: c.packages}
 	now := c.now()
 	in := map[string]bool{}
 	for _, s := range m.Streams {

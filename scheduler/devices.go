@@ -8,12 +8,16 @@ import (
 )
 
 // cpuDevice is a worker's CPU as one device: Cores × the per-core rates, each model
-// capped at the worker's capacity_fps when it reports one.
+// capped at the worker's capacity_fps when it reports one; a model the worker has
+// not installed has no rate, so the planner puts nothing that needs it there.
 func (c *Cluster) cpuDevice(m *Member, models map[string]bool) placement.Device {
 	cores := float64(max(m.Cores, 1))
 	d := placement.Device{ID: "cpu", Kind: "cpu", DecodeFPS: cores * c.Costs.DecodeFPS, ModelFPS: map[string]float64{}}
 	for name := range models {
-		r, ok := c.Costs.ModelFPS[name]
+		if !m.has(name) {
+			continue // not installed there yet: nothing that needs it goes there
+		}
+		r, ok := c.Costs.ModelFPS[rateName(name)]
 		if !ok || r <= 0 {
 			r = c.Costs.DefaultModelFPS
 		}
@@ -64,7 +68,7 @@ func (c *Cluster) gpuDevices(m *Member, models map[string]bool) []placement.Devi
 			}
 		}
 		for name := range models {
-			if r := rates[name]; r > 0 {
+			if r := rates[rateName(name)]; r > 0 && m.has(name) {
 				d.ModelFPS[name] = r
 			}
 		}

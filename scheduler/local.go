@@ -14,6 +14,7 @@ type LocalWorker interface {
 	Apply(plans []plan.StreamPlan)
 	Status() map[string]plan.StreamStatus
 	Batchers() []plan.BatchStats
+	Shadows() []plan.ShadowStats
 }
 
 // LocalID is the worker ID of the machine itself in embedded mode.
@@ -56,7 +57,8 @@ func (l *Local) Apply(plans []plan.StreamPlan) {
 func (l *Local) beat() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	hb := plan.Heartbeat{ID: LocalID, CapacityFPS: l.CapacityFPS, Cores: max(l.Cores, 1), Status: l.Worker.Status(), Batchers: l.Worker.Batchers()}
+	hb := plan.Heartbeat{ID: LocalID, CapacityFPS: l.CapacityFPS, Cores: max(l.Cores, 1), Status: l.Worker.Status(), Batchers: l.Worker.Batchers(),
+		Shadows: l.Worker.Shadows()}
 	if l.GPUs != nil {
 		hb.GPUs = l.GPUs()
 	}
@@ -70,14 +72,5 @@ func (l *Local) beat() {
 // Run heartbeats every Cluster.Timeout/4 (rotation turns and measured stream sizes
 // take effect then) until ctx ends.
 func (l *Local) Run(ctx context.Context) {
-	t := time.NewTicker(max(l.Cluster.Timeout/4, 50*time.Millisecond))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			l.beat()
-		}
-	}
+	every(ctx, max(l.Cluster.Timeout/4, 50*time.Millisecond), l.beat)
 }

@@ -114,6 +114,10 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	canaries, err := s.DB.ListCanaries(ctx, store.CanaryRunning)
+	if err != nil {
+		return err
+	}
 	depts := map[string]*deptLoad{}
 	for _, d := range deptList {
 		depts[d.ID] = &deptLoad{Department: d, streams: map[string]bool{}}
@@ -150,6 +154,7 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 				g.Reason = "suspended: " + reason
 				break
 			}
+			p = canaryParams(canaries, t, p) // a task in a model's canary runs its version
 			sp.Tasks = append(sp.Tasks, plan.TaskPlan{Task: t, Params: p, FPS: p.SampleFPS, GrantID: acc.GrantID})
 			d.demand += p.SampleFPS
 		}
@@ -177,6 +182,11 @@ func (s *Scheduler) Reconcile(ctx context.Context) error {
 			plans = append(plans, *sp)
 		}
 	}
+	shadows, err := s.DB.ListShadowRuns(ctx, store.ShadowFilter{State: store.ShadowRunning})
+	if err != nil {
+		return err
+	}
+	addShadows(shadows, plans)
 	s.mu.Lock()
 	s.grants = grants
 	s.mu.Unlock()

@@ -255,6 +255,15 @@ func (s *DB) Authenticate(ctx context.Context, secret string, at time.Time) (Pri
 	return p, err
 }
 
+// queryOne runs a query for one row; no row is ErrNotFound wrapped with what.
+func queryOne[T any](ctx context.Context, s *DB, q string, args []any, scan func(interface{ Scan(...any) error }) (T, error), what string) (T, error) {
+	v, err := scan(s.db.QueryRowContext(ctx, s.q(q), args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, fmt.Errorf("%w: %s", ErrNotFound, what)
+	}
+	return v, err
+}
+
 // queryAll runs a query and scans every row.
 func queryAll[T any](ctx context.Context, s *DB, q string, args []any, scan func(interface{ Scan(...any) error }) (T, error)) ([]T, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(q), args...)

@@ -38,11 +38,11 @@ type Batcher struct {
 	once     sync.Once
 	inflight sync.WaitGroup // batches handed to the inference stage and not yet answered
 
-	frames, batches atomic.Int64
-	busy            atomic.Int64 // nanoseconds spent preprocessing and running the model
-	waited          atomic.Int64 // nanoseconds frames spent queued before their batch ran
-	swaps           atomic.Int64
-	hist            batchHist
+	frames, batches, errs atomic.Int64
+	busy                  atomic.Int64 // nanoseconds spent preprocessing and running the model
+	waited                atomic.Int64 // nanoseconds frames spent queued before their batch ran
+	swaps                 atomic.Int64
+	hist                  batchHist
 
 	mu      sync.Mutex
 	swapErr string // last failed swap attempt; "" once one succeeds or the version is current
@@ -253,6 +253,9 @@ func (b *Batcher) infer(rb readyBatch) {
 	b.busy.Add(int64(time.Since(start)))
 	b.frames.Add(int64(len(rb.reqs)))
 	b.batches.Add(1)
+	if err != nil {
+		b.errs.Add(int64(len(rb.reqs)))
+	}
 	b.hist.batch(len(rb.reqs))
 	for i, r := range rb.reqs {
 		switch {
@@ -271,7 +274,8 @@ func (b *Batcher) Stats() plan.BatchStats {
 	m := b.model.Load()
 	f, n := b.frames.Load(), b.batches.Load()
 	s := plan.BatchStats{Model: m.Manifest.QualifiedName(), Version: m.Manifest.Version, Provider: string(m.Provider()), Device: b.device, Fallback: m.Fallback(), Frames: f, Batches: n,
-		BusySec: time.Duration(b.busy.Load()).Seconds(), WaitSec: time.Duration(b.waited.Load()).Seconds(), Swaps: b.swaps.Load()}
+		BusySec: time.Duration(b.busy.Load()).Seconds(), WaitSec: time.Duration(b.waited.Load()).Seconds(), Swaps: b.swaps.Load(),
+		Errors: b.errs.Load()}
 	if n > 0 {
 		s.MeanBatch = float64(f) / float64(n)
 	}

@@ -230,10 +230,13 @@ func (p *pipeline) process(ctx context.Context, f source.Frame) {
 	}
 	// each model (version) once per frame, whatever the number of tasks using it
 	dets := map[string][]decode.Detection{}
+	took := map[string]time.Duration{}
 	for m := range need {
 		b, err := p.w.batcher(m, sp.Device)
 		if err == nil {
+			start := time.Now()
 			dets[m], err = b.Detect(ctx, f.Mat)
+			took[m] = time.Since(start)
 		}
 		if err != nil {
 			if ctx.Err() == nil {
@@ -247,6 +250,9 @@ func (p *pipeline) process(ctx context.Context, f source.Frame) {
 		t.frames.Add(1)
 		// the algorithm asks by its model name; its stages' results are on the detections
 		p.save(ctx, sp.Stream, t, t.alg.Process(frame, attach(t, dets, results)))
+	}
+	if len(sp.Shadows) > 0 { // after the tasks: a shadow never delays their results
+		p.runShadows(ctx, sp, f.Mat, dets, took)
 	}
 }
 

@@ -13,15 +13,18 @@ import (
 )
 
 // ServeWarehouse connects the warehouse to the job queue and the algorithm registry:
-// its validation jobs run on q (any process serving q may take them) and it learns
+// its validation and scoring jobs run on q (any process serving q may take them) and it learns
 // which tasks use a model version before deleting it. Call it before q.Start, then
 // w.Start to re-queue what a restart interrupted.
 func ServeWarehouse(w *warehouse.Warehouse, q jobs.Queue) {
 	q.Handle(warehouse.KindValidate, func(ctx context.Context, j jobs.Job) error {
 		return w.RunValidation(ctx, j.Payload)
 	})
-	w.Enqueue = func(ctx context.Context, key string, payload []byte) error {
-		err := q.Enqueue(ctx, jobs.Job{Kind: warehouse.KindValidate, Key: key, Payload: payload})
+	q.Handle(warehouse.KindEvaluate, func(ctx context.Context, j jobs.Job) error {
+		return w.RunEvaluation(ctx, j.Payload)
+	})
+	w.Enqueue = func(ctx context.Context, kind, key string, payload []byte) error {
+		err := q.Enqueue(ctx, jobs.Job{Kind: kind, Key: key, Payload: payload})
 		if errors.Is(err, jobs.ErrDuplicate) {
 			return nil // the same validation is already queued or running
 		}

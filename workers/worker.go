@@ -52,6 +52,7 @@ type Worker struct {
 
 	refreshMu sync.Mutex // one RefreshModels at a time, and none while Close unloads
 	runner    *runner    // second-stage models for the algorithms
+	shadows   shadowSet  // counters of the shadow runs (shadow.go)
 }
 
 // New creates a worker that saves captures through rec.

@@ -32,6 +32,11 @@ type workerProc struct {
 // ID by the platform admin); its secrets travel in the environment, not in argv. It
 // heartbeats to s, or to the servers given (URLs, in order).
 func (s *server) startWorker(t *testing.T, id, dsn, s3 string, servers ...string) *workerProc {
+	return s.startWorkerArgs(t, id, dsn, s3, servers)
+}
+
+// startWorkerArgs is startWorker with extra flags after the usual ones.
+func (s *server) startWorkerArgs(t *testing.T, id, dsn, s3 string, servers []string, extra ...string) *workerProc {
 	w := &workerProc{id: id, logs: &lockedBuffer{}}
 	if s.workerTokens == nil {
 		s.workerTokens = map[string]string{}
@@ -43,7 +48,7 @@ func (s *server) startWorker(t *testing.T, id, dsn, s3 string, servers ...string
 	if len(servers) == 0 {
 		servers = []string{s.url}
 	}
-	w.cmd = exec.Command(binary, "worker", "--server", strings.Join(servers, ","), "--id", id, "--provider", "cpu", "--loop-files", "--capacity-fps", "10")
+	w.cmd = exec.Command(binary, append([]string{"worker", "--server", strings.Join(servers, ","), "--id", id, "--provider", "cpu", "--loop-files", "--capacity-fps", "10"}, extra...)...)
 	w.cmd.Env = append(os.Environ(), "CITYEYE_WORKER_TOKEN="+s.workerTokens[id], "CITYEYE_DATABASE="+dsn, "CITYEYE_S3="+s3)
 	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
 	if err := w.cmd.Start(); err != nil {

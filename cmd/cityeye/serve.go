@@ -313,9 +313,11 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	var w *workers.Worker
 	var cluster *scheduler.Cluster
 	var sched *scheduler.Scheduler
-	refresh := func() {}
+	var refresh func() // after a publish: the local worker re-resolves its models, or the cluster re-plans
 	if cfg.distributed() {
 		cluster = scheduler.NewCluster(time.Duration(cfg.HeartbeatTimeout * float64(time.Second)))
+		// workers get the published models from the object store (issue 22)
+		cluster.Catalog = scheduler.StoreCatalog{DB: db, Repo: models.Repository{Root: cfg.Models}}
 		go measuredCosts(ctx, db, cluster)
 		sched = scheduler.New(db, cluster, cfg.CapacityFPS)
 		sched.Planner = cluster
@@ -326,6 +328,8 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		elector := &scheduler.Elector{DB: db, Cluster: cluster, Holder: fmt.Sprintf("%s %s pid %d", host, ln.Addr(), os.Getpid()),
 			Every: min(cluster.Timeout/8, 500*time.Millisecond), OnLead: sched.Notify, URL: advertiseURL(cfg.AdvertiseURL, ln.Addr(), host)}
 		go elector.Run(ctx)
+		// a publish changes the packages leases carry
+		refresh = sched.Notify
 		go func() { // a silent worker loses its streams within Timeout + Timeout/10
 			t := time.NewTicker(cluster.Timeout / 10)
 			defer t.Stop()
@@ -386,6 +390,18 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 	err = q.Start(ctx)
 	if err == nil {
 		err = wh.Start(ctx)
+	}
+	if err == nil { // canaries widen, publish or roll back by themselves (issue 22)
+		go (&scheduler.CanaryMonitor{DB: db, Cluster: cluster, Notify: sched.Notify, Publish: func(ctx context.Context, vendor, name, version string) error {
+			_, err := wh.Publish(ctx, vendor, name, version)
+			return err
+		}}).Run(ctx, time.Second)
+		go (&scheduler.ShadowMonitor{DB: db, Cluster: cluster, Notify: sched.Notify}).Run(ctx, time.Second)
+	}
+	if err == nil { // the platform's seed evaluation sets, once (docs/evaluation-sets.md)
+		if serr := wh.SeedEvalSets(ctx, "platform"); serr != nil {
+			slog.Warn("seed evaluation sets not stored", "err", serr)
+		}
 	}
 	if err == nil {
 		srv.RunRelay(ctx) // jobs committed with their change reach the queue when it is up

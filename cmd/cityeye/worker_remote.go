@@ -41,6 +41,7 @@ type remoteWorker struct {
 	gpus        *gpu.Inventory
 	bench       *workers.GPUBench // the frame models measured on this worker's GPUs
 	sending     atomic.Bool       // frames asked for are being uploaded
+	delivery    *workers.Delivery // published models fetched from the object store
 }
 
 func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capacity float64, loop, fast bool) error {
@@ -72,7 +73,8 @@ func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capa
 		}
 	}
 	rw := &remoteWorker{servers: servers, token: token, id: id, capacity: capacity, w: w, client: &http.Client{Timeout: 2 * time.Second}, gpus: gpu.New(),
-		bench: &workers.GPUBench{Repo: models.Repository{Root: repo}, Engine: eng}}
+		bench:    &workers.GPUBench{Repo: models.Repository{Root: repo}, Engine: eng},
+		delivery: &workers.Delivery{Repo: models.Repository{Root: repo}, Objects: objs, OnInstalled: w.RefreshModels}}
 	defer rw.gpus.Close()
 	if eng.Provider != engine.ProviderCPU {
 		go benchGPUs(ctx, rw.gpus, rw.bench)
@@ -130,7 +132,8 @@ func (r *remoteWorker) loop(ctx context.Context) {
 		}
 		r.leaderEpoch = lease.LeaderEpoch
 		lastOK, ttl = sent, lease.TTL
-		r.w.Apply(lease.Plans) // unchanged plans leave running pipelines alone
+		r.delivery.Apply(ctx, lease.Packages) // in the background; reported installed when done
+		r.w.Apply(lease.Plans)                // unchanged plans leave running pipelines alone
 		running = len(lease.Plans) > 0
 		r.sendFrames(ctx, r.servers[r.cur], lease.WantFrames)
 	}
@@ -173,7 +176,8 @@ func (r *remoteWorker) sendFrames(ctx context.Context, server string, ids []stri
 
 func (r *remoteWorker) heartbeat(ctx context.Context) (plan.Lease, error) {
 	var lease plan.Lease
-	b, _ := json.Marshal(plan.Heartbeat{ID: r.id, CapacityFPS: r.capacity, Cores: runtime.NumCPU(), GPUs: r.gpus.List(), Bench: r.bench.Results(), Status: r.w.Status(), Batchers: r.w.Batchers()})
+	b, _ := json.Marshal(plan.Heartbeat{ID: r.id, CapacityFPS: r.capacity, Cores: runtime.NumCPU(), GPUs: r.gpus.List(), Bench: r.bench.Results(), Status: r.w.Status(), Batchers: r.w.Batchers(),
+		Installed: r.delivery.Installed(), DeliveryErrors: r.delivery.Errors(), Shadows: r.w.Shadows()})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.servers[r.cur]+"/api/v1/workers/heartbeat", bytes.NewReader(b))
 	if err != nil {
 		return lease, err

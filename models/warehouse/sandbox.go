@@ -57,13 +57,14 @@ func (l Limits) withDefaults() Limits {
 
 // sandboxRequest is what the parent sends on the child's stdin.
 type sandboxRequest struct {
-	Op        string         `json:"op"` // "check" or "validate"
+	Op        string         `json:"op"` // "check", "validate" or "evaluate"
 	Dir       string         `json:"dir"`
 	Engine    engine.Options `json:"engine"`
 	BenchTime time.Duration  `json:"bench_time"`
 	Memory    int64          `json:"memory"`
 	CPU       time.Duration  `json:"cpu"`
 	GPUName   string         `json:"gpu_name,omitempty"` // the class of the CUDA device, for BenchResult.Device
+	Sets      []evalJob      `json:"sets,omitempty"`     // evaluate: the sets to score
 }
 
 // sandboxLine is one line the child writes: progress, then the outcome (Done).
@@ -74,6 +75,7 @@ type sandboxLine struct {
 	Problem  *Problem      `json:"problem,omitempty"` // check: why the upload is refused
 	Report   *Report       `json:"report,omitempty"`  // validate
 	Bench    []BenchResult `json:"bench,omitempty"`
+	Scores   []setScore    `json:"scores,omitempty"` // evaluate
 }
 
 // errSandbox is a failure of the sandbox itself (the server's, logged with its
@@ -217,6 +219,10 @@ func runChild() int {
 			enc.Encode(sandboxLine{Stage: stage, Progress: percent})
 		})
 		res.Report, res.Bench = &rep, bench
+	case "evaluate":
+		res.Scores = evaluateDir(req.Dir, req.Engine, req.Sets, func(stage string, percent int) {
+			enc.Encode(sandboxLine{Stage: stage, Progress: percent})
+		})
 	default:
 		fmt.Fprintln(os.Stderr, "model sandbox: unknown op", req.Op)
 		return 2

@@ -48,10 +48,10 @@ type Warehouse struct {
 	// use a model is the algorithms' knowledge: both come from above as functions
 	// (workers.ServeWarehouse sets them), so models imports neither.
 	//
-	// Enqueue queues a KindValidate job whose payload RunValidation takes; a job
-	// already queued for the same key counts as success. Nil: the version waits for
-	// the next Start.
-	Enqueue func(ctx context.Context, key string, payload []byte) error
+	// Enqueue queues a job of kind KindValidate (payload for RunValidation) or
+	// KindEvaluate (for RunEvaluation); a job already queued for the same key counts
+	// as success. Nil: the version waits for the next Start.
+	Enqueue func(ctx context.Context, kind, key string, payload []byte) error
 	// TasksUsing lists the tasks that use vendor/model@version (pinned, or following
 	// the published version). Nil: none, so nothing protects a version from deletion.
 	TasksUsing func(ctx context.Context, vendor, model, version string, published bool) ([]string, error)
@@ -80,6 +80,14 @@ func (w *Warehouse) Start(ctx context.Context) error {
 		if v.State == store.ModelUploaded || v.State == store.ModelValidating {
 			w.enqueue(ctx, key{v.Vendor, v.Name, v.Version})
 		}
+	}
+	// scoring jobs lost with a process leave their sets "running": score them again
+	running, err := w.DB.ScoresInState(ctx, store.ScoreRunning)
+	if err != nil {
+		return err
+	}
+	for _, s := range running {
+		w.enqueueKind(ctx, KindEvaluate, key{s.Vendor, s.Name, s.Version})
 	}
 	return nil
 }
@@ -198,13 +206,15 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-func (w *Warehouse) enqueue(ctx context.Context, k key) {
+func (w *Warehouse) enqueue(ctx context.Context, k key) { w.enqueueKind(ctx, KindValidate, k) }
+
+func (w *Warehouse) enqueueKind(ctx context.Context, kind string, k key) {
 	if w.Enqueue == nil {
-		return // no queue yet: Start re-queues it from the database
+		return // no queue yet: Start re-queues validations from the database
 	}
 	p, _ := json.Marshal(k)
-	if err := w.Enqueue(ctx, k.String(), p); err != nil {
-		slog.Warn("validation not queued; it is queued again at the next start", "model", k, "err", err)
+	if err := w.Enqueue(ctx, kind, k.String(), p); err != nil {
+		slog.Warn("job not queued", "kind", kind, "model", k, "err", err)
 	}
 }
 
@@ -267,7 +277,8 @@ func (w *Warehouse) validate(ctx context.Context, k key) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if _, err := w.materialize(ctx, v, dir); err != nil {
+	pkg, err := w.materialize(ctx, v, dir)
+	if err != nil {
 		return err // the object store is unreachable: retry later
 	}
 	bt := w.BenchTime
@@ -281,7 +292,7 @@ func (w *Warehouse) validate(ctx context.Context, k key) error {
 	}
 	res, err := w.sandbox(ctx, req,
 		lim.ValidateWall, func(stage string, percent int) {
-			w.DB.ModelProgress(ctx, k.Vendor, k.Name, k.Version, store.ModelValidating, stage, percent)
+			w.DB.ModelProgress(ctx, k.Vendor, k.Name, k.Version, store.ModelValidating, stage, percent*80/100)
 		})
 	var le *LimitError
 	switch {
@@ -296,6 +307,8 @@ func (w *Warehouse) validate(ctx context.Context, k key) error {
 	state := store.ModelValidated
 	if !res.Report.Passed {
 		state = store.ModelRejected
+	} else if err := w.scoreWithBaseline(ctx, k, pkg.Manifest, dir); err != nil {
+		return err
 	}
 	rj, _ := json.Marshal(res.Report)
 	var bj []byte

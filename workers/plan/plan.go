@@ -5,6 +5,7 @@
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -31,6 +32,38 @@ type StreamPlan struct {
 	// the models on its CUDA provider, each falling back (decode to software, the
 	// session to the CPU) with the reason in the stream's and the model's status.
 	Device string `json:",omitempty"`
+	// Shadows are versions run beside the ones the tasks use, on the same decoded
+	// frames, for comparison only: their detections reach no algorithm and no record.
+	Shadows []Shadow `json:",omitempty"`
+}
+
+// Shadow runs Candidate (a batcher key, name@version or vendor/name@version) on
+// every frame the stream's tasks run Primary on, and compares the detections.
+type Shadow struct {
+	RunID     string `json:"run_id"`
+	Primary   string `json:"primary"`
+	Candidate string `json:"candidate"`
+}
+
+// ShadowStats are a shadow run's counters on one worker: detections of the
+// candidate matched to the primary's (same label, IoU ≥ 0.5), extra (the candidate
+// only) and missed (the primary only); histograms of both sides' scores in tenths
+// (ScoreHist[i] counts scores in [i/10, (i+1)/10)); wall time of each side's
+// detection per frame, and the batchers' busy time per frame (the cost).
+type ShadowStats struct {
+	RunID              string    `json:"run_id"`
+	Frames             int64     `json:"frames"`
+	Matched            int64     `json:"matched"`
+	Extra              int64     `json:"extra"`
+	Missed             int64     `json:"missed"`
+	PrimaryScores      [10]int64 `json:"primary_scores"`
+	CandidateScores    [10]int64 `json:"candidate_scores"`
+	PrimaryMS          float64   `json:"primary_ms"`   // summed over frames
+	CandidateMS        float64   `json:"candidate_ms"` // summed over frames
+	PrimaryCostMS      float64   `json:"primary_cost_ms_per_frame"`
+	CandidateCostMS    float64   `json:"candidate_cost_ms_per_frame"`
+	CandidateErrors    int64     `json:"candidate_errors"`
+	LastCandidateError string    `json:"last_candidate_error,omitempty"`
 }
 
 // Lease is a heartbeat's answer: what the worker must run now, until TTL passes
@@ -47,6 +80,22 @@ type Lease struct {
 	// WantFrames are streams of this lease whose latest frame the API asks for (a
 	// console viewer): the worker uploads it (PUT /api/v1/workers/frames/:device_id).
 	WantFrames []string `json:"want_frames,omitempty"`
+	// Packages are the model versions the desired tasks use: a worker that lacks one
+	// fetches it from the object store and installs it (workers.Delivery); the
+	// planner places a task only on a worker that reports its model installed.
+	Packages []Package `json:"packages,omitempty"`
+}
+
+// Package is one model version a worker must have: its manifest names every file
+// with its sha256, which is also where the bytes lie in the object store
+// (warehouse.BlobKey) and what the worker verifies them against.
+type Package struct {
+	Model    string          `json:"model"` // repository key: name (the platform's) or vendor/name
+	Version  string          `json:"version"`
+	Manifest json.RawMessage `json:"manifest"`
+	// Published: tasks following Model run this version, so the worker moves its own
+	// publication pointer to it once installed (its batchers then hot-swap).
+	Published bool `json:"published"`
 }
 
 // TaskStatus is a running task's counters.
@@ -78,6 +127,7 @@ type BatchStats struct {
 	Fallback  string  `json:"fallback,omitempty"` // why it runs on the CPU although its device is a GPU
 	Frames    int64   `json:"frames"`
 	Batches   int64   `json:"batches"`
+	Errors    int64   `json:"errors"` // frames whose batch failed (preprocessing or inference)
 	MeanBatch float64 `json:"mean_batch"`
 	BusySec   float64 `json:"busy_seconds"`
 	WaitSec   float64 `json:"queue_wait_seconds"` // summed over frames: time queued before their batch ran
@@ -102,6 +152,14 @@ type Heartbeat struct {
 	Bench       []DeviceBench           `json:"bench,omitempty"` // models measured on this worker's GPUs
 	Status      map[string]StreamStatus `json:"status"`
 	Batchers    []BatchStats            `json:"batchers"` // model counters, for /metrics
+	// Installed lists the model versions in the worker's repository ("name@version",
+	// "vendor/name@version"). Nil (a worker that does not say) counts as having every
+	// model; an empty list as having none.
+	Installed []string `json:"installed"`
+	// DeliveryErrors says, by "model@version", why a package could not be installed
+	// (object store unreachable, a digest that does not match).
+	DeliveryErrors map[string]string `json:"delivery_errors,omitempty"`
+	Shadows        []ShadowStats     `json:"shadows,omitempty"` // the shadow runs on this worker
 }
 
 // GPU is one NVIDIA GPU as the worker's NVML inventory sees it (workers/gpu). The
