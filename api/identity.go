@@ -39,13 +39,13 @@ func Bootstrap(ctx context.Context, db *store.DB, lifetime time.Duration) (token
 		return "", false, err
 	}
 	if _, err := db.GetDepartment(ctx, "platform"); errors.Is(err, store.ErrNotFound) {
-		if err := db.CreateDepartment(ctx, &store.Department{ID: "platform", Name: "Platform office", Areas: []string{"000000"}}); err != nil {
+		if err := db.CreateDepartment(ctx, &store.Department{ID: "platform", Name: "市视频办", Areas: []string{"000000"}}); err != nil {
 			return "", false, err
 		}
 	} else if err != nil {
 		return "", false, err
 	}
-	if err := db.CreateUser(ctx, &store.User{ID: "admin", Name: "Platform administrator", DeptID: "platform", Role: auth.PlatformAdmin}); err != nil {
+	if err := db.CreateUser(ctx, &store.User{ID: "admin", Name: "管理员", DeptID: "platform", Role: auth.PlatformAdmin}); err != nil {
 		return "", false, err
 	}
 	if lifetime <= 0 {

@@ -108,7 +108,7 @@ func runDemo(args []string) error {
 }
 
 func demoRegister(base, token string, cam demoCamera, path string) error {
-	dept := map[string]any{"id": "city-video-office", "name": "市视频办 City video office", "areas": []string{"441500"}}
+	dept := map[string]any{"id": "city-video-office", "name": "市视频办（演示）", "areas": []string{"441500"}}
 	if err := postJSON(base+"/api/v1/departments", token, dept, http.StatusCreated, http.StatusConflict); err != nil {
 		return err
 	}
