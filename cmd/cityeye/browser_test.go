@@ -176,6 +176,19 @@ func (tb *tab) testids(selector string) []string {
 	return out
 }
 
+// untranslated lists the texts of the elements matching selector that are written in
+// the other language: in the Chinese UI (zh) Latin letters without any Chinese
+// character, in the English UI Chinese characters.
+func (tb *tab) untranslated(selector string, zh bool) []string {
+	re := `/[\u4e00-\u9fff]/`
+	if zh {
+		re = `/^[^\u4e00-\u9fff]*[A-Za-z][^\u4e00-\u9fff]*$/`
+	}
+	var out []string
+	tb.eval(fmt.Sprintf(`[...document.querySelectorAll(%q)].map(e => e.textContent.trim()).filter(s => %s.test(s))`, selector, re), &out)
+	return out
+}
+
 // shot saves a 1366×768 screenshot of what the tab shows now.
 func (tb *tab) shot(name string) {
 	tb.b.t.Helper()

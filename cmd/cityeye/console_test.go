@@ -187,6 +187,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		if txt := an.text(); !strings.Contains(txt, unsharedCam) {
 			t.Errorf("capture detail without its camera:\n%s", txt)
 		}
+		if bad := an.untranslated(`[data-testid=record] dt`, true); len(bad) > 0 {
+			t.Errorf("capture fields not named in Chinese: %q", bad)
+		}
 		an.shot("08-capture")
 	})
 
@@ -338,9 +341,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		admin.wait(`document.querySelector('[data-testid=online-rate-7d] .value')?.textContent === `+jsString(want), 5*time.Second, "the 7-day online rate "+want)
 		admin.wait(`document.querySelector('[data-testid=online-rate-today] .value')`, time.Second, "today's online rate")
+		// the algorithms' outputs, the signed-in user and department read in the UI's language
+		const labels = `[data-testid=algorithms] td, [data-testid=who] span span`
+		if bad := admin.untranslated(labels, true); len(bad) > 0 {
+			t.Errorf("English left in the Chinese overview: %q", bad)
+		}
 		admin.shot("02-overview")
 		admin.do(clickQ(`[data-testid=lang]`))
 		admin.wait(`document.querySelector('[data-testid=nav-overview]').textContent === 'Overview'`, 5*time.Second, "English menus")
+		admin.wait(`document.querySelector('[data-testid=algorithms] th')?.textContent === 'algorithm'`, 10*time.Second, "the English overview")
+		if bad := admin.untranslated(`[data-testid=algorithms] td`, false); len(bad) > 0 {
+			t.Errorf("Chinese left in the English overview's algorithms: %q", bad)
+		}
 		admin.do(clickQ(`[data-testid=lang]`))
 	})
 }

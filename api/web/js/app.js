@@ -1,7 +1,7 @@
 // The console shell: log in with a token, menus by role, hash routes, language.
 import { session, get, setUnauthorizedHandler, forgetImages, APIError } from './api.js';
 import { loadAccess, can, currentRole } from './access.js';
-import { t, lang, setLang, roleName, addAlgorithms } from './i18n.js';
+import { t, lang, setLang, roleName, addAlgorithms, addDepartments, deptName } from './i18n.js';
 import { h, clear, field, input, showError } from './ui.js';
 import overview from './pages/overview.js';
 import cameras from './pages/cameras.js';
@@ -41,8 +41,10 @@ async function start() {
 
 async function signIn() {
   state.me = await get('/api/v1/me', null, { quiet: true });
+  addDepartments([state.me.department]);
   await Promise.all([loadAccess(state.me.user.role),
     get('/api/v1/algorithms', null, { quiet: true }).then(r => addAlgorithms(r.algorithms), () => {})]);
+  if (can('GET /api/v1/departments')) await get('/api/v1/departments', null, { quiet: true }).then(r => addDepartments(r.departments), () => {});
 }
 
 function render() {
@@ -60,7 +62,7 @@ function render() {
       h('div.brand', 'CityEye', h('small', t('console'))),
       h('nav', list.map(p => h('a', { href: '#/' + p.id, class: p === cur ? 'active' : '', dataset: { testid: 'nav-' + p.id } }, t('nav_' + p.id)))),
       h('div.who', { dataset: { testid: 'who' } },
-        h('span', state.me.user.name + ' · ' + (state.me.department.name || state.me.department.id) + ' · ' + roleName(currentRole())),
+        h('span', h('span', state.me.user.name), ' · ', h('span', deptName(state.me.department.id)), ' · ', h('span', roleName(currentRole()))),
         h('button.link', { dataset: { testid: 'lang' }, onclick: () => { setLang(lang() === 'zh' ? 'en' : 'zh'); document.documentElement.lang = lang() === 'zh' ? 'zh-CN' : 'en'; render(); } }, lang() === 'zh' ? 'English' : '中文'),
         h('button.link', { dataset: { testid: 'logout' }, onclick: () => { session.clear(); state.me = null; location.hash = ''; render(); } }, t('logout')))),
     main);

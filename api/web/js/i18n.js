@@ -65,7 +65,6 @@ const S = {
   no_frame_yet: ['暂无画面：摄像机未能提供画面，请按归一化坐标绘制', 'No frame: the camera gave none; draw in normalised coordinates'],
   // captures
   from: ['开始时间', 'from'], to: ['结束时间', 'to'], type: ['类型', 'type'], plate: ['车牌', 'plate'], plate_part: ['车牌片段', 'plate part'], vehicle_color: ['车身颜色', 'vehicle colour'],
-  type_Face: ['人脸', 'Face'], type_Person: ['人员', 'Person'], type_MotorVehicle: ['机动车', 'Motor vehicle'], type_NonMotorVehicle: ['非机动车', 'Non-motor vehicle'],
   search: ['检索', 'Search'], export: ['导出', 'Export'], prev: ['上一页', 'Previous'], next: ['下一页', 'Next'], page_n: ['第 {0} 页', 'page {0}'],
   no_captures_search: ['没有符合条件的抓拍：放宽时间范围或去掉筛选条件。', 'No capture matches: widen the time window or drop a filter.'],
   scene: ['场景图', 'Scene'], details: ['详情', 'Details'], shot_time: ['抓拍时间', 'shot time'], score: ['置信度', 'score'], no_image: ['无图片', 'no image'],
@@ -78,9 +77,19 @@ const S = {
   no_alerts: ['还没有告警：告警类任务（如火情、明厨亮灶）触发后将实时出现在地图上。', 'No alerts yet: alerting tasks (fire, kitchen …) show here live when they fire.'],
   kind: ['类型', 'kind'], level: ['等级', 'level'], time: ['时间', 'time'], zone: ['区域', 'zone'],
   ack: ['确认', 'Acknowledge'], acked: ['已确认', 'acknowledged'], not_acked: ['未确认', 'not acknowledged'],
+  // kind_<kind>: one table for record types and alert kinds (kindName); algorithms' outputs use both
+  kind_Face: ['人脸', 'Face'], kind_Person: ['人员', 'Person'], kind_MotorVehicle: ['机动车', 'Motor vehicle'], kind_NonMotorVehicle: ['非机动车', 'Non-motor vehicle'],
   'kind_fire.fire': ['明火', 'fire'], 'kind_fire.smoke': ['烟雾', 'smoke'], 'kind_kitchen.no_hat': ['未戴帽', 'no hat'], 'kind_kitchen.rat': ['老鼠', 'rat'],
   'kind_kitchen.garbage_overflow': ['垃圾满溢', 'garbage overflow'], 'kind_water.level': ['积水', 'water level'],
   'kind_disposition.plate': ['车牌布控告警', 'watched plate'], 'kind_disposition.face': ['人脸布控告警', 'watched face'],
+  'kind_flow.crowding': ['人群聚集', 'crowding'], 'kind_water_level_cm': ['水位(厘米)', 'water level (cm)'],
+  'kind_quality.black': ['黑屏', 'black'], 'kind_quality.overexposed': ['过曝', 'overexposed'], 'kind_quality.covered': ['遮挡', 'covered'],
+  'kind_quality.frozen': ['画面冻结', 'frozen'], 'kind_quality.blurred': ['模糊', 'blurred'], 'kind_quality.colour_cast': ['偏色', 'colour cast'],
+  'kind_quality.noisy': ['噪声', 'noisy'], 'kind_quality.scene_changed': ['场景变更', 'scene changed'], 'kind_quality.recovered': ['画面恢复', 'recovered'],
+  'kind_quality.signal_lost': ['信号丢失', 'signal lost'], 'kind_quality.brightness': ['亮度', 'brightness'], 'kind_quality.sharpness': ['清晰度', 'sharpness'],
+  'kind_quality.noise': ['噪声水平', 'noise'], 'kind_quality.motion': ['运动量', 'motion'], 'kind_quality.similarity': ['场景相似度', 'similarity'],
+  'kind_crossings.<line>.<dir>': ['绊线穿越计数', 'tripwire crossings'], 'kind_people.<zone>': ['区域人数', 'people per zone'], 'kind_density.<zone>': ['区域密度', 'density per zone'],
+  'kind_<options.rules[].kind>': ['规则定义的告警', 'alerts named by the rules'], 'kind_<model>.<label>': ['模型标签', 'model labels'],
   // alg_<name> and algsum_<name>: from the registry at sign-in (addAlgorithms)
   // warehouse
   model: ['模型', 'model'], model_task: ['任务类型', 'task'], progress: ['进度', 'progress'], size: ['大小', 'size'], uploaded: ['上传', 'uploaded'], used_by: ['使用中的任务', 'used by tasks'],
@@ -91,7 +100,7 @@ const S = {
   upload_model: ['上传模型包', 'Upload a model package'], manifest: ['清单 (manifest.json)', 'manifest (JSON)'], manifest_hint: ['见 docs/model-manifest.md', 'see docs/model-manifest.md'],
   onnx_file: ['ONNX 模型文件', 'ONNX file'], extra_files: ['附加文件', 'extra files'], extra_files_hint: ['清单 files 中列出的字典、样例图片', 'dictionary, sample images named in manifest.files'],
   upload: ['上传', 'Upload'], validation: ['验证与基准测试', 'Validation and benchmark'], report_passed: ['验证通过', 'passed'], report_failed: ['验证未通过', 'failed'],
-  report_pending: ['报告将在验证结束后显示。', 'The report appears when validation ends.'], check: ['检查项', 'check'], result: ['结果', 'result'], detail: ['说明', 'detail'],
+  report_pending: ['报告将在验证结束后显示。', 'The report appears when validation ends.'], check: ['检查项', 'check'], check_load: ['模型加载', 'load'], check_samples: ['样例图片', 'samples'], check_benchmark: ['基准测试', 'benchmark'], result: ['结果', 'result'], detail: ['说明', 'detail'],
   benchmark: ['基准测试', 'Benchmark'], batch: ['批大小', 'batch'], latency_ms: ['延迟(ms)', 'latency ms'], p95_ms: ['P95(ms)', 'p95 ms'], fps_per_core: ['每核帧率', 'fps per core'],
   publish: ['发布', 'Publish'], request_publish: ['申请发布', 'Request publishing'], reject_reason: ['驳回原因', 'reason for rejecting'],
   publish_requested: ['{0} 于 {1} 申请发布，待平台审批', 'publishing requested by {0} at {1}, awaiting approval'], awaiting_approval: ['待审批发布', 'awaiting approval'], rollback: ['回滚', 'Roll back'], deprecate: ['弃用', 'Deprecate'],
@@ -128,3 +137,13 @@ export function addAlgorithms(list) {
 }
 
 export function roleName(r) { return t('role_' + r, r); }
+
+// kindName labels a record type (Person, MotorVehicle …) or an alert kind (fire.smoke …);
+// a kind added later shows its raw name.
+export function kindName(k) { return t('kind_' + k, k); }
+
+// Department names: the caller's own from /me and, for admins, all of them from
+// GET /api/v1/departments (addDepartments at sign-in); others show their ID.
+const depts = {};
+export function addDepartments(list) { for (const d of list || []) if (d && d.id) depts[d.id] = d.name || d.id; }
+export function deptName(id) { return depts[id] || id || '—'; }

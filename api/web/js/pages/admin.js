@@ -1,7 +1,7 @@
 // Users and tokens (platform and department admins): create users, issue a token
 // (shown once, as the API returns it), and, for the platform office, departments.
 import { get, post } from '../api.js';
-import { t, roleName } from '../i18n.js';
+import { t, roleName, deptName, addDepartments } from '../i18n.js';
 import { h, clear, card, table, field, input, select, showError, clearErrors, formValues, fmtTime } from '../ui.js';
 
 const ROLES = ['platform_admin', 'dept_admin', 'operator', 'analyst', 'vendor', 'subscriber', 'worker'];
@@ -11,6 +11,7 @@ export default async function admin(main, ctx) {
     get('/api/v1/users', null, { signal: ctx.signal }),
     ctx.can('GET /api/v1/departments') ? get('/api/v1/departments', null, { signal: ctx.signal }).then(r => r.departments || []) : [ctx.me.department],
   ]);
+  addDepartments(depts); // one created here is named at once
   const tokenOut = h('div', { dataset: { testid: 'token-out' } });
   const issue = u => async () => {
     try {
@@ -23,9 +24,9 @@ export default async function admin(main, ctx) {
     h('div.cols',
       card(t('users'), table([
         [t('user'), u => u.name + ' (' + u.id + ')'],
-        [t('department'), u => u.department],
-        [t('role'), u => roleName(u.role)],
-        [t('created'), u => fmtTime(u.created_at)],
+        [t('department'), u => deptName(u.department)],
+        [t('role'), u => h('span.nowrap', roleName(u.role))],
+        [t('created'), u => h('span.nowrap', fmtTime(u.created_at))],
         ['', u => u.disabled ? t('disabled') : h('button', { dataset: { testid: 'issue-' + u.id }, onclick: issue(u) }, t('issue_token'))],
       ], users, t('no_users'), { dataset: { testid: 'users' } }), tokenOut),
       h('div', userForm(ctx, depts), ctx.can('POST /api/v1/departments') ? deptForm(ctx) : null)));

@@ -2,7 +2,7 @@
 // catalogue fields, stream status and latest frame; applying for a conditional
 // camera; and the owner's inbox of applications to approve or reject.
 import { get, post } from '../api.js';
-import { t } from '../i18n.js';
+import { t, deptName } from '../i18n.js';
 import { h, clear, card, table, field, input, select, showError, clearErrors, formValues, fmtTime, fmtNum, badge, emptyState } from '../ui.js';
 import { kv, latestFrame, frameNote, taskState } from './tasks.js';
 import { stateBadge } from './overview.js';
@@ -29,7 +29,7 @@ export default async function cameras(main, ctx) {
       [t('name'), s => h('a', { href: '#/cameras/' + s.device_id, dataset: { testid: 'camera-link' } }, s.name)],
       [t('device_id'), s => h('code', s.device_id)],
       [t('area'), s => s.admin_division],
-      [t('owner'), s => s.owner_department],
+      [t('owner'), s => deptName(s.owner_department)],
       [t('sharing'), s => sharingName(s.sharing)],
       [t('stream'), s => onlineBadge(s.status)],
       [t('fps_in'), s => fmtNum(s.status?.source?.fps_in)],
@@ -40,7 +40,7 @@ export default async function cameras(main, ctx) {
   const on = k => e => { f[k] = e.target.value; draw(); };
   const filters = h('div.filters',
     field(t('area'), 'area', input({ placeholder: '441502', size: 7, oninput: on('area') })),
-    field(t('owner'), 'dept', h('select', { onchange: on('dept') }, h('option', { value: '' }, t('any')), depts.map(d => h('option', { value: d }, d)))),
+    field(t('owner'), 'dept', h('select', { onchange: on('dept') }, h('option', { value: '' }, t('any')), depts.map(d => h('option', { value: d }, deptName(d))))),
     field(t('sharing'), 'sharing', h('select', { onchange: on('sharing') }, [['', t('any')], ['0', sharingName(0)], ['1', sharingName(1)], ['2', sharingName(2)]].map(([v, l]) => h('option', { value: v }, l)))),
     field(t('stream'), 'online', h('select', { onchange: on('online') }, [['', t('any')], ['yes', t('stream_online')], ['no', t('stream_offline')]].map(([v, l]) => h('option', { value: v }, l)))));
   clear(main,
@@ -91,7 +91,7 @@ async function detail(main, ctx, id) {
         card(t('catalogue'), h('dl.kv', { dataset: { testid: 'camera-detail' } },
           kv(t('device_id'), h('code', s.device_id)), kv(t('area'), s.admin_division),
           kv(t('position'), fmtNum(s.longitude, 5) + ', ' + fmtNum(s.latitude, 5)),
-          kv(t('owner'), s.owner_department), kv(t('point_type'), t('point_' + s.point_type)),
+          kv(t('owner'), deptName(s.owner_department)), kv(t('point_type'), t('point_' + s.point_type)),
           kv(t('sharing'), sharingName(s.sharing)),
           kv(t('your_access'), (access.rights || []).map(r => t('right_' + r)).join(', ') || t('access_none') + (access.reason ? ': ' + access.reason : '')))),
         card(t('stream_status'), h('dl.kv', { dataset: { testid: 'stream-status' } },
@@ -143,7 +143,7 @@ async function inbox(ctx) {
   };
   return card(t('inbox'), table([
     [t('camera'), a => h('code', a.device_id)],
-    [t('applicant'), a => a.department],
+    [t('applicant'), a => deptName(a.department)],
     [t('reason'), a => a.reason],
     [t('rights'), a => (a.rights || []).map(r => t('right_' + r)).join(', ')],
     [t('period'), a => fmtTime(a.starts_at) + ' – ' + fmtTime(a.ends_at)],

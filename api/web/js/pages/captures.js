@@ -2,9 +2,10 @@
 // paging that does not jump (a cursor per page), export, face search by photo, and a
 // capture's scene image with its box. Every read is audited by the API itself.
 import { get, api, download, qs, imageURL } from '../api.js';
-import { t } from '../i18n.js';
+import { t, kindName, deptName } from '../i18n.js';
 import { h, clear, card, field, input, filePicker, select, showError, clearErrors, formValues, fmtTime, emptyState, img } from '../ui.js';
 import { kv } from './tasks.js';
+import { fieldLabel, fieldValue } from '../gat1400.js';
 
 const TYPES = ['', 'Face', 'Person', 'MotorVehicle', 'NonMotorVehicle'];
 
@@ -18,7 +19,7 @@ export default async function captures(main, ctx) {
   const form = h('form.filters', { dataset: { testid: 'search-form' } },
     field(t('from'), 'from', input({ value: local(new Date(now - 86400e3)), size: 16, placeholder: 'YYYY-MM-DD hh:mm' })),
     field(t('to'), 'to', input({ size: 16, placeholder: t('now') })),
-    field(t('type'), 'type', select('type', TYPES.map(x => [x, x ? t('type_' + x) : t('any')]))),
+    field(t('type'), 'type', select('type', TYPES.map(x => [x, x ? kindName(x) : t('any')]))),
     field(t('camera'), 'device_id', select('device_id', [['', t('any')], ...streams.map(s => [s.device_id, s.name])])),
     field(t('area'), 'area', input({ placeholder: '441502', size: 7 })),
     field(t('plate'), 'plate', input({ size: 9 })),
@@ -77,7 +78,7 @@ export function captureGrid(records, empty) {
     const crop = snapshot(r, 'crop');
     const score = r.score ? ' · ' + Math.round(r.score * 100) + '%' : '';
     return h('a.thumb', { href: '#/captures/' + r.id, dataset: { testid: 'capture' } },
-      img(crop), h('span', t('type_' + r.type, r.type) + score), h('small', fmtTime(r.shot_time)));
+      img(crop), h('span', kindName(r.type) + score), h('small', fmtTime(r.shot_time)));
   }));
 }
 
@@ -98,16 +99,16 @@ async function detail(main, ctx, id) {
   }
   const fields = Object.entries(o).filter(([, v]) => typeof v !== 'object');
   clear(main,
-    h('div.titlebar', h('h2', t('type_' + r.type, r.type) + ' ' + r.id), h('a', { href: '#/captures' }, '‹ ' + t('back'))),
+    h('div.titlebar', h('h2', kindName(r.type) + ' ' + r.id), h('a', { href: '#/captures' }, '‹ ' + t('back'))),
     h('div.cols.wide-left',
       card(t('scene'), scene ? canvas : emptyState(t('no_image')), h('small.hint', t('watermarked'))),
       card(t('details'), h('dl.kv', { dataset: { testid: 'record' } },
         kv(t('camera'), h('a', { href: '#/cameras/' + r.device_id }, r.device_id)),
         kv(t('task'), r.task_id ? h('a', { href: '#/tasks/' + r.task_id }, r.task_id) : '—'),
         kv(t('shot_time'), fmtTime(r.shot_time)),
-        kv(t('department'), r.department),
+        kv(t('department'), deptName(r.department)),
         kv(t('score'), r.score ? r.score.toFixed(3) : '—'),
-        fields.slice(0, 24).map(([k, v]) => kv(k, String(v)))))));
+        fields.slice(0, 24).map(([k, v]) => kv(fieldLabel(k), fieldValue(k, v)))))));
 }
 
 // faceSearch uploads a photo and lists the most similar faces the caller may see.

@@ -3,7 +3,7 @@
 // alerts per hour, departments' quota use. Each panel reads one /api/v1 route and is
 // left out when the role may not call it.
 import { get } from '../api.js';
-import { t } from '../i18n.js';
+import { t, kindName, lang } from '../i18n.js';
 import { h, clear, card, stat, table, badge, bars, fmtNum, iso, progress } from '../ui.js';
 import { taskState } from './tasks.js';
 
@@ -51,8 +51,8 @@ export default async function overview(main, ctx) {
       card(t('algorithms_in_use'), table([
         [t('algorithm'), a => h('span', { title: t('algsum_' + a.name, a.description) }, t('alg_' + a.name, a.name))],
         [t('tasks'), a => inUse[a.name] || 0],
-        [t('outputs'), a => (a.outputs || []).join(', ')],
-      ], (algs?.algorithms || []).filter(a => inUse[a.name]), t('no_tasks_yet')))),
+        [t('outputs'), a => (a.outputs || []).map(kindName).join(lang() === 'zh' ? '、' : ', ')],
+      ], (algs?.algorithms || []).filter(a => inUse[a.name]), t('no_tasks_yet'), { dataset: { testid: 'algorithms' } }))),
     h('div.cols',
       card(t('records_per_hour'), bars(hourly(recs?.records, 'shot_time', since), 'records-per-hour'),
         recs?.next_cursor ? h('small.hint', t('over_limit', 500)) : null),

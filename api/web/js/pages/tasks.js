@@ -1,7 +1,7 @@
 // Tasks: the caller's tasks with their grants; a new task is drawn on the camera's
 // latest frame; a task's page shows its grant and latest captures.
 import { get, api, post, imageURL, liveFrameURL } from '../api.js';
-import { t } from '../i18n.js';
+import { t, deptName } from '../i18n.js';
 import { h, clear, card, table, field, input, select, showError, clearErrors, fmtNum, fmtTime, emptyState } from '../ui.js';
 import { regionEditor } from '../draw.js';
 import { stateBadge, grantReason } from './overview.js';
@@ -29,7 +29,7 @@ export default async function tasks(main, ctx) {
       [t('task'), tk => h('a', { href: '#/tasks/' + tk.id }, tk.id)],
       [t('camera'), tk => h('a', { href: '#/cameras/' + tk.device_id }, tk.device_id)],
       [t('algorithm'), tk => t('alg_' + tk.algorithm, tk.algorithm)],
-      [t('department'), tk => tk.department],
+      [t('department'), tk => deptName(tk.department)],
       [t('fps'), tk => fmtNum(tk.grant?.granted_fps) + ' / ' + fmtNum(tk.grant?.requested_fps ?? tk.params?.sample_fps)],
       [t('state'), tk => stateBadge(taskState(tk))],
       [t('reason'), tk => grantReason(tk)],
@@ -48,7 +48,7 @@ async function taskDetail(main, ctx, id) {
       card(t('task'), h('dl.kv',
         kv(t('camera'), h('a', { href: '#/cameras/' + tk.device_id }, tk.device_id)),
         kv(t('algorithm'), t('alg_' + tk.algorithm, tk.algorithm)),
-        kv(t('department'), tk.department),
+        kv(t('department'), deptName(tk.department)),
         kv(t('params'), h('code', JSON.stringify(tk.params))))),
       card(t('grant'), h('dl.kv', { dataset: { testid: 'grant' } },
         kv(t('state'), stateBadge(taskState(tk))),

@@ -19,7 +19,7 @@ export default async function warehouse(main, ctx) {
       [t('model'), v => h('a', { href: '#/warehouse/' + [v.vendor, v.name, v.version].map(encodeURIComponent).join('/'), dataset: { testid: 'model-link' } }, v.vendor + '/' + v.name + '@' + v.version)],
       [t('model_task'), v => v.task],
       [t('state'), v => [stateBadge(v.state), v.publish_requested_by ? badge(t('awaiting_approval'), 'warn') : null]],
-      [t('progress'), v => FINAL.includes(v.state) ? '—' : h('div.loadcell', progress(v.progress / 100), v.progress + '% ' + (v.stage || ''))],
+      [t('progress'), v => FINAL.includes(v.state) ? '—' : h('div.loadcell', progress(v.progress / 100), v.progress + '% ' + (v.stage ? t('check_' + v.stage, v.stage) : ''))],
       [t('size'), v => fmtNum(v.size / 1048576, 1) + ' MiB'],
       [t('uploaded'), v => fmtTime(v.created_at) + ' · ' + v.uploaded_by],
       [t('used_by'), v => v.state === 'published' ? (users[v.name] || []).map(x => h('a.chip', { href: '#/tasks/' + x }, x)) : '—'],
@@ -88,10 +88,10 @@ async function version(main, ctx, id) {
     const rep = v.report || {};
     clear(body,
       card(t('validation'), h('div', { dataset: { testid: 'validation', state: v.state } },
-        h('div.loadcell', progress(v.progress / 100), h('span', { dataset: { testid: 'progress' } }, v.progress + '%'), h('span.hint', v.stage || t('model_' + v.state, v.state))),
+        h('div.loadcell', progress(v.progress / 100), h('span', { dataset: { testid: 'progress' } }, v.progress + '%'), h('span.hint', v.stage ? t('check_' + v.stage, v.stage) : t('model_' + v.state, v.state))),
         rep.checks ? h('div', { dataset: { testid: 'report' } },
           h('p', rep.passed ? badge(t('report_passed'), 'ok') : badge(t('report_failed'), 'bad')),
-          table([[t('check'), c => c.name], [t('result'), c => c.ok ? badge('✓', 'ok') : badge('✗', 'bad')], [t('detail'), c => c.detail]], rep.checks, '')) : h('p.hint', t('report_pending')))),
+          table([[t('check'), c => h('span.nowrap', t('check_' + c.name, c.name))], [t('result'), c => c.ok ? badge('✓', 'ok') : badge('✗', 'bad')], [t('detail'), c => c.detail]], rep.checks, '')) : h('p.hint', t('report_pending')))),
       Array.isArray(v.benchmark) && v.benchmark.length ? card(t('benchmark'), table([
         [t('device'), b => b.provider], [t('batch'), b => b.batch_size], [t('latency_ms'), b => fmtNum(b.latency_ms, 1)],
         [t('p95_ms'), b => fmtNum(b.p95_ms, 1)], [t('fps'), b => fmtNum(b.fps, 1)], [t('fps_per_core'), b => fmtNum(b.fps_per_core, 1)],
