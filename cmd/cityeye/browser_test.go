@@ -185,7 +185,8 @@ func (tb *tab) untranslated(selector string, zh bool) []string {
 		re = `/^[^\u4e00-\u9fff]*[A-Za-z][^\u4e00-\u9fff]*$/`
 	}
 	var out []string
-	tb.eval(fmt.Sprintf(`[...document.querySelectorAll(%q)].map(e => e.textContent.trim()).filter(s => %s.test(s))`, selector, re), &out)
+	tb.eval(fmt.Sprintf(`(() => { const all = [...document.querySelectorAll(%q)].map(e => e.textContent.trim());
+		return all.length ? all.filter(s => %s.test(s)) : ['(nothing matches the selector)'] })()`, selector, re), &out)
 	return out
 }
 
