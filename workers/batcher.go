@@ -19,9 +19,12 @@ import (
 
 // Batcher groups frames from many streams into one model run. Callers block in
 // Detect until their frame's batch has run; a batch closes when it holds the model's
-// MaxBatch frames (or the configured cap) or MaxWait after its first frame arrived,
-// whichever is first. It runs as two stages: while one batch is inferred the next
-// one is collected and preprocessed, so preprocessing overlaps inference.
+// MaxBatch frames (or the configured cap), when every sender active in the last
+// senderWindow already has a frame in it (none of them can send another before its
+// answer, so waiting would only add latency: one stream alone never waits), or
+// MaxWait after its first frame arrived, whichever is first. It runs as two stages:
+// while one batch is inferred the next one is collected and preprocessed, so
+// preprocessing overlaps inference.
 //
 // The serving model can be replaced while frames keep flowing (Swap): the collecting
 // stage picks the model up at the top of each batch and the batch is preprocessed and
@@ -32,6 +35,7 @@ type Batcher struct {
 	maxBatch int    // cap on the model's MaxBatch; 0 = none
 	device   string // the planner's device it serves ("" embedded, "cpu", "cuda:N")
 	reqs     chan batchReq
+	senders  map[string]time.Time // sender → when its last frame arrived; the collecting stage's alone
 	swapc    chan swapReq
 	done     chan struct{}
 	exited   chan struct{}
@@ -50,6 +54,7 @@ type Batcher struct {
 }
 
 type batchReq struct {
+	from  string // the sender (a stream; "" for crops): it waits for this answer before sending again
 	img   gocv.Mat
 	reply chan batchRes
 	at    time.Time // when the frame arrived: queue wait = batch start − at
@@ -76,13 +81,17 @@ type readyBatch struct {
 
 var errBatcherClosed = errors.New("batcher is closed")
 
+// senderWindow: a sender that sent nothing for this long is not waited for (a stream
+// sampled slower than once per senderWindow may miss a batch it could have joined).
+const senderWindow = 2 * time.Second
+
 // NewBatcher starts a batcher for a loaded model.
 func NewBatcher(m *models.Model, maxWait time.Duration) *Batcher { return NewBatcherCap(m, maxWait, 0) }
 
 // NewBatcherCap starts a batcher whose batches hold at most maxBatch frames (0: the
 // model's MaxBatch).
 func NewBatcherCap(m *models.Model, maxWait time.Duration, maxBatch int) *Batcher {
-	b := &Batcher{maxWait: maxWait, maxBatch: maxBatch, reqs: make(chan batchReq, 256), swapc: make(chan swapReq),
+	b := &Batcher{maxWait: maxWait, maxBatch: maxBatch, reqs: make(chan batchReq, 256), senders: map[string]time.Time{}, swapc: make(chan swapReq),
 		done: make(chan struct{}), exited: make(chan struct{})}
 	b.model.Store(m)
 	go b.loop()
@@ -114,21 +123,24 @@ func (b *Batcher) adopt(r swapReq) {
 	b.swaps.Add(1)
 }
 
-// Detect runs the model (a detector) on img as part of some batch.
-func (b *Batcher) Detect(ctx context.Context, img gocv.Mat) ([]decode.Detection, error) {
-	res, err := b.submit(ctx, img)
+// Detect runs the model (a detector) on img as part of some batch. from names the
+// sender (the stream): a sender has at most one frame in a batcher at a time.
+func (b *Batcher) Detect(ctx context.Context, from string, img gocv.Mat) ([]decode.Detection, error) {
+	res, err := b.submit(ctx, from, img)
 	return res.dets, err
 }
 
 // Crop runs the model (a classifier, attribute, embedding or text model) on a crop as
-// part of some batch: crops from many streams and tasks share batches.
+// part of some batch: crops from many streams and tasks share batches. A stream sends
+// several crops at once, so crops name no sender and their batches wait for more up
+// to MaxWait.
 func (b *Batcher) Crop(ctx context.Context, img gocv.Mat) (decode.Stage2, error) {
-	res, err := b.submit(ctx, img)
+	res, err := b.submit(ctx, "", img)
 	return res.crop, err
 }
 
-func (b *Batcher) submit(ctx context.Context, img gocv.Mat) (batchRes, error) {
-	r := batchReq{img: img, reply: make(chan batchRes, 1), at: time.Now()}
+func (b *Batcher) submit(ctx context.Context, from string, img gocv.Mat) (batchRes, error) {
+	r := batchReq{from: from, img: img, reply: make(chan batchRes, 1), at: time.Now()}
 	select {
 	case b.reqs <- r:
 	case <-ctx.Done():
@@ -199,19 +211,22 @@ func (b *Batcher) loop() {
 	}
 }
 
-// collect adds frames to batch until it holds max or MaxWait has passed since its first
-// frame arrived; frames already queued are taken at once whatever their age.
+// collect adds frames to batch until it holds max, every active sender is in it, or
+// MaxWait has passed since its first frame arrived; frames already queued are taken
+// at once whatever their age.
 func (b *Batcher) collect(batch []batchReq, max int) []batchReq {
+	b.seen(batch[0])
 	for len(batch) < max {
 		select {
 		case r := <-b.reqs:
+			b.seen(r)
 			batch = append(batch, r)
 			continue
 		default:
 		}
 		break
 	}
-	if len(batch) >= max {
+	if len(batch) >= max || b.allIn(batch) {
 		return batch
 	}
 	timer := time.NewTimer(time.Until(batch[0].at.Add(b.maxWait)))
@@ -219,12 +234,46 @@ func (b *Batcher) collect(batch []batchReq, max int) []batchReq {
 	for len(batch) < max {
 		select {
 		case r := <-b.reqs:
+			b.seen(r)
 			batch = append(batch, r)
+			if b.allIn(batch) {
+				return batch
+			}
 		case <-timer.C:
 			return batch
 		}
 	}
 	return batch
+}
+
+// seen records that r's sender is active.
+func (b *Batcher) seen(r batchReq) {
+	if r.from != "" {
+		b.senders[r.from] = r.at
+	}
+}
+
+// allIn reports whether every sender active within senderWindow has a frame in
+// batch, forgetting senders silent for longer; never for a batch with a crop (no
+// sender: more may be on their way).
+func (b *Batcher) allIn(batch []batchReq) bool {
+	in := make(map[string]bool, len(batch))
+	for _, r := range batch {
+		if r.from == "" {
+			return false
+		}
+		in[r.from] = true
+	}
+	all := true
+	for s, at := range b.senders {
+		switch {
+		case time.Since(at) > senderWindow:
+			delete(b.senders, s)
+		case !in[s]:
+			all = false
+		}
+	}
+	return all
 }
 
 func later(a, b time.Time) time.Time {

@@ -38,12 +38,12 @@ func BenchmarkBatching8Streams(b *testing.B) {
 			left.Store(int64(b.N))
 			var wg sync.WaitGroup
 			cpu0, t0 := testkit.CPUTime(), time.Now()
-			for range streams {
+			for s := range streams {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					for left.Add(-1) >= 0 {
-						if _, err := bt.Detect(context.Background(), frame); err != nil {
+						if _, err := bt.Detect(context.Background(), strconv.Itoa(s), frame); err != nil {
 							b.Error(err)
 							return
 						}

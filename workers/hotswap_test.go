@@ -137,7 +137,7 @@ func TestHotSwapPublishedVersion(t *testing.T) {
 					log.add(s, nil, err)
 					continue
 				}
-				dets, err := b.Detect(context.Background(), img)
+				dets, err := b.Detect(context.Background(), fmt.Sprint("stream", s), img)
 				log.add(s, dets, err)
 			}
 		}()
@@ -255,7 +255,7 @@ func TestPeriodicModelCheck(t *testing.T) {
 	testkit.WaitFor(t, 20*time.Second, "the timer to swap in v2", func() bool { return b.Stats().Version == "2" })
 	img := gocv.NewMatWithSize(16, 16, gocv.MatTypeCV8UC3)
 	defer img.Close()
-	dets, err := b.Detect(context.Background(), img)
+	dets, err := b.Detect(context.Background(), "s", img)
 	if err != nil || len(dets) != 1 || abs(dets[0].Score-0.9) > 1e-6 {
 		t.Fatalf("after the timer's swap: %+v %v", dets, err)
 	}
@@ -282,7 +282,7 @@ func TestPeriodicModelCheck(t *testing.T) {
 	if st := b.Stats(); st.Version != "2" || st.Swaps != 3 || !strings.Contains(st.SwapError, "version 7, which is not installed") {
 		t.Fatalf("dangling pointer: %+v", st)
 	}
-	if dets, err := b.Detect(context.Background(), img); err != nil || len(dets) != 1 || abs(dets[0].Score-0.9) > 1e-6 {
+	if dets, err := b.Detect(context.Background(), "s", img); err != nil || len(dets) != 1 || abs(dets[0].Score-0.9) > 1e-6 {
 		t.Fatalf("with a dangling pointer: %+v %v", dets, err)
 	}
 }

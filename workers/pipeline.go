@@ -235,7 +235,7 @@ func (p *pipeline) process(ctx context.Context, f source.Frame) {
 		b, err := p.w.batcher(m, sp.Device)
 		if err == nil {
 			start := time.Now()
-			dets[m], err = b.Detect(ctx, f.Mat)
+			dets[m], err = b.Detect(ctx, sp.Stream.ID, f.Mat)
 			took[m] = time.Since(start)
 		}
 		if err != nil {
