@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -121,6 +122,9 @@ type Member struct {
 	Installed      []string           `json:"installed"`
 	DeliveryErrors map[string]string  `json:"delivery_errors,omitempty"`
 	Shadows        []plan.ShadowStats `json:"shadows,omitempty"`
+	// CPUBench is the worker's own measurement of its frame models, per batch size,
+	// in frames/s per core: what its CPU is sized with (the cost table until then).
+	CPUBench []plan.DeviceBench `json:"cpu_bench,omitempty"`
 }
 
 // NewCluster creates an empty cluster.
@@ -181,6 +185,9 @@ func (c *Cluster) Heartbeat(hb plan.Heartbeat) plan.Lease {
 	if c.learnGPUBench(hb.Bench) {
 		replan = true
 	}
+	if cb := cpuBench(hb.Bench); !slices.Equal(cb, m.CPUBench) {
+		m.CPUBench, replan = cb, true
+	}
 	if c.recoveringLocked() {
 		m.Alive = true
 		c.adoptLocked(m)
@@ -235,14 +242,18 @@ func taskModels(alg string) []string {
 // previous plan for stickiness, and derives assignments, grants and epochs.
 func (c *Cluster) placeLocked() {
 	var ws []placement.Node
-	models := map[string]bool{}
+	models := map[string]int{} // frame model → streams using it
 	var streams []placement.Stream
 	for _, id := range c.order {
 		p := c.plans[id]
 		st := placement.Stream{ID: id, Pixels: c.pixels[id], Codec: c.codecs[id]} // 0 = 1080p; native fps 25; "" = h264
+		uses := map[string]bool{}
 		for _, t := range p.Tasks {
 			for _, m := range c.taskKeys(t) {
-				models[m] = true
+				if !uses[m] {
+					uses[m] = true
+					models[m]++
+				}
 				st.Tasks = append(st.Tasks, placement.Task{ID: t.Task.ID + "/" + m, Model: m, FPS: t.FPS, MinFPS: 0.2, Priority: t.Task.Priority})
 			}
 		}
@@ -256,7 +267,7 @@ func (c *Cluster) placeLocked() {
 	}
 	sort.Slice(alive, func(i, j int) bool { return alive[i].ID < alive[j].ID })
 	for _, m := range alive {
-		devs := append([]placement.Device{c.cpuDevice(m, models)}, c.gpuDevices(m, models)...)
+		devs := append([]placement.Device{c.cpuDevice(m, models, len(alive))}, c.gpuDevices(m, models)...)
 		ws = append(ws, placement.Node{ID: m.ID, Healthy: true, Devices: devs})
 	}
 	cfg := placement.Config{TargetUtil: c.Costs.TargetUtil, KeyframeCost: c.Costs.KeyframeCost, Dwell: c.Costs.Dwell, MinFPS: 0.2}

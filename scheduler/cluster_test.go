@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -246,6 +247,60 @@ func TestClusterUsesMeasuredModelCosts(t *testing.T) {
 	l := c.Heartbeat(plan.Heartbeat{ID: "w1", Cores: 1})
 	if len(l.Plans) != 1 || l.Plans[0].Tasks[0].FPS >= 5 || c.Grants()["t"].State != "degraded" {
 		t.Fatalf("after a slower measured cost: %+v, grant %+v", l.Plans[0].Tasks, c.Grants()["t"])
+	}
+}
+
+// A worker's own CPU benchmark (heartbeat Bench, Device "cpu") sizes its CPU instead
+// of the cost table: one stream plans as a table saying the batch-1 rate would; the
+// device takes the rate at the largest measured batch its streams per live worker
+// can fill (never a size above them: a stream sends one frame at a time).
+func TestClusterSizesCPUFromWorkerBenchPerBatch(t *testing.T) {
+	bench := []plan.DeviceBench{
+		{Device: "cpu", Model: "nanodet", Provider: "cpu", BatchSize: 1, FPS: 4},
+		{Device: "cpu", Model: "nanodet", Provider: "cpu", BatchSize: 2, FPS: 5},
+		{Device: "cpu", Model: "nanodet", Provider: "cpu", BatchSize: 4, FPS: 8},
+		{Device: "cpu", Model: "nanodet", Provider: "cpu", BatchSize: 8, FPS: 100}, // never filled by ≤ 7 streams
+		{Device: "NVIDIA H100", Model: "nanodet", Provider: "cuda", BatchSize: 8, FPS: 900},
+	}
+	// granted is the fps granted to streams × one 10 fps nanodet task on a one-core
+	// worker that reports bench, with the cost table saying tableFPS for nanodet.
+	granted := func(streams int, bench []plan.DeviceBench, tableFPS float64) (float64, *Cluster) {
+		c := NewCluster(3 * time.Second)
+		c.Now = func() time.Time { return time.Unix(1000, 0) }
+		c.Costs.ModelFPS = map[string]float64{"nanodet": tableFPS}
+		hb := plan.Heartbeat{ID: "w1", Cores: 1, Bench: bench}
+		c.Heartbeat(hb)
+		var ps []plan.StreamPlan
+		for i := range streams {
+			id := fmt.Sprint("s", i)
+			ps = append(ps, plan.StreamPlan{Stream: store.Stream{ID: id}, Tasks: []plan.TaskPlan{{Task: store.Task{ID: id + "/t", Algorithm: "person_vehicle_capture"}, FPS: 10}}})
+		}
+		c.Apply(ps)
+		c.Heartbeat(hb)
+		sum := 0.0
+		for _, g := range c.Grants() {
+			sum += g.GrantedFPS * g.Duty
+		}
+		return sum, c
+	}
+	got, c := granted(1, bench, 9)
+	want, _ := granted(1, nil, 4)
+	if table, _ := granted(1, nil, 9); got != want || got == table {
+		t.Errorf("1 stream: %.2f fps granted, want %.2f (the batch-1 rate), not the table's %.2f", got, want, table)
+	}
+	m := c.Members()
+	if len(m) != 1 || len(m[0].CPUBench) != 4 {
+		t.Fatalf("members: %+v, want w1 with its 4 CPU results", m)
+	}
+	// the device the planner gets, by streams using nanodet over live workers
+	for _, tc := range []struct {
+		streams, workers int
+		want             float64
+	}{{1, 1, 4}, {3, 1, 5}, {4, 1, 8}, {7, 1, 8}, {8, 2, 8}, {8, 4, 5}, {8, 1, 100}} {
+		d := c.cpuDevice(&m[0], map[string]int{"nanodet": tc.streams}, tc.workers)
+		if d.ModelFPS["nanodet"] != tc.want {
+			t.Errorf("%d streams on %d workers: nanodet at %.0f frames/s on one core, want %.0f", tc.streams, tc.workers, d.ModelFPS["nanodet"], tc.want)
+		}
 	}
 }
 

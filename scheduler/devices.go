@@ -7,19 +7,26 @@ import (
 	"github.com/cityeye/cityeye/workers/plan"
 )
 
-// cpuDevice is a worker's CPU as one device: Cores × the per-core rates, each model
-// capped at the worker's capacity_fps when it reports one; a model the worker has
-// not installed has no rate, so the planner puts nothing that needs it there.
-func (c *Cluster) cpuDevice(m *Member, models map[string]bool) placement.Device {
+// cpuDevice is a worker's CPU as one device: Cores × the per-core rate of each
+// model, each capped at the worker's capacity_fps when it reports one; a model the
+// worker has not installed has no rate, so the planner puts nothing that needs it
+// there. The rate is the worker's own CPU benchmark (its heartbeat's Device "cpu"
+// results) at the batch size the model's streams can fill — the largest measured
+// size not above its streams per live worker (streams send one frame at a time, so
+// that is the most a batch holds) — else Costs.ModelFPS, the cost table.
+func (c *Cluster) cpuDevice(m *Member, models map[string]int, workers int) placement.Device {
 	cores := float64(max(m.Cores, 1))
 	d := placement.Device{ID: "cpu", Kind: "cpu", DecodeFPS: cores * c.Costs.DecodeFPS, ModelFPS: map[string]float64{}}
-	for name := range models {
+	for name, streams := range models {
 		if !m.has(name) {
 			continue // not installed there yet: nothing that needs it goes there
 		}
-		r, ok := c.Costs.ModelFPS[rateName(name)]
-		if !ok || r <= 0 {
-			r = c.Costs.DefaultModelFPS
+		r := measuredCPU(m.CPUBench, name, max(streams/max(workers, 1), 1))
+		if r <= 0 {
+			var ok bool
+			if r, ok = c.Costs.ModelFPS[rateName(name)]; !ok || r <= 0 {
+				r = c.Costs.DefaultModelFPS
+			}
 		}
 		f := cores * r
 		if m.CapacityFPS > 0 {
@@ -28,6 +35,29 @@ func (c *Cluster) cpuDevice(m *Member, models map[string]bool) placement.Device 
 		d.ModelFPS[name] = f
 	}
 	return d
+}
+
+// measuredCPU is model's per-core frames/s from a worker's CPU benchmark at the
+// largest measured batch size ≤ batch (0: not measured).
+func measuredCPU(bench []plan.DeviceBench, model string, batch int) float64 {
+	fps, size := 0.0, 0
+	for _, b := range bench {
+		if b.Model == model && b.FPS > 0 && b.BatchSize <= batch && b.BatchSize > size {
+			fps, size = b.FPS, b.BatchSize
+		}
+	}
+	return fps
+}
+
+// cpuBench is the part of a heartbeat's benchmark results measured on the CPU.
+func cpuBench(bs []plan.DeviceBench) []plan.DeviceBench {
+	var out []plan.DeviceBench
+	for _, b := range bs {
+		if b.Device == "cpu" && b.Provider == "cpu" && b.FPS > 0 {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // SetModelFPS updates a model's per-core frames/s (from the warehouse benchmark of
@@ -56,7 +86,7 @@ func (c *Cluster) SetModelFPS(model string, perCore float64) {
 // inference on the SMs (the models measured on that model of card, at their
 // measured batch size). A GPU with no measured model still decodes nothing on its
 // own: a stream goes where all its models run.
-func (c *Cluster) gpuDevices(m *Member, models map[string]bool) []placement.Device {
+func (c *Cluster) gpuDevices(m *Member, models map[string]int) []placement.Device {
 	var out []placement.Device
 	for _, g := range m.GPUs {
 		rates := c.Costs.GPUModelFPS[g.Model]

@@ -84,3 +84,37 @@ func TestGPUBenchPerDeviceClass(t *testing.T) {
 		t.Errorf("second run measured again (%s)", time.Since(start))
 	}
 }
+
+// The CPU benchmark measures every installed frame model per batch size up to its
+// max_batch, in frames/s per core from thread CPU time; nanodet costs more per frame
+// than blazeface, and batching does not make a frame dearer than alone by much.
+func TestCPUBenchPerBatchSize(t *testing.T) {
+	c := &CPUBench{Repo: testdata.Repository(), Runs: 1}
+	c.Run(context.Background())
+	per := map[string]map[int]float64{}
+	for _, r := range c.Results() {
+		if r.Device != "cpu" || r.Provider != "cpu" || r.Version == "" || r.FPS <= 0 {
+			t.Errorf("%+v", r)
+		}
+		if per[r.Model] == nil {
+			per[r.Model] = map[int]float64{}
+		}
+		per[r.Model][r.BatchSize] = r.FPS
+	}
+	nano, face := per["nanodet"], per["blazeface-back"]
+	if len(nano) != 4 || nano[1] <= 0 || face[1] <= 0 {
+		t.Fatalf("nanodet (max_batch 8) by batch size: %v; blazeface-back: %v", nano, face)
+	}
+	t.Logf("frames/s per core by batch size: nanodet %v, blazeface-back %v", nano, face)
+	if nano[1] >= face[1] {
+		t.Errorf("nanodet %.1f frames/s per core, blazeface-back %.1f: nanodet is the larger model", nano[1], face[1])
+	}
+	if nano[8] < nano[1]*0.7 {
+		t.Errorf("nanodet at batch 8 %.1f frames/s per core against %.1f alone", nano[8], nano[1])
+	}
+	n := len(c.Results())
+	c.Run(context.Background()) // measured already: nothing new
+	if len(c.Results()) != n {
+		t.Errorf("%d results after a second run, %d before", len(c.Results()), n)
+	}
+}

@@ -46,7 +46,7 @@ func (p *pipeline) runShadows(ctx context.Context, sp plan.StreamPlan, mat gocv.
 		start := time.Now()
 		var cand []decode.Detection
 		if err == nil {
-			cand, err = b.Detect(ctx, mat)
+			cand, err = b.Detect(ctx, sp.Stream.ID, mat)
 		}
 		spent := time.Since(start)
 		if ctx.Err() != nil {

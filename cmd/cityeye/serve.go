@@ -27,6 +27,7 @@ import (
 	"github.com/cityeye/cityeye/workers"
 	"github.com/cityeye/cityeye/workers/gpu"
 	"github.com/cityeye/cityeye/workers/jobs"
+	"github.com/cityeye/cityeye/workers/plan"
 )
 
 // serveConfig is the embedded server's configuration. Precedence: flags, then
@@ -353,7 +354,9 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		local := scheduler.NewLocal(cluster, w, cfg.CapacityFPS)
 		gpus := gpu.New() // this machine's GPUs, measured and placed on as a remote worker's
 		bench := &workers.GPUBench{Repo: models.Repository{Root: cfg.Models}, Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}}
-		local.GPUs, local.Bench = gpus.List, bench.Results
+		cpuBench := &workers.CPUBench{Repo: models.Repository{Root: cfg.Models}}
+		local.GPUs, local.Bench = gpus.List, func() []plan.DeviceBench { return append(bench.Results(), cpuBench.Results()...) }
+		go benchCPU(ctx, cpuBench)
 		if engine.Provider(cfg.Provider) != engine.ProviderCPU {
 			go benchGPUs(ctx, gpus, bench)
 		}

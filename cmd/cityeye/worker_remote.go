@@ -40,6 +40,7 @@ type remoteWorker struct {
 	client      *http.Client
 	gpus        *gpu.Inventory
 	bench       *workers.GPUBench // the frame models measured on this worker's GPUs
+	cpuBench    *workers.CPUBench // … and on its CPU, per batch size
 	sending     atomic.Bool       // frames asked for are being uploaded
 	delivery    *workers.Delivery // published models fetched from the object store
 }
@@ -74,8 +75,10 @@ func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capa
 	}
 	rw := &remoteWorker{servers: servers, token: token, id: id, capacity: capacity, w: w, client: &http.Client{Timeout: 2 * time.Second}, gpus: gpu.New(),
 		bench:    &workers.GPUBench{Repo: models.Repository{Root: repo}, Engine: eng},
+		cpuBench: &workers.CPUBench{Repo: models.Repository{Root: repo}},
 		delivery: &workers.Delivery{Repo: models.Repository{Root: repo}, Objects: objs, OnInstalled: w.RefreshModels}}
 	defer rw.gpus.Close()
+	go benchCPU(ctx, rw.cpuBench)
 	if eng.Provider != engine.ProviderCPU {
 		go benchGPUs(ctx, rw.gpus, rw.bench)
 	}
@@ -176,7 +179,7 @@ func (r *remoteWorker) sendFrames(ctx context.Context, server string, ids []stri
 
 func (r *remoteWorker) heartbeat(ctx context.Context) (plan.Lease, error) {
 	var lease plan.Lease
-	b, _ := json.Marshal(plan.Heartbeat{ID: r.id, CapacityFPS: r.capacity, Cores: runtime.NumCPU(), GPUs: r.gpus.List(), Bench: r.bench.Results(), Status: r.w.Status(), Batchers: r.w.Batchers(),
+	b, _ := json.Marshal(plan.Heartbeat{ID: r.id, CapacityFPS: r.capacity, Cores: runtime.NumCPU(), GPUs: r.gpus.List(), Bench: append(r.bench.Results(), r.cpuBench.Results()...), Status: r.w.Status(), Batchers: r.w.Batchers(),
 		Installed: r.delivery.Installed(), DeliveryErrors: r.delivery.Errors(), Shadows: r.w.Shadows()})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.servers[r.cur]+"/api/v1/workers/heartbeat", bytes.NewReader(b))
 	if err != nil {
@@ -195,6 +198,22 @@ func (r *remoteWorker) heartbeat(ctx context.Context) (plan.Lease, error) {
 		return lease, fmt.Errorf("%s: %s", resp.Status, e.Error)
 	}
 	return lease, json.NewDecoder(resp.Body).Decode(&lease)
+}
+
+// benchCPU measures the frame models on one core of this machine at start and
+// whenever a new version is installed (checked every minute): until then the
+// planner sizes the CPU with the built-in cost table.
+func benchCPU(ctx context.Context, bench *workers.CPUBench) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		bench.Run(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // benchGPUs measures the frame models on this machine's GPUs at start and whenever a

@@ -1,0 +1,142 @@
+package workers
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/cityeye/cityeye/models"
+	"github.com/cityeye/cityeye/models/engine"
+	"github.com/cityeye/cityeye/models/warehouse"
+	"github.com/cityeye/cityeye/workers/plan"
+)
+
+// CPUBench measures what one core of this machine does with each frame model, per
+// batch size: the warehouse benchmark's runs (warehouse.Infer: preprocessing, ONNX
+// Runtime, the decoder) on a 1280×720 frame, with one intra-op thread, timed in CPU
+// time of the thread that runs them. CPU time rather than wall time: the machine is
+// busy with the streams while it measures, and thread CPU time is what one frame
+// costs whatever else runs beside it. The heartbeat carries the results (Device
+// "cpu", FPS per core) and the planner sizes this worker's CPU with them instead of
+// the built-in cost table.
+type CPUBench struct {
+	Repo models.Repository
+	Runs int // timed runs per batch size (default 6)
+
+	mu   sync.Mutex
+	done map[benchKey][]plan.DeviceBench
+}
+
+// Run measures every frame model's current version (published, else newest) that
+// is installed and not measured yet.
+func (c *CPUBench) Run(ctx context.Context) {
+	for _, name := range frameModels() {
+		man, _, err := c.Repo.Resolve(name, "")
+		if err != nil || ctx.Err() != nil {
+			continue
+		}
+		k := benchKey{"cpu", name, man.Version}
+		c.mu.Lock()
+		_, ok := c.done[k]
+		c.mu.Unlock()
+		if ok {
+			continue
+		}
+		res := c.measure(name, man.Version)
+		c.mu.Lock()
+		if c.done == nil {
+			c.done = map[benchKey][]plan.DeviceBench{}
+		}
+		c.done[k] = res
+		c.mu.Unlock()
+	}
+}
+
+func (c *CPUBench) measure(name, version string) []plan.DeviceBench {
+	m, err := models.LoadFromRepository(c.Repo, name, version, engine.Options{Provider: engine.ProviderCPU, IntraOpThreads: 1})
+	if err != nil {
+		slog.Warn("CPU benchmark: model not loaded", "model", name, "err", err)
+		return nil
+	}
+	defer m.Close()
+	img := gocv.NewMatWithSize(720, 1280, gocv.MatTypeCV8UC3)
+	defer img.Close()
+	gocv.RandU(&img, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0)) // textured: decoders do real work
+	runs := c.Runs
+	if runs <= 0 {
+		runs = 6
+	}
+	// one thread runs everything measured: its CPU time is the runs' cost
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var out []plan.DeviceBench
+	for _, n := range []int{1, 2, 4, 8} {
+		if n > max(m.MaxBatch(), 1) {
+			break
+		}
+		imgs := make([]gocv.Mat, n)
+		for i := range imgs {
+			imgs[i] = img
+		}
+		if _, err := warehouse.Infer(m, imgs); err != nil { // warm-up
+			slog.Warn("CPU benchmark failed", "model", name, "batch", n, "err", err)
+			return out
+		}
+		t0 := threadCPU()
+		for range runs {
+			if _, err := warehouse.Infer(m, imgs); err != nil {
+				slog.Warn("CPU benchmark failed", "model", name, "batch", n, "err", err)
+				return out
+			}
+		}
+		perImage := (threadCPU() - t0) / time.Duration(runs*n)
+		if perImage <= 0 {
+			continue
+		}
+		out = append(out, plan.DeviceBench{Device: "cpu", Model: name, Version: version, Provider: "cpu", BatchSize: n, FPS: float64(time.Second) / float64(perImage)})
+	}
+	slog.Info("CPU benchmark", "model", name, "version", version, "per_core_fps_by_batch", fpsList(out))
+	return out
+}
+
+// threadCPU is the CPU time (user + system) of the calling OS thread.
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	const rusageThread = 1 // RUSAGE_THREAD (Linux)
+	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func fpsList(bs []plan.DeviceBench) []float64 {
+	out := make([]float64, len(bs))
+	for i, b := range bs {
+		out[i] = float64(int(b.FPS*10)) / 10
+	}
+	return out
+}
+
+// Results is every measurement so far (one per model and batch size), sorted.
+func (c *CPUBench) Results() []plan.DeviceBench {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []plan.DeviceBench
+	for _, r := range c.done {
+		out = append(out, r...)
+	}
+	slices.SortFunc(out, func(a, b plan.DeviceBench) int {
+		if a.Model != b.Model {
+			return strings.Compare(a.Model, b.Model)
+		}
+		return a.BatchSize - b.BatchSize
+	})
+	return out
+}
