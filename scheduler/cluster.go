@@ -169,7 +169,8 @@ func (c *Cluster) Heartbeat(hb plan.Heartbeat) plan.Lease {
 		m = &Member{ID: id}
 		c.members[id] = m
 	}
-	replan := m.CapacityFPS != hb.CapacityFPS || m.Cores != hb.Cores || !sameGPUs(m.GPUs, hb.GPUs) || !sameInstalled(m.Installed, hb.Installed)
+	replan := m.CapacityFPS != hb.CapacityFPS || m.Cores != hb.Cores || !sameGPUs(m.GPUs, hb.GPUs) || !sameInstalled(m.Installed, hb.Installed) ||
+		decodeMoved(measuredDecode(m.Status), measuredDecode(status))
 	m.CapacityFPS, m.Cores, m.GPUs, m.LastSeen, m.Status, m.Batchers = hb.CapacityFPS, hb.Cores, hb.GPUs, c.now(), status, hb.Batchers
 	m.Installed, m.DeliveryErrors, m.Shadows = hb.Installed, hb.DeliveryErrors, hb.Shadows
 	for s, st := range status {

@@ -320,3 +320,23 @@ func threeStreamsOnTwo(now *time.Time) *Cluster {
 func beat(c *Cluster, id string, status map[string]plan.StreamStatus) plan.Lease {
 	return c.Heartbeat(plan.Heartbeat{ID: id, Cores: 1, Status: status})
 }
+
+// A worker's streams' measured decode costs (source DecodeCPUMS) size its CPU's
+// decoding per codec, scaled to 1080p frames: 0.84 ms per 768×576 MS-MPEG4 frame is
+// 1000/0.84 × 442368/2073600 ≈ 254 1080p frames/s per core; 8 ms per 1080p H.264
+// frame is 125 (the table says 250).
+func TestClusterSizesDecodeFromMeasuredStreams(t *testing.T) {
+	c := NewCluster(3 * time.Second)
+	status := map[string]plan.StreamStatus{
+		"a": {Source: source.Status{Codec: "msmpeg4", Width: 768, Height: 576, DecodeCPUMS: 0.84}},
+		"b": {Source: source.Status{Codec: "h264", Width: 1920, Height: 1080, DecodeCPUMS: 8}},
+		"c": {Source: source.Status{Codec: "hevc", Width: 1920, Height: 1080}}, // not measured
+	}
+	d := c.cpuDevice(&Member{Cores: 2, Status: status}, map[string]int{"nanodet": 1}, 1)
+	if d.DecodeFPS != 250 || math.Abs(d.CodecFPS["msmpeg4"]-2*1000/0.84*442368/2073600) > 0.01 || len(d.CodecFPS) != 1 {
+		t.Errorf("device decode rates: %.1f (h264), %v", d.DecodeFPS, d.CodecFPS)
+	}
+	if !decodeMoved(measuredDecode(nil), measuredDecode(status)) || decodeMoved(measuredDecode(status), measuredDecode(status)) {
+		t.Error("a first measurement re-places, the same one does not")
+	}
+}

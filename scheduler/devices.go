@@ -17,6 +17,16 @@ import (
 func (c *Cluster) cpuDevice(m *Member, models map[string]int, workers int) placement.Device {
 	cores := float64(max(m.Cores, 1))
 	d := placement.Device{ID: "cpu", Kind: "cpu", DecodeFPS: cores * c.Costs.DecodeFPS, ModelFPS: map[string]float64{}}
+	for codec, r := range measuredDecode(m.Status) {
+		if codec == "" {
+			d.DecodeFPS = cores * r
+		} else {
+			if d.CodecFPS == nil {
+				d.CodecFPS = map[string]float64{}
+			}
+			d.CodecFPS[codec] = cores * r
+		}
+	}
 	for name, streams := range models {
 		if !m.has(name) {
 			continue // not installed there yet: nothing that needs it goes there
@@ -35,6 +45,51 @@ func (c *Cluster) cpuDevice(m *Member, models map[string]int, workers int) place
 		d.ModelFPS[name] = f
 	}
 	return d
+}
+
+// measuredDecode is a worker's full-decode rate on one core by codec (the
+// planner's names: "" for H.264, "h265", else FFmpeg's), in 1080p frames/s: the
+// mean over its streams of that codec of their measured cost per decoded frame
+// (source Status DecodeCPUMS), scaled by their pixels to 1080p.
+func measuredDecode(status map[string]plan.StreamStatus) map[string]float64 {
+	sum, n := map[string]float64{}, map[string]int{}
+	for _, st := range status {
+		src := st.Source
+		if px := src.Width * src.Height; src.DecodeCPUMS > 0 && px > 0 {
+			c := planCodec(src.Codec)
+			sum[c] += 1000 / src.DecodeCPUMS * float64(px) / (1920 * 1080)
+			n[c]++
+		}
+	}
+	for c := range sum {
+		sum[c] /= float64(n[c])
+	}
+	return sum
+}
+
+// decodeMoved reports whether a measured decode rate appeared, went or changed by
+// more than a fifth: worth placing again.
+func decodeMoved(a, b map[string]float64) bool {
+	if len(a) != len(b) {
+		return true
+	}
+	for c, r := range a {
+		if o, ok := b[c]; !ok || o > r*1.2 || o < r/1.2 {
+			return true
+		}
+	}
+	return false
+}
+
+// planCodec is the placement planner's name of a codec a source reports.
+func planCodec(c string) string {
+	switch c = strings.ToLower(c); c {
+	case "h264", "avc":
+		return ""
+	case "hevc":
+		return "h265"
+	}
+	return c
 }
 
 // measuredCPU is model's per-core frames/s from a worker's CPU benchmark at the

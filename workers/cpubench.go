@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -16,6 +15,7 @@ import (
 	"github.com/cityeye/cityeye/models/engine"
 	"github.com/cityeye/cityeye/models/warehouse"
 	"github.com/cityeye/cityeye/workers/plan"
+	"github.com/cityeye/cityeye/workers/source"
 )
 
 // CPUBench measures what one core of this machine does with each frame model, per
@@ -89,14 +89,14 @@ func (c *CPUBench) measure(name, version string) []plan.DeviceBench {
 			slog.Warn("CPU benchmark failed", "model", name, "batch", n, "err", err)
 			return out
 		}
-		t0 := threadCPU()
+		t0 := source.ThreadCPU()
 		for range runs {
 			if _, err := warehouse.Infer(m, imgs); err != nil {
 				slog.Warn("CPU benchmark failed", "model", name, "batch", n, "err", err)
 				return out
 			}
 		}
-		perImage := (threadCPU() - t0) / time.Duration(runs*n)
+		perImage := (source.ThreadCPU() - t0) / time.Duration(runs*n)
 		if perImage <= 0 {
 			continue
 		}
@@ -104,16 +104,6 @@ func (c *CPUBench) measure(name, version string) []plan.DeviceBench {
 	}
 	slog.Info("CPU benchmark", "model", name, "version", version, "per_core_fps_by_batch", fpsList(out))
 	return out
-}
-
-// threadCPU is the CPU time (user + system) of the calling OS thread.
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	const rusageThread = 1 // RUSAGE_THREAD (Linux)
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func fpsList(bs []plan.DeviceBench) []float64 {

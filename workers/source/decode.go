@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -302,6 +303,12 @@ type decoder struct {
 	hwReported bool
 	decoded    uint64 // frames the decoder returned this session
 
+	// decode cost: CPU time of this (locked) thread per decoded frame, measured only
+	// while the decoder runs on this thread alone (no FFmpeg frame/slice threads)
+	oneThread bool
+	cpuMark   time.Duration // ThreadCPU at the window's start
+	cpuFrames int           // frames decoded in the window
+
 	// KeyframesOnly
 	keyMode   bool          // only key packets are sent to cc
 	drained   bool          // cc was drained (EOF sent): reopen before sending
@@ -355,6 +362,7 @@ func (d *decoder) openCodec(keyframes bool) error {
 		return fmt.Errorf("open decoder %s: %w", d.codec.Name(), err)
 	}
 	d.cc, d.hwFmt, d.keyMode, d.drained = cc, hwFmt, keyframes, false
+	d.oneThread, d.cpuMark, d.cpuFrames = cc.ThreadCount() == 1 && hwFmt == astiav.PixelFormatNone && !keyframes, ThreadCPU(), 0
 	if hwFmt == astiav.PixelFormatNone && d.hwReported {
 		s.mu.Lock()
 		s.st.HWAccel = ""
@@ -656,7 +664,44 @@ func (d *decoder) receive() error {
 		if err != nil {
 			return err
 		}
+		d.measure()
 	}
+}
+
+// costWindow is how many decoded frames one decode-cost measurement spans.
+const costWindow = 50
+
+// measure updates Status.DecodeCPUMS every costWindow frames decoded on this thread
+// alone: the thread's CPU time (demux, decode, conversion of the frames sampling
+// kept) per decoded frame, averaged with the previous window.
+func (d *decoder) measure() {
+	if !d.oneThread {
+		return
+	}
+	if d.cpuFrames++; d.cpuFrames < costWindow {
+		return
+	}
+	now := ThreadCPU()
+	ms := float64(now-d.cpuMark) / float64(time.Millisecond) / float64(d.cpuFrames)
+	d.cpuMark, d.cpuFrames = now, 0
+	s := d.s
+	s.mu.Lock()
+	if s.st.DecodeCPUMS > 0 {
+		ms = (ms + s.st.DecodeCPUMS) / 2
+	}
+	s.st.DecodeCPUMS = ms
+	s.mu.Unlock()
+}
+
+// ThreadCPU is the CPU time (user + system) of the calling OS thread; callers lock
+// their goroutine to it (runtime.LockOSThread) for the differences to mean anything.
+func ThreadCPU() time.Duration {
+	var ru syscall.Rusage
+	const rusageThread = 1 // RUSAGE_THREAD (Linux)
+	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // handle paces, counts, samples, converts and delivers one decoded frame.
