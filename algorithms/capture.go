@@ -361,6 +361,7 @@ func init() {
 		Contracts: []Contract{
 			{Name: "blazeface-back", Task: "face_detection", Stage: "frame", Labels: []string{"face"}},
 			{Name: FaceEmbedModel, Task: "embedding", Stage: "crop"},
+			{Name: FaceAttrModel, Task: "face_attributes", Stage: "crop"},
 		},
 		Outputs: []string{"Face"},
 		New: func(taskID string, p Params) (Algorithm, error) {

@@ -44,16 +44,17 @@ var (
 
 // warmup is a bench-only algorithm for the warm-up runs: on its first frame it asks
 // the worker's runner for every second-stage model the real tasks name (face
-// embedding, the OCR models), which a worker loads on first use only — otherwise
+// embedding, face attributes, the OCR models), which a worker loads on first use only — otherwise
 // inside a measured phase, whenever the first face or vehicle is emitted.
 type warmup struct {
-	embed []string
-	ocr   bool
-	done  bool
+	embed, attrs []string
+	ocr          bool
+	done         bool
 }
 
 type warmupOptions struct {
 	Embed []string `json:"embed"`
+	Attrs []string `json:"attrs"` // face attribute models
 	OCR   bool     `json:"ocr"`
 }
 
@@ -66,7 +67,7 @@ func init() {
 					return nil, err
 				}
 			}
-			return &warmup{embed: o.Embed, ocr: o.OCR}, nil
+			return &warmup{embed: o.Embed, attrs: o.Attrs, ocr: o.OCR}, nil
 		}})
 }
 
@@ -84,6 +85,16 @@ func (a *warmup) Process(f algorithms.Frame, _ map[string][]decode.Detection) al
 	for _, m := range a.embed {
 		if _, err := f.Run.Embed(m, []gocv.Mat{crop}); err != nil {
 			slog.Error("warm-up: embedding model", "model", m, "err", err)
+		}
+	}
+	for _, m := range a.attrs {
+		fa, ok := f.Run.(algorithms.FaceAttributer)
+		if !ok {
+			slog.Error("warm-up: the runner estimates no face attributes", "model", m)
+			break
+		}
+		if _, err := fa.FaceAttributes(m, []gocv.Mat{crop}); err != nil {
+			slog.Error("warm-up: face attribute model", "model", m, "err", err)
 		}
 	}
 	if a.ocr {
@@ -108,6 +119,8 @@ func warmupTask(tasks []taskSpec) taskSpec {
 			case c.Stage != "crop" || seen[c.Name]:
 			case c.Task == "embedding":
 				o.Embed = append(o.Embed, c.Name)
+			case c.Task == "face_attributes":
+				o.Attrs = append(o.Attrs, c.Name)
 			case strings.HasPrefix(c.Task, "text_"):
 				o.OCR = true
 			}
