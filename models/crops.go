@@ -154,7 +154,7 @@ func (m *Model) FaceAttributes(imgs []gocv.Mat) ([]decode.FaceAttributes, error)
 		}
 		gp, ap := len(g.Data)/int(g.Shape[0]), len(a.Data)/int(a.Shape[0])
 		for i := range b.transforms {
-			res[first+i] = decode.DecodeFaceAttributes(g.Data[i*gp:(i+1)*gp], a.Data[i*ap:(i+1)*ap])
+			res[first+i] = decode.DecodeFaceAttributes(g.Data[i*gp:(i+1)*gp], a.Data[i*ap:(i+1)*ap], c.MinAge)
 		}
 		return nil
 	})

@@ -108,10 +108,12 @@ type ClassifyConfig struct {
 }
 
 // FaceAttrConfig is the "face_attributes" decoder's config: the outputs holding the
-// probability of male and the distribution over ages in years (decode.DecodeFaceAttributes).
+// probability of male and the distribution over ages in years (decode.DecodeFaceAttributes),
+// and the age of the distribution's first class (faceres: 1 year).
 type FaceAttrConfig struct {
-	GenderOutput string `json:"gender_output"`
-	AgeOutput    string `json:"age_output"`
+	GenderOutput string  `json:"gender_output"`
+	AgeOutput    string  `json:"age_output"`
+	MinAge       float32 `json:"min_age"`
 }
 
 // EmbedConfig is the "embedding" decoder's config.

@@ -12,10 +12,11 @@ type FaceAttributes struct {
 }
 
 // DecodeFaceAttributes reads one face's outputs: male is the gender output (its
-// first value), ages the per-year distribution, class i being i years. The age is
-// the distribution's mean rather than its mode, which on a flat distribution jumps
-// between neighbouring years; ages that do not sum to a positive value give Age -1.
-func DecodeFaceAttributes(male, ages []float32) FaceAttributes {
+// first value), ages the per-year distribution, class i being minAge+i years. The
+// age is the distribution's mean rather than its mode, which on a flat distribution
+// jumps between neighbouring years; ages that do not sum to a positive value give
+// Age -1.
+func DecodeFaceAttributes(male, ages []float32, minAge float32) FaceAttributes {
 	a := FaceAttributes{Male: -1, Age: -1}
 	if len(male) > 0 && male[0] >= 0 && male[0] <= 1 {
 		a.Male = male[0]
@@ -38,6 +39,6 @@ func DecodeFaceAttributes(male, ages []float32) FaceAttributes {
 			v += d * d * float64(p)
 		}
 	}
-	a.Age, a.AgeSD = float32(mean), float32(math.Sqrt(v/sum))
+	a.Age, a.AgeSD = float32(mean)+minAge, float32(math.Sqrt(v/sum))
 	return a
 }
