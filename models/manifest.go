@@ -30,11 +30,11 @@ var tasks = map[string]bool{TaskDetection: true, TaskFaceDetection: true, TaskTe
 	TaskTextRecognition: true, TaskTextDirection: true, TaskClassification: true, TaskEmbedding: true, TaskFaceAttributes: true, TaskAttributes: true}
 
 // Decoder families; Params is the family's config (decode.SSDConfig, decode.YOLOConfig,
-// decode.NanoDetConfig, decode.SuppressedConfig (NMS inside the graph), decode.SetConfig
+// decode.NanoDetConfig, decode.CenterNetConfig, decode.SuppressedConfig (NMS inside the graph), decode.SetConfig
 // (DETR-style set prediction), decode.ScrfdConfig (anchor-free face heads with
 // keypoints), decode.DBNetConfig, decode.CTCConfig, ClassifyConfig, EmbedConfig,
 // FaceAttrConfig, decode.AttributesConfig).
-var decoders = map[string]bool{"ssd": true, "yolo": true, "nanodet": true, "suppressed": true, "set": true, "scrfd": true,
+var decoders = map[string]bool{"ssd": true, "yolo": true, "nanodet": true, "centernet": true, "suppressed": true, "set": true, "scrfd": true,
 	"dbnet": true, "ctc": true, "classification": true, "embedding": true, "face_attributes": true, "attributes": true}
 
 // Manifest describes one model version.

@@ -92,6 +92,8 @@ func parseDecoder(d Decoder) (any, error) {
 		cfg = &decode.YOLOConfig{}
 	case "nanodet":
 		cfg = &decode.NanoDetConfig{}
+	case "centernet":
+		cfg = &decode.CenterNetConfig{}
 	case "dbnet":
 		cfg = &decode.DBNetConfig{}
 	case "ctc":
@@ -298,6 +300,8 @@ func (m *Model) DetectPrepared(p *Prepared) ([][]decode.Detection, error) {
 				dets, err = decode.DecodeSet(*c, b.outs, i, b.inW, b.inH, m.Manifest.Labels)
 			case *decode.ScrfdConfig:
 				dets, err = decode.DecodeScrfd(*c, b.outs, i, b.inW, b.inH, m.Manifest.Labels)
+			case *decode.CenterNetConfig:
+				dets, err = decode.DecodeCenterNet(*c, b.outs, i, b.inW, b.inH, m.Manifest.Labels)
 			default:
 				return fmt.Errorf("%s: decoder %s does not detect objects", m.Manifest.Name, m.Manifest.Decoder.Type)
 			}

@@ -29,6 +29,7 @@ func runModelImport(args []string) error {
 	license := fs.String("license", "", "licence for the manifest (default: from that package.json)")
 	overlay := fs.String("overlay", "", "JSON file laid over the draft manifest (preprocessing, decoder, labels, ...)")
 	force := fs.Bool("force", false, "replace an existing NAME/VERSION")
+	outputs := fs.String("outputs", "", "comma-separated graph tensors to output instead of the signature's (cut the graph's own post-processing)")
 	var pos []string
 	for {
 		if err := parse(fs, args); err != nil {
@@ -48,6 +49,9 @@ func runModelImport(args []string) error {
 		return fmt.Errorf("want one TF.js model folder or model.json, got %d arguments", len(pos))
 	}
 	opts := tfjs.ImportOptions{Name: *name, Version: *version, Task: *task, Source: *source, SourcePath: *sourcePath, License: *license}
+	if *outputs != "" {
+		opts.Outputs = strings.Split(*outputs, ",")
+	}
 	if *overlay != "" {
 		b, err := os.ReadFile(*overlay)
 		if err != nil {

@@ -84,6 +84,10 @@ type ConvertOptions struct {
 	// instead of fixing it to 1. Whether the graph then really batches (no other op
 	// fixes the batch) is checked by running it: see Import.
 	DynamicBatch bool
+	// Outputs, when set, are the tensors the ONNX graph outputs instead of the
+	// signature's: a graph whose own post-processing uses ops the importer lacks (or
+	// that a decoder does better, such as CenterNet's top-k) is cut before it.
+	Outputs []string
 }
 
 // Convert translates a loaded TF.js graph model into an ONNX graph named name, with
@@ -99,9 +103,11 @@ func ConvertWith(m *Model, name string, opts ConvertOptions) (*Converted, error)
 	c.g.Opset = Opset
 	c.g.Producer = "cityeye-tfjs-import"
 
-	// Outputs: the signature's, else the unconsumed non-constant nodes.
+	// Outputs: those asked for, else the signature's, else the unconsumed non-constant nodes.
 	var outTensors []string
-	if m.Signature != nil && len(m.Signature.Outputs) > 0 {
+	if len(opts.Outputs) > 0 {
+		outTensors = append(outTensors, opts.Outputs...)
+	} else if m.Signature != nil && len(m.Signature.Outputs) > 0 {
 		for _, o := range m.Signature.Outputs {
 			outTensors = append(outTensors, o.Name)
 		}

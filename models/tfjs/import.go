@@ -32,6 +32,8 @@ type ImportOptions struct {
 	// key, everything else is replaced. It supplies what a TF.js graph cannot say, such as
 	// the preprocessing and the decoder.
 	Overlay json.RawMessage
+	// Outputs, when set, are the graph's tensors the model outputs (ConvertOptions.Outputs).
+	Outputs []string
 }
 
 // Manifest is the draft manifest Import writes beside the model. Its field names match
@@ -75,9 +77,9 @@ type ImportInfo struct {
 
 // convertBatched translates m with a dynamic batch when the graph really batches
 // (checkBatches), else with the batch it declares.
-func convertBatched(m *Model, name, version string) (*Converted, []byte, bool, error) {
+func convertBatched(m *Model, name, version string, outputs []string) (*Converted, []byte, bool, error) {
 	build := func(dynamic bool) (*Converted, []byte, error) {
-		conv, err := ConvertWith(m, name, ConvertOptions{DynamicBatch: dynamic})
+		conv, err := ConvertWith(m, name, ConvertOptions{DynamicBatch: dynamic, Outputs: outputs})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -121,7 +123,7 @@ func Import(dir, outDir string, opts ImportOptions) (string, *Manifest, error) {
 	if version == "" {
 		version = "1"
 	}
-	conv, data, dynamic, err := convertBatched(m, name, version)
+	conv, data, dynamic, err := convertBatched(m, name, version, opts.Outputs)
 	if err != nil {
 		return "", nil, err
 	}
