@@ -28,7 +28,7 @@ import (
 // the built-in cost table.
 type CPUBench struct {
 	Repo models.Repository
-	Runs int // timed runs per batch size (default 6)
+	Runs int // timed runs per batch size (default 3)
 
 	mu   sync.Mutex
 	done map[benchKey][]plan.DeviceBench
@@ -71,7 +71,7 @@ func (c *CPUBench) measure(name, version string) []plan.DeviceBench {
 	gocv.RandU(&img, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0)) // textured: decoders do real work
 	runs := c.Runs
 	if runs <= 0 {
-		runs = 6
+		runs = 3
 	}
 	// one thread runs everything measured: its CPU time is the runs' cost
 	runtime.LockOSThread()

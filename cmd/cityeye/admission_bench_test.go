@@ -28,7 +28,9 @@ func processCPU(b *testing.B, pid int) time.Duration {
 // twice the analysis it can do — six cameras of vtest.avi, each with a 10 fps
 // person/vehicle task (two low priority, two normal, two high) — and measures the
 // server's CPU over 30 s against the planner's target utilisation (85 % of the
-// cores), and which tasks the planner degraded. Run it on an otherwise idle machine:
+// cores), and which tasks the planner degraded, once the planner sizes the machine
+// from its measured costs (its CPU benchmark per batch size, the streams' decode
+// costs). Run it on an otherwise idle machine:
 //
 //	go test ./cmd/cityeye -run '^$' -bench EmbeddedAdmission -benchtime 1x
 func BenchmarkEmbeddedAdmission(b *testing.B) {
@@ -49,7 +51,42 @@ func admission(b *testing.B) {
 		task := s.post("/api/v1/tasks", map[string]any{"device_id": id, "algorithm": "person_vehicle_capture", "priority": p, "params": map[string]any{"sample_fps": 10}})
 		taskPrio[fmt.Sprint(task["id"])] = p
 	}
-	time.Sleep(15 * time.Second) // models load, the plan settles
+	// the planner sizes the machine from its own CPU benchmark of the frame models
+	// (per batch size) and the streams' measured decode costs: wait for both, then
+	// let the plan settle
+	var sized struct {
+		Workers []struct {
+			CPUBench []struct {
+				Model     string  `json:"model"`
+				BatchSize int     `json:"batch_size"`
+				FPS       float64 `json:"fps"`
+			} `json:"cpu_bench"`
+			Status map[string]struct {
+				Source struct {
+					DecodeCPUMS float64 `json:"decode_cpu_ms"`
+				} `json:"source"`
+			} `json:"status"`
+		} `json:"workers"`
+	}
+	measured := func() bool {
+		s.get("/api/v1/workers", &sized)
+		if len(sized.Workers) != 1 || len(sized.Workers[0].CPUBench) == 0 {
+			return false
+		}
+		for _, st := range sized.Workers[0].Status {
+			if st.Source.DecodeCPUMS > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(3 * time.Minute); !measured(); time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			b.Fatalf("no CPU benchmark or decode cost after 3 min: %+v", sized)
+		}
+	}
+	b.Logf("measured costs: %+v", sized.Workers[0].CPUBench)
+	time.Sleep(10 * time.Second) // the plan settles on them
 	pid := s.cmd.Process.Pid
 	c0, t0 := processCPU(b, pid), time.Now()
 	time.Sleep(30 * time.Second)
