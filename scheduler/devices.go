@@ -162,15 +162,13 @@ func (c *Cluster) gpuDevices(m *Member, models map[string]int) []placement.Devic
 	return out
 }
 
-// gpuCodec is the planner's name of a codec a source reports.
+// gpuCodec is the GPU device's name of a codec a source reports ("h264" where the
+// planner says "").
 func gpuCodec(c string) string {
-	switch c = strings.ToLower(c); c {
-	case "", "avc":
-		return "h264"
-	case "hevc":
-		return "h265"
+	if p := planCodec(c); p != "" {
+		return p
 	}
-	return c
+	return "h264"
 }
 
 // learnGPUBench takes a heartbeat's GPU benchmark results into Costs.GPUModelFPS

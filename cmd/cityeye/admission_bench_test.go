@@ -70,15 +70,17 @@ func admission(b *testing.B) {
 	}
 	measured := func() bool {
 		s.get("/api/v1/workers", &sized)
-		if len(sized.Workers) != 1 || len(sized.Workers[0].CPUBench) == 0 {
+		if len(sized.Workers) != 1 {
 			return false
 		}
-		for _, st := range sized.Workers[0].Status {
-			if st.Source.DecodeCPUMS > 0 {
-				return true
-			}
+		nanodet, decode := false, false
+		for _, r := range sized.Workers[0].CPUBench {
+			nanodet = nanodet || r.Model == "nanodet"
 		}
-		return false
+		for _, st := range sized.Workers[0].Status {
+			decode = decode || st.Source.DecodeCPUMS > 0
+		}
+		return nanodet && decode
 	}
 	for deadline := time.Now().Add(3 * time.Minute); !measured(); time.Sleep(time.Second) {
 		if time.Now().After(deadline) {
@@ -86,6 +88,9 @@ func admission(b *testing.B) {
 		}
 	}
 	b.Logf("measured costs: %+v", sized.Workers[0].CPUBench)
+	for id, st := range sized.Workers[0].Status {
+		b.Logf("stream %s: decode %.2f ms of CPU per frame", id, st.Source.DecodeCPUMS)
+	}
 	time.Sleep(10 * time.Second) // the plan settles on them
 	pid := s.cmd.Process.Pid
 	c0, t0 := processCPU(b, pid), time.Now()
