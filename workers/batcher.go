@@ -172,12 +172,12 @@ func (b *Batcher) loop() {
 		}
 	}()
 	defer func() { close(work); <-inferDone }()
-	free := time.Now() // when this stage last became free to take frames
 	for {
 		var batch []batchReq
+		var picked time.Time // when this stage took the batch's first frame
 		select {
 		case r := <-b.reqs:
-			batch = append(batch, r)
+			batch, picked = append(batch, r), time.Now()
 		case r := <-b.swapc:
 			b.adopt(r)
 			continue
@@ -195,9 +195,14 @@ func (b *Batcher) loop() {
 			max = min(max, b.maxBatch)
 		}
 		batch = b.collect(batch, max)
+		// added wait: how long the batch held each frame for more, from when the stage
+		// took the batch's first frame or the frame arrived, whichever is later. Time a
+		// frame spent queued before (the stage busy handing the previous batch to
+		// inference, or its goroutine not yet running) is queue wait (WaitSec), not
+		// the batching's doing.
 		closed := time.Now()
 		for _, r := range batch {
-			b.hist.wait(closed.Sub(later(r.at, free)))
+			b.hist.wait(closed.Sub(later(r.at, picked)))
 		}
 		imgs := make([]gocv.Mat, len(batch))
 		for i, r := range batch {
@@ -207,7 +212,6 @@ func (b *Batcher) loop() {
 		b.busy.Add(int64(time.Since(closed)))
 		b.inflight.Add(1)
 		work <- readyBatch{model: model, reqs: batch, prep: prep, err: err}
-		free = time.Now()
 	}
 }
 

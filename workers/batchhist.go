@@ -8,7 +8,8 @@ import (
 
 // batchHist keeps a model's batch-size histogram and its frames' recent added queue
 // waits (the time the batcher held a frame waiting for more while it could have run
-// it: from arrival, or from when the collecting stage became free, to the batch's close).
+// it: from its arrival, or from when the collecting stage took the batch's first frame
+// if that was later, to the batch's close).
 type batchHist struct {
 	mu    sync.Mutex
 	sizes []int64 // sizes[i]: batches of i+1 frames

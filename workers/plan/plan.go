@@ -134,8 +134,9 @@ type BatchStats struct {
 	// BatchSizes is the batch-size histogram: BatchSizes[i] batches held i+1 frames.
 	BatchSizes []int64 `json:"batch_sizes"`
 	// AddedWaitP99Sec is the 99th percentile, over the last 4096 frames, of the time the
-	// batcher held a frame waiting for more frames while it could have run it; it stays
-	// within MaxWaitSec, the configured bound.
+	// batcher held a frame waiting for more frames while it could have run it (from the
+	// frame's arrival or the batch's start, whichever is later); it stays within
+	// MaxWaitSec, the configured bound, but for the timer's wake-up on a loaded machine.
 	AddedWaitP99Sec float64 `json:"added_wait_p99_seconds"`
 	MaxWaitSec      float64 `json:"max_wait_seconds"`
 	Swaps           int64   `json:"swaps"`      // hot swaps to another version since start
