@@ -50,16 +50,22 @@ type RecordFilter struct {
 // NextSerial hands out the 5-digit serial for a device and second, durable across
 // restarts so IDs never repeat.
 func (s *DB) NextSerial(ctx context.Context, device string, t time.Time) (int, error) {
+	return s.NextSerials(ctx, device, t, 1)
+}
+
+// NextSerials hands out k consecutive serials for a device and second in one
+// statement (one commit) and returns the first.
+func (s *DB) NextSerials(ctx context.Context, device string, t time.Time, k int) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO id_serials (device_id, second, n) VALUES (?,?,1)
-		ON CONFLICT (device_id, second) DO UPDATE SET n = id_serials.n + 1 RETURNING n`), device, t.Unix()).Scan(&n)
+	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO id_serials (device_id, second, n) VALUES (?,?,?)
+		ON CONFLICT (device_id, second) DO UPDATE SET n = id_serials.n + ? RETURNING n`), device, t.Unix(), k, k).Scan(&n)
 	if err != nil {
 		return 0, err
 	}
 	if n > 99999 {
 		return 0, fmt.Errorf("more than 99999 records for device %s in one second", device)
 	}
-	return n, nil
+	return n - k + 1, nil
 }
 
 // Intend logs object keys that are about to be written (protocol step 1).
@@ -168,12 +174,17 @@ func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err 
 
 // Forget removes keys from pending once their objects are deleted (protocol step 4).
 func (s *DB) Forget(ctx context.Context, keys []string) error {
-	for _, k := range keys {
-		if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM pending_objects WHERE key=?`), k); err != nil {
-			return err
-		}
+	if len(keys) == 0 {
+		return nil
 	}
-	return nil
+	return s.tx(ctx, func(tx *sql.Tx) error { // one commit for all the keys
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM pending_objects WHERE key=?`), k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // Pending lists keys written (or about to be) that no record references.

@@ -166,6 +166,16 @@ func testSerialsSurviveRestart(t *testing.T, open func() *DB) {
 	if d, _ := db.NextSerial(ctx, "dev", ts.Add(time.Second)); d != 1 {
 		t.Fatalf("new second serial %d", d)
 	}
+	// k at once: the first of k consecutive ones, the next call goes on after them
+	if e, err := db.NextSerials(ctx, "dev", ts, 2); err != nil || e != 4 {
+		t.Fatalf("two serials from %d (%v), want 4 and 5", e, err)
+	}
+	if f, _ := db.NextSerials(ctx, "dev2", ts, 2); f != 1 {
+		t.Fatalf("two serials of a new device from %d, want 1", f)
+	}
+	if g, _ := db.NextSerial(ctx, "dev", ts); g != 6 {
+		t.Fatalf("serial after two at once %d, want 6", g)
+	}
 }
 
 // The audit log is append-only in the database itself, not just in the API.

@@ -70,13 +70,17 @@ func (r *Recorder) Save(ctx context.Context, st store.Stream, tp plan.TaskPlan, 
 	r.mu.Lock()
 	tr := r.tracks[c.TrackKey]
 	r.mu.Unlock()
+	// image IDs: the first scene is the SourceID itself (as cameras do); later
+	// versions and crops get their own serials under the same device and second.
+	// Both serials of a save come from one statement (one commit, not two).
+	serial, err := r.DB.NextSerials(ctx, st.ID, shot, 2)
+	if err != nil {
+		return err
+	}
+	sceneID := gat1400.SourceID(st.ID, gat1400.SourceImage, shot, serial)
+	cropID := gat1400.SourceID(st.ID, gat1400.SourceImage, shot, serial+1)
 	if tr == nil {
-		serial, err := r.DB.NextSerial(ctx, st.ID, shot)
-		if err != nil {
-			return err
-		}
-		src := gat1400.SourceID(st.ID, gat1400.SourceImage, shot, serial)
-		tr = &trackRecord{id: gat1400.ContentID(src, k.sub, 1), sourceID: src}
+		tr = &trackRecord{id: gat1400.ContentID(sceneID, k.sub, 1), sourceID: sceneID}
 	}
 	tr.version++
 
@@ -96,18 +100,6 @@ func (r *Recorder) Save(ctx context.Context, st store.Stream, tp plan.TaskPlan, 
 
 	prefix := fmt.Sprintf("snapshots/%s/%s/%s-v%d", st.ID, shot.Format("20060102"), tr.id, tr.version)
 	sceneKey, cropKey := prefix+"-scene.jpg", prefix+"-crop.jpg"
-	// image IDs: the first scene is the SourceID itself (as cameras do); later
-	// versions and crops get their own serials under the same device and second
-	sceneID := tr.sourceID
-	if tr.version > 1 {
-		if sceneID, err = r.imageID(ctx, st.ID, shot); err != nil {
-			return err
-		}
-	}
-	cropID, err := r.imageID(ctx, st.ID, shot)
-	if err != nil {
-		return err
-	}
 	ts := gat1400.FormatTime(shot)
 	images := gat1400.NewSubImageList(
 		gat1400.SubImageInfo{ImageID: sceneID, EventSort: k.event, DeviceID: st.ID, StoragePath: r.Objects.URI(sceneKey), Type: gat1400.ImageScene,
@@ -168,14 +160,6 @@ func (r *Recorder) Save(ctx context.Context, st store.Stream, tp plan.TaskPlan, 
 		}
 	}
 	return nil
-}
-
-func (r *Recorder) imageID(ctx context.Context, device string, t time.Time) (string, error) {
-	n, err := r.DB.NextSerial(ctx, device, t)
-	if err != nil {
-		return "", err
-	}
-	return gat1400.SourceID(device, gat1400.SourceImage, t, n), nil
 }
 
 // cropRect is the object's box grown by 10% on each side, inside the frame.
