@@ -125,6 +125,13 @@ type Member struct {
 	// CPUBench is the worker's own measurement of its frame models, per batch size,
 	// in frames/s per core: what its CPU is sized with (the cost table until then).
 	CPUBench []plan.DeviceBench `json:"cpu_bench,omitempty"`
+	// CPUFactor is the worker's measured process CPU over what its frames cost at
+	// the planned rates (calibrate.go): its CPU is sized by 1/CPUFactor. 0: not
+	// measured yet.
+	CPUFactor float64 `json:"cpu_factor,omitempty"`
+
+	cal          calibration
+	placedFactor float64 // CPUFactor the last placement used
 }
 
 // NewCluster creates an empty cluster.
@@ -188,6 +195,9 @@ func (c *Cluster) Heartbeat(hb plan.Heartbeat) plan.Lease {
 	}
 	if cb := cpuBench(hb.Bench); !slices.Equal(cb, m.CPUBench) {
 		m.CPUBench, replan = cb, true
+	}
+	if c.calibrate(m, hb) {
+		replan = true
 	}
 	if c.recoveringLocked() {
 		m.Alive = true

@@ -340,3 +340,44 @@ func TestClusterSizesDecodeFromMeasuredStreams(t *testing.T) {
 		t.Error("a first measurement re-places, the same one does not")
 	}
 }
+
+// A worker whose process spends 1.6× the CPU its frames cost at the planned rates
+// (ONNX Runtime's threads, algorithms, the recorder) gets its CPU sized by 1/1.6: the
+// same task is granted less. The factor is smoothed over windows and needs enough
+// work to be measured.
+func TestClusterCalibratesCPUFromMeasuredUse(t *testing.T) {
+	c := NewCluster(time.Minute)
+	now := time.Unix(1000, 0)
+	c.Now = func() time.Time { return now }
+	bench := []plan.DeviceBench{{Device: "cpu", Model: "nanodet", Provider: "cpu", BatchSize: 1, FPS: 8}}
+	c.Apply([]plan.StreamPlan{{Stream: store.Stream{ID: "s"}, Tasks: []plan.TaskPlan{{Task: store.Task{ID: "t", Algorithm: "person_vehicle_capture"}, FPS: 10}}}})
+	beat := func(cpu float64, frames int64) {
+		c.Heartbeat(plan.Heartbeat{ID: "w", Cores: 1, Bench: bench, CPUSeconds: cpu, Batchers: []plan.BatchStats{{Model: "nanodet", Frames: frames}}})
+	}
+	beat(100, 0)
+	before := c.Grants()["t"].GrantedFPS
+	now = now.Add(5 * time.Second)
+	beat(101, 10) // shorter than a window: not measured
+	if f := c.Members()[0].CPUFactor; f != 0 {
+		t.Fatalf("factor %.2f after 5 s", f)
+	}
+	now = now.Add(15 * time.Second)
+	beat(120, 100) // 100 frames at 8/s per core = 12.5 core-s modelled, 20 spent
+	if f := c.Members()[0].CPUFactor; math.Abs(f-1.6) > 1e-9 {
+		t.Fatalf("factor %.3f, want 1.6", f)
+	}
+	after := c.Grants()["t"].GrantedFPS
+	if after >= before*0.75 || after <= 0 {
+		t.Errorf("granted %.2f fps before calibration, %.2f after a factor of 1.6", before, after)
+	}
+	now = now.Add(20 * time.Second)
+	beat(132.5, 200) // 12.5 modelled, 12.5 spent: factor 1 this window, smoothed to 1.3
+	if f := c.Members()[0].CPUFactor; math.Abs(f-1.3) > 1e-9 {
+		t.Fatalf("factor %.3f, want 1.3", f)
+	}
+	now = now.Add(20 * time.Second)
+	beat(132.6, 201) // idle: too little work to tell, the factor stays
+	if f := c.Members()[0].CPUFactor; math.Abs(f-1.3) > 1e-9 {
+		t.Fatalf("factor %.3f after an idle window, want 1.3", f)
+	}
+}

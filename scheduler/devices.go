@@ -13,37 +13,44 @@ import (
 // there. The rate is the worker's own CPU benchmark (its heartbeat's Device "cpu"
 // results) at the batch size the model's streams can fill — the largest measured
 // size not above its streams per live worker (streams send one frame at a time, so
-// that is the most a batch holds) — else Costs.ModelFPS, the cost table.
+// that is the most a batch holds) — else Costs.ModelFPS, the cost table; decoding is
+// sized from its streams' measured decode costs. All of it is divided by the
+// worker's measured CPUFactor (what a live frame costs over those figures).
 func (c *Cluster) cpuDevice(m *Member, models map[string]int, workers int) placement.Device {
 	cores := float64(max(m.Cores, 1))
-	d := placement.Device{ID: "cpu", Kind: "cpu", DecodeFPS: cores * c.Costs.DecodeFPS, ModelFPS: map[string]float64{}}
+	k := 1.0 // measured CPU over modelled (calibrate.go)
+	if m.CPUFactor > 0 {
+		k = m.CPUFactor
+	}
+	m.placedFactor = k
+	d := placement.Device{ID: "cpu", Kind: "cpu", DecodeFPS: cores * c.Costs.DecodeFPS / k, ModelFPS: map[string]float64{}}
 	for codec, r := range measuredDecode(m.Status) {
 		if codec == "" {
-			d.DecodeFPS = cores * r
+			d.DecodeFPS = cores * r / k
 		} else {
 			if d.CodecFPS == nil {
 				d.CodecFPS = map[string]float64{}
 			}
-			d.CodecFPS[codec] = cores * r
+			d.CodecFPS[codec] = cores * r / k
 		}
 	}
+	rates := map[string]float64{}
 	for name, streams := range models {
 		if !m.has(name) {
 			continue // not installed there yet: nothing that needs it goes there
 		}
 		r := measuredCPU(m.CPUBench, name, max(streams/max(workers, 1), 1))
 		if r <= 0 {
-			var ok bool
-			if r, ok = c.Costs.ModelFPS[rateName(name)]; !ok || r <= 0 {
-				r = c.Costs.DefaultModelFPS
-			}
+			r = c.tableRate(name)
 		}
-		f := cores * r
+		rates[name] = r
+		f := cores * r / k
 		if m.CapacityFPS > 0 {
 			f = min(f, m.CapacityFPS)
 		}
 		d.ModelFPS[name] = f
 	}
+	m.cal.rates = rates
 	return d
 }
 

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cityeye/cityeye/workers"
 	"github.com/cityeye/cityeye/workers/plan"
 )
 
@@ -58,7 +59,7 @@ func (l *Local) beat() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	hb := plan.Heartbeat{ID: LocalID, CapacityFPS: l.CapacityFPS, Cores: max(l.Cores, 1), Status: l.Worker.Status(), Batchers: l.Worker.Batchers(),
-		Shadows: l.Worker.Shadows()}
+		Shadows: l.Worker.Shadows(), CPUSeconds: workers.ProcessCPU()}
 	if l.GPUs != nil {
 		hb.GPUs = l.GPUs()
 	}

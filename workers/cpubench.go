@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -104,6 +105,16 @@ func (c *CPUBench) measure(name, version string) []plan.DeviceBench {
 	}
 	slog.Info("CPU benchmark", "model", name, "version", version, "per_core_fps_by_batch", fpsList(out))
 	return out
+}
+
+// ProcessCPU is this process's CPU time (user + system, all threads) in seconds: the
+// heartbeat's CPUSeconds.
+func ProcessCPU() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 func fpsList(bs []plan.DeviceBench) []float64 {

@@ -161,6 +161,9 @@ type Heartbeat struct {
 	// (object store unreachable, a digest that does not match).
 	DeliveryErrors map[string]string `json:"delivery_errors,omitempty"`
 	Shadows        []ShadowStats     `json:"shadows,omitempty"` // the shadow runs on this worker
+	// CPUSeconds is the worker process's CPU time (user + system) so far: with the
+	// batchers' and streams' counters it measures what a live frame really costs.
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
 }
 
 // GPU is one NVIDIA GPU as the worker's NVML inventory sees it (workers/gpu). The
