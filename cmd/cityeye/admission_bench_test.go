@@ -52,8 +52,8 @@ func admission(b *testing.B) {
 		taskPrio[fmt.Sprint(task["id"])] = p
 	}
 	// the planner sizes the machine from its own CPU benchmark of the frame models
-	// (per batch size) and the streams' measured decode costs: wait for both, then
-	// let the plan settle
+	// (per batch size), the streams' measured decode costs and the measured CPU over
+	// their modelled cost (cpu_factor): wait for all three, then let the plan settle
 	var sized struct {
 		Workers []struct {
 			CPUBench []struct {
@@ -66,6 +66,7 @@ func admission(b *testing.B) {
 					DecodeCPUMS float64 `json:"decode_cpu_ms"`
 				} `json:"source"`
 			} `json:"status"`
+			CPUFactor float64 `json:"cpu_factor"`
 		} `json:"workers"`
 	}
 	measured := func() bool {
@@ -80,18 +81,21 @@ func admission(b *testing.B) {
 		for _, st := range sized.Workers[0].Status {
 			decode = decode || st.Source.DecodeCPUMS > 0
 		}
-		return nanodet && decode
+		return nanodet && decode && sized.Workers[0].CPUFactor > 0
 	}
 	for deadline := time.Now().Add(3 * time.Minute); !measured(); time.Sleep(time.Second) {
 		if time.Now().After(deadline) {
-			b.Fatalf("no CPU benchmark or decode cost after 3 min: %+v", sized)
+			b.Fatalf("no CPU benchmark, decode cost or CPU factor after 3 min: %+v", sized)
 		}
 	}
 	b.Logf("measured costs: %+v", sized.Workers[0].CPUBench)
 	for id, st := range sized.Workers[0].Status {
 		b.Logf("stream %s: decode %.2f ms of CPU per frame", id, st.Source.DecodeCPUMS)
 	}
-	time.Sleep(10 * time.Second) // the plan settles on them
+	b.Logf("measured CPU over modelled: %.2f", sized.Workers[0].CPUFactor)
+	time.Sleep(25 * time.Second) // the plan settles on them (one more calibration window)
+	s.get("/api/v1/workers", &sized)
+	b.Logf("measured CPU over modelled after settling: %.2f", sized.Workers[0].CPUFactor)
 	pid := s.cmd.Process.Pid
 	c0, t0 := processCPU(b, pid), time.Now()
 	time.Sleep(30 * time.Second)
