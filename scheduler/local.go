@@ -38,6 +38,9 @@ type Local struct {
 	// streams on them too.
 	GPUs  func() []plan.GPU
 	Bench func() []plan.DeviceBench
+	// CPU, when set, is the process CPU seconds the streams used (the heartbeat's
+	// CPUSeconds; default workers.ProcessCPU): leave out what benchmarks took.
+	CPU func() float64
 
 	mu sync.Mutex // one heartbeat and Apply at a time
 }
@@ -60,6 +63,9 @@ func (l *Local) beat() {
 	defer l.mu.Unlock()
 	hb := plan.Heartbeat{ID: LocalID, CapacityFPS: l.CapacityFPS, Cores: max(l.Cores, 1), Status: l.Worker.Status(), Batchers: l.Worker.Batchers(),
 		Shadows: l.Worker.Shadows(), CPUSeconds: workers.ProcessCPU()}
+	if l.CPU != nil {
+		hb.CPUSeconds = l.CPU()
+	}
 	if l.GPUs != nil {
 		hb.GPUs = l.GPUs()
 	}

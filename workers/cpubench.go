@@ -31,8 +31,17 @@ type CPUBench struct {
 	Repo models.Repository
 	Runs int // timed runs per batch size (default 3)
 
-	mu   sync.Mutex
-	done map[benchKey][]plan.DeviceBench
+	mu    sync.Mutex
+	done  map[benchKey][]plan.DeviceBench
+	spent time.Duration // CPU time the measurements took
+}
+
+// Spent is the CPU time the measurements have taken so far, in seconds: process CPU
+// that is not the streams' (the heartbeat's CPUSeconds leaves it out).
+func (c *CPUBench) Spent() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.spent.Seconds()
 }
 
 // Run measures every frame model's current version (published, else newest) that
@@ -69,7 +78,12 @@ func (c *CPUBench) measureNiced(name, version string) []plan.DeviceBench {
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
 		_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), 10)
-		done <- c.measure(name, version)
+		t0 := source.ThreadCPU()
+		res := c.measure(name, version)
+		c.mu.Lock()
+		c.spent += source.ThreadCPU() - t0
+		c.mu.Unlock()
+		done <- res
 	}()
 	return <-done
 }

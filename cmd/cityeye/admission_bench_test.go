@@ -40,7 +40,7 @@ func BenchmarkEmbeddedAdmission(b *testing.B) {
 }
 
 func admission(b *testing.B) {
-	s := startServer(b, b.TempDir())
+	s := startServer(b, b.TempDir(), "--loop-files")
 	s.post("/api/v1/departments", map[string]any{"id": "police", "name": "Public security bureau", "areas": []string{"441500"}}, 201, 409)
 	prio := []int{-1, -1, 0, 0, 1, 1}
 	taskPrio := map[string]int{}

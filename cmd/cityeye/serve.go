@@ -356,6 +356,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		bench := &workers.GPUBench{Repo: models.Repository{Root: cfg.Models}, Engine: engine.Options{Provider: engine.Provider(cfg.Provider)}}
 		cpuBench := &workers.CPUBench{Repo: models.Repository{Root: cfg.Models}}
 		local.GPUs, local.Bench = gpus.List, func() []plan.DeviceBench { return append(bench.Results(), cpuBench.Results()...) }
+		local.CPU = func() float64 { return workers.ProcessCPU() - cpuBench.Spent() }
 		go benchCPU(ctx, cpuBench)
 		if engine.Provider(cfg.Provider) != engine.ProviderCPU {
 			go benchGPUs(ctx, gpus, bench)

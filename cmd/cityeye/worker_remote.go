@@ -180,7 +180,7 @@ func (r *remoteWorker) sendFrames(ctx context.Context, server string, ids []stri
 func (r *remoteWorker) heartbeat(ctx context.Context) (plan.Lease, error) {
 	var lease plan.Lease
 	b, _ := json.Marshal(plan.Heartbeat{ID: r.id, CapacityFPS: r.capacity, Cores: runtime.NumCPU(), GPUs: r.gpus.List(), Bench: append(r.bench.Results(), r.cpuBench.Results()...), Status: r.w.Status(), Batchers: r.w.Batchers(),
-		Installed: r.delivery.Installed(), DeliveryErrors: r.delivery.Errors(), Shadows: r.w.Shadows(), CPUSeconds: workers.ProcessCPU()})
+		Installed: r.delivery.Installed(), DeliveryErrors: r.delivery.Errors(), Shadows: r.w.Shadows(), CPUSeconds: workers.ProcessCPU() - r.cpuBench.Spent()})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.servers[r.cur]+"/api/v1/workers/heartbeat", bytes.NewReader(b))
 	if err != nil {
 		return lease, err
