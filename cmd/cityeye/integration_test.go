@@ -379,7 +379,9 @@ func TestKillAndRestartLosesNothing(t *testing.T) {
 	filepath.WalkDir(filepath.Join(data, "objects"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), ".put-") {
 			rel, _ := filepath.Rel(filepath.Join(data, "objects"), p)
-			if !referenced[filepath.ToSlash(rel)] {
+			// the warehouse's seed evaluation-set images live in the same store,
+			// referenced by their sets, not by records
+			if !referenced[filepath.ToSlash(rel)] && !strings.HasPrefix(filepath.ToSlash(rel), "evalsets/") {
 				t.Errorf("orphan snapshot %s after restart", rel)
 			}
 		}
