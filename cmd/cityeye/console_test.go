@@ -22,7 +22,7 @@ import (
 // the API's own access table.
 var consolePages = []struct{ id, method, path string }{
 	{"overview", "GET", "/api/v1/streams"}, {"cameras", "GET", "/api/v1/streams"}, {"tasks", "GET", "/api/v1/tasks"},
-	{"captures", "GET", "/api/v1/search"}, {"map", "GET", "/api/v1/alerts/stream"}, {"warehouse", "GET", "/api/v1/warehouse/models"},
+	{"captures", "GET", "/api/v1/search"}, {"map", "GET", "/api/v1/alerts/stream"}, {"dispositions", "GET", "/api/v1/dispositions"}, {"warehouse", "GET", "/api/v1/warehouse/models"},
 	{"admin", "GET", "/api/v1/users"},
 }
 

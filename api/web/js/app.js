@@ -8,6 +8,7 @@ import cameras from './pages/cameras.js';
 import tasks from './pages/tasks.js';
 import captures from './pages/captures.js';
 import map from './pages/map.js';
+import dispositions from './pages/dispositions.js';
 import warehouse from './pages/warehouse.js';
 import admin from './pages/admin.js';
 
@@ -18,6 +19,7 @@ const pages = [
   { id: 'tasks', needs: 'GET /api/v1/tasks', page: tasks },
   { id: 'captures', needs: 'GET /api/v1/search', page: captures },
   { id: 'map', needs: 'GET /api/v1/alerts/stream', page: map },
+  { id: 'dispositions', needs: 'GET /api/v1/dispositions', page: dispositions },
   { id: 'warehouse', needs: 'GET /api/v1/warehouse/models', page: warehouse },
   { id: 'admin', needs: 'GET /api/v1/users', page: admin },
 ];
