@@ -10,6 +10,7 @@ import captures from './pages/captures.js';
 import map from './pages/map.js';
 import dispositions from './pages/dispositions.js';
 import warehouse from './pages/warehouse.js';
+import cascade from './pages/cascade.js';
 import admin from './pages/admin.js';
 
 // Each page names the route it needs: the menu shows it only if the role may call it.
@@ -22,6 +23,7 @@ const pages = [
   { id: 'dispositions', needs: 'GET /api/v1/dispositions', page: dispositions },
   { id: 'warehouse', needs: 'GET /api/v1/warehouse/models', page: warehouse },
   { id: 'admin', needs: 'GET /api/v1/users', page: admin },
+  { id: 'cascade', needs: 'GET /api/v1/cascade/links', page: cascade },
 ];
 
 const state = { me: null, config: {}, abort: null };
