@@ -246,6 +246,7 @@ func (s *Server) auditDisposition(c *gin.Context, action, id string, status int,
 // hits when asked for one.
 type dispositionView struct {
 	store.Disposition
-	InForce bool                   `json:"in_force"`
-	Hits    []store.DispositionHit `json:"hits,omitempty"`
+	InForce  bool                   `json:"in_force"`
+	HitCount int                    `json:"hit_count"` // in lists: how many records it caught
+	Hits     []store.DispositionHit `json:"hits,omitempty"`
 }

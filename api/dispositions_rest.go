@@ -108,9 +108,18 @@ func listDispositionsREST(s *Server, c *gin.Context) {
 		storeErr(c, err, "dispositions")
 		return
 	}
+	ids := make([]string, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	counts, err := s.DB.HitCounts(c, ids)
+	if err != nil {
+		storeErr(c, err, "hits")
+		return
+	}
 	out := make([]dispositionView, len(ds))
 	for i, d := range ds {
-		out[i] = dispositionView{Disposition: d, InForce: inForce(d, s.now())}
+		out[i] = dispositionView{Disposition: d, InForce: inForce(d, s.now()), HitCount: counts[d.ID]}
 		out[i].Targets = []store.DispositionTarget{}
 	}
 	c.JSON(http.StatusOK, gin.H{"dispositions": out, "total": total})
@@ -140,7 +149,12 @@ func getDispositionREST(s *Server, c *gin.Context) {
 	if _, ok := s.audit(c, "disposition.read", d.ID, "", http.StatusOK, fmt.Sprintf("%d hits", len(hits))); !ok {
 		return
 	}
-	c.JSON(http.StatusOK, dispositionView{Disposition: d, InForce: inForce(d, s.now()), Hits: hits})
+	counts, err := s.DB.HitCounts(c, []string{d.ID})
+	if err != nil {
+		storeErr(c, err, "hits")
+		return
+	}
+	c.JSON(http.StatusOK, dispositionView{Disposition: d, InForce: inForce(d, s.now()), HitCount: counts[d.ID], Hits: hits})
 }
 
 type withdrawBody struct {

@@ -150,6 +150,14 @@ func TestPlateDispositionAlarmsWithin2s(t *testing.T) {
 	if hits := f.must("GET", "/api/v1/dispositions/"+fuzzy["id"].(string), "police_op", "", 200)["hits"].([]any); len(hits) != len(plates) {
 		t.Errorf("fuzzy hits: %v", hits)
 	}
+	// the list (the console's) counts each disposition's hits
+	counts := map[string]float64{}
+	for _, d := range f.must("GET", "/api/v1/dispositions", "police_op", "", 200)["dispositions"].([]any) {
+		counts[d.(map[string]any)["id"].(string)] = d.(map[string]any)["hit_count"].(float64)
+	}
+	if counts[exact["id"].(string)] != float64(len(plates)) || counts[fuzzy["id"].(string)] != float64(len(plates)) {
+		t.Errorf("hit counts in the list %v, want %d each", counts, len(plates))
+	}
 
 	// a better shot of the first vehicle: the record changes, no second alarm
 	frame := gocv.IMRead(testdata.Media(t, "car2.jpg"), gocv.IMReadColor)

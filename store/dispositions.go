@@ -245,6 +245,28 @@ func (s *DB) ListHits(ctx context.Context, dispositionID string, limit int) ([]D
 		})
 }
 
+// HitCounts returns how many records each of the given dispositions caught (the
+// list shows it without loading every hit); an ID without hits is left out.
+func (s *DB) HitCounts(ctx context.Context, ids []string) (map[string]int, error) {
+	out := map[string]int{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	type count struct {
+		id string
+		n  int
+	}
+	cs, err := queryAll(ctx, s, `SELECT disposition_id, COUNT(*) FROM disposition_hits WHERE disposition_id IN (`+placeholders(len(ids))+`)
+		GROUP BY disposition_id`, anys(ids), func(row interface{ Scan(...any) error }) (count, error) {
+		var c count
+		return c, row.Scan(&c.id, &c.n)
+	})
+	for _, c := range cs {
+		out[c.id] = c.n
+	}
+	return out, err
+}
+
 // ScanCursor is where a matcher has read up to: (unix ms, ID) of the last item.
 type ScanCursor struct {
 	At int64

@@ -22,8 +22,8 @@ import (
 // the API's own access table.
 var consolePages = []struct{ id, method, path string }{
 	{"overview", "GET", "/api/v1/streams"}, {"cameras", "GET", "/api/v1/streams"}, {"tasks", "GET", "/api/v1/tasks"},
-	{"captures", "GET", "/api/v1/search"}, {"map", "GET", "/api/v1/alerts/stream"}, {"warehouse", "GET", "/api/v1/warehouse/models"},
-	{"admin", "GET", "/api/v1/users"},
+	{"captures", "GET", "/api/v1/search"}, {"map", "GET", "/api/v1/alerts/stream"}, {"dispositions", "GET", "/api/v1/dispositions"}, {"warehouse", "GET", "/api/v1/warehouse/models"},
+	{"admin", "GET", "/api/v1/users"}, {"cascade", "GET", "/api/v1/cascade/links"},
 }
 
 func expectedMenu(role auth.Role) []string {

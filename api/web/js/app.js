@@ -8,7 +8,9 @@ import cameras from './pages/cameras.js';
 import tasks from './pages/tasks.js';
 import captures from './pages/captures.js';
 import map from './pages/map.js';
+import dispositions from './pages/dispositions.js';
 import warehouse from './pages/warehouse.js';
+import cascade from './pages/cascade.js';
 import admin from './pages/admin.js';
 
 // Each page names the route it needs: the menu shows it only if the role may call it.
@@ -18,8 +20,10 @@ const pages = [
   { id: 'tasks', needs: 'GET /api/v1/tasks', page: tasks },
   { id: 'captures', needs: 'GET /api/v1/search', page: captures },
   { id: 'map', needs: 'GET /api/v1/alerts/stream', page: map },
+  { id: 'dispositions', needs: 'GET /api/v1/dispositions', page: dispositions },
   { id: 'warehouse', needs: 'GET /api/v1/warehouse/models', page: warehouse },
   { id: 'admin', needs: 'GET /api/v1/users', page: admin },
+  { id: 'cascade', needs: 'GET /api/v1/cascade/links', page: cascade },
 ];
 
 const state = { me: null, config: {}, abort: null };

@@ -136,6 +136,10 @@ export function addAlgorithms(list) {
   }
 }
 
+// addStrings lets a page module keep its own strings beside it ({key: [zh, en]}),
+// so pages added later do not all edit this table.
+export function addStrings(table) { Object.assign(S, table); }
+
 export function roleName(r) { return t('role_' + r, r); }
 
 // kindName labels a record type (Person, MotorVehicle …) or an alert kind (fire.smoke …);

@@ -4,6 +4,7 @@
 import { get, api, post } from '../api.js';
 import { t } from '../i18n.js';
 import { h, clear, card, table, field, input, filePicker, showError, clearErrors, badge, progress, fmtNum, fmtTime } from '../ui.js';
+import { governance } from './warehouse_governance.js';
 
 const FINAL = ['validated', 'rejected', 'published', 'deprecated'];
 const path = v => '/api/v1/warehouse/models/' + [v.vendor, v.name, v.version].map(encodeURIComponent).join('/');
@@ -77,6 +78,8 @@ async function version(main, ctx, id) {
   const reason = input({ size: 30, placeholder: t('reject_reason') });
   const poll = async () => {
     const v = await get(path(id), null, { signal: ctx.signal });
+    // scores, gate, canary and shadow runs once validation has ended
+    const gov = FINAL.includes(v.state) ? await governance(ctx, v, () => { watch(); }) : null;
     const publishable = v.state === 'validated' || v.state === 'deprecated';
     const requested = !!v.publish_requested_by;
     clear(head, h('div.toolbar', stateBadge(v.state),
@@ -96,6 +99,7 @@ async function version(main, ctx, id) {
         [t('device'), b => b.provider], [t('batch'), b => b.batch_size], [t('latency_ms'), b => fmtNum(b.latency_ms, 1)],
         [t('p95_ms'), b => fmtNum(b.p95_ms, 1)], [t('fps'), b => fmtNum(b.fps, 1)], [t('fps_per_core'), b => fmtNum(b.fps_per_core, 1)],
       ], v.benchmark, '', { dataset: { testid: 'benchmark' } })) : null,
+      gov,
       v.manifest ? card(t('manifest'), h('pre.json', JSON.stringify(v.manifest, null, 2))) : null);
     return v;
   };
