@@ -63,7 +63,7 @@ func newFixture(t *testing.T, opts ...func(*api.Server)) *fixture {
 	f := &fixture{t: t, dir: dir, db: db, objs: objs, tok: map[string]string{}, now: time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)}
 	sched := scheduler.New(db, noWorker{}, 10)
 	sched.Now = func() time.Time { return f.now }
-	f.srv = &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: testdata.Repository(), Started: time.Now(),
+	f.srv = &api.Server{DB: db, Objects: objs, Scheduler: sched, Worker: w, Repo: testdata.PrivateRepository(t, filepath.Join(dir, "models")), Started: time.Now(),
 		WatermarkKey: []byte("0123456789abcdef0123456789abcdef"), Now: func() time.Time { return f.now },
 		ImportDirs: []string{testdata.MediaDir()}, Outbound: netguard.MustNew("127.0.0.1/32")}
 	for _, o := range opts {

@@ -48,6 +48,7 @@ func (s *server) startWorkerArgs(t *testing.T, id, dsn, s3 string, servers []str
 	if len(servers) == 0 {
 		servers = []string{s.url}
 	}
+	extra = withPrivateModels(t, extra, filepath.Join(t.TempDir(), "models"))
 	w.cmd = exec.Command(binary, append([]string{"worker", "--server", strings.Join(servers, ","), "--id", id, "--provider", "cpu", "--loop-files", "--capacity-fps", "10"}, extra...)...)
 	w.cmd.Env = append(os.Environ(), "CITYEYE_WORKER_TOKEN="+s.workerTokens[id], "CITYEYE_DATABASE="+dsn, "CITYEYE_S3="+s3)
 	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs

@@ -60,6 +60,7 @@ func startServerAt(t testing.TB, addr, data string, extra ...string) *server {
 	t.Helper()
 	s := &server{t: t, url: "http://" + addr, logs: &bytes.Buffer{}}
 	// the test media folder is an import folder, as an administrator would configure it
+	extra = withPrivateModels(t, extra, data+".models")
 	s.cmd = exec.Command(binary, append([]string{"serve", "--listen", addr, "--data", data, "--provider", "cpu", "--import-dirs", testdata.MediaDir()}, extra...)...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
@@ -83,6 +84,17 @@ func startServerAt(t testing.TB, addr, data string, extra ...string) *server {
 	}
 	t.Fatalf("server did not come up:\n%s", s.logs)
 	return nil
+}
+
+// withPrivateModels gives a process started without --models its own model
+// repository at dir (testdata.PrivateRepository), so that nothing it publishes,
+// installs or is delivered reaches the shared cache.
+func withPrivateModels(t testing.TB, extra []string, dir string) []string {
+	t.Helper()
+	if slices.Contains(extra, "--models") {
+		return extra
+	}
+	return append(extra, "--models", testdata.PrivateRepository(t, dir).Root)
 }
 
 func (s *server) request(method, url string, body io.Reader) *http.Response {
