@@ -4,7 +4,7 @@ SHELL := /bin/bash
 GO ?= go
 export CITYEYE_HOME ?= $(HOME)/.cache/cityeye
 
-.PHONY: setup build test demo bench bench-gpu vet clean console-shots
+.PHONY: setup build test faults demo bench bench-gpu vet clean console-shots
 
 setup:
 	@.ci/setup.sh
@@ -23,6 +23,13 @@ vet:
 
 test: setup vet
 	$(GO) test -count=1 -timeout 25m ./...
+
+# faults: the fault tests alone (workers/faults: MinIO down 60 s, PostgreSQL down 30 s
+# while a worker captures, about 2.5 min; cmd/cityeye: Redis, kill -9 of the leader, a
+# worker cut off, the map's feed gap). `make test` runs them too, with ./...
+# Results: docs/reliability.md.
+faults: setup
+	$(GO) test -count=1 -timeout 15m -v -run 'TestFault' ./workers/faults/ ./cmd/cityeye/
 
 demo: setup
 	./bin/cityeye demo

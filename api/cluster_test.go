@@ -1,8 +1,6 @@
 package api_test
 
 import (
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -26,14 +24,7 @@ func TestWorkersShowGPUs(t *testing.T) {
 	if g := gpus[0].(map[string]any); len(gpus) != 1 || g["model"] != "NVIDIA H100 80GB HBM3" || g["nvdec"] != 7.0 || g["util_decoder"] != 60.0 {
 		t.Fatalf("workers: %v", ws)
 	}
-	req, _ := http.NewRequest("GET", f.url+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer "+f.tok["admin"])
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, _, b := f.getBytes("/metrics", "admin", "")
 	for _, want := range []string{
 		`cityeye_gpu_engines{engine="nvdec",gpu="cuda:0",model="NVIDIA H100 80GB HBM3",worker="gpu-01"} 7`,
 		`cityeye_gpu_utilisation_ratio{engine="decoder",gpu="cuda:0",model="NVIDIA H100 80GB HBM3",worker="gpu-01"} 0.6`,

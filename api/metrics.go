@@ -48,12 +48,18 @@ var (
 	mGPUEngines     = prometheus.NewDesc("cityeye_gpu_engines", "Video engines of a GPU (nvdec, nvenc) the planner sizes its decode budget with.", []string{"worker", "gpu", "model", "engine"}, nil)
 	mPlacement      = prometheus.NewDesc("cityeye_placement_tasks", "Tasks by placement state across remote workers (ok, degraded, rotated, unplaced); reasons in GET /api/v1/workers.", []string{"state"}, nil)
 	mRecords        = prometheus.NewDesc("cityeye_records", "Stored GA/T 1400 records by type.", []string{"type"}, nil)
+	mSpoolWrites    = prometheus.NewDesc("cityeye_spool_writes", "Writes (records, alerts with their snapshots) waiting in a worker's spool for storage to return.", []string{"worker"}, nil)
+	mSpoolBytes     = prometheus.NewDesc("cityeye_spool_bytes", "Bytes in a worker's spool, and its limit (kind=limit): when full, new writes are refused and counted as dropped (reason=full).", []string{"worker", "kind"}, nil)
+	mSpoolOldest    = prometheus.NewDesc("cityeye_spool_oldest_age_seconds", "Age of the oldest write waiting in a worker's spool (dropped past its age limit, reason=expired).", []string{"worker"}, nil)
+	mSpoolEvents    = prometheus.NewDesc("cityeye_spool_writes_total", "Writes a worker queued in its spool (event=spooled) and wrote from it (event=replayed) since it started.", []string{"worker", "event"}, nil)
+	mSpoolDropped   = prometheus.NewDesc("cityeye_spool_dropped_total", "Writes a worker's spool lost: full (refused), expired (past the age limit), refused (storage rejected the content), corrupt.", []string{"worker", "reason"}, nil)
 	mOnlineRate     = prometheus.NewDesc("cityeye_online_rate", "Today's (China Standard Time) online time over observed time of the cameras of a department or area (target 0.95).", []string{"by", "key"}, nil)
 )
 
 func (m metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mStreamFPS, mStreamFrames, mStreamDropped, mStreamUp, mTaskFrames, mTaskCaptures, mTaskAlerts, mTaskFPS,
-		mTasksState, mModelFrames, mModelBatches, mModelBusy, mModelBatch, mModelSwaps, mModelWait, mModelBatchHist, mModelAddedWait, mWorkerUp, mWorkerCores, mGPUMemory, mGPUUtil, mGPUEngines, mPlacement, mRecords, mOnlineRate} {
+		mTasksState, mModelFrames, mModelBatches, mModelBusy, mModelBatch, mModelSwaps, mModelWait, mModelBatchHist, mModelAddedWait, mWorkerUp, mWorkerCores, mGPUMemory, mGPUUtil, mGPUEngines, mPlacement, mRecords, mOnlineRate,
+		mSpoolWrites, mSpoolBytes, mSpoolOldest, mSpoolEvents, mSpoolDropped} {
 		ch <- d
 	}
 }
@@ -73,14 +79,15 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 		status   map[string]plan.StreamStatus
 		batchers []plan.BatchStats
 		gpus     []plan.GPU
+		spool    *plan.SpoolStats
 	}
 	var sources []source
 	if m.s.Worker != nil {
-		sources = append(sources, source{"local", true, runtime.NumCPU(), m.s.Worker.Status(), m.s.Worker.Batchers(), nil})
+		sources = append(sources, source{"local", true, runtime.NumCPU(), m.s.Worker.Status(), m.s.Worker.Batchers(), nil, m.s.Worker.Spool()})
 	}
 	if m.s.Cluster != nil && !m.s.Cluster.LocalOnly { // embedded: the one member is the worker above
 		for _, mb := range m.s.Cluster.Members() {
-			sources = append(sources, source{mb.ID, mb.Alive, mb.Cores, mb.Status, mb.Batchers, mb.GPUs})
+			sources = append(sources, source{mb.ID, mb.Alive, mb.Cores, mb.Status, mb.Batchers, mb.GPUs, mb.Spool})
 		}
 	}
 	for _, src := range sources {
@@ -90,6 +97,17 @@ func (m metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		g(mWorkerUp, up, src.id)
 		g(mWorkerCores, float64(src.cores), src.id)
+		if sp := src.spool; sp != nil { // kept while a worker is silent: its disk still holds them
+			g(mSpoolWrites, float64(sp.Writes), src.id)
+			g(mSpoolBytes, float64(sp.Bytes), src.id, "used")
+			g(mSpoolBytes, float64(sp.MaxBytes), src.id, "limit")
+			g(mSpoolOldest, sp.OldestAgeSec, src.id)
+			c(mSpoolEvents, float64(sp.Spooled), src.id, "spooled")
+			c(mSpoolEvents, float64(sp.Replayed), src.id, "replayed")
+			for reason, n := range map[string]int64{"full": sp.DroppedFull, "expired": sp.DroppedExpired, "refused": sp.DroppedRefused, "corrupt": sp.DroppedCorrupt} {
+				c(mSpoolDropped, float64(n), src.id, reason)
+			}
+		}
 		if !src.up {
 			continue
 		}

@@ -131,7 +131,8 @@ type Member struct {
 	CPUFactor float64 `json:"cpu_factor,omitempty"`
 
 	cal          calibration
-	placedFactor float64 // CPUFactor the last placement used
+	placedFactor float64          // CPUFactor the last placement used
+	Spool        *plan.SpoolStats `json:"spool,omitempty"` // writes waiting for storage on the worker
 }
 
 // NewCluster creates an empty cluster.
@@ -179,7 +180,7 @@ func (c *Cluster) Heartbeat(hb plan.Heartbeat) plan.Lease {
 	replan := m.CapacityFPS != hb.CapacityFPS || m.Cores != hb.Cores || !sameGPUs(m.GPUs, hb.GPUs) || !sameInstalled(m.Installed, hb.Installed) ||
 		decodeMoved(measuredDecode(m.Status), measuredDecode(status))
 	m.CapacityFPS, m.Cores, m.GPUs, m.LastSeen, m.Status, m.Batchers = hb.CapacityFPS, hb.Cores, hb.GPUs, c.now(), status, hb.Batchers
-	m.Installed, m.DeliveryErrors, m.Shadows = hb.Installed, hb.DeliveryErrors, hb.Shadows
+	m.Installed, m.DeliveryErrors, m.Shadows, m.Spool = hb.Installed, hb.DeliveryErrors, hb.Shadows, hb.Spool
 	for s, st := range status {
 		if px := st.Source.Width * st.Source.Height; px > 0 && c.pixels[s] != px {
 			c.pixels[s] = px

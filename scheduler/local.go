@@ -16,6 +16,7 @@ type LocalWorker interface {
 	Status() map[string]plan.StreamStatus
 	Batchers() []plan.BatchStats
 	Shadows() []plan.ShadowStats
+	Spool() *plan.SpoolStats
 }
 
 // LocalID is the worker ID of the machine itself in embedded mode.
@@ -62,7 +63,7 @@ func (l *Local) beat() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	hb := plan.Heartbeat{ID: LocalID, CapacityFPS: l.CapacityFPS, Cores: max(l.Cores, 1), Status: l.Worker.Status(), Batchers: l.Worker.Batchers(),
-		Shadows: l.Worker.Shadows(), CPUSeconds: workers.ProcessCPU()}
+		Shadows: l.Worker.Shadows(), CPUSeconds: workers.ProcessCPU(), Spool: l.Worker.Spool()}
 	if l.CPU != nil {
 		hb.CPUSeconds = l.CPU()
 	}

@@ -16,6 +16,7 @@ type localWorker struct{ recordingWorker }
 func (*localWorker) Status() map[string]plan.StreamStatus { return nil }
 func (*localWorker) Batchers() []plan.BatchStats          { return nil }
 func (*localWorker) Shadows() []plan.ShadowStats          { return nil }
+func (*localWorker) Spool() *plan.SpoolStats              { return nil }
 
 // TestEmbeddedPlansLikeDistributed: embedded mode places with the cluster's planner,
 // this machine as its one worker. With twice the demand a one-core machine is sized for

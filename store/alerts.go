@@ -51,9 +51,21 @@ type AlertFilter struct {
 }
 
 // SaveAlert stores an alert whose snapshot is already written (logged as pending
-// with Intend before; this clears it in the same transaction).
+// with Intend before; this clears it in the same transaction). It is idempotent by
+// the alert's ID: the worker's spool writes an alert again when it cannot tell
+// whether a commit went through, and the second write changes nothing.
 func (s *DB) SaveAlert(ctx context.Context, a *Alert) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return s.insertAlert(ctx, tx, a) })
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT count(*) FROM alerts WHERE id=?`), a.ID).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 { // written before: only its image's intent may be left
+			_, err := tx.ExecContext(ctx, s.q(`DELETE FROM pending_objects WHERE key=?`), a.Image)
+			return err
+		}
+		return s.insertAlert(ctx, tx, a)
+	})
 }
 
 // insertAlert is SaveAlert inside a transaction (a disposition hit saves its alert

@@ -36,6 +36,27 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, db *DB)) {
 	forEachBackendReopen(t, func(t *testing.T, open func() *DB) { fn(t, open()) })
 }
 
+// forEachRecordPath is forEachBackend for the record path, which runs alone and
+// in group commit (EnableGroupCommit): the test runs on both.
+func forEachRecordPath(t *testing.T, fn func(t *testing.T, db *DB)) {
+	forEachRecordPathReopen(t, func(t *testing.T, open func() *DB) { fn(t, open()) })
+}
+
+// forEachRecordPathReopen is forEachRecordPath for tests that reopen the database.
+func forEachRecordPathReopen(t *testing.T, fn func(t *testing.T, open func() *DB)) {
+	forEachBackendReopen(t, fn)
+	for _, b := range backends {
+		t.Run(b.name+"+groupcommit", func(t *testing.T) {
+			open := b.fresh(t)
+			fn(t, func() *DB {
+				db := open()
+				db.EnableGroupCommit(GroupCommit{})
+				return db
+			})
+		})
+	}
+}
+
 // forEachBackendReopen is forEachBackend for tests that reopen the database.
 func forEachBackendReopen(t *testing.T, fn func(t *testing.T, open func() *DB)) {
 	for _, b := range backends {

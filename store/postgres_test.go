@@ -43,7 +43,7 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 // Saves of one track from many goroutines (several workers, one camera) make one
 // record, and the snapshot protocol holds: every image but the last record's is
 // replaced exactly once and pending, none is lost.
-func TestConcurrentSaveRecord(t *testing.T) { forEachBackend(t, testConcurrentSaveRecord) }
+func TestConcurrentSaveRecord(t *testing.T) { forEachRecordPath(t, testConcurrentSaveRecord) }
 
 func testConcurrentSaveRecord(t *testing.T, db *DB) {
 	ctx := context.Background()
@@ -141,7 +141,7 @@ func testConcurrentNextSerial(t *testing.T, db *DB) {
 // another department is refused and changes nothing (issue 14 item 5, the last line
 // of defence when two departments' pushes of one ID race).
 func TestSaveRecordKeepsDepartment(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, db *DB) {
+	forEachRecordPath(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
 		r := &Record{ID: "R1", Type: "Face", DeviceID: "d", TaskID: "viid:a", DeptID: "market", TrackKey: "viid:R1",
 			ShotTime: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC), Body: json.RawMessage(`{"v":1}`), Images: []string{}}

@@ -70,15 +70,40 @@ func (s *DB) NextSerials(ctx context.Context, device string, t time.Time, k int)
 
 // Intend logs object keys that are about to be written (protocol step 1).
 func (s *DB) Intend(ctx context.Context, keys []string) error {
+	if s.gc != nil {
+		_, err := s.gc.submit(ctx, &gcOp{intend: keys})
+		return err
+	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		for _, k := range keys {
-			if _, err := tx.ExecContext(ctx, s.q(s.dialect.insertIgnore(`pending_objects (key, created_at) VALUES (?,?)`)), k, ms(now())); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q(intendSQL), k, ms(now())); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 }
+
+// Reintend is Intend for a write tried before (the worker's spool replaying it):
+// a key still pending from the earlier attempt is logged again as of now, so that
+// SweepOlder, which takes old keys for a crashed writer's, leaves the objects alone
+// while the write finishes. One transaction deletes and inserts, which a worker's
+// role may do (store.GrantWorker: no UPDATE on pending_objects).
+func (s *DB) Reintend(ctx context.Context, keys []string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM pending_objects WHERE key=?`), k); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, s.q(intendSQL), k, ms(now())); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+const intendSQL = `INSERT INTO pending_objects (key, created_at) VALUES (?,?) ON CONFLICT DO NOTHING`
 
 // SaveRecord inserts or updates the record with r.TrackKey (protocol step 3). On an
 // update the record keeps its ID, department and creation time, and an update from
@@ -92,11 +117,27 @@ func (s *DB) Intend(ctx context.Context, keys []string) error {
 //
 // The search columns (plate, colours, vehicle class) are extracted from r.Body here,
 // on insert and update alike, so they always describe the body stored.
+//
+// With group commit on (EnableGroupCommit), the record joins a batch of records and
+// intents committed in one transaction (groupcommit.go); it returns, as alone, once
+// its batch is committed.
 func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err error) {
+	if s.gc != nil {
+		return s.gc.submit(ctx, &gcOp{rec: r})
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		replaced, err = s.saveRecordTx(ctx, tx, r) // the transaction may run more than once
+		return err
+	})
+	return replaced, err
+}
+
+// saveRecordTx is SaveRecord inside tx.
+func (s *DB) saveRecordTx(ctx context.Context, tx *sql.Tx, r *Record) (replaced []string, err error) {
 	imgs, _ := json.Marshal(r.Images)
 	sf := extractSearch(r.Body)
-	err = s.tx(ctx, func(tx *sql.Tx) error {
-		replaced = nil // the transaction may run more than once
+	err = func() error {
 		var id, oldImgs, dept string
 		var created int64
 		for inserted, lost := false, 0; !inserted; lost++ {
@@ -168,7 +209,7 @@ func (s *DB) SaveRecord(ctx context.Context, r *Record) (replaced []string, err 
 			}
 		}
 		return nil
-	})
+	}()
 	return replaced, err
 }
 

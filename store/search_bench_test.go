@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -339,17 +338,7 @@ func runSearchBench(b *testing.B, n, runs, writers int) {
 		b.Fatal(err)
 	}
 	defer admin.Close()
-	// The test cluster runs with durability off for speed; an ingest rate measured
-	// that way would flatter. Turn it back on (all three are reloadable), and give the
-	// WAL room as a production server would (the test cluster caps it at 128 MB).
-	for _, st := range []string{
-		"ALTER SYSTEM SET fsync = on", "ALTER SYSTEM SET synchronous_commit = on", "ALTER SYSTEM SET full_page_writes = on",
-		"ALTER SYSTEM SET max_wal_size = '8GB'", "ALTER SYSTEM SET checkpoint_timeout = '15min'", "SELECT pg_reload_conf()",
-	} {
-		if _, err := admin.ExecContext(ctx, st); err != nil {
-			b.Fatal(st, err)
-		}
-	}
+	durablePostgres(b, admin)
 	var version, sharedBuffers string
 	admin.QueryRowContext(ctx, "SHOW server_version").Scan(&version)
 	admin.QueryRowContext(ctx, "SHOW shared_buffers").Scan(&sharedBuffers)
@@ -489,40 +478,8 @@ func runSearchBench(b *testing.B, n, runs, writers int) {
 		rows.Close()
 	}
 
-	// 2. The store's write path: SaveRecord (one transaction per record: read the
-	// track FOR UPDATE, insert, clear pending keys), from 16 goroutines as the
-	// recorder's workers would; and the recorder's full protocol, Intend + SaveRecord.
-	saveRate := func(withIntend bool, d time.Duration, workers int) float64 {
-		var count atomic.Int64
-		deadline := time.Now().Add(d)
-		var wg sync.WaitGroup
-		base := int64(n) + 1_000_000*int64(map[bool]int{false: 1, true: 2}[withIntend])
-		for w := range workers {
-			wg.Go(func() {
-				rng := rand.New(rand.NewPCG(uint64(w)+100, 9))
-				for i := base + int64(w); time.Now().Before(deadline); i += int64(workers) {
-					r := city.row(rng, i, int64(n))
-					r.ShotTime = time.Now().UTC().Truncate(time.Millisecond) // live capture
-					if withIntend {
-						if err := db.Intend(ctx, r.Images); err != nil {
-							b.Error(err)
-							return
-						}
-					}
-					if _, err := db.SaveRecord(ctx, &r.Record); err != nil {
-						b.Error(err)
-						return
-					}
-					count.Add(1)
-				}
-			})
-		}
-		wg.Wait()
-		return float64(count.Load()) / d.Seconds()
-	}
-	save16 := saveRate(false, 20*time.Second, 16)
-	save1 := saveRate(false, 10*time.Second, 1)
-	proto16 := saveRate(true, 20*time.Second, 16)
+	// 2. The store's write path, one transaction per operation and in group commit.
+	writes := writeRates(b, dsn, db, city, int64(n), 20*time.Second)
 
 	say("## Ingest")
 	say("")
@@ -530,9 +487,9 @@ func runSearchBench(b *testing.B, n, runs, writers int) {
 	say("| --- | ---: | ---: | ---: |")
 	say("| bulk COPY, %d streams × %d-record transactions, the last %d records into the table at %d, all %d indexes in place | %.0f | 5000 | %.2f× |",
 		writers, batch, tail, int64(n)-tail, len(idx)+2, bulkRate, bulkRate/5000)
-	say("| SaveRecord, 16 goroutines, table at %d records | %.0f | 5000 | %.2f× |", n, save16, save16/5000)
-	say("| SaveRecord, 1 goroutine | %.0f | 5000 | %.2f× |", save1, save1/5000)
-	say("| recorder protocol (Intend + SaveRecord), 16 goroutines | %.0f | 5000 | %.2f× |", proto16, proto16/5000)
+	for _, line := range writes {
+		say("%s", line)
+	}
 	say("")
 	say("- initial load of %d records with the indexes dropped: %v (%.0f records/s); index builds %v (%s); VACUUM (ANALYZE) %v",
 		int64(n)-tail, load.Round(time.Second), float64(int64(n)-tail)/load.Seconds(), build.Round(time.Second), strings.Join(builds, ", "), vacuum.Round(time.Second))

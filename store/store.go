@@ -37,14 +37,20 @@ var (
 type DB struct {
 	db        *sql.DB
 	dialect   dialect
-	streamKey cipher.AEAD // encrypts stream URLs at rest (secrets.go); nil: plain text
+	streamKey cipher.AEAD  // encrypts stream URLs at rest (secrets.go); nil: plain text
+	gc        *groupCommit // batches Intend and SaveRecord (EnableGroupCommit); nil: one transaction each
 }
 
 // Ping checks the database answers.
 func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+// Close stops group commit, if on, and closes the database.
+func (s *DB) Close() error {
+	if s.gc != nil {
+		s.gc.close()
+	}
+	return s.db.Close()
+}
 
 func (s *DB) q(query string) string { return s.dialect.rebind(query) }
 

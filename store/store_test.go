@@ -62,7 +62,7 @@ func testStreamsAndTasks(t *testing.T, db *DB) {
 	}
 }
 
-func TestRecordProtocolAndSweep(t *testing.T) { forEachBackendReopen(t, testRecordProtocolAndSweep) }
+func TestRecordProtocolAndSweep(t *testing.T) { forEachRecordPathReopen(t, testRecordProtocolAndSweep) }
 
 func testRecordProtocolAndSweep(t *testing.T, open func() *DB) {
 	ctx := context.Background()

@@ -15,10 +15,11 @@ import (
 )
 
 // SaveAlert stores an alert with a snapshot that shows what triggered it: each box
-// drawn and labelled on a copy of the frame. Same crash-safe pair write as records.
+// drawn and labelled on a copy of the frame. Same crash-safe pair write as records,
+// spooled the same way when storage is away.
 func (r *Recorder) SaveAlert(ctx context.Context, st store.Stream, tp plan.TaskPlan, a algorithms.Alert) error {
 	t := a.Time.In(r.Loc)
-	serial, err := r.DB.NextSerial(ctx, st.ID, t)
+	serial, err := r.serials(ctx, st.ID, t, 1)
 	if err != nil {
 		return err
 	}
@@ -42,19 +43,7 @@ func (r *Recorder) SaveAlert(ctx context.Context, st store.Stream, tp plan.TaskP
 	}
 	rec := &store.Alert{ID: id, Kind: a.Kind, Level: a.Level, TaskID: tp.Task.ID, DeviceID: st.ID, DeptID: tp.Task.DeptID, Division: st.AdminDivision,
 		GrantID: tp.GrantID, Longitude: st.Longitude, Latitude: st.Latitude, Zone: a.Zone, Time: a.Time, Image: key, Boxes: boxes, Details: details}
-	if err := r.DB.Intend(ctx, []string{key}); err != nil {
-		return err
-	}
-	if err := r.Objects.Put(ctx, key, buf.GetBytes(), "image/jpeg"); err != nil {
-		return err
-	}
-	if err := r.DB.SaveAlert(ctx, rec); err != nil {
-		return err
-	}
-	if r.OnAlert != nil {
-		r.OnAlert(*rec)
-	}
-	return nil
+	return r.commit(ctx, &spoolEntry{Alert: rec, Objects: []spoolObject{{key, buf.GetBytes()}}})
 }
 
 // SaveMeasures stores a task's time-series samples.

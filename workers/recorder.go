@@ -20,7 +20,8 @@ import (
 
 // Recorder turns captures into GA/T 1400 records with a scene image (Type 14) and a
 // crop (11 face, 10 person, 09 vehicle, 12 non-motor) and stores them with the
-// store's crash-safe protocol. One record per tracked object: later captures of the
+// store's crash-safe protocol (recorder_write.go); with a Spool, what storage cannot
+// take now waits on the worker's disk and is written when it returns. One record per tracked object: later captures of the
 // same object update it in place. Motor vehicles carry the plate and colours the
 // algorithm found (vehicleFields); a face's feature is stored beside its record
 // (store.SaveFeature), after the record, for search by photo.
@@ -31,6 +32,11 @@ type Recorder struct {
 	Quality int // JPEG quality (default 90)
 	// OnAlert is told of every stored alert (the notifier and live feeds subscribe here).
 	OnAlert func(store.Alert)
+	// Spool, when set, keeps the writes storage cannot take (see Spool); nil: such a
+	// write fails and is lost, as Save's error says.
+	Spool *Spool
+
+	offline offlineSerials // IDs while the database is away (serials)
 
 	mu     sync.Mutex
 	tracks map[string]*trackRecord
@@ -73,7 +79,7 @@ func (r *Recorder) Save(ctx context.Context, st store.Stream, tp plan.TaskPlan, 
 	// image IDs: the first scene is the SourceID itself (as cameras do); later
 	// versions and crops get their own serials under the same device and second.
 	// Both serials of a save come from one statement (one commit, not two).
-	serial, err := r.DB.NextSerials(ctx, st.ID, shot, 2)
+	serial, err := r.serials(ctx, st.ID, shot, 2)
 	if err != nil {
 		return err
 	}
@@ -115,21 +121,13 @@ func (r *Recorder) Save(ctx context.Context, st store.Stream, tp plan.TaskPlan, 
 		Longitude: st.Longitude, Latitude: st.Latitude, ShotTime: shot,
 		Score: float64(c.Score), Body: body, Images: []string{sceneKey, cropKey}}
 
-	// the crash-safe pair write (see package store)
-	if err := r.DB.Intend(ctx, rec.Images); err != nil {
+	e := &spoolEntry{Record: rec, Objects: []spoolObject{{sceneKey, scene.GetBytes()}, {cropKey, crop.GetBytes()}}, Feature: feature(c, tr.id)}
+	err = r.commit(ctx, e)
+	if err != nil && !e.saved {
 		return err
 	}
-	if err := r.Objects.Put(ctx, sceneKey, scene.GetBytes(), "image/jpeg"); err != nil {
-		return err
-	}
-	if err := r.Objects.Put(ctx, cropKey, crop.GetBytes(), "image/jpeg"); err != nil {
-		return err
-	}
-	replaced, err := r.DB.SaveRecord(ctx, rec)
-	if err != nil {
-		return err
-	}
-	// the record is committed: the track's ID is settled even if the clean-up fails
+	// the record is committed or queued: the track's ID is settled (even when only
+	// its feature failed, without a spool: the next capture writes it again)
 	r.mu.Lock()
 	if c.Final {
 		delete(r.tracks, c.TrackKey)
@@ -137,29 +135,21 @@ func (r *Recorder) Save(ctx context.Context, st store.Stream, tp plan.TaskPlan, 
 		r.tracks[c.TrackKey] = tr
 	}
 	r.mu.Unlock()
-	for _, key := range replaced {
-		if err := r.Objects.Delete(ctx, key); err != nil {
-			return err // stays pending; the next start-up sweep removes it
+	return err
+}
+
+// feature is the face feature a capture carries, for its record (nil: none).
+func feature(c algorithms.Capture, recordID string) *store.Feature {
+	if len(c.Feature) == 0 {
+		return nil
+	}
+	attrs := map[string]string{}
+	for _, k := range []string{algorithms.AttrKeypoints, algorithms.AttrFaceQuality} {
+		if v, ok := c.Attributes[k]; ok {
+			attrs[k] = v
 		}
 	}
-	if err := r.DB.Forget(ctx, replaced); err != nil {
-		return err
-	}
-	// the face feature, beside the record (not in the GA/T body: see store.Feature),
-	// once the record and the track's state are saved: a failure here leaves a
-	// record without a feature, which the next capture of the track writes again
-	if len(c.Feature) > 0 {
-		attrs := map[string]string{}
-		for _, k := range []string{algorithms.AttrKeypoints, algorithms.AttrFaceQuality} {
-			if v, ok := c.Attributes[k]; ok {
-				attrs[k] = v
-			}
-		}
-		if err := r.DB.SaveFeature(ctx, store.Feature{RecordID: tr.id, Model: featureModel(c), Vector: c.Feature, Quality: float64(c.Quality), Attrs: attrs}); err != nil {
-			return fmt.Errorf("save feature of %s: %w", tr.id, err)
-		}
-	}
-	return nil
+	return &store.Feature{RecordID: recordID, Model: featureModel(c), Vector: c.Feature, Quality: float64(c.Quality), Attrs: attrs}
 }
 
 // cropRect is the object's box grown by 10% on each side, inside the frame.

@@ -53,6 +53,9 @@ type Worker struct {
 	refreshMu sync.Mutex // one RefreshModels at a time, and none while Close unloads
 	runner    *runner    // second-stage models for the algorithms
 	shadows   shadowSet  // counters of the shadow runs (shadow.go)
+
+	replayStop func()        // ends the spool's replay (nil: no spool)
+	replayDone chan struct{} // closed when it has ended
 }
 
 // New creates a worker that saves captures through rec.
@@ -72,6 +75,12 @@ func New(ctx context.Context, cfg Config, rec *Recorder) *Worker {
 	w.runner = &runner{w: w, embeds: models.Loader{Repo: cfg.Repo, Engine: cfg.Engine}}
 	if cfg.ModelCheck > 0 {
 		go w.checkModels(cfg.ModelCheck)
+	}
+	if rec != nil && rec.Spool != nil { // writes left by storage outages, this run's or the last's
+		// on a context of its own: Close lets it write what the last frames left
+		rctx, rcancel := context.WithCancel(context.WithoutCancel(ctx))
+		w.replayStop, w.replayDone = rcancel, make(chan struct{})
+		go func() { rec.Spool.Run(rctx, rec.replay); close(w.replayDone) }()
 	}
 	return w
 }
@@ -271,6 +280,15 @@ func (w *Worker) Status() map[string]plan.StreamStatus {
 	return out
 }
 
+// Spool reports the recorder's spool; nil when it has none.
+func (w *Worker) Spool() *plan.SpoolStats {
+	if w.rec == nil || w.rec.Spool == nil {
+		return nil
+	}
+	st := w.rec.Spool.Stats()
+	return &st
+}
+
 // Batchers reports per-model batching counters.
 func (w *Worker) Batchers() []plan.BatchStats {
 	w.mu.Lock()
@@ -283,9 +301,16 @@ func (w *Worker) Batchers() []plan.BatchStats {
 	return out
 }
 
-// Close stops every pipeline (flushing final records) and unloads models.
+// Close stops every pipeline (flushing final records), gives the spool up to
+// spoolDrain to write what waits in it (the captures a stop interrupted, above
+// all), and unloads models. What the spool still holds is written at the next start.
 func (w *Worker) Close() error {
 	w.Apply(nil)
+	if w.replayStop != nil {
+		w.rec.Spool.waitEmpty(spoolDrain)
+		w.replayStop()
+		<-w.replayDone
+	}
 	w.cancel()
 	w.refreshMu.Lock() // wait for a model check in progress
 	defer w.refreshMu.Unlock()

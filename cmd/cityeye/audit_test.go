@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cityeye/cityeye/store"
 	"github.com/cityeye/cityeye/testdata/services"
@@ -184,6 +185,7 @@ func TestAuditLogPostgresAppRole(t *testing.T) {
 	if err := wdb.SaveAlert(context.Background(), alert); err != nil { // it numbers the alert (alerts.seq) too
 		t.Errorf("the worker role cannot write an alert: %v", err)
 	}
+	workerWrites(t, wdb)
 	wdb.Close()
 	wraw, err := sql.Open("pgx", workerDSN)
 	if err != nil {
@@ -221,5 +223,40 @@ func TestAuditLogPostgresAppRole(t *testing.T) {
 	}
 	if out, ok := cityeye(t, appEnv, "audit", "verify"); ok || !strings.Contains(out, "entry 5 was changed") {
 		t.Fatalf("owner's change not found:\n%s", out)
+	}
+}
+
+// workerWrites runs, as the worker role, everything a worker's recorder does: the
+// record protocol in group commit (a new record, then an update of its track), a
+// replay's Reintend, a feature, and an alert written twice (a replay).
+func workerWrites(t *testing.T, db *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	db.EnableGroupCommit(store.GroupCommit{})
+	shot := time.Now()
+	if _, err := db.NextSerial(ctx, "44150200001310000001", shot); err != nil {
+		t.Errorf("the worker role cannot take a serial: %v", err)
+	}
+	for v, imgs := range [][]string{{"w/a1.jpg", "w/a2.jpg"}, {"w/b1.jpg", "w/b2.jpg"}} {
+		if err := db.Intend(ctx, imgs); err != nil {
+			t.Errorf("the worker role cannot Intend: %v", err)
+		}
+		if err := db.Reintend(ctx, imgs); err != nil {
+			t.Errorf("the worker role cannot Reintend: %v", err)
+		}
+		r := &store.Record{ID: "WR1", Type: "Person", DeviceID: "44150200001310000001", TaskID: "t", DeptID: "d", TrackKey: "w/1",
+			ShotTime: shot, Body: json.RawMessage(fmt.Sprintf(`{"v":%d}`, v)), Images: imgs}
+		if _, err := db.SaveRecord(ctx, r); err != nil {
+			t.Errorf("the worker role cannot save a record (version %d): %v", v+1, err)
+		}
+	}
+	if err := db.SaveFeature(ctx, store.Feature{RecordID: "WR1", Model: "m", Vector: []float32{1, 0}}); err != nil {
+		t.Errorf("the worker role cannot save a feature: %v", err)
+	}
+	for range 2 {
+		a := &store.Alert{ID: "AW1", Kind: "fire.smoke", DeviceID: "44150200001310000001", Time: shot, Image: "w/alert.jpg", Boxes: json.RawMessage(`[]`), Details: json.RawMessage(`{}`)}
+		if err := db.SaveAlert(ctx, a); err != nil {
+			t.Errorf("the worker role cannot save (or save again) an alert: %v", err)
+		}
 	}
 }

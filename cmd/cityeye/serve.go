@@ -58,6 +58,10 @@ type serveConfig struct {
 	// MapTiles is the console map's tile URL template (the city GIS), e.g.
 	// https://gis.example/{z}/{x}/{y}.png; empty: a plain coordinate grid.
 	MapTiles string `json:"map_tiles,omitempty"`
+	// Spool bounds the in-process worker's spool (data/spool): what storage cannot
+	// take waits there, up to max_mib (default 2048; when full, new writes are
+	// dropped) and max_age_hours (default 24; older writes are dropped).
+	Spool spoolLimits `json:"spool,omitempty"`
 
 	// Security settings of the platform administrator. ImportDirs: the folders
 	// file:// streams and analyses may name (none: file:// is refused).
@@ -87,6 +91,16 @@ type serveConfig struct {
 	AdvertiseURL string `json:"advertise_url,omitempty"`
 }
 
+// spoolLimits are a worker spool's limits in the configuration's units.
+type spoolLimits struct {
+	MaxMiB      int64   `json:"max_mib,omitempty"`
+	MaxAgeHours float64 `json:"max_age_hours,omitempty"`
+}
+
+func (l spoolLimits) config(dir string) workers.SpoolConfig {
+	return workers.SpoolConfig{Dir: dir, MaxBytes: l.MaxMiB << 20, MaxAge: time.Duration(l.MaxAgeHours * float64(time.Hour))}
+}
+
 // tokenLifetime is TokenDays as a duration (0: the API's default, 90 days).
 func (c serveConfig) tokenLifetime() time.Duration {
 	return time.Duration(c.TokenDays) * 24 * time.Hour
@@ -112,7 +126,7 @@ func defaultServeConfig() serveConfig {
 func serveFlags(fs *flag.FlagSet) (*serveConfig, func() error) {
 	cfg := defaultServeConfig()
 	flags := cfg
-	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request, viid_server_id, token_days, map_tiles; "+
+	configPath := fs.String("config", "", "JSON config file (keys: listen, data, models, provider, capacity_fps, loop_files, fast_files, retention {record_days, scene_days, crop_days, alert_days}, max_clock_skew_s, viid_digest_every_request, viid_server_id, token_days, map_tiles, spool {max_mib, max_age_hours}; "+
 		"security: import_dirs, outbound_allow, trusted_proxies, max_download_mib; distributed: database, s3 {endpoint, access_key, secret_key, bucket}, redis, heartbeat_timeout_s, notify_requeue_s, advertise_url)")
 	var importDirs, outboundAllow, trustedProxies string
 	fs.StringVar(&importDirs, "import-dirs", "", "comma-separated folders file:// streams and analyses may name (CITYEYE_IMPORT_DIRS)")
@@ -249,6 +263,7 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		ln.Close()
 		return nil, err
 	}
+	db.EnableGroupCommit(store.GroupCommit{}) // the record path: records and intents share commits
 	if owns, err := db.OwnsAuditLog(ctx); err == nil && owns {
 		slog.Warn("this server's database role owns audit_log, so it (and anyone with its DSN) can disable the append-only triggers: " +
 			"connect the server and workers as an application role (cityeye db grant --role cityeye_app; docs/security.md)")
@@ -347,6 +362,12 @@ func startEmbedded(parent context.Context, cfg serveConfig) (*embedded, error) {
 		}()
 	} else {
 		rec := workers.NewRecorder(db, objs, nil)
+		if rec.Spool, err = workers.OpenSpool(cfg.Spool.config(filepath.Join(cfg.Data, "spool"))); err != nil {
+			cancel()
+			ln.Close()
+			db.Close()
+			return nil, err
+		}
 		w = workers.New(ctx, workers.Config{Repo: models.Repository{Root: cfg.Models}, Engine: engine.Options{Provider: engine.Provider(cfg.Provider)},
 			LoopFiles: cfg.LoopFiles, FastFiles: cfg.FastFiles, RestrictFiles: true, ImportDirs: importDirs}, rec)
 		// the same planner as distributed mode, with this machine as its one worker

@@ -44,6 +44,9 @@ func runWorker(args []string) error {
 	capacity := fs.Float64("capacity-fps", 0, "distributed mode: analysed frames per second this worker sustains; > 0 caps its model rates in placement (0: sized from its cores alone)")
 	loop := fs.Bool("loop-files", false, "distributed mode: loop file:// streams like live cameras")
 	fast := fs.Bool("fast-files", false, "distributed mode: decode file:// streams as fast as possible")
+	spoolDir := fs.String("spool", "./data/spool", "distributed mode: folder where records and alerts wait while PostgreSQL or S3 is unreachable")
+	spoolMiB := fs.Int64("spool-max-mib", workers.DefaultSpoolBytes>>20, "distributed mode: spool size limit; when full, new records and alerts are dropped (counted in /metrics)")
+	spoolAge := fs.Duration("spool-max-age", workers.DefaultSpoolAge, "distributed mode: a spooled write older than this is dropped (counted in /metrics)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -52,7 +55,8 @@ func runWorker(args []string) error {
 		if err != nil {
 			return err
 		}
-		return runRemoteWorker(*server, tok, *id, db, s3cfg, *repo, *provider, *capacity, *loop, *fast)
+		sp := workers.SpoolConfig{Dir: *spoolDir, MaxBytes: *spoolMiB << 20, MaxAge: *spoolAge}
+		return runRemoteWorker(*server, tok, *id, db, s3cfg, *repo, *provider, *capacity, *loop, *fast, sp)
 	}
 	if _, err := gat1400.ParseDeviceID(*device); err != nil {
 		return fmt.Errorf("--device-id: %w", err)

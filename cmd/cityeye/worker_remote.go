@@ -45,7 +45,7 @@ type remoteWorker struct {
 	delivery    *workers.Delivery // published models fetched from the object store
 }
 
-func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capacity float64, loop, fast bool) error {
+func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capacity float64, loop, fast bool, spool workers.SpoolConfig) error {
 	if id == "" || token == "" || dsn == "" || s3json == "" {
 		return fmt.Errorf("--server needs --id, a token (--token-file or CITYEYE_WORKER_TOKEN), a database (--database, --database-file or CITYEYE_DATABASE) and S3 (--s3, --s3-file or CITYEYE_S3)")
 	}
@@ -60,13 +60,18 @@ func runRemoteWorker(server, token, id, dsn, s3json, repo, provider string, capa
 		return err
 	}
 	defer db.Close()
+	db.EnableGroupCommit(store.GroupCommit{}) // the record path: records and intents share commits
 	objs, err := objects.NewS3(ctx, s3cfg)
 	if err != nil {
 		return err
 	}
+	rec := workers.NewRecorder(db, objs, nil)
+	if rec.Spool, err = workers.OpenSpool(spool); err != nil {
+		return err
+	}
 	eng := engine.Options{Provider: engine.Provider(provider)}
 	w := workers.New(context.Background(), workers.Config{Repo: models.Repository{Root: repo}, Engine: eng,
-		LoopFiles: loop, FastFiles: fast}, workers.NewRecorder(db, objs, nil))
+		LoopFiles: loop, FastFiles: fast}, rec)
 	var servers []string
 	for _, u := range strings.Split(server, ",") {
 		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
@@ -180,7 +185,7 @@ func (r *remoteWorker) sendFrames(ctx context.Context, server string, ids []stri
 func (r *remoteWorker) heartbeat(ctx context.Context) (plan.Lease, error) {
 	var lease plan.Lease
 	b, _ := json.Marshal(plan.Heartbeat{ID: r.id, CapacityFPS: r.capacity, Cores: runtime.NumCPU(), GPUs: r.gpus.List(), Bench: append(r.bench.Results(), r.cpuBench.Results()...), Status: r.w.Status(), Batchers: r.w.Batchers(),
-		Installed: r.delivery.Installed(), DeliveryErrors: r.delivery.Errors(), Shadows: r.w.Shadows(), CPUSeconds: workers.ProcessCPU() - r.cpuBench.Spent()})
+		Installed: r.delivery.Installed(), DeliveryErrors: r.delivery.Errors(), Shadows: r.w.Shadows(), CPUSeconds: workers.ProcessCPU() - r.cpuBench.Spent(), Spool: r.w.Spool()})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.servers[r.cur]+"/api/v1/workers/heartbeat", bytes.NewReader(b))
 	if err != nil {
 		return lease, err

@@ -40,7 +40,18 @@ func (l *Local) Put(_ context.Context, key string, data []byte, _ string) error 
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".put-*")
+	return WriteFileAtomic(p, data)
+}
+
+// TempPrefix starts the names of WriteFileAtomic's temporary files: a folder's
+// reader skips them (a crash may leave one).
+const TempPrefix = ".put-"
+
+// WriteFileAtomic writes path so that after a crash, or a power loss, it holds data
+// whole or does not exist: a temporary file in the same folder, synced, renamed
+// over path, and the folder synced so the rename lasts.
+func WriteFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), TempPrefix+"*")
 	if err != nil {
 		return err
 	}
@@ -53,12 +64,17 @@ func (l *Local) Put(_ context.Context, key string, data []byte, _ string) error 
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, p)
+		err = os.Rename(tmp, path)
 	}
 	if err != nil {
 		os.Remove(tmp)
+		return err
 	}
-	return err
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
 func (l *Local) Get(_ context.Context, key string) ([]byte, error) {
@@ -97,7 +113,7 @@ func (l *Local) List(_ context.Context, prefix string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() || strings.HasPrefix(d.Name(), ".put-") {
+		if d.IsDir() || strings.HasPrefix(d.Name(), TempPrefix) {
 			return nil
 		}
 		rel, _ := filepath.Rel(l.Root, p)

@@ -41,6 +41,9 @@ var (
 
 type pgServer struct {
 	dir      string // temporary: data/, the unix socket, postgres.log
+	bin      string // where initdb and postgres are
+	data     string // the cluster's folder, under dir
+	cred     *syscall.Credential
 	port     int
 	admin    *sql.DB // to the "postgres" database, for CREATE/DROP DATABASE
 	proc     *os.Process
@@ -81,6 +84,12 @@ func Postgres(t testing.TB) string {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), pgStopMax)
 		defer cancel()
+		pgMu.Lock()
+		s := pgSrv // the server as it is now: PostgresOutage may have restarted it
+		pgMu.Unlock()
+		if s == nil {
+			return
+		}
 		// FORCE: end sessions the test left open (PostgreSQL 13+).
 		if _, err := s.admin.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`); err != nil && !pgStopped() {
 			t.Logf("PostgreSQL test server: drop database %s: %v", name, err)
@@ -155,6 +164,38 @@ func StopPostgres() {
 	pgSrv = nil
 }
 
+// PostgresOutage stops the shared server (a fast shutdown: sessions are ended, as
+// when an administrator stops it) so a test can watch clients fail, and returns a
+// function that starts it again on the same port and data, and waits until it
+// accepts connections: every database and DSN handed out before works again. The
+// restart also runs at cleanup if the test did not call it. Every test sharing the
+// server sees the outage, so the caller must not run in parallel with them.
+func PostgresOutage(t testing.TB) (restart func()) {
+	t.Helper()
+	pgMu.Lock()
+	s := pgSrv
+	if s == nil {
+		pgMu.Unlock()
+		t.Fatalf("PostgreSQL outage: no running test server")
+	}
+	s.shutdown()
+	pgMu.Unlock()
+	var once sync.Once
+	restart = func() {
+		once.Do(func() {
+			pgMu.Lock()
+			defer pgMu.Unlock()
+			ns, err := pgRun(s.bin, s.dir, s.data, s.cred, s.port)
+			if err != nil {
+				t.Fatalf("PostgreSQL restart after outage: %v", err)
+			}
+			pgSrv = ns
+		})
+	}
+	t.Cleanup(restart)
+	return restart
+}
+
 func pgStart() (*pgServer, error) {
 	bin, err := pgBinDir()
 	if err != nil {
@@ -192,7 +233,7 @@ func pgStart() (*pgServer, error) {
 	// A free port can be taken by someone else between probing and binding it; a
 	// fresh one usually works.
 	for attempt := 1; ; attempt++ {
-		s, err := pgRun(bin, dir, data, cred)
+		s, err := pgRun(bin, dir, data, cred, 0)
 		if err == nil {
 			return s, nil
 		}
@@ -203,12 +244,14 @@ func pgStart() (*pgServer, error) {
 	}
 }
 
-// pgRun starts the postmaster on a free port, its watchdog, and waits until it
-// accepts connections.
-func pgRun(bin, dir, data string, cred *syscall.Credential) (*pgServer, error) {
-	port, err := pgFreePort()
-	if err != nil {
-		return nil, err
+// pgRun starts the postmaster on port (0: a free one), its watchdog, and waits
+// until it accepts connections.
+func pgRun(bin, dir, data string, cred *syscall.Credential, port int) (*pgServer, error) {
+	var err error
+	if port == 0 {
+		if port, err = pgFreePort(); err != nil {
+			return nil, err
+		}
 	}
 	logPath := filepath.Join(dir, "postgres.log")
 	logf, err := os.Create(logPath)
@@ -246,7 +289,7 @@ func pgRun(bin, dir, data string, cred *syscall.Credential) (*pgServer, error) {
 	if err := <-started; err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
-	s := &pgServer{dir: dir, port: port, proc: cmd.Process, exited: exited, spare: make(chan string, 1)}
+	s := &pgServer{dir: dir, bin: bin, data: data, cred: cred, port: port, proc: cmd.Process, exited: exited, spare: make(chan string, 1)}
 	if err := s.startWatchdog(); err != nil {
 		s.shutdown()
 		return nil, err

@@ -163,7 +163,27 @@ type Heartbeat struct {
 	Shadows        []ShadowStats     `json:"shadows,omitempty"` // the shadow runs on this worker
 	// CPUSeconds is the worker process's CPU time (user + system) so far: with the
 	// batchers' and streams' counters it measures what a live frame really costs.
-	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+	CPUSeconds float64     `json:"cpu_seconds,omitempty"`
+	Spool      *SpoolStats `json:"spool,omitempty"` // writes waiting for storage; nil: no spool
+}
+
+// SpoolStats is a worker's spool (workers.Spool): the writes waiting on its disk for
+// storage to return, its limits, and what it did since the worker started. When
+// full, new writes are refused (DroppedFull); writes older than MaxAgeSec are
+// dropped unreplayed (DroppedExpired).
+type SpoolStats struct {
+	Writes         int     `json:"writes"` // waiting now
+	Bytes          int64   `json:"bytes"`
+	MaxBytes       int64   `json:"max_bytes"`
+	MaxAgeSec      float64 `json:"max_age_seconds"`
+	OldestAgeSec   float64 `json:"oldest_age_seconds"`
+	Spooled        int64   `json:"spooled"`              // writes queued since start
+	Replayed       int64   `json:"replayed"`             // queued writes committed since start
+	DroppedFull    int64   `json:"dropped_full"`         // refused: the spool (or its disk) was full
+	DroppedExpired int64   `json:"dropped_expired"`      // older than the age limit
+	DroppedRefused int64   `json:"dropped_refused"`      // storage refused the content itself (store.Permanent)
+	DroppedCorrupt int64   `json:"dropped_corrupt"`      // an unreadable file
+	LastError      string  `json:"last_error,omitempty"` // why the oldest write is still waiting
 }
 
 // GPU is one NVIDIA GPU as the worker's NVML inventory sees it (workers/gpu). The
