@@ -21,6 +21,9 @@ func TestConsoleCascadeLinks(t *testing.T) {
 	b := newBrowser(t, dist.url)
 	admin := b.open(dist.token)
 	admin.goTo("cascade", `[data-testid=cas-create]`)
+	if bad := admin.untranslated(`[data-testid=cas-form] label.check`, true); len(bad) > 0 {
+		t.Errorf("record types not in Chinese on the cascade form: %q", bad)
+	}
 	admin.do(clickQ(`[data-testid=cas-create]`))
 	admin.wait(`document.querySelector('[data-field=name] .error')?.textContent.includes('name')`, 5*time.Second, "the error next to name")
 	add := func(name, password string) {

@@ -79,6 +79,7 @@ const S = {
   ack: ['确认', 'Acknowledge'], acked: ['已确认', 'acknowledged'], not_acked: ['未确认', 'not acknowledged'],
   // kind_<kind>: one table for record types and alert kinds (kindName); algorithms' outputs use both
   kind_Face: ['人脸', 'Face'], kind_Person: ['人员', 'Person'], kind_MotorVehicle: ['机动车', 'Motor vehicle'], kind_NonMotorVehicle: ['非机动车', 'Non-motor vehicle'],
+  kind_Thing: ['物品', 'Thing'], kind_Scene: ['场景', 'Scene'],
   'kind_fire.fire': ['明火', 'fire'], 'kind_fire.smoke': ['烟雾', 'smoke'], 'kind_kitchen.no_hat': ['未戴帽', 'no hat'], 'kind_kitchen.rat': ['老鼠', 'rat'],
   'kind_kitchen.garbage_overflow': ['垃圾满溢', 'garbage overflow'], 'kind_water.level': ['积水', 'water level'],
   'kind_disposition.plate': ['车牌布控告警', 'watched plate'], 'kind_disposition.face': ['人脸布控告警', 'watched face'],

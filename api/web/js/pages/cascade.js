@@ -2,7 +2,7 @@
 // registers with and pushes records to, each with its status (registered, pushed,
 // pending batches, last error); adding one, pausing and resuming it.
 import { get, post, api } from '../api.js';
-import { t } from '../i18n.js';
+import { t, kindName } from '../i18n.js';
 import { h, clear, card, table, field, input, showError, clearErrors, fmtTime, badge } from '../ui.js';
 import './cascade_i18n.js';
 
@@ -61,7 +61,7 @@ function linkForm(ctx) {
   field(t('cas_device_id'), 'device_id', input({ name: 'device_id', size: 24 }), t('cas_device_id_hint')),
   h('div.row', field(t('cas_username'), 'username', input({ name: 'username', size: 14, autocomplete: 'off' })),
     field(t('cas_password'), 'password', input({ name: 'password', type: 'password', size: 14, autocomplete: 'new-password' }))),
-  field(t('cas_types'), 'types', h('div.checks', TYPES.map(ty => h('label.check', h('input', { type: 'checkbox', name: 'types', value: ty }), ' ' + t('type_' + ty, ty)))), t('cas_types_hint')),
+  field(t('cas_types'), 'types', h('div.checks', TYPES.map(ty => h('label.check', h('input', { type: 'checkbox', name: 'types', value: ty }), ' ' + kindName(ty)))), t('cas_types_hint')),
   field(t('cas_areas'), 'areas', input({ name: 'areas', size: 24, placeholder: '441502' }), t('cas_areas_hint')),
   field(t('cas_keepalive'), 'keepalive_s', input({ name: 'keepalive_s', type: 'number', min: 1, max: 3600, value: '30', size: 5 })),
   h('button', { type: 'submit', dataset: { testid: 'cas-create' } }, t('cas_create')));

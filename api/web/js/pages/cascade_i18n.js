@@ -10,7 +10,6 @@ addStrings({
   cas_username: ['用户名', 'username'], cas_password: ['密码', 'password'],
   cas_types: ['上报类型', 'record types'], cas_types_hint: ['都不选表示全部', 'none: all'],
   cas_areas: ['上报辖区', 'areas'], cas_areas_hint: ['6位行政区划代码，逗号分隔；留空为全部', '6-digit codes, comma separated; empty: all'],
-  type_Thing: ['物品', 'Thing'], type_Scene: ['场景', 'Scene'],
   cas_keepalive: ['保活间隔(秒)', 'keepalive (s)'],
   cas_status: ['状态', 'status'], cas_registered: ['已注册', 'registered'], cas_unregistered: ['未注册', 'not registered'], cas_paused: ['已暂停', 'paused'],
   cas_pushed: ['已上报', 'pushed'], cas_pushed_v: ['{0} 条（更新 {1}，被拒 {2}）', '{0} objects ({1} updates, {2} refused)'],
