@@ -86,7 +86,7 @@ function canary(ctx, r, model, refresh) {
     kv(t('gov_step'), t('gov_step_of', c.step + 1, steps.length)),
     kv(t('gov_share'), steps.length ? t('gov_share_v', steps[Math.min(c.step, steps.length - 1)]) : '—'),
     kv(t('gov_canary_cameras'), (c.cameras || []).join(', ') || '—'),
-    kv(t('gov_limits'), t('gov_limits_v', c.max_error_rate, c.max_latency_ms || '∞')),
+    kv(t('gov_limits'), c.max_latency_ms ? t('gov_limits_v', c.max_error_rate, c.max_latency_ms) : t('gov_limits_nolat', c.max_error_rate)),
     r.tasks?.length ? kv(t('gov_canary_tasks'), r.tasks.join(', ')) : null,
     c.reason ? kv(t('gov_ended_reason'), h('span', { dataset: { testid: 'canary-reason' } }, c.reason + (c.ended_at ? ' · ' + fmtTime(c.ended_at) : ''))) : null),
   c.state === 'running' && ctx.can('POST /api/v1/warehouse/models/{vendor}/{name}/canary/stop') ? stopForm(model, refresh) : null);

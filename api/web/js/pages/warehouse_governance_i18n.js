@@ -13,7 +13,7 @@ addStrings({
   gov_canary: ['灰度发布', 'Canary'], gov_no_canary: ['该模型还没有灰度发布。', 'This model has had no canary.'],
   gov_canary_running: ['灰度中', 'running'], gov_canary_promoted: ['已全量发布', 'promoted'], gov_canary_rolled_back: ['已回滚', 'rolled back'], gov_canary_stopped: ['已停止', 'stopped'],
   gov_step: ['步骤', 'step'], gov_step_of: ['第 {0}/{1} 步', 'step {0} of {1}'], gov_share: ['份额', 'share'], gov_share_v: ['其他任务的 {0}%', '{0}% of the other tasks'],
-  gov_canary_cameras: ['先行摄像机', 'cameras first'], gov_limits: ['阈值', 'limits'], gov_limits_v: ['错误率 ≤ {0}，延迟 ≤ {1} ms', 'error rate ≤ {0}, latency ≤ {1} ms'],
+  gov_canary_cameras: ['先行摄像机', 'cameras first'], gov_limits: ['阈值', 'limits'], gov_limits_v: ['错误率 ≤ {0}，延迟 ≤ {1} ms', 'error rate ≤ {0}, latency ≤ {1} ms'], gov_limits_nolat: ['错误率 ≤ {0}，延迟不限', 'error rate ≤ {0}, no latency limit'],
   gov_canary_version: ['灰度版本', 'version'], gov_ended_reason: ['结束原因', 'why it ended'], gov_canary_tasks: ['灰度任务', 'tasks in it'],
   gov_stop: ['停止灰度', 'Stop canary'], gov_stop_reason: ['停止原因', 'reason for stopping'],
   gov_shadow: ['影子运行', 'Shadow runs'], gov_no_shadow: ['还没有影子运行。', 'No shadow run yet.'], gov_shadow_state_running: ['运行中', 'running'], gov_shadow_state_done: ['已完成', 'done'], gov_shadow_state_stopped: ['已停止', 'stopped'],
