@@ -13,7 +13,7 @@ build:
 	$(GO) build -o bin/cityeye ./cmd/cityeye
 
 # vet: go vet, staticcheck (pinned, installed by setup) and a tidy go.mod.
-# go ./... skips testdata folders: their packages are named here.
+# go ./... skips testdata folders: their packages are named here (vet and test).
 TESTDATA_PKGS := ./testdata ./testdata/services ./testdata/testkit
 
 vet:
@@ -22,7 +22,7 @@ vet:
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy: run go mod tidy (go mod tidy -diff shows what differs)"; exit 1; }
 
 test: setup vet
-	$(GO) test -count=1 -timeout 25m ./...
+	CITYEYE_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 25m ./... $(TESTDATA_PKGS)
 
 # faults: the fault tests alone (workers/faults: MinIO down 60 s, PostgreSQL down 30 s
 # while a worker captures, about 2.5 min; cmd/cityeye: Redis, kill -9 of the leader, a

@@ -27,9 +27,7 @@ func clip(t *testing.T, name, filter string) string {
 // clipOf encodes 6 s of a test video through filter as H.264, a key frame a second.
 func clipOf(t *testing.T, media, name, filter string) string {
 	t.Helper()
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg is not installed (make setup installs it)")
-	}
+	testdata.Tool(t, "ffmpeg")
 	out := filepath.Join(t.TempDir(), name+".mp4")
 	vf := "scale=384:288,fps=10"
 	if filter != "" {

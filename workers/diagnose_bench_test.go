@@ -18,9 +18,7 @@ import (
 //
 //	go test ./workers -run '^$' -bench DiagnoseVisit -benchtime 5x -cpu 1
 func BenchmarkDiagnoseVisit(b *testing.B) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		b.Skip("ffmpeg is not installed (make setup installs it)")
-	}
+	testdata.Tool(b, "ffmpeg")
 	// a 1080p H.264 camera at 25 fps with a key frame every 2 s, as city cameras send
 	clip := filepath.Join(b.TempDir(), "cam1080.mp4")
 	cmd := exec.Command("ffmpeg", "-loglevel", "error", "-y", "-i", testdata.Media(b, "vtest.avi"), "-t", "12", "-vf", "scale=1920:1080,fps=25",

@@ -89,9 +89,7 @@ func diagnose(t *testing.T, path string) ([]string, []algorithms.Measure) {
 // degraded clips beyond their own defect. The scene change cuts the street to
 // Megamind's cartoon.
 func TestDiagnosisAccuracy(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		t.Skip("ffmpeg is not installed (make setup installs it)")
-	}
+	testdata.Tool(t, "ffmpeg")
 	street, cartoon := testdata.Media(t, "vtest.avi"), testdata.Media(t, "Megamind.avi")
 	dir := t.TempDir()
 	for _, c := range clips {

@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cityeye/cityeye/testdata"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -28,20 +29,11 @@ type browser struct {
 	shots string // where screenshots go: CITYEYE_CONSOLE_SHOTS (docs/console), else a temp dir
 }
 
-// newBrowser starts Chromium, or skips the test when it is not installed (make
-// setup installs Debian's chromium, so CI runs these tests).
+// newBrowser starts Chromium (testdata.Tool: make setup installs Debian's chromium
+// and make test fails without it).
 func newBrowser(t *testing.T, base string) *browser {
 	t.Helper()
-	path := ""
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		t.Skip("console browser tests need Chromium: apt-get install chromium (make setup installs it)")
-	}
+	path := testdata.Tool(t, "chromium", "chromium-browser", "google-chrome")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox,
 		chromedp.WindowSize(1366, 768), chromedp.Flag("lang", "zh-CN"))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
