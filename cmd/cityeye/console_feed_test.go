@@ -35,7 +35,15 @@ func TestConsoleMapResumesAlertFeed(t *testing.T) {
 			a := &store.Alert{ID: "map-alert-" + strconv.Itoa(n), Kind: "fire.fire", Level: 3, TaskID: "gen", DeviceID: "44150200001310000009",
 				DeptID: "platform", Division: "441502", Longitude: 115.37 + float64(n)/1000, Latitude: 22.78, Time: time.Now(),
 				Image: "alerts/none.jpg", Boxes: json.RawMessage(`[]`), Details: json.RawMessage(`{}`)}
-			if err := db.SaveAlert(ctx, a); err != nil {
+			// this test is a second process writing the server's SQLite file, which
+			// OpenSQLite assumes nobody does: a write that meets the server's own
+			// transaction gets SQLITE_BUSY at once, so it waits and tries again
+			err := db.SaveAlert(ctx, a)
+			for try := 0; err != nil && strings.Contains(err.Error(), "SQLITE_BUSY") && try < 100; try++ {
+				time.Sleep(20 * time.Millisecond)
+				err = db.SaveAlert(ctx, a)
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 			n++
